@@ -1,0 +1,47 @@
+# pier — build, test, demo, benchmarks.
+# The README's two commands are `make demo` and `make test`; .ci/run calls `make test`.
+
+GO       ?= go
+BIN      := $(CURDIR)/bin
+IS_ROOT  := $(shell [ "$$(id -u)" = 0 ] && echo 1)
+TESTFLAGS ?=
+
+.PHONY: all build deps demo test test-unit test-root bench conformance clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN)/pier-runtime ./cmd/pier-runtime
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-init ./cmd/pier-init
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pierd ./cmd/pierd
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pier ./cmd/pier
+
+# Installs, with apt-get, what building and testing need on a fresh machine.
+deps:
+	scripts/install-deps.sh
+
+demo: deps build
+	scripts/demo.sh
+
+# As root (CI is root) the whole suite runs: unit, root and integration tests,
+# one package at a time because root tests check the machine for leaks.
+test: deps build
+	$(GO) vet ./...
+ifeq ($(IS_ROOT),1)
+	PIER_TEST_ROOT=1 PIER_BIN_DIR=$(BIN) $(GO) test -count=1 -p 1 -timeout 14m $(TESTFLAGS) ./...
+else
+	@echo "not root: running unit tests only (root tests need root; CI runs them)"
+	$(GO) test -count=1 $(TESTFLAGS) ./...
+endif
+
+test-unit:
+	$(GO) test -count=1 $(TESTFLAGS) ./...
+
+bench: deps build
+	bench/run.sh
+
+conformance: deps build
+	scripts/conformance.sh
+
+clean:
+	rm -rf $(BIN)

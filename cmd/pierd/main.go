@@ -1,0 +1,12 @@
+// Command pierd is part of the engine (issue 5), not built yet.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	fmt.Fprintln(os.Stderr, "pierd: the engine is not implemented yet; see pier-runtime")
+	os.Exit(1)
+}

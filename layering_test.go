@@ -1,0 +1,131 @@
+package pier_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/pier-engine/pier"
+
+// layers places every internal package; imports must point strictly down.
+// A package missing from this table fails the test, so a new package is a
+// conscious decision about where it sits.
+var layers = map[string]int{
+	// L0: leaves.
+	"internal/sys":     0,
+	"internal/errdefs": 0,
+	"internal/ocispec": 0,
+	// L1: kernel mechanisms, each on its own.
+	"internal/cgroups":          1,
+	"internal/cgroups/fscommon": 1,
+	"internal/rootfs":           1,
+	"internal/caps":             1,
+	"internal/seccomp":          1,
+	"internal/nsenter":          1,
+	"internal/syncmsg":          1,
+	// L2: the runtime, what runs inside before execve, PID 1.
+	"internal/runtime":       2,
+	"internal/containerinit": 2,
+	"internal/pid1":          2,
+	// L4: edges.
+	"internal/ocicli": 4,
+}
+
+// testOnly packages may be imported by tests alone.
+var testOnly = map[string]bool{"internal/testutil": true}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	CgoFiles   []string
+	Deps       []string
+}
+
+func list(t *testing.T, args ...string) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-json"}, args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", args, err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func rel(path string) (string, bool) {
+	if !strings.HasPrefix(path, module+"/") {
+		return "", false
+	}
+	return strings.TrimPrefix(path, module+"/"), true
+}
+
+func TestImportsPointDown(t *testing.T) {
+	for _, p := range list(t, "./internal/...") {
+		me, _ := rel(p.ImportPath)
+		if testOnly[me] {
+			continue
+		}
+		mine, ok := layers[me]
+		if !ok {
+			t.Errorf("%s is not in the layer table of layering_test.go", me)
+			continue
+		}
+		for _, imp := range p.Imports {
+			dep, ours := rel(imp)
+			if !ours {
+				if imp == "golang.org/x/sys/unix" && mine > 2 {
+					t.Errorf("%s (L%d) imports x/sys/unix: only L0-L2 talk to the kernel", me, mine)
+				}
+				if imp == "net/http" && !allowedHTTP(me) {
+					t.Errorf("%s imports net/http: only server and image may", me)
+				}
+				continue
+			}
+			if testOnly[dep] {
+				t.Errorf("%s imports the test-only %s", me, dep)
+				continue
+			}
+			if theirs, ok := layers[dep]; ok && theirs >= mine && !sameTree(me, dep) {
+				t.Errorf("%s (L%d) imports %s (L%d): imports must point to a lower layer", me, mine, dep, theirs)
+			}
+		}
+	}
+}
+
+// sameTree allows a package to use its own subpackages (cgroups/fscommon).
+func sameTree(a, b string) bool {
+	return strings.HasPrefix(b, a+"/") || strings.HasPrefix(a, b+"/")
+}
+
+func allowedHTTP(p string) bool {
+	return strings.HasPrefix(p, "internal/server") || strings.HasPrefix(p, "internal/image")
+}
+
+func TestCgoOnlyInRuntime(t *testing.T) {
+	for _, main := range []string{"./cmd/pier", "./cmd/pierd", "./cmd/pier-init"} {
+		for _, p := range list(t, "-deps", main) {
+			if _, ours := rel(p.ImportPath); ours && len(p.CgoFiles) > 0 {
+				t.Errorf("%s links cgo package %s: cgo belongs to pier-runtime only", main, p.ImportPath)
+			}
+		}
+	}
+	found := false
+	for _, p := range list(t, "-deps", "./cmd/pier-runtime") {
+		if p.ImportPath == module+"/internal/nsenter" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("pier-runtime does not link internal/nsenter, the C preamble")
+	}
+}
