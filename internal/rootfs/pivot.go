@@ -1,0 +1,92 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/sys"
+)
+
+// Pivot makes o.Rootfs the root of the mount namespace and leaves the
+// process in it at /. The host's root is unmounted, so nothing of it stays
+// reachable. With o.NoPivot (a rootfs on ramfs, where pivot_root is EINVAL)
+// the rootfs is moved over / and chrooted into instead, which is weaker:
+// the old root stays mounted underneath.
+func Pivot(o Options) error {
+	if o.NoPivot {
+		return moveRoot(o.Rootfs)
+	}
+	return pivotRoot(o.Rootfs)
+}
+
+// pivotRoot uses pivot_root(".", "."): the old root ends up stacked on the
+// new one at /, which needs no directory for it inside the rootfs; it is
+// then detached from where we stand after a fchdir to it.
+func pivotRoot(rootfs string) error {
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /: %w", err)
+	}
+	defer unix.Close(oldroot)
+	newroot, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", rootfs, err)
+	}
+	defer unix.Close(newroot)
+	if err := unix.Fchdir(newroot); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", rootfs, err)
+	}
+	if err := unix.Fchdir(oldroot); err != nil {
+		return fmt.Errorf("chdir old root: %w", err)
+	}
+	// A slave old root: its unmount must not propagate back to the host
+	// (in case / was left shared), while host events still can't reach us.
+	if err := mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if err := sys.IgnoringEINTR(func() error { return unix.Unmount(".", unix.MNT_DETACH) }); err != nil {
+		return fmt.Errorf("umount old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+func moveRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	if err := mountAs(rootfs, "/", "/", "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot %s: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// BindConsole binds the terminal's slave (a path in the container's
+// /dev/pts, after Pivot) onto /dev/console, creating the target file.
+func BindConsole(slavePath string) error {
+	f, err := sys.MkfileInRoot("/", "/dev/console", 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	target := fdPath(f)
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		// No /proc in this container: after the pivot the plain path
+		// cannot lead out of it anyway.
+		target = "/dev/console"
+	}
+	return mountAs(slavePath, target, "/dev/console", "", unix.MS_BIND, "")
+}
