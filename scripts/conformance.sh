@@ -8,7 +8,8 @@
 #   -run      only these programs (e.g. -run hooks_stdin,state)
 #   -pier     pier-runtime binary (default: bin/pier-runtime; env PIER_RUNTIME)
 #   -runc     peer binary (default: runc from PATH; env RUNC; "" skips it)
-#   -timeout  seconds per program and runtime (default 60; env PROG_TIMEOUT)
+#   -timeout  seconds per program and runtime (default 30; env PROG_TIMEOUT);
+#             a program that hits it shows "T" in the table
 #   -results  where TAP output goes (default bench/results/conformance)
 # Env: RTT_VERSION (runtime-tools module version), RTT_CACHE (build cache,
 #      default ${XDG_CACHE_HOME:-/tmp}/pier-rtt).
@@ -25,7 +26,7 @@ RTT_VERSION=${RTT_VERSION:-v0.9.1-0.20251114084447-edf4cb3d2116} # master of 202
 RTT_CACHE=${RTT_CACHE:-${XDG_CACHE_HOME:-/tmp}/pier-rtt}
 PIER=${PIER_RUNTIME:-$REPO/bin/pier-runtime}
 RUNC=${RUNC-$(command -v runc || true)}
-TIMEOUT=${PROG_TIMEOUT:-60}
+TIMEOUT=${PROG_TIMEOUT:-30}
 RESULTS=$REPO/bench/results/conformance
 ONLY=""
 
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	-runc) RUNC=$2; shift 2 ;;
 	-timeout) TIMEOUT=$2; shift 2 ;;
 	-results) RESULTS=$2; shift 2 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "conformance: unknown argument $1 (try -h)" >&2; exit 2 ;;
 	esac
 done
@@ -105,7 +106,7 @@ tally() {
 	END { close_yaml(); printf "%d %d %d %d %d\n", pass, fail, skip, stray, plan }' "$1"
 }
 
-# score NAME PROG RC prints "PASS FAIL SKIP" for one finished program.
+# score NAME PROG RC prints "PASS FAIL SKIP RC" for one finished program.
 # Programs checking that an invalid config is refused (*_fail) print nothing
 # and exit 0 on success: one pass. A lifecycle program with a clean "1..0"
 # is one pass. A crash or timeout that recorded no failure is one failure.
@@ -121,7 +122,7 @@ score() {
 	elif [ $((pass + fail + skip)) -eq 0 ]; then
 		pass=1
 	fi
-	echo "$pass $fail $skip"
+	echo "$pass $fail $skip $rc"
 }
 
 # cleanup_runtime BIN deletes the containers the programs left behind and
@@ -177,7 +178,7 @@ for n in "${NAMES[@]}"; do TP[$n]=0 TF[$n]=0 TS[$n]=0; done
 SUMMARY=$RESULTS/summary.txt
 {
 	printf '%-36s' program
-	for n in "${NAMES[@]}"; do printf ' %18s' "$n pass/fail"; done
+	for n in "${NAMES[@]}"; do printf ' %24s' "$n pass/fail"; done
 	printf '\n'
 } | tee "$SUMMARY"
 for p in "${PROGS[@]}"; do
@@ -185,9 +186,11 @@ for p in "${PROGS[@]}"; do
 	firstfail=""
 	for i in "${!NAMES[@]}"; do
 		n=${NAMES[$i]}
-		read -r pass fail skip < <(run_one "$n" "${RTS[$i]}" "$p")
+		read -r pass fail skip rc < <(run_one "$n" "${RTS[$i]}" "$p")
 		TP[$n]=$((TP[$n] + pass)) TF[$n]=$((TF[$n] + fail)) TS[$n]=$((TS[$n] + skip))
-		line+=$(printf ' %18s' "$pass/$fail")
+		cell="$pass/$fail"
+		[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && cell+=" T"
+		line+=$(printf ' %24s' "$cell")
 		[ "$i" -eq 0 ] && firstfail=$fail
 		# Mark programs where pier-runtime fails more than the peer.
 		[ "$i" -gt 0 ] && [ "${NAMES[0]}" = pier-runtime ] && [ "$firstfail" -gt "$fail" ] && line+="  <"
@@ -200,5 +203,5 @@ done
 		echo "$n: ${TP[$n]} passed, ${TF[$n]} failed (${TS[$n]} skipped)"
 	done
 	echo "# runtime-tools $RTT_VERSION; TAP per program in $RESULTS/<runtime>/<program>.tap (stderr in .err)"
-	echo "# '<' marks programs where pier-runtime fails more tests than runc"
+	echo "# '<' marks programs where pier-runtime fails more tests than runc; T a timeout (${TIMEOUT}s)"
 } | tee -a "$SUMMARY"
