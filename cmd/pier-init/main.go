@@ -1,0 +1,29 @@
+// Command pier-init is the PID 1 of pier's containers: it runs the user's
+// command as its child, forwards signals to it, reaps zombies and exits with
+// the child's status. The work is in internal/pid1; it is built static
+// (CGO_ENABLED=0) so that it can be bind-mounted into any image.
+package main
+
+import (
+	"errors"
+	"os"
+
+	"github.com/pier-engine/pier/internal/pid1"
+)
+
+func main() {
+	cfg, err := pid1.ParseArgs(os.Args[1:])
+	if errors.Is(err, pid1.ErrHelp) {
+		os.Stdout.WriteString(pid1.Usage)
+		os.Exit(0)
+	}
+	if err != nil {
+		os.Stderr.WriteString("pier-init: " + err.Error() + "\n" + pid1.Usage)
+		os.Exit(2)
+	}
+	code, err := pid1.Run(cfg)
+	if err != nil {
+		os.Stderr.WriteString("pier-init: " + err.Error() + "\n")
+	}
+	os.Exit(code)
+}
