@@ -25,9 +25,8 @@ const chunk = 200
 
 type gen struct {
 	asm
-	p   *plan
-	h   host
-	bad label
+	p *plan
+	h host
 }
 
 // generate lays out the program:
@@ -40,7 +39,6 @@ type gen struct {
 // the x32 bit of the syscall number.
 func generate(p *plan, h host) ([]unix.SockFilter, error) {
 	g := &gen{p: p, h: h}
-	g.bad = g.newLabel()
 	var audits []uint32
 	byAudit := map[uint32][]*arch{}
 	for _, a := range p.arches {
@@ -55,7 +53,6 @@ func generate(p *plan, h host) ([]unix.SockFilter, error) {
 		sections[i] = g.newLabel()
 		g.cond(jeq, audit, sections[i], fall)
 	}
-	g.bind(g.bad)
 	g.ret(badArch)
 	for i, audit := range audits {
 		g.bind(sections[i])
@@ -81,7 +78,10 @@ func (g *gen) x86Section(as []*arch) {
 			x64 = a
 		}
 	}
-	toX32, toX64 := g.bad, g.bad
+	// Jumps only go forward, so the kill for a missing half is its own
+	// return at the end of the section.
+	kill := g.newLabel()
+	toX32, toX64 := kill, kill
 	if x32 != nil {
 		toX32 = g.newLabel()
 	}
@@ -95,6 +95,10 @@ func (g *gen) x86Section(as []*arch) {
 	if x32 != nil {
 		g.bind(toX32)
 		g.body(x32)
+	}
+	if x32 == nil || x64 == nil {
+		g.bind(kill)
+		g.ret(badArch)
 	}
 }
 
