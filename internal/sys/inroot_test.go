@@ -161,6 +161,10 @@ func TestMkfileInRoot(t *testing.T) {
 			t.Errorf("%s: want a regular file (%v)", p, err)
 		}
 	}
+	// Parents made on the way are usable directories, not 0600 like the file.
+	if st, err := os.Stat(root + outside); err != nil || st.Mode().Perm()&0o700 != 0o700 {
+		t.Errorf("parent %s: mode %v (%v), want at least rwx for its owner", root+outside, st.Mode(), err)
+	}
 	// An existing object is returned as is.
 	f, err := MkfileInRoot(root, "etc", 0o600)
 	if err != nil {

@@ -39,11 +39,13 @@ func walk(rootFd int, path string, create createKind, mode uint32) (fd int, err 
 			}
 			continue
 		}
-		kind := create
+		kind, m := create, mode
 		if kind == createFile && len(rest) > 0 {
-			kind = createDir
+			// The file's parents: directories with the usual mode, not
+			// the file's (0600 would lock even their owner out).
+			kind, m = createDir, 0o755
 		}
-		next, err := openComponent(stack[len(stack)-1], name, kind, mode)
+		next, err := openComponent(stack[len(stack)-1], name, kind, m)
 		if err != nil {
 			return -1, err
 		}
