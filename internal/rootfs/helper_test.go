@@ -18,6 +18,7 @@ type helperInput struct {
 	Rootfs  string
 	Spec    *specs.Spec
 	NoPivot bool
+	UserNS  bool     // take the userns path (devices bound) though we are real root
 	Console bool     // make a pty and bind its slave as the console
 	Probe   []string // paths to report on
 	Write   []string // paths to try creating a file in
@@ -60,7 +61,7 @@ func helperMain(input string) int {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return fail(err)
 	}
-	o := Options{Rootfs: in.Rootfs, Spec: in.Spec, NoPivot: in.NoPivot}
+	o := Options{Rootfs: in.Rootfs, Spec: in.Spec, NoPivot: in.NoPivot, UserNS: in.UserNS}
 	if err := Prepare(o); err != nil {
 		return fail(fmt.Errorf("prepare: %w", err))
 	}

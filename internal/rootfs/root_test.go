@@ -213,8 +213,8 @@ func TestContainerRootfsNoPivot(t *testing.T) {
 	// No cgroup namespace: the cgroup mounts become binds of our own cgroups.
 	spec.Linux.Namespaces = nil
 	rep, stderr, err := runHelper(t, allNS&^unix.CLONE_NEWCGROUP, helperInput{
-		Rootfs: rootfs, Spec: spec, NoPivot: true,
-		Probe: []string{hostMarker, "/dev/null", "/bin/busybox"},
+		Rootfs: rootfs, Spec: spec, NoPivot: true, UserNS: true,
+		Probe: []string{hostMarker, "/dev/null", "/dev/tty", "/bin/busybox"},
 		Write: []string{"/newfile"},
 	})
 	if err != nil {
@@ -230,6 +230,15 @@ func TestContainerRootfsNoPivot(t *testing.T) {
 		t.Errorf("write to a read-write root: %s", rep.Writes["/newfile"])
 	}
 	m := mountsByPoint(rep.Mountinfo)
+	// With UserNS the devices are the host's nodes, bound.
+	for _, p := range []string{"/dev/null", "/dev/tty"} {
+		if _, ok := m[p]; !ok {
+			t.Errorf("%s is not a bind mount of the host's node", p)
+		}
+	}
+	if pr := rep.Probes["/dev/tty"]; pr.Major != 5 || pr.Minor != 0 {
+		t.Errorf("/dev/tty: %+v", pr)
+	}
 	if got := m["/sys/fs/cgroup/memory"]; got[0] != "cgroup" || !hasOpt(got[1], "ro") {
 		t.Errorf("/sys/fs/cgroup/memory: %v", got)
 	}
