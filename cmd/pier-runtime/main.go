@@ -1,0 +1,19 @@
+// Command pier-runtime is pier's OCI runtime, with runc's command line.
+package main
+
+import (
+	"os"
+
+	"github.com/pier-engine/pier/internal/containerinit"
+	_ "github.com/pier-engine/pier/internal/nsenter" // the C preamble; see its package doc
+	"github.com/pier-engine/pier/internal/ocicli"
+)
+
+func main() {
+	// `init` is the container's side, started by the runtime itself through
+	// the preamble; it skips the command-line machinery entirely.
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		os.Exit(containerinit.Main())
+	}
+	os.Exit(ocicli.Main(os.Args[1:]))
+}

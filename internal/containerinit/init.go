@@ -1,0 +1,177 @@
+package containerinit
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/hooks"
+	"github.com/pier-engine/pier/internal/nsenter"
+	"github.com/pier-engine/pier/internal/rootfs"
+	"github.com/pier-engine/pier/internal/syncmsg"
+)
+
+// Main is `pier-runtime init`. It returns only on failure, with the exit
+// status to use; failures before the container is ready go to the runtime
+// over the bootstrap socket, later ones to stderr.
+func Main() int {
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(nsenter.BootstrapEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pier-runtime init: not started by pier-runtime")
+		return 1
+	}
+	unix.CloseOnExec(fd)
+	sock := os.NewFile(uintptr(fd), "bootstrap")
+	conn := syncmsg.New(sock)
+	m, err := conn.Expect(syncmsg.TypeConfig)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pier-runtime init: %v\n", err)
+		return 1
+	}
+	cfg := m.Config
+	var p *prepared
+	if cfg.Exec {
+		p, err = setupExec(cfg)
+	} else {
+		p, err = setupContainer(cfg, conn)
+	}
+	if err == nil {
+		err = conn.Send(syncmsg.Message{Type: syncmsg.TypeReady})
+	}
+	if err != nil {
+		_ = conn.SendError(err)
+		return 1
+	}
+	sock.Close()
+	if !cfg.Exec {
+		if err := awaitStart(cfg); err != nil {
+			fmt.Fprintf(os.Stderr, "pier-runtime init: %v\n", err)
+			return 1
+		}
+	}
+	err = p.exec()
+	fmt.Fprintf(os.Stderr, "pier-runtime init: %v\n", err)
+	return p.execFailureCode(err)
+}
+
+// setupContainer builds the container around this process, up to the
+// point where only `start` is missing.
+func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, error) {
+	spec := cfg.Spec
+	if _, err := unix.Setsid(); err != nil {
+		return nil, fmt.Errorf("setsid: %w", err)
+	}
+	if !cfg.NoNewKeyring {
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && err != unix.ENOSYS {
+			return nil, fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	if err := applyOOMScore(cfg.Process); err != nil {
+		return nil, err
+	}
+	opts := rootfs.Options{Rootfs: cfg.Rootfs, Spec: spec, NoPivot: cfg.NoPivot, UserNS: cfg.UserNS}
+	if err := rootfs.Prepare(opts); err != nil {
+		return nil, err
+	}
+	if err := setHostname(spec.Hostname, spec.Domainname); err != nil {
+		return nil, err
+	}
+	if err := conn.Send(syncmsg.Message{Type: syncmsg.TypeHooks}); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Expect(syncmsg.TypeContinue); err != nil {
+		return nil, err
+	}
+	if spec.Hooks != nil {
+		if err := hooks.Run("createContainer", spec.Hooks.CreateContainer, cfg.State); err != nil {
+			return nil, err
+		}
+	}
+	if err := rootfs.Pivot(opts); err != nil {
+		return nil, err
+	}
+	if cfg.Process.Terminal {
+		pts, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize)
+		if err != nil {
+			return nil, err
+		}
+		if err := rootfs.BindConsole(pts); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
+		return nil, err
+	}
+	if err := rootfs.Finish(opts); err != nil {
+		return nil, err
+	}
+	return prepare(cfg)
+}
+
+// setupExec prepares a process joining a running container; the preamble
+// has already moved it into the container's namespaces and root.
+func setupExec(cfg *syncmsg.InitConfig) (*prepared, error) {
+	if cfg.Process.Terminal {
+		if _, err := unix.Setsid(); err != nil {
+			return nil, fmt.Errorf("setsid: %w", err)
+		}
+		if _, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyOOMScore(cfg.Process); err != nil {
+		return nil, err
+	}
+	return prepare(cfg)
+}
+
+// awaitStart blocks until `start` writes to the exec fifo, then runs the
+// startContainer hooks inside the container.
+func awaitStart(cfg *syncmsg.InitConfig) error {
+	fifo := os.NewFile(uintptr(cfg.FifoFd), "exec.fifo")
+	unix.CloseOnExec(cfg.FifoFd)
+	var b [1]byte
+	for {
+		_, err := fifo.Read(b[:])
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return fmt.Errorf("wait for start: %w", err)
+		}
+	}
+	if cfg.Spec.Hooks != nil {
+		cfg.State.Status = "running"
+		return hooks.Run("startContainer", cfg.Spec.Hooks.StartContainer, cfg.State)
+	}
+	return nil
+}
+
+func setHostname(host, domain string) error {
+	if host != "" {
+		if err := unix.Sethostname([]byte(host)); err != nil {
+			return fmt.Errorf("sethostname %q: %w", host, err)
+		}
+	}
+	if domain != "" {
+		if err := unix.Setdomainname([]byte(domain)); err != nil {
+			return fmt.Errorf("setdomainname %q: %w", domain, err)
+		}
+	}
+	return nil
+}
+
+func writeSysctls(sysctl map[string]string) error {
+	for key, value := range sysctl {
+		path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+		if err := os.WriteFile(path, []byte(value), 0); err != nil {
+			return fmt.Errorf("linux.sysctl[%s]: write %s: %w", key, path, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package containerinit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var rlimitIDs = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": 10,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15, "RLIMIT_SIGPENDING": 11, "RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// applyRlimits sets the process's limits. Raising a hard limit needs
+// CAP_SYS_RESOURCE; a host without it (like these VMs) gets an error that
+// says so instead of a bare EPERM.
+func applyRlimits(rls []specs.POSIXRlimit) error {
+	for i, rl := range rls {
+		id, ok := rlimitIDs[rl.Type]
+		if !ok {
+			return fmt.Errorf("process.rlimits[%d].type: unknown rlimit %q", i, rl.Type)
+		}
+		want := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(0, id, &want, nil); err != nil {
+			if errors.Is(err, unix.EPERM) {
+				var cur unix.Rlimit
+				_ = unix.Prlimit(0, id, nil, &cur)
+				if rl.Hard > cur.Max {
+					return fmt.Errorf("process.rlimits[%d] %s: cannot raise the hard limit from %d to %d without CAP_SYS_RESOURCE: %w",
+						i, rl.Type, cur.Max, rl.Hard, err)
+				}
+			}
+			return fmt.Errorf("process.rlimits[%d] %s: setrlimit soft %d hard %d: %w", i, rl.Type, rl.Soft, rl.Hard, err)
+		}
+	}
+	return nil
+}
+
+func applyOOMScore(p *specs.Process) error {
+	if p.OOMScoreAdj == nil {
+		return nil
+	}
+	v := strconv.Itoa(*p.OOMScoreAdj)
+	if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("process.oomScoreAdj %s: lowering it needs CAP_SYS_RESOURCE: %w", v, err)
+		}
+		return fmt.Errorf("process.oomScoreAdj %s: %w", v, err)
+	}
+	return nil
+}
+
+var personalities = map[specs.LinuxPersonalityDomain]uintptr{
+	specs.PerLinux:   0x0000,
+	specs.PerLinux32: 0x0008,
+}
+
+func setPersonality(p *specs.LinuxPersonality) error {
+	if p == nil {
+		return nil
+	}
+	persona, ok := personalities[p.Domain]
+	if !ok {
+		return fmt.Errorf("linux.personality.domain: unknown domain %q", p.Domain)
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_PERSONALITY, persona, 0, 0); errno != 0 {
+		return fmt.Errorf("personality %s: %w", p.Domain, errno)
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+package nsenter
+
+// The preamble is compiled from nsenter.c in this directory; importing the
+// package is what links its constructor into the binary.
+
+// #cgo CFLAGS: -Wall -Wextra -O2
+// #include "nsenter.h"
+import "C"
+
+import "unsafe"
+
+// headerValues reports nsenter.h's constants as the C compiler sees them,
+// for the test that keeps protocol.go in step (tests cannot use cgo).
+func headerValues() map[string]int {
+	return map[string]int{
+		"magic":       int(C.PIER_BOOTSTRAP_MAGIC),
+		"version":     int(C.PIER_BOOTSTRAP_VERSION),
+		"max join":    int(C.PIER_MAX_JOIN),
+		"max path":    int(C.PIER_MAX_PATH),
+		"max timens":  int(C.PIER_MAX_TIMENS),
+		"usermap":     int(C.PIER_MSG_USERMAP),
+		"usermap ack": int(C.PIER_MSG_USERMAP_ACK),
+		"pid":         int(C.PIER_MSG_PID),
+		"error":       int(C.PIER_MSG_ERROR),
+		"reply size":  int(unsafe.Sizeof(C.struct_pier_reply{})),
+		"header size": int(unsafe.Sizeof(C.struct_pier_bootstrap{})),
+	}
+}
+
+func headerEnv() string { return C.PIER_BOOTSTRAP_ENV }

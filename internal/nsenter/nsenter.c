@@ -1,0 +1,225 @@
+/*
+ * The C preamble of pier-runtime: the namespace steps that must happen
+ * before the Go runtime starts.
+ *
+ * Why C: setns(2) into a mount or user namespace fails with EINVAL in a
+ * multi-threaded process, and the Go runtime starts threads before main().
+ * This constructor runs while the process is still single-threaded. It does
+ * nothing at all unless _PIER_BOOTSTRAP_FD is set, so every ordinary
+ * pier-runtime command starts Go straight away.
+ *
+ * Stages (P = this process, child of the runtime R; C = its clone):
+ *
+ *   R (Go)                          P (C, before Go)                 C
+ *   start P; put P in the cgroups
+ *   send bootstrap -------------->  read header, paths, offsets
+ *                                   open every path to join
+ *                                   setns(user) first, then the rest
+ *                                   new userns? unshare(NEWUSER)
+ *   write uid_map/gid_map  <------  USERMAP(pid)
+ *   USERMAP_ACK ----------------->  setresuid/gid(0)
+ *                                   unshare(other CLONE_NEW* flags)
+ *                                   write timens offsets
+ *                                   clone(CLONE_PARENT) ----------> returns into Go:
+ *   <-----------------------------  PID(C); _exit(0)                 pier-runtime init
+ *   wait(P); speak JSON with C over the same socket <------------->
+ *
+ * CLONE_PARENT makes C a child of R, so R can wait for it directly; C is
+ * the first process of a new pid namespace when one was asked for, since
+ * unshare(CLONE_NEWPID) and setns of a pid namespace only apply to
+ * children. On any failure P sends ERROR(errno, what) and exits 1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "nsenter.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+struct join {
+	uint32_t nstype;
+	int fd;
+	char path[PIER_MAX_PATH];
+};
+
+static int sock = -1;
+
+static void fail(const char *what, int err) __attribute__((noreturn));
+static void fail(const char *what, int err)
+{
+	struct pier_reply r = { .type = PIER_MSG_ERROR, .err = err };
+
+	snprintf(r.text, sizeof(r.text), "%s", what);
+	if (sock >= 0 && write(sock, &r, sizeof(r)) < 0) {
+		/* The parent is gone; nobody is left to tell. */
+	}
+	_exit(1);
+}
+
+static void read_full(void *buf, size_t len, const char *what)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(sock, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fail(what, n < 0 ? errno : EPIPE);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void send_reply(uint32_t type, pid_t pid)
+{
+	struct pier_reply r = { .type = type, .pid = pid };
+
+	if (write(sock, &r, sizeof(r)) != sizeof(r))
+		fail("send reply to runtime", errno);
+}
+
+/* Stage 1: the header, the namespaces to join, the time offsets. */
+static void read_bootstrap(struct pier_bootstrap *b, struct join *j, char *timens)
+{
+	read_full(b, sizeof(*b), "read bootstrap header");
+	if (b->magic != PIER_BOOTSTRAP_MAGIC || b->version != PIER_BOOTSTRAP_VERSION)
+		fail("bootstrap: bad magic or version", EPROTO);
+	if (b->njoin > PIER_MAX_JOIN || b->timens_len >= PIER_MAX_TIMENS)
+		fail("bootstrap: message too large", E2BIG);
+	for (uint32_t i = 0; i < b->njoin; i++) {
+		uint32_t hdr[2];
+		read_full(hdr, sizeof(hdr), "read namespace entry");
+		if (hdr[1] >= PIER_MAX_PATH)
+			fail("bootstrap: namespace path too long", ENAMETOOLONG);
+		j[i].nstype = hdr[0];
+		read_full(j[i].path, hdr[1], "read namespace path");
+		j[i].path[hdr[1]] = '\0';
+	}
+	read_full(timens, b->timens_len, "read time offsets");
+	timens[b->timens_len] = '\0';
+}
+
+/* Stage 2: join namespaces by path. All paths are opened first, because
+ * joining the mount namespace changes what later paths resolve to; the user
+ * namespace is joined first, since it grants the rights to join the rest. */
+static int join_namespaces(struct join *j, uint32_t n)
+{
+	char what[PIER_REPLY_TEXT];
+	int joined_user = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		j[i].fd = open(j[i].path, O_RDONLY | O_CLOEXEC);
+		if (j[i].fd < 0) {
+			snprintf(what, sizeof(what), "open namespace %.200s", j[i].path);
+			fail(what, errno);
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < n; i++) {
+			int is_user = j[i].nstype == CLONE_NEWUSER;
+			if (is_user != (pass == 0))
+				continue;
+			if (setns(j[i].fd, (int)j[i].nstype) < 0) {
+				snprintf(what, sizeof(what), "setns %.200s", j[i].path);
+				fail(what, errno);
+			}
+			close(j[i].fd);
+			joined_user |= is_user;
+		}
+	}
+	return joined_user;
+}
+
+/* Stage 3: a new user namespace; the parent writes the id maps, since only
+ * a process outside the namespace may map ids of its own namespace. */
+static void new_userns(void)
+{
+	struct pier_reply ack;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail("unshare user namespace", errno);
+	send_reply(PIER_MSG_USERMAP, getpid());
+	read_full(&ack, sizeof(ack), "wait for id maps");
+	if (ack.type != PIER_MSG_USERMAP_ACK)
+		fail("wait for id maps: unexpected message", EPROTO);
+}
+
+static void become_root(void)
+{
+	if (setresgid(0, 0, 0) < 0)
+		fail("setresgid 0 in user namespace", errno);
+	if (setresuid(0, 0, 0) < 0)
+		fail("setresuid 0 in user namespace", errno);
+}
+
+static void write_timens(const char *offsets)
+{
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(offsets);
+
+	if (fd < 0)
+		fail("open /proc/self/timens_offsets", errno);
+	if (write(fd, offsets, len) != (ssize_t)len)
+		fail("write /proc/self/timens_offsets", errno);
+	close(fd);
+}
+
+/* Stage 4: clone the process that goes on into Go. The raw syscall keeps
+ * glibc's fork handlers out of a process that is about to be torn down. */
+static pid_t clone_parent(void)
+{
+	return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+}
+
+static struct join joins[PIER_MAX_JOIN];
+static char timens[PIER_MAX_TIMENS];
+
+__attribute__((constructor)) static void pier_nsenter(void)
+{
+	struct pier_bootstrap b;
+	const char *env = getenv(PIER_BOOTSTRAP_ENV);
+	uint32_t rest;
+	int joined_user;
+	pid_t pid;
+
+	if (env == NULL || *env == '\0')
+		return;
+	sock = atoi(env);
+	if (sock < 3 || fcntl(sock, F_GETFD) < 0)
+		fail("bootstrap fd", EBADF);
+
+	read_bootstrap(&b, joins, timens);
+	joined_user = join_namespaces(joins, b.njoin);
+	if (b.cloneflags & CLONE_NEWUSER)
+		new_userns();
+	if (joined_user || (b.cloneflags & CLONE_NEWUSER))
+		become_root();
+	rest = b.cloneflags & ~(uint32_t)CLONE_NEWUSER;
+	if (rest && unshare((int)rest) < 0)
+		fail("unshare namespaces", errno);
+	if (b.timens_len > 0)
+		write_timens(timens);
+
+	pid = clone_parent();
+	if (pid < 0)
+		fail("clone", errno);
+	if (pid == 0)
+		return; /* C: on into the Go runtime and `pier-runtime init`. */
+	send_reply(PIER_MSG_PID, pid);
+	_exit(0);
+}

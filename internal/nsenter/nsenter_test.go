@@ -1,0 +1,61 @@
+package nsenter
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestConstantsMatchHeader keeps protocol.go and nsenter.h from drifting.
+func TestConstantsMatchHeader(t *testing.T) {
+	h := headerValues()
+	checks := []struct {
+		name   string
+		goSide int
+	}{
+		{"magic", BootstrapMagic}, {"version", BootstrapVersion}, {"max join", MaxJoin},
+		{"max path", MaxPath}, {"max timens", MaxTimens}, {"usermap", MsgUsermap},
+		{"usermap ack", MsgUsermapAck}, {"pid", MsgPID}, {"error", MsgError},
+		{"reply size", ReplySize}, {"header size", 24},
+	}
+	for _, c := range checks {
+		if c.goSide != h[c.name] {
+			t.Errorf("%s: protocol.go says %#x, nsenter.h says %#x", c.name, c.goSide, h[c.name])
+		}
+	}
+	if BootstrapEnv != headerEnv() {
+		t.Errorf("bootstrap env: %q vs %q", BootstrapEnv, headerEnv())
+	}
+}
+
+func TestEncode(t *testing.T) {
+	b := Bootstrap{CloneFlags: 0x20000, Join: []Join{{Type: 0x40000000, Path: "/proc/1/ns/net"}}, Timens: "monotonic 1 0\n"}
+	raw, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 24 + 8 + len("/proc/1/ns/net") + len(b.Timens)
+	if len(raw) != want {
+		t.Fatalf("encoded %d bytes, want %d", len(raw), want)
+	}
+	if !bytes.HasSuffix(raw, []byte("/proc/1/ns/netmonotonic 1 0\n")) {
+		t.Errorf("payload order wrong: %q", raw[24:])
+	}
+	tooMany := Bootstrap{Join: make([]Join, MaxJoin+1)}
+	if _, err := tooMany.Encode(); err == nil {
+		t.Error("encoding more than MaxJoin namespaces succeeded")
+	}
+}
+
+func TestReadReplyError(t *testing.T) {
+	raw := make([]byte, ReplySize)
+	raw[0] = MsgError
+	raw[8] = 2 // ENOENT
+	copy(raw[12:], "open namespace /x")
+	r, err := ReadReply(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.AsError().Error(); got != "open namespace /x: no such file or directory" {
+		t.Errorf("error text %q", got)
+	}
+}

@@ -1,0 +1,110 @@
+package nsenter
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+)
+
+// These mirror nsenter.h; nsenter_test.go checks that they agree.
+const (
+	BootstrapEnv     = "_PIER_BOOTSTRAP_FD"
+	BootstrapMagic   = 0x52454950
+	BootstrapVersion = 1
+	MaxJoin          = 10
+	MaxPath          = 4096
+	MaxTimens        = 512
+
+	MsgUsermap    = 1
+	MsgUsermapAck = 2
+	MsgPID        = 3
+	MsgError      = 4
+
+	replyText = 244
+	// ReplySize is sizeof(struct pier_reply).
+	ReplySize = 12 + replyText
+)
+
+// Join names a namespace to enter by path.
+type Join struct {
+	Type uint32 // CLONE_NEW* constant
+	Path string
+}
+
+// Bootstrap is the one message the runtime sends the preamble.
+type Bootstrap struct {
+	CloneFlags uint32 // namespaces to create
+	Join       []Join // namespaces to enter, in any order (user goes first)
+	Timens     string // contents for /proc/self/timens_offsets, or ""
+}
+
+// Encode renders b in the preamble's wire format.
+func (b *Bootstrap) Encode() ([]byte, error) {
+	if len(b.Join) > MaxJoin {
+		return nil, fmt.Errorf("bootstrap: %d namespaces to join, at most %d", len(b.Join), MaxJoin)
+	}
+	if len(b.Timens) >= MaxTimens {
+		return nil, fmt.Errorf("bootstrap: time offsets of %d bytes, at most %d", len(b.Timens), MaxTimens-1)
+	}
+	var buf bytes.Buffer
+	hdr := [6]uint32{BootstrapMagic, BootstrapVersion, b.CloneFlags, uint32(len(b.Join)), uint32(len(b.Timens)), 0}
+	_ = binary.Write(&buf, binary.LittleEndian, hdr)
+	for _, j := range b.Join {
+		if len(j.Path) >= MaxPath || strings.IndexByte(j.Path, 0) >= 0 {
+			return nil, fmt.Errorf("bootstrap: bad namespace path %q", j.Path)
+		}
+		_ = binary.Write(&buf, binary.LittleEndian, [2]uint32{j.Type, uint32(len(j.Path))})
+		buf.WriteString(j.Path)
+	}
+	buf.WriteString(b.Timens)
+	return buf.Bytes(), nil
+}
+
+// Reply is one message from the preamble.
+type Reply struct {
+	Type uint32
+	PID  int
+	Err  syscall.Errno
+	Text string
+}
+
+// ReadReply reads one fixed-size reply.
+func ReadReply(r io.Reader) (Reply, error) {
+	var raw [ReplySize]byte
+	if _, err := io.ReadFull(r, raw[:]); err != nil {
+		return Reply{}, fmt.Errorf("read preamble reply: %w", err)
+	}
+	le := binary.LittleEndian
+	text := raw[12:]
+	if i := bytes.IndexByte(text, 0); i >= 0 {
+		text = text[:i]
+	}
+	return Reply{
+		Type: le.Uint32(raw[0:]),
+		PID:  int(int32(le.Uint32(raw[4:]))),
+		Err:  syscall.Errno(int32(le.Uint32(raw[8:]))),
+		Text: string(text),
+	}, nil
+}
+
+// AsError turns an error reply into a Go error wrapping its errno.
+func (r Reply) AsError() error {
+	if r.Type != MsgError {
+		return nil
+	}
+	if r.Err == 0 {
+		return errors.New(r.Text)
+	}
+	return fmt.Errorf("%s: %w", r.Text, r.Err)
+}
+
+// UsermapAck is the parent's acknowledgement once the id maps are written.
+func UsermapAck() []byte {
+	var raw [ReplySize]byte
+	binary.LittleEndian.PutUint32(raw[0:], MsgUsermapAck)
+	return raw[:]
+}

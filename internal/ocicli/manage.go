@@ -1,0 +1,226 @@
+package ocicli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pier-engine/pier/internal/runtime"
+)
+
+// stateJSON is runc's `state` output: the OCI state plus rootfs, created
+// and owner.
+type stateJSON struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+func toStateJSON(rt *runtime.Runtime, id string) (*stateJSON, error) {
+	st, err := rt.State(id)
+	if err != nil {
+		return nil, err
+	}
+	rec, _, err := rt.Record(id)
+	if err != nil {
+		return nil, err
+	}
+	return &stateJSON{
+		OCIVersion: st.Version, ID: st.ID, Pid: st.Pid, Status: string(st.Status), Bundle: st.Bundle,
+		Rootfs: rec.Rootfs, Created: rec.Created, Owner: rec.Owner, Annotations: st.Annotations,
+	}, nil
+}
+
+func stateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "state ID",
+		Short: "print the state of a container as JSON",
+		Args:  exactArgs(1, "container id"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			rt, err := g.runtime()
+			if err != nil {
+				return err
+			}
+			s, err := toStateJSON(rt, args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(s)
+		},
+	}
+}
+
+func listCmd(g *globals) *cobra.Command {
+	var format string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "list containers",
+		Args:    exactArgs(0, "none"),
+		RunE: func(_ *cobra.Command, _ []string) error {
+			rt, err := g.runtime()
+			if err != nil {
+				return err
+			}
+			recs, err := rt.List()
+			if err != nil {
+				return err
+			}
+			var states []*stateJSON
+			for _, rec := range recs {
+				if s, err := toStateJSON(rt, rec.ID); err == nil {
+					states = append(states, s)
+				}
+			}
+			return printList(states, format, quiet)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only ids")
+	return cmd
+}
+
+func printList(states []*stateJSON, format string, quiet bool) error {
+	switch {
+	case quiet:
+		for _, s := range states {
+			fmt.Println(s.ID)
+		}
+	case format == "json":
+		if states == nil {
+			states = []*stateJSON{}
+		}
+		return printJSON(states)
+	case format == "table":
+		w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+		fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+		for _, s := range states {
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Pid, s.Status, s.Bundle, s.Created.Format(time.RFC3339Nano), s.Owner)
+		}
+		return w.Flush()
+	default:
+		return fmt.Errorf("--format: %q is neither table nor json", format)
+	}
+	return nil
+}
+
+func killCmd(g *globals) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "kill [--all] ID [SIGNAL]",
+		Short: "send a signal (default SIGTERM) to a container's init, or with --all to all its processes",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			sig := syscall.SIGTERM
+			if len(args) == 2 {
+				var err error
+				if sig, err = parseSignal(args[1]); err != nil {
+					return err
+				}
+			}
+			rt, err := g.runtime()
+			if err != nil {
+				return err
+			}
+			return rt.Kill(args[0], sig, all)
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal every process in the container")
+	return cmd
+}
+
+var signalNames = map[string]syscall.Signal{
+	"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "BUS": syscall.SIGBUS, "CHLD": syscall.SIGCHLD,
+	"CONT": syscall.SIGCONT, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP, "ILL": syscall.SIGILL,
+	"INT": syscall.SIGINT, "IO": syscall.SIGIO, "IOT": syscall.SIGIOT, "KILL": syscall.SIGKILL,
+	"PIPE": syscall.SIGPIPE, "POLL": syscall.SIGIO, "PROF": syscall.SIGPROF, "PWR": syscall.SIGPWR,
+	"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "STKFLT": syscall.SIGSTKFLT, "STOP": syscall.SIGSTOP,
+	"SYS": syscall.SIGSYS, "TERM": syscall.SIGTERM, "TRAP": syscall.SIGTRAP, "TSTP": syscall.SIGTSTP,
+	"TTIN": syscall.SIGTTIN, "TTOU": syscall.SIGTTOU, "URG": syscall.SIGURG, "USR1": syscall.SIGUSR1,
+	"USR2": syscall.SIGUSR2, "VTALRM": syscall.SIGVTALRM, "WINCH": syscall.SIGWINCH, "XCPU": syscall.SIGXCPU,
+	"XFSZ": syscall.SIGXFSZ,
+}
+
+// parseSignal accepts 15, TERM, SIGTERM, sigterm and RTMIN+N.
+func parseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("signal %q: out of range 1-64", s)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	if sig, ok := signalNames[name]; ok {
+		return sig, nil
+	}
+	if rest, ok := strings.CutPrefix(name, "RTMIN+"); ok {
+		if n, err := strconv.Atoi(rest); err == nil && n >= 0 && 34+n <= 64 {
+			return syscall.Signal(34 + n), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+func deleteCmd(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "delete [-f] ID",
+		Short: "delete a stopped container (with -f, kill it first)",
+		Args:  exactArgs(1, "container id"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			rt, err := g.runtime()
+			if err != nil {
+				return err
+			}
+			return rt.Delete(args[0], force)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill the container if it is not stopped")
+	return cmd
+}
+
+func pauseCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "pause ID", Short: "freeze every process of a container", Args: exactArgs(1, "container id"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			rt, err := g.runtime()
+			if err != nil {
+				return err
+			}
+			return rt.Pause(args[0])
+		},
+	}
+}
+
+func resumeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "resume ID", Short: "thaw a paused container", Args: exactArgs(1, "container id"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			rt, err := g.runtime()
+			if err != nil {
+				return err
+			}
+			return rt.Resume(args[0])
+		},
+	}
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,241 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/hooks"
+	"github.com/pier-engine/pier/internal/syncmsg"
+)
+
+// CreateOpts are the inputs of `create` (and of `run`).
+type CreateOpts struct {
+	ID            string
+	Bundle        string
+	ConsoleSocket string
+	PidFile       string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFds   int
+	// Stdio for the container; nil entries mean the runtime's own.
+	Stdio [3]*os.File
+}
+
+// Container is a created container as the caller of Create sees it.
+type Container struct {
+	ID  string
+	Pid int
+}
+
+// Create builds the container up to the point where only the user's program
+// is left to start. A failure undoes every step: no state directory,
+// cgroup, process or mount remains.
+func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
+	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	rootfs, err := Validate(spec, bundle)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Process.Terminal && o.ConsoleSocket == "" {
+		return nil, fmt.Errorf("process.terminal is true but no --console-socket was given: %w", errdefs.ErrInvalidArgument)
+	}
+
+	var undo cleanup
+	defer func() {
+		if err != nil {
+			undo.Run()
+		}
+	}()
+	dir := r.dir(o.ID)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %s: %w", o.ID, errdefs.ErrAlreadyExists)
+		}
+		return nil, fmt.Errorf("state dir %s: %w", dir, err)
+	}
+	undo.Add(func() { os.RemoveAll(dir) })
+
+	rec := &Record{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Created: time.Now().UTC(), Owner: owner(), Spec: spec}
+	fifo, err := makeFifo(filepath.Join(dir, fifoName))
+	if err != nil {
+		return nil, err
+	}
+	defer fifo.Close()
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return nil, err
+	}
+	undo.Add(func() { _ = cg.Destroy() })
+
+	opts := &spawnOpts{
+		stdio:     o.Stdio,
+		extra:     []*os.File{fifo},
+		bootstrap: createBootstrap(spec.Linux),
+		cgroup:    cg,
+		resources: effectiveResources(spec),
+		uidMaps:   spec.Linux.UIDMappings,
+		gidMaps:   spec.Linux.GIDMappings,
+	}
+	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
+		return nil, err
+	}
+	consoleFd := -1
+	if spec.Process.Terminal {
+		conn, err := dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		opts.extra = append(opts.extra, conn)
+		consoleFd = opts.fdOf(1)
+	}
+	c, err := spawn(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer c.sock.Close()
+	undo.Add(func() { killWait(c.pid) })
+
+	rec.Pid = c.pid
+	if rec.PidStartTime, _, err = procStat(c.pid); err != nil {
+		return nil, fmt.Errorf("container process %d: %w", c.pid, err)
+	}
+	cfg := &syncmsg.InitConfig{
+		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		UserNS: hasNewNamespace(spec, specs.UserNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd,
+	}
+	if err := r.initContainer(c, rec, cfg); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, c.pid); err != nil {
+			return nil, err
+		}
+	}
+	undo.Release()
+	r.Log.Debug("created", "container_id", o.ID, "pid", c.pid)
+	return &Container{ID: o.ID, Pid: c.pid}, nil
+}
+
+// initContainer drives the container process through its setup: config,
+// the runtime-namespace hooks at the right moment, then ready.
+func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) error {
+	state := &specs.State{Version: specs.Version, ID: rec.ID, Status: StatusCreating, Pid: rec.Pid, Bundle: rec.Bundle}
+	if rec.Spec.Annotations != nil {
+		state.Annotations = rec.Spec.Annotations
+	}
+	cfg.State = state
+	if err := c.conn.Send(syncmsg.Message{Type: syncmsg.TypeConfig, Config: cfg}); err != nil {
+		return err
+	}
+	rec.Creating = true
+	if err := r.save(rec); err != nil {
+		return err
+	}
+	if _, err := c.conn.Expect(syncmsg.TypeHooks); err != nil {
+		return fmt.Errorf("container setup: %w", err)
+	}
+	if h := rec.Spec.Hooks; h != nil {
+		if err := hooks.Run("prestart", h.Prestart, state); err != nil {
+			return err
+		}
+		if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
+			return err
+		}
+	}
+	if err := c.conn.Send(syncmsg.Message{Type: syncmsg.TypeContinue}); err != nil {
+		return err
+	}
+	if _, err := c.conn.Expect(syncmsg.TypeReady); err != nil {
+		return fmt.Errorf("container setup: %w", err)
+	}
+	rec.Creating = false
+	return r.save(rec)
+}
+
+func makeFifo(path string) (*os.File, error) {
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return nil, fmt.Errorf("mkfifo %s: %w", path, err)
+	}
+	// Read-write, so the open does not block and the container process
+	// holds a reader until it execs; start then sees POLLERR.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func inheritedFds(n int) ([]*os.File, error) {
+	var out []*os.File
+	for i := 0; i < n; i++ {
+		fd := 3 + i
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return nil, fmt.Errorf("--preserve-fds %d: fd %d is not open: %w", n, fd, err)
+		}
+		out = append(out, os.NewFile(uintptr(fd), "preserved-"+strconv.Itoa(fd)))
+	}
+	return out, nil
+}
+
+func dialConsole(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func writePidFile(path string, pid int) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return nil
+}
+
+// owner is the state's owner field: empty for root, like runc, else the
+// uid (a name lookup would cost an NSS round trip on every create).
+func owner() string {
+	if uid := os.Getuid(); uid != 0 {
+		return strconv.Itoa(uid)
+	}
+	return ""
+}
+
+func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,106 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/syncmsg"
+)
+
+// ExecOpts describe a process to start in a running container.
+type ExecOpts struct {
+	Process       *specs.Process
+	ConsoleSocket string
+	PidFile       string
+	PreserveFds   int
+	Stdio         [3]*os.File
+}
+
+// Exec starts a process that joins every namespace and the cgroup of the
+// container, with the container's seccomp filter, and returns its pid. The
+// process is a child of the caller, who may Wait for it.
+func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
+	rec, err := r.load(id)
+	if err != nil {
+		return 0, err
+	}
+	switch st := r.status(rec); st {
+	case StatusRunning, StatusCreated:
+	default:
+		return 0, fmt.Errorf("cannot exec in container %s: it is %s: %w", id, st, errdefs.ErrConflict)
+	}
+	if err := validateProcess(o.Process); err != nil {
+		return 0, invalid(err)
+	}
+	if o.Process.Terminal && o.ConsoleSocket == "" {
+		return 0, fmt.Errorf("process.terminal is true but no --console-socket was given: %w", errdefs.ErrInvalidArgument)
+	}
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return 0, err
+	}
+	opts := &spawnOpts{stdio: o.Stdio, bootstrap: execBootstrap(rec.Spec.Linux, rec.Pid), cgroup: cg}
+	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
+		return 0, err
+	}
+	consoleFd := -1
+	if o.Process.Terminal {
+		conn, err := dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return 0, err
+		}
+		defer conn.Close()
+		opts.extra = append(opts.extra, conn)
+		consoleFd = opts.fdOf(0)
+	}
+	c, err := spawn(opts)
+	if err != nil {
+		return 0, err
+	}
+	defer c.sock.Close()
+	cfg := &syncmsg.InitConfig{
+		ID: id, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: rec.Spec, Process: o.Process, Exec: true,
+		PreserveFds: o.PreserveFds, FifoFd: -1, ConsoleFd: consoleFd,
+	}
+	if err := c.conn.Send(syncmsg.Message{Type: syncmsg.TypeConfig, Config: cfg}); err != nil {
+		killWait(c.pid)
+		return 0, err
+	}
+	if _, err := c.conn.Expect(syncmsg.TypeReady); err != nil {
+		killWait(c.pid)
+		return 0, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, c.pid); err != nil {
+			killWait(c.pid)
+			return 0, err
+		}
+	}
+	return c.pid, nil
+}
+
+// Wait reaps a child of the caller (a container's init started by `run`,
+// or an exec'd process) and returns its exit status the way a shell shows
+// it: the code, or 128+N for death by signal N.
+func Wait(pid int) (int, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return -1, fmt.Errorf("wait for %d: %w", pid, err)
+		}
+		break
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}

@@ -1,0 +1,256 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/hooks"
+)
+
+// State returns the OCI state of a container.
+func (r *Runtime) State(id string) (*specs.State, error) {
+	rec, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	return r.ociState(rec), nil
+}
+
+// Record returns what the runtime knows of a container, with its status.
+func (r *Runtime) Record(id string) (*Record, specs.ContainerState, error) {
+	rec, err := r.load(id)
+	if err != nil {
+		return nil, "", err
+	}
+	return rec, r.status(rec), nil
+}
+
+// List returns every container under the root, sorted by id.
+func (r *Runtime) List() ([]*Record, error) {
+	ents, err := os.ReadDir(r.Root)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", r.Root, err)
+	}
+	var out []*Record
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		rec, err := r.load(e.Name())
+		if err != nil {
+			continue // a container being created or deleted right now
+		}
+		out = append(out, rec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Start runs the user's program of a created container: it releases the
+// container process blocked on the exec fifo, waits until that process has
+// exec'd (the fifo loses its last reader), then runs the poststart hooks.
+func (r *Runtime) Start(id string) error {
+	rec, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	if st := r.status(rec); st != StatusCreated {
+		return fmt.Errorf("container %s is %s, not created: %w", id, st, errdefs.ErrConflict)
+	}
+	path := filepath.Join(r.dir(id), fifoName)
+	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENXIO) {
+			return fmt.Errorf("container %s: its process is gone: %w", id, errdefs.ErrNotRunning)
+		}
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte{0}); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	waitNoReader(f)
+	if rec.Spec.Hooks != nil {
+		st := r.ociState(rec)
+		if err := hooks.Run("poststart", rec.Spec.Hooks.Poststart, st); err != nil {
+			r.Log.Warn("poststart hook failed", "container_id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// waitNoReader blocks until every reader of the fifo is gone: the
+// container process closes its end (close-on-exec) when execve succeeds,
+// or exits when it fails.
+func waitNoReader(f *os.File) {
+	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: 0}}
+	for {
+		n, err := unix.Poll(fds, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
+			return
+		}
+	}
+}
+
+// Kill sends sig to the container's init, or with all to every process in
+// its cgroup.
+func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
+	rec, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	switch st := r.status(rec); st {
+	case StatusStopped:
+		if !all {
+			return fmt.Errorf("container %s: %w", id, errdefs.ErrNotRunning)
+		}
+	case StatusCreating:
+		return fmt.Errorf("container %s is still being created: %w", id, errdefs.ErrConflict)
+	}
+	if all {
+		cg, err := r.cgroup(rec)
+		if err != nil {
+			return err
+		}
+		return cg.KillAll(sig)
+	}
+	return signalInit(rec, sig)
+}
+
+// Delete removes a stopped container: its cgroup, then the poststop hooks,
+// then its state. With force a live container is killed first; without, a
+// container that is not stopped is an error and stays untouched.
+func (r *Runtime) Delete(id string, force bool) error {
+	rec, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	st := r.status(rec)
+	if st != StatusStopped {
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s: %w", id, st, errdefs.ErrConflict)
+		}
+		if err := r.killAndWait(rec); err != nil {
+			return err
+		}
+	}
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return err
+	}
+	if err := cg.Destroy(); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	if rec.Spec.Hooks != nil {
+		state := r.ociState(rec)
+		state.Status = StatusStopped
+		if err := hooks.Run("poststop", rec.Spec.Hooks.Poststop, state); err != nil {
+			r.Log.Warn("poststop hook failed", "container_id", id, "err", err)
+		}
+	}
+	if err := os.RemoveAll(r.dir(id)); err != nil {
+		return fmt.Errorf("delete state of %s: %w", id, err)
+	}
+	return nil
+}
+
+func (r *Runtime) killAndWait(rec *Record) error {
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return err
+	}
+	// A frozen process cannot die; SIGKILL is queued until the thaw.
+	_ = cg.KillAll(unix.SIGKILL)
+	_ = cg.Thaw()
+	_ = signalInit(rec, unix.SIGKILL)
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(rec.Pid, rec.PidStartTime) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %s: init %d survived SIGKILL for 10s", rec.ID, rec.Pid)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+
+// Pause freezes every process of the container.
+func (r *Runtime) Pause(id string) error {
+	rec, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	if st := r.status(rec); st != StatusRunning && st != StatusCreated {
+		return fmt.Errorf("container %s is %s: %w", id, st, errdefs.ErrNotRunning)
+	}
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return err
+	}
+	return cg.Freeze()
+}
+
+// Resume thaws a paused container.
+func (r *Runtime) Resume(id string) error {
+	rec, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	if st := r.status(rec); st != StatusPaused {
+		return fmt.Errorf("container %s is %s, not paused: %w", id, st, errdefs.ErrConflict)
+	}
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return err
+	}
+	return cg.Thaw()
+}
+
+// Update changes the resources of a live container and records them.
+func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
+	rec, err := r.load(id)
+	if err != nil {
+		return err
+	}
+	if st := r.status(rec); st == StatusStopped {
+		return fmt.Errorf("container %s: %w", id, errdefs.ErrNotRunning)
+	}
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return err
+	}
+	if err := cg.Validate(res); err != nil {
+		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if err := cg.Set(res); err != nil {
+		return err
+	}
+	rec.Spec.Linux.Resources = mergeResources(rec.Spec.Linux.Resources, res)
+	return r.save(rec)
+}
+
+// Pids lists the host pids of every process in the container's cgroup.
+func (r *Runtime) Pids(id string) ([]int, error) {
+	rec, err := r.load(id)
+	if err != nil {
+		return nil, err
+	}
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return nil, err
+	}
+	return cg.Procs()
+}

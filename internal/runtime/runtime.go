@@ -1,0 +1,64 @@
+package runtime
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/pier-engine/pier/internal/cgroups"
+)
+
+// DefaultRoot is where container state lives unless --root says otherwise.
+const DefaultRoot = "/run/pier-runtime"
+
+// Runtime manages the containers recorded under Root.
+type Runtime struct {
+	Root string
+	Log  *slog.Logger
+}
+
+// New returns a runtime keeping its state under root.
+func New(root string, log *slog.Logger) (*Runtime, error) {
+	if root == "" {
+		root = DefaultRoot
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("state root %s: %w", root, err)
+	}
+	if err := os.MkdirAll(abs, 0o711); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", abs, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runtime{Root: abs, Log: log}, nil
+}
+
+func cgroupConfig(id string, spec *specs.Spec) cgroups.Config {
+	cfg := cgroups.Config{ID: id}
+	if spec != nil && spec.Linux != nil {
+		cfg.Path = spec.Linux.CgroupsPath
+	}
+	return cfg
+}
+
+func (r *Runtime) cgroup(rec *Record) (cgroups.Manager, error) {
+	return cgroups.New(cgroupConfig(rec.ID, rec.Spec))
+}
+
+// cleanup is a stack of undo steps for a half-made container: on failure
+// they run newest first; on success Release drops them.
+type cleanup struct{ fns []func() }
+
+func (c *cleanup) Add(f func()) { c.fns = append(c.fns, f) }
+func (c *cleanup) Release()     { c.fns = nil }
+func (c *cleanup) Run() {
+	for i := len(c.fns) - 1; i >= 0; i-- {
+		c.fns[i]()
+	}
+	c.fns = nil
+}

@@ -1,0 +1,225 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/cgroups"
+	"github.com/pier-engine/pier/internal/nsenter"
+	"github.com/pier-engine/pier/internal/syncmsg"
+)
+
+// spawnOpts describes one process to start through the C preamble.
+type spawnOpts struct {
+	stdio     [3]*os.File // nil: the runtime's own
+	preserve  []*os.File  // become fds 3.. in the container
+	extra     []*os.File  // our own fds, after the preserved ones
+	bootstrap nsenter.Bootstrap
+	cgroup    cgroups.Manager // the preamble's process is placed here first
+	resources *specs.LinuxResources
+	uidMaps   []specs.LinuxIDMapping
+	gidMaps   []specs.LinuxIDMapping
+}
+
+// child is the process that came out of the preamble into Go.
+type child struct {
+	pid  int
+	sock *os.File
+	conn *syncmsg.Conn
+}
+
+// fdOf returns the number that the i-th extra file gets in the child.
+func (o *spawnOpts) fdOf(i int) int { return 3 + len(o.preserve) + 1 + i }
+
+// spawn starts the preamble process, places it in its cgroup, hands it the
+// bootstrap message, writes id maps on request and returns the process that
+// continues into Go. On error nothing is left running.
+func spawn(o *spawnOpts) (c *child, err error) {
+	exe, err := selfExe()
+	if err != nil {
+		return nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "bootstrap-parent")
+	childEnd := os.NewFile(uintptr(fds[1]), "bootstrap-child")
+	defer childEnd.Close()
+	defer func() {
+		if err != nil {
+			parent.Close()
+		}
+	}()
+
+	bootFd := 3 + len(o.preserve)
+	cmd := &exec.Cmd{
+		Path:       fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
+		Args:       []string{"pier-runtime", "init"},
+		Env:        []string{nsenter.BootstrapEnv + "=" + strconv.Itoa(bootFd)},
+		ExtraFiles: append(append(append([]*os.File{}, o.preserve...), childEnd), o.extra...),
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if o.stdio[0] != nil {
+		cmd.Stdin = o.stdio[0]
+	}
+	if o.stdio[1] != nil {
+		cmd.Stdout = o.stdio[1]
+	}
+	if o.stdio[2] != nil {
+		cmd.Stderr = o.stdio[2]
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start container process: %w", err)
+	}
+	pid, err := handshake(cmd, parent, o)
+	if werr := cmd.Wait(); werr != nil && err == nil {
+		err = fmt.Errorf("namespace setup: %w", werr)
+	}
+	if err != nil {
+		if pid > 0 {
+			killWait(pid)
+		}
+		return nil, err
+	}
+	return &child{pid: pid, sock: parent, conn: syncmsg.New(parent)}, nil
+}
+
+func handshake(cmd *exec.Cmd, sock *os.File, o *spawnOpts) (int, error) {
+	if o.cgroup != nil {
+		if err := o.cgroup.Apply(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			return 0, err
+		}
+		if o.resources != nil {
+			if err := o.cgroup.Set(o.resources); err != nil {
+				cmd.Process.Kill()
+				return 0, err
+			}
+		}
+	}
+	msg, err := o.bootstrap.Encode()
+	if err == nil {
+		_, err = sock.Write(msg)
+	}
+	if err != nil {
+		cmd.Process.Kill()
+		return 0, fmt.Errorf("send bootstrap: %w", err)
+	}
+	for {
+		r, err := nsenter.ReadReply(sock)
+		if err != nil {
+			cmd.Process.Kill()
+			return 0, err
+		}
+		switch r.Type {
+		case nsenter.MsgUsermap:
+			if err := writeIDMaps(r.PID, o.uidMaps, o.gidMaps); err != nil {
+				cmd.Process.Kill()
+				return 0, err
+			}
+			if _, err := sock.Write(nsenter.UsermapAck()); err != nil {
+				return 0, fmt.Errorf("ack id maps: %w", err)
+			}
+		case nsenter.MsgPID:
+			return r.PID, nil
+		case nsenter.MsgError:
+			return 0, r.AsError()
+		default:
+			cmd.Process.Kill()
+			return 0, fmt.Errorf("preamble: unexpected reply type %d", r.Type)
+		}
+	}
+}
+
+func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
+	write := func(file string, maps []specs.LinuxIDMapping) error {
+		var b strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		path := fmt.Sprintf("/proc/%d/%s", pid, file)
+		if err := os.WriteFile(path, []byte(b.String()), 0); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
+	if err := write("uid_map", uids); err != nil {
+		return err
+	}
+	return write("gid_map", gids)
+}
+
+// killWait kills a child of ours and reaps it.
+func killWait(pid int) {
+	_ = unix.Kill(pid, unix.SIGKILL)
+	for {
+		_, err := unix.Wait4(pid, nil, 0, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
+
+var nsFlags = map[specs.LinuxNamespaceType]uint32{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// procNames are the /proc/PID/ns entries of each namespace type.
+var procNames = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace: "pid", specs.NetworkNamespace: "net", specs.MountNamespace: "mnt",
+	specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
+	specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
+}
+
+// createBootstrap turns the config's namespaces into the preamble's message.
+func createBootstrap(l *specs.Linux) nsenter.Bootstrap {
+	var b nsenter.Bootstrap
+	if l == nil {
+		return b
+	}
+	for _, ns := range l.Namespaces {
+		if ns.Path != "" {
+			b.Join = append(b.Join, nsenter.Join{Type: nsFlags[ns.Type], Path: ns.Path})
+		} else {
+			b.CloneFlags |= nsFlags[ns.Type]
+		}
+	}
+	var t strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if off, ok := l.TimeOffsets[clock]; ok {
+			fmt.Fprintf(&t, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		}
+	}
+	b.Timens = t.String()
+	return b
+}
+
+// execBootstrap joins every namespace the container's init is in.
+func execBootstrap(l *specs.Linux, initPid int) nsenter.Bootstrap {
+	var b nsenter.Bootstrap
+	if l == nil {
+		return b
+	}
+	for _, ns := range l.Namespaces {
+		b.Join = append(b.Join, nsenter.Join{
+			Type: nsFlags[ns.Type],
+			Path: fmt.Sprintf("/proc/%d/ns/%s", initPid, procNames[ns.Type]),
+		})
+	}
+	return b
+}
