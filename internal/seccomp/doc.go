@@ -23,7 +23,14 @@
 //   - 32-bit architectures compare only the low word of an argument, with
 //     the rule's value truncated to 32 bits, since their arguments are
 //     32-bit registers.
-//   - SCMP_ACT_NOTIFY is refused: pier has no seccomp agent protocol.
+//   - SCMP_ACT_NOTIFY is refused: pier has no seccomp agent protocol;
+//     listenerPath is ignored.
+//
+// Not done, unlike libseccomp or runc: rewriting i386 socket syscalls into
+// socketcall(2) rules, and runc's ENOSYS (instead of the default action)
+// for syscalls newer than the profile. The syscalls are compared in a
+// linear list; Docker's default profile on x86_64 (with i386 and x32)
+// takes about 1400 of the kernel's 4096 instructions.
 //
 // Syscall tables are generated from golang.org/x/sys by mksysnum.go.
 //
