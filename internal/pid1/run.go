@@ -28,15 +28,20 @@ const killWait = time.Second
 // it catches signals, makes the process a child subreaper when it is not
 // PID 1, and tunes the Go runtime for a small, idle footprint. The error,
 // when not nil, explains the code (a *StartError for 126 and 127).
+//
+// Call it first thing in main: a signal that arrives before Run has caught
+// it meets the Go runtime's default, which for SIGTERM, SIGINT and SIGHUP
+// is to exit with status 2. The window is the runtime's start-up, well
+// under a millisecond; once the child runs, every signal is caught.
 func Run(c Config) (int, error) {
-	tune()
-	if len(c.Args) == 0 {
-		return CodeInternal, errors.New("no command given")
-	}
 	// Catch signals before the child exists so none sent in between is
 	// lost, nor any SIGCHLD.
 	sigs := make(chan os.Signal, signalBuffer)
 	signal.Notify(sigs, caught()...)
+	tune()
+	if len(c.Args) == 0 {
+		return CodeInternal, errors.New("no command given")
+	}
 	if os.Getpid() != 1 {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return CodeInternal, &os.SyscallError{Syscall: "prctl PR_SET_CHILD_SUBREAPER", Err: err}

@@ -30,7 +30,9 @@ echo ready; exec sleep 1000`)
 		return k
 	}
 	waitFor(t, 30*time.Second, func() bool { return blocked() == n },
-		func() string { return strconv.Itoa(blocked()) + " orphans blocked on the FIFO, want " + strconv.Itoa(n) })
+		func() string {
+			return strconv.Itoa(blocked()) + " orphans blocked on the FIFO, want " + strconv.Itoa(n)
+		})
 	// Release them; O_NONBLOCK fails with ENXIO once no reader is left.
 	deadline := time.Now().Add(10 * time.Second)
 	for len(children(p.pid())) > 1 && time.Now().Before(deadline) {
