@@ -113,7 +113,7 @@ func makeVariants(o options, tmp string) ([]*variant, error) {
 			return err
 		}
 		v := &variant{runtime: name, bin: path, wrapped: wrapped}
-		v.root = filepath.Join(tmp, "state-"+v.label())
+		v.root = filepath.Join(tmp, "state-"+v.slug())
 		vs = append(vs, v)
 		return os.MkdirAll(v.root, 0o700)
 	}

@@ -81,3 +81,14 @@ func TestRoundRobin(t *testing.T) {
 		t.Errorf("a %d samples, b %d samples err %v; want 3, 1, an error", len(a.samples), len(b.samples), b.err)
 	}
 }
+
+func TestSubcommand(t *testing.T) {
+	v := &variant{runtime: "crun", bin: "/usr/bin/crun", root: "/tmp/s", wrapped: true}
+	if got := subcommand(v.command("exec", "id", "/bin/true").Args); got != "crun exec" {
+		t.Errorf("wrapped: %q, want %q", got, "crun exec")
+	}
+	v.wrapped = false
+	if got := subcommand(v.command("run", "--bundle", "b", "id").Args); got != "crun run" {
+		t.Errorf("bare: %q, want %q", got, "crun run")
+	}
+}

@@ -37,14 +37,18 @@ func (v *variant) label() string {
 	return v.runtime + " (bare)"
 }
 
+// slug names the variant in paths and container ids.
+func (v *variant) slug() string {
+	if v.wrapped {
+		return v.runtime
+	}
+	return v.runtime + "-bare"
+}
+
 // newID returns a container id unique to this process and variant.
 func (v *variant) newID() string {
 	v.seq++
-	short := strings.ReplaceAll(v.runtime, "-runtime", "")
-	if !v.wrapped {
-		short += "-bare"
-	}
-	id := fmt.Sprintf("pierbench-%d-%s-%d", os.Getpid(), short, v.seq)
+	id := fmt.Sprintf("pierbench-%d-%s-%d", os.Getpid(), v.slug(), v.seq)
 	v.ids = append(v.ids, id)
 	return id
 }
@@ -80,13 +84,24 @@ func timed(cmd *exec.Cmd) (sample, error) {
 	elapsed := time.Since(start)
 	if err != nil {
 		msg, _ := os.ReadFile(errf.Name())
-		return sample{}, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, bytes.TrimSpace(msg))
+		return sample{}, fmt.Errorf("%s: %w: %s", subcommand(cmd.Args), err, bytes.TrimSpace(msg))
 	}
 	s := sample{elapsed: elapsed}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.maxRSS = ru.Maxrss
 	}
 	return s, nil
+}
+
+// subcommand names the runtime and its verb in an argv for error messages:
+// "runc run", whatever the wrapper and global flags before them.
+func subcommand(argv []string) string {
+	for i, a := range argv {
+		if a == "--root" && i+2 < len(argv) {
+			return filepath.Base(argv[i-1]) + " " + argv[i+2]
+		}
+	}
+	return strings.Join(argv, " ")
 }
 
 // delete removes one container, untimed; errors are expected for containers
