@@ -174,8 +174,12 @@ func (m *manager) KillAll(sig unix.Signal) error {
 			return nil
 		}
 	}
-	if err := m.Freeze(); err != nil {
-		return fmt.Errorf("kill cgroup: %w", err)
+	// Without any freezer the list is only as good as the moment it is read.
+	canFreeze := m.paths["freezer"] != "" || m.v2dir() != ""
+	if canFreeze {
+		if err := m.Freeze(); err != nil {
+			return fmt.Errorf("kill cgroup: %w", err)
+		}
 	}
 	pids, err := m.Procs()
 	if err == nil {
@@ -185,8 +189,10 @@ func (m *manager) KillAll(sig unix.Signal) error {
 			}
 		}
 	}
-	if terr := m.Thaw(); terr != nil && err == nil {
-		err = terr
+	if canFreeze {
+		if terr := m.Thaw(); terr != nil && err == nil {
+			err = terr
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("kill cgroup: %w", err)
