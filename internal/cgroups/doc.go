@@ -13,6 +13,8 @@
 // belongs to the container: its own directories and empty pier-owned
 // parents, never a cgroup pier did not create.
 //
+// A Manager is not safe for concurrent use.
+//
 // Every cgroup pier makes lives under a top-level "pier" directory unless the
 // spec's cgroupsPath is absolute.
 package cgroups

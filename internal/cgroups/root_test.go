@@ -385,3 +385,31 @@ func blockDevice() (int64, int64, bool) {
 	}
 	return 0, 0, false
 }
+
+// TestRealNestedDestroy: a relative a/b path leaves no empty pier-owned
+// parent behind, and the shared pier parent stays.
+func TestRealNestedDestroy(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "cgroup2")
+	testutil.CheckLeaks(t)
+	parent := fmt.Sprintf("test-%d-%x", os.Getpid(), rand.Uint32())
+	m, err := New(Config{Path: parent + "/nested"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Apply(0); err != nil {
+		m.Destroy()
+		t.Fatal(err)
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	for ctrl, dir := range m.Paths() {
+		if _, err := os.Stat(filepath.Dir(dir)); !os.IsNotExist(err) {
+			t.Errorf("%s: parent %s left behind", ctrl, filepath.Dir(dir))
+		}
+		if _, err := os.Stat(filepath.Dir(filepath.Dir(dir))); err != nil {
+			t.Errorf("%s: the pier parent is gone: %v", ctrl, err)
+		}
+	}
+}

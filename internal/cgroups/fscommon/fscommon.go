@@ -13,12 +13,12 @@ import (
 )
 
 // WriteFile writes data to dir/file in one write(2), as cgroupfs wants: a
-// file is parsed per write, so a split write would be two settings. It
-// creates the file only outside cgroupfs (the fake trees of tests); on
-// cgroupfs a missing file fails the open.
+// file is parsed per write, so a split write would be two settings. The
+// file must exist: a missing one is a controller or feature the kernel
+// lacks, reported as ENOENT with its path.
 func WriteFile(dir, file, data string) error {
 	p := filepath.Join(dir, file)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p, unwrapPath(err))
 	}

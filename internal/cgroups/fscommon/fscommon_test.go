@@ -21,6 +21,10 @@ func TestParseUint(t *testing.T) {
 
 func TestKeyValueAndFiles(t *testing.T) {
 	dir := t.TempDir()
+	if err := WriteFile(dir, "memory.events", "x"); err == nil {
+		t.Error("WriteFile created a missing file")
+	}
+	_ = os.WriteFile(filepath.Join(dir, "memory.events"), nil, 0o644)
 	if err := WriteFile(dir, "memory.events", "low 0\noom 2\noom_kill 1\nbad line here\n"); err != nil {
 		t.Fatal(err)
 	}
