@@ -40,6 +40,7 @@ type Container struct {
 // is left to start. A failure undoes every step: no state directory,
 // cgroup, process or mount remains.
 func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
+	t0 := time.Now()
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -80,6 +81,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	defer fifo.Close()
+	r.Log.Debug("validated", "container_id", o.ID, "elapsed", time.Since(t0))
 	cg, err := r.cgroup(rec)
 	if err != nil {
 		return nil, err
@@ -114,6 +116,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	}
 	defer c.sock.Close()
 	undo.Add(func() { killWait(c.pid) })
+	r.Log.Debug("spawned", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
 
 	rec.Pid = c.pid
 	if rec.PidStartTime, _, err = procStat(c.pid); err != nil {
@@ -133,7 +136,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		}
 	}
 	undo.Release()
-	r.Log.Debug("created", "container_id", o.ID, "pid", c.pid)
+	r.Log.Debug("created", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
 	return &Container{ID: o.ID, Pid: c.pid}, nil
 }
 

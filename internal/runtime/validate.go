@@ -102,6 +102,13 @@ func validateBasics(spec *specs.Spec, bundle string) (string, error) {
 	if st, err := os.Stat(real); err != nil || !st.IsDir() {
 		return "", fmt.Errorf("root.path: %s is not a directory", real)
 	}
+	// Bind sources may be relative to the bundle; the container process
+	// does not run in the bundle, so make them absolute here.
+	for i, m := range spec.Mounts {
+		if m.Source != "" && !filepath.IsAbs(m.Source) && isBind(m) {
+			spec.Mounts[i].Source = filepath.Join(bundle, m.Source)
+		}
+	}
 	if spec.Linux.IntelRdt != nil {
 		return "", fmt.Errorf("linux.intelRdt: %w", errdefs.ErrNotImplemented)
 	}
@@ -238,6 +245,18 @@ func lsmEnabled(name string) bool {
 	}
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), ",") {
 		if l == name {
+			return true
+		}
+	}
+	return false
+}
+
+func isBind(m specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
 			return true
 		}
 	}
