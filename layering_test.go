@@ -17,6 +17,7 @@ var layers = map[string]int{
 	"internal/sys":     0,
 	"internal/errdefs": 0,
 	"internal/ocispec": 0,
+	"internal/archive": 0,
 	// L1: kernel mechanisms, each on its own.
 	"internal/cgroups":          1,
 	"internal/cgroups/fscommon": 1,
@@ -24,11 +25,13 @@ var layers = map[string]int{
 	"internal/caps":             1,
 	"internal/seccomp":          1,
 	"internal/nsenter":          1,
+	"internal/hooks":            1,
 	"internal/syncmsg":          1,
 	// L2: the runtime, what runs inside before execve, PID 1.
 	"internal/runtime":       2,
 	"internal/containerinit": 2,
 	"internal/pid1":          2,
+	"internal/image":         2,
 	// L4: edges.
 	"internal/ocicli": 4,
 }
