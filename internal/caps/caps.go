@@ -17,6 +17,8 @@ type Set struct {
 
 	last    int      // highest capability number of the running kernel
 	ignored []string // names known to us but not to the kernel
+	// Set by Apply: ambient names not both permitted and inheritable.
+	unraised []string
 }
 
 // Ignored lists the capabilities that Parse dropped because the running
@@ -119,6 +121,10 @@ func (s *Set) Apply() error {
 	return s.applyAmbient()
 }
 
+// Unraised lists the ambient capabilities Apply left out because they
+// were not both permitted and inheritable.
+func (s *Set) Unraised() []string { return s.unraised }
+
 func (s *Set) applyAmbient() error {
 	err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 	if errors.Is(err, unix.EINVAL) && s.Ambient == 0 {
@@ -127,7 +133,12 @@ func (s *Set) applyAmbient() error {
 	if err != nil {
 		return fmt.Errorf("prctl PR_CAP_AMBIENT_CLEAR_ALL: %w", err)
 	}
-	for _, name := range Names(s.Ambient) {
+	// The kernel only lets a capability be ambient while it is both
+	// permitted and inheritable. Configs made by `runc spec` list ambient
+	// capabilities without the inheritable set; like runc, pier raises what
+	// it can and reports the rest (Unraised) instead of failing.
+	s.unraised = Names(s.Ambient &^ (s.Permitted & s.Inheritable))
+	for _, name := range Names(s.Ambient & s.Permitted & s.Inheritable) {
 		n := byName[name]
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
 			return fmt.Errorf("prctl PR_CAP_AMBIENT_RAISE %s: %w", name, err)

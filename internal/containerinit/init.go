@@ -54,6 +54,10 @@ func Main() int {
 			return 1
 		}
 	}
+	if p == nil {
+		fmt.Fprintln(os.Stderr, "pier-runtime init: the config has no process")
+		return 1
+	}
 	err = p.exec()
 	fmt.Fprintf(os.Stderr, "pier-runtime init: %v\n", err)
 	return p.execFailureCode(err)
@@ -71,10 +75,12 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 			return nil, fmt.Errorf("join session keyring: %w", err)
 		}
 	}
-	if err := applyOOMScore(cfg.Process); err != nil {
-		return nil, err
+	if cfg.Process != nil {
+		if err := applyOOMScore(cfg.Process); err != nil {
+			return nil, err
+		}
 	}
-	opts := rootfs.Options{Rootfs: cfg.Rootfs, Spec: spec, NoPivot: cfg.NoPivot, UserNS: cfg.UserNS}
+	opts := rootfs.Options{Rootfs: cfg.Rootfs, Spec: spec, NoPivot: cfg.NoPivot, UserNS: cfg.UserNS, SharedMountNS: cfg.SharedMountNS}
 	if err := rootfs.Prepare(opts); err != nil {
 		return nil, err
 	}
@@ -95,7 +101,7 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 	if err := rootfs.Pivot(opts); err != nil {
 		return nil, err
 	}
-	if cfg.Process.Terminal {
+	if cfg.Process != nil && cfg.Process.Terminal {
 		pts, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize)
 		if err != nil {
 			return nil, err
@@ -109,6 +115,9 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 	}
 	if err := rootfs.Finish(opts); err != nil {
 		return nil, err
+	}
+	if cfg.Process == nil {
+		return nil, nil // a container with nothing to run: start will stop it
 	}
 	return prepare(cfg)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -27,8 +28,12 @@ func applyRlimits(rls []specs.POSIXRlimit) error {
 		if !ok {
 			return fmt.Errorf("process.rlimits[%d].type: unknown rlimit %q", i, rl.Type)
 		}
-		want := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Prlimit(0, id, &want, nil); err != nil {
+		// syscall.Setrlimit, not a raw prlimit: the Go runtime raised its
+		// own soft RLIMIT_NOFILE at start-up and would put the old value
+		// back at execve unless told, through this call, that the program
+		// set it.
+		want := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := syscall.Setrlimit(id, &want); err != nil {
 			if errors.Is(err, unix.EPERM) {
 				var cur unix.Rlimit
 				_ = unix.Prlimit(0, id, nil, &cur)

@@ -34,6 +34,26 @@ func Run(stage string, hs []specs.Hook, state *specs.State) error {
 	return nil
 }
 
+// RunAll runs every hook even when some fail, and returns the failures:
+// the spec wants poststart and poststop failures to be warnings that
+// stop neither the other hooks nor the lifecycle.
+func RunAll(stage string, hs []specs.Hook, state *specs.State) []error {
+	if len(hs) == 0 {
+		return nil
+	}
+	in, err := json.Marshal(state)
+	if err != nil {
+		return []error{fmt.Errorf("%s hooks: encode state: %w", stage, err)}
+	}
+	var errs []error
+	for i, h := range hs {
+		if err := runOne(h, in); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook %d (%s): %w", stage, i, h.Path, err))
+		}
+	}
+	return errs
+}
+
 func runOne(h specs.Hook, state []byte) error {
 	ctx := context.Background()
 	if h.Timeout != nil {

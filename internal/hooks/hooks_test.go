@@ -67,3 +67,19 @@ func TestValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestRunAllContinuesPastFailures(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ran")
+	hs := []specs.Hook{
+		{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 1"}},
+		{Path: "/bin/sh", Args: []string{"sh", "-c", "touch " + out}},
+		{Path: "/nonexistent"},
+	}
+	errs := RunAll("poststop", hs, &specs.State{})
+	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "poststop hook 0") || !strings.Contains(errs[1].Error(), "poststop hook 2") {
+		t.Fatalf("errors %v", errs)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Error("the hook after a failed one did not run")
+	}
+}

@@ -26,8 +26,10 @@ func Prepare(o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := mount("", "/", "", prop, ""); err != nil {
-		return err
+	if !o.SharedMountNS {
+		if err := mount("", "/", "", prop, ""); err != nil {
+			return err
+		}
 	}
 	if err := mount(o.Rootfs, o.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return err

@@ -15,6 +15,9 @@ import (
 // the rootfs is moved over / and chrooted into instead, which is weaker:
 // the old root stays mounted underneath.
 func Pivot(o Options) error {
+	if o.SharedMountNS {
+		return chrootOnly(o.Rootfs)
+	}
 	if o.NoPivot {
 		return moveRoot(o.Rootfs)
 	}
@@ -66,6 +69,16 @@ func moveRoot(rootfs string) error {
 		return err
 	}
 	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot %s: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+func chrootOnly(rootfs string) error {
+	if err := unix.Chroot(rootfs); err != nil {
 		return fmt.Errorf("chroot %s: %w", rootfs, err)
 	}
 	if err := unix.Chdir("/"); err != nil {

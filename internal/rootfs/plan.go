@@ -16,6 +16,11 @@ type Options struct {
 	Spec    *specs.Spec // the container's config
 	NoPivot bool        // MS_MOVE + chroot instead of pivot_root (rootfs on a ramfs)
 	UserNS  bool        // in a new user namespace: devices are bound from the host, not made with mknod
+	// SharedMountNS: the config has no mount namespace, so the container
+	// shares its creator's. / is then neither re-propagated nor pivoted
+	// (pivot_root would move every process of that namespace); the
+	// container is chrooted instead, as runc does.
+	SharedMountNS bool
 }
 
 // Phase says which call applies a step.

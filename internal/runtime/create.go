@@ -56,7 +56,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if spec.Process.Terminal && o.ConsoleSocket == "" {
+	if spec.Process != nil && spec.Process.Terminal && o.ConsoleSocket == "" {
 		return nil, fmt.Errorf("process.terminal is true but no --console-socket was given: %w", errdefs.ErrInvalidArgument)
 	}
 
@@ -101,7 +101,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	consoleFd := -1
-	if spec.Process.Terminal {
+	if spec.Process != nil && spec.Process.Terminal {
 		conn, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
 			return nil, err
@@ -125,7 +125,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	cfg := &syncmsg.InitConfig{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		UserNS: hasNewNamespace(spec, specs.UserNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd,
+		UserNS: hasNewNamespace(spec, specs.UserNamespace), SharedMountNS: !hasNamespace(spec, specs.MountNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd,
 	}
 	if err := r.initContainer(c, rec, cfg); err != nil {
 		return nil, err
@@ -159,9 +159,6 @@ func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) 
 		return fmt.Errorf("container setup: %w", err)
 	}
 	if h := rec.Spec.Hooks; h != nil {
-		if err := hooks.Run("prestart", h.Prestart, state); err != nil {
-			return err
-		}
 		if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
 			return err
 		}
@@ -232,6 +229,15 @@ func owner() string {
 		return strconv.Itoa(uid)
 	}
 	return ""
+}
+
+func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 func hasNewNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {

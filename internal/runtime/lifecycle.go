@@ -65,6 +65,20 @@ func (r *Runtime) Start(id string) error {
 	if st := r.status(rec); st != StatusCreated {
 		return fmt.Errorf("container %s is %s, not created: %w", id, st, errdefs.ErrConflict)
 	}
+	if rec.Spec.Process == nil {
+		_ = r.killAndWait(rec)
+		return fmt.Errorf("container %s: config has no process to start: %w", id, errdefs.ErrInvalidArgument)
+	}
+	// prestart (deprecated) runs here, in the runtime's namespaces, after
+	// `start` is called and before the program: the moment runtime-spec
+	// 1.0 gave it and the runtime-tools suite checks. A failure stops the
+	// container.
+	if h := rec.Spec.Hooks; h != nil && len(h.Prestart) > 0 {
+		if err := hooks.Run("prestart", h.Prestart, r.ociState(rec)); err != nil {
+			_ = r.killAndWait(rec)
+			return err
+		}
+	}
 	path := filepath.Join(r.dir(id), fifoName)
 	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
@@ -82,8 +96,7 @@ func (r *Runtime) Start(id string) error {
 	}
 	waitNoReader(f)
 	if rec.Spec.Hooks != nil {
-		st := r.ociState(rec)
-		if err := hooks.Run("poststart", rec.Spec.Hooks.Poststart, st); err != nil {
+		for _, err := range hooks.RunAll("poststart", rec.Spec.Hooks.Poststart, r.ociState(rec)) {
 			r.Log.Warn("poststart hook failed", "container_id", id, "err", err)
 		}
 	}
@@ -158,7 +171,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 	if rec.Spec.Hooks != nil {
 		state := r.ociState(rec)
 		state.Status = StatusStopped
-		if err := hooks.Run("poststop", rec.Spec.Hooks.Poststop, state); err != nil {
+		for _, err := range hooks.RunAll("poststop", rec.Spec.Hooks.Poststop, state) {
 			r.Log.Warn("poststop hook failed", "container_id", id, "err", err)
 		}
 	}

@@ -73,7 +73,13 @@ func effectiveResources(spec *specs.Spec) *specs.LinuxResources {
 	devs := append([]specs.LinuxDeviceCgroup{}, r.Devices...)
 	devs = append(devs, defaultDeviceRules...)
 	for _, d := range spec.Linux.Devices {
-		devs = append(devs, devRule(d.Type, d.Major, d.Minor, "rwm"))
+		switch d.Type {
+		case "p": // a fifo is no device to the cgroup
+		case "u":
+			devs = append(devs, devRule("c", d.Major, d.Minor, "rwm"))
+		default:
+			devs = append(devs, devRule(d.Type, d.Major, d.Minor, "rwm"))
+		}
 	}
 	r.Devices = devs
 	return &r

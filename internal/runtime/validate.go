@@ -44,7 +44,12 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 	}
 	checks := []func() error{
 		func() error { return validateNamespaces(spec) },
-		func() error { return validateProcess(spec.Process) },
+		func() error {
+			if spec.Process == nil {
+				return nil // allowed at create; start then fails, as the spec says
+			}
+			return validateProcess(spec.Process)
+		},
 		func() error { return hooks.Validate(spec.Hooks) },
 		func() error { return validateLSM(spec) },
 		func() error {
@@ -54,7 +59,8 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 			return seccomp.Validate(spec.Linux.Seccomp)
 		},
 		func() error {
-			_, err := rootfs.Plan(rootfs.Options{Rootfs: root, Spec: spec, UserNS: hasNewNamespace(spec, specs.UserNamespace)})
+			_, err := rootfs.Plan(rootfs.Options{Rootfs: root, Spec: spec, UserNS: hasNewNamespace(spec, specs.UserNamespace),
+				SharedMountNS: !hasNamespace(spec, specs.MountNamespace)})
 			return err
 		},
 	}
@@ -87,9 +93,6 @@ func validateBasics(spec *specs.Spec, bundle string) (string, error) {
 	}
 	if spec.Root == nil || spec.Root.Path == "" {
 		return "", errors.New("root.path: missing")
-	}
-	if spec.Process == nil {
-		return "", errors.New("process: missing")
 	}
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
@@ -138,11 +141,13 @@ func validateNamespaces(spec *specs.Spec) error {
 	if !newUser && (len(spec.Linux.UIDMappings) > 0 || len(spec.Linux.GIDMappings) > 0) {
 		return errors.New("linux.uidMappings: mappings given without a new user namespace")
 	}
-	if spec.Hostname != "" && !hasNewNamespace(spec, specs.UTSNamespace) {
-		return errors.New("hostname: setting it needs a new uts namespace")
+	// A hostname may be set in a uts namespace of the container's own,
+	// new or joined by path, never in the host's.
+	if spec.Hostname != "" && !seen[specs.UTSNamespace] {
+		return errors.New("hostname: setting it needs a uts namespace")
 	}
-	if spec.Domainname != "" && !hasNewNamespace(spec, specs.UTSNamespace) {
-		return errors.New("domainname: setting it needs a new uts namespace")
+	if spec.Domainname != "" && !seen[specs.UTSNamespace] {
+		return errors.New("domainname: setting it needs a uts namespace")
 	}
 	if len(spec.Linux.TimeOffsets) > 0 && !hasNewNamespace(spec, specs.TimeNamespace) {
 		return errors.New("linux.timeOffsets: offsets need a new time namespace")
@@ -151,9 +156,6 @@ func validateNamespaces(spec *specs.Spec) error {
 		if clock != "monotonic" && clock != "boottime" {
 			return fmt.Errorf("linux.timeOffsets: unknown clock %q", clock)
 		}
-	}
-	if !seen[specs.MountNamespace] {
-		return errors.New("linux.namespaces: a mount namespace is required")
 	}
 	return validateSysctl(spec, seen)
 }
@@ -226,10 +228,10 @@ func validateProcess(p *specs.Process) error {
 // validateLSM refuses security labels this host cannot apply: silently
 // running a container without its AppArmor profile would be worse.
 func validateLSM(spec *specs.Spec) error {
-	if spec.Process.ApparmorProfile != "" && !lsmEnabled("apparmor") {
+	if spec.Process != nil && spec.Process.ApparmorProfile != "" && !lsmEnabled("apparmor") {
 		return errors.New("process.apparmorProfile: AppArmor is not enabled on this host")
 	}
-	if spec.Process.SelinuxLabel != "" && !lsmEnabled("selinux") {
+	if spec.Process != nil && spec.Process.SelinuxLabel != "" && !lsmEnabled("selinux") {
 		return errors.New("process.selinuxLabel: SELinux is not enabled on this host")
 	}
 	if spec.Linux.MountLabel != "" && !lsmEnabled("selinux") {

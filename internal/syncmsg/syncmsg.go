@@ -4,7 +4,7 @@
 //
 //	runtime                          container init (create)
 //	Config ------------------------> mounts prepared
-//	        <----------------------- Hooks      (run prestart, createRuntime)
+//	        <----------------------- Hooks      (run createRuntime)
 //	Continue ----------------------> createContainer hooks, pivot_root, ...
 //	        <----------------------- Ready      (blocks on the exec fifo)
 //
@@ -53,7 +53,9 @@ type InitConfig struct {
 	NoPivot      bool           `json:"noPivot,omitempty"`
 	NoNewKeyring bool           `json:"noNewKeyring,omitempty"`
 	UserNS       bool           `json:"userNS,omitempty"`
-	PreserveFds  int            `json:"preserveFds,omitempty"`
+	// SharedMountNS: the config has no mount namespace of its own.
+	SharedMountNS bool `json:"sharedMountNS,omitempty"`
+	PreserveFds   int  `json:"preserveFds,omitempty"`
 	// Fds inherited by the child; -1 when absent.
 	FifoFd    int `json:"fifoFd"`
 	ConsoleFd int `json:"consoleFd"`
