@@ -32,7 +32,7 @@ func Prepare(o Options) error {
 		}
 	}
 	if err := mount(o.Rootfs, o.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return err
+		return unreachableRoot(o, err)
 	}
 	for _, s := range steps {
 		if s.Phase != PhasePrepare {
@@ -43,6 +43,24 @@ func Prepare(o Options) error {
 		}
 	}
 	return nil
+}
+
+// unreachableRoot explains the usual EACCES of a new user namespace: the
+// path is looked up as the container's root, which is an unprivileged uid
+// on the host and cannot pass a directory such as a 0700 temp dir.
+func unreachableRoot(o Options, err error) error {
+	if !o.UserNS || !errors.Is(err, unix.EACCES) {
+		return err
+	}
+	uid := "the mapped uid"
+	if o.Spec != nil && o.Spec.Linux != nil {
+		for _, m := range o.Spec.Linux.UIDMappings {
+			if m.ContainerID == 0 {
+				uid = fmt.Sprintf("host uid %d", m.HostID)
+			}
+		}
+	}
+	return fmt.Errorf("root.path %s: the container's root, %s in its user namespace, cannot reach it: every directory above it must be searchable by that uid: %w", o.Rootfs, uid, err)
 }
 
 func applyPrepare(o Options, s Step) error {
