@@ -67,6 +67,13 @@ func Main() int {
 // point where only `start` is missing.
 func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, error) {
 	spec := cfg.Spec
+	// This thread's namespace only, which is enough: it is the thread
+	// that mounts and execs.
+	if cfg.NewCgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return nil, fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
 	}

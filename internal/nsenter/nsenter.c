@@ -11,8 +11,9 @@
  * Stages (P = this process, child of the runtime R; C = its clone):
  *
  *   R (Go)                          P (C, before Go)                 C
- *   start P; put P in the cgroups
+ *   start P
  *   send bootstrap -------------->  read header, paths, offsets
+ *                                   enter the v1 cgroups: "0" > tasks
  *                                   open every path to join
  *                                   setns(user) first, then the rest
  *                                   new userns? unshare(NEWUSER)
@@ -20,9 +21,19 @@
  *   USERMAP_ACK ----------------->  setresuid/gid(0)
  *                                   unshare(other CLONE_NEW* flags)
  *                                   write timens offsets
- *                                   clone(CLONE_PARENT) ----------> returns into Go:
+ *                                   clone3(CLONE_PARENT|           returns into Go:
+ *                                     CLONE_INTO_CGROUP) -------->
  *   <-----------------------------  PID(C); _exit(0)                 pier-runtime init
  *   wait(P); speak JSON with C over the same socket <------------->
+ *
+ * Cgroups: a write of another process's pid to cgroup.procs takes the
+ * kernel's cgroup_threadgroup_rwsem for writing, which waits for an RCU
+ * grace period (3-15 ms on a small VM); that was most of a container's
+ * start time. A single thread moving itself ("0" to a v1 tasks file) and
+ * clone3(CLONE_INTO_CGROUP) into a v2 cgroup skip it. P is single-threaded,
+ * so it does both: the v1 hierarchies by itself, the v2 one at the clone.
+ * A kernel without CLONE_INTO_CGROUP (< 5.7) gets the slow cgroup.procs
+ * write instead.
  *
  * CLONE_PARENT makes C a child of R, so R can wait for it directly; C is
  * the first process of a new pid namespace when one was asked for, since
@@ -55,6 +66,21 @@ struct join {
 	int fd;
 	char path[PIER_MAX_PATH];
 };
+
+struct cgroup {
+	uint32_t kind;
+	char path[PIER_MAX_PATH];
+};
+
+/* clone3's argument, declared here: <linux/sched.h> clashes with glibc's. */
+struct pier_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define PIER_CLONE_INTO_CGROUP 0x200000000ULL
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
 
 static int sock = -1;
 
@@ -94,27 +120,71 @@ static void send_reply(uint32_t type, pid_t pid)
 }
 
 /* Stage 1: the header, the namespaces to join, the time offsets. */
-static void read_bootstrap(struct pier_bootstrap *b, struct join *j, char *timens)
+/* One (uint32 type, uint32 len, path) entry into path, returning type. */
+static uint32_t read_entry(char *path)
+{
+	uint32_t hdr[2];
+
+	read_full(hdr, sizeof(hdr), "read bootstrap entry");
+	if (hdr[1] >= PIER_MAX_PATH)
+		fail("bootstrap: path too long", ENAMETOOLONG);
+	read_full(path, hdr[1], "read bootstrap path");
+	path[hdr[1]] = '\0';
+	return hdr[0];
+}
+
+static void read_bootstrap(struct pier_bootstrap *b, struct join *j, struct cgroup *cg, char *timens)
 {
 	read_full(b, sizeof(*b), "read bootstrap header");
 	if (b->magic != PIER_BOOTSTRAP_MAGIC || b->version != PIER_BOOTSTRAP_VERSION)
 		fail("bootstrap: bad magic or version", EPROTO);
-	if (b->njoin > PIER_MAX_JOIN || b->timens_len >= PIER_MAX_TIMENS)
+	if (b->njoin > PIER_MAX_JOIN || b->ncgroup > PIER_MAX_CGROUP || b->timens_len >= PIER_MAX_TIMENS)
 		fail("bootstrap: message too large", E2BIG);
-	for (uint32_t i = 0; i < b->njoin; i++) {
-		uint32_t hdr[2];
-		read_full(hdr, sizeof(hdr), "read namespace entry");
-		if (hdr[1] >= PIER_MAX_PATH)
-			fail("bootstrap: namespace path too long", ENAMETOOLONG);
-		j[i].nstype = hdr[0];
-		read_full(j[i].path, hdr[1], "read namespace path");
-		j[i].path[hdr[1]] = '\0';
-	}
+	for (uint32_t i = 0; i < b->njoin; i++)
+		j[i].nstype = read_entry(j[i].path);
+	for (uint32_t i = 0; i < b->ncgroup; i++)
+		cg[i].kind = read_entry(cg[i].path);
 	read_full(timens, b->timens_len, "read time offsets");
 	timens[b->timens_len] = '\0';
 }
 
-/* Stage 2: join namespaces by path. All paths are opened first, because
+/* Stage 2: enter the cgroups, before any namespace changes what the
+ * paths mean. Returns the v2 directory's fd for clone3, or -1. With a user
+ * namespace coming, clone3 would be refused (the cgroup's files belong to
+ * the host's root, unmapped there), so P enters the v2 cgroup right away,
+ * the slow way. */
+static int enter_cgroups(struct cgroup *cg, uint32_t n, int userns)
+{
+	char what[PIER_REPLY_TEXT];
+	int v2 = -1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (cg[i].kind == PIER_CGROUP_V2DIR && !userns) {
+			v2 = open(cg[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (v2 < 0) {
+				snprintf(what, sizeof(what), "open cgroup %.200s", cg[i].path);
+				fail(what, errno);
+			}
+			continue;
+		}
+		int dir = open(cg[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0) {
+			snprintf(what, sizeof(what), "open cgroup %.200s", cg[i].path);
+			fail(what, errno);
+		}
+		const char *file = cg[i].kind == PIER_CGROUP_V2DIR ? "cgroup.procs" : "tasks";
+		int fd = openat(dir, file, O_WRONLY | O_CLOEXEC);
+		close(dir);
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			snprintf(what, sizeof(what), "join cgroup %.200s", cg[i].path);
+			fail(what, errno);
+		}
+		close(fd);
+	}
+	return v2;
+}
+
+/* Stage 2b: join namespaces by path. All paths are opened first, because
  * joining the mount namespace changes what later paths resolve to; the user
  * namespace is joined first, since it grants the rights to join the rest. */
 static int join_namespaces(struct join *j, uint32_t n)
@@ -179,14 +249,39 @@ static void write_timens(const char *offsets)
 	close(fd);
 }
 
-/* Stage 4: clone the process that goes on into Go. The raw syscall keeps
- * glibc's fork handlers out of a process that is about to be torn down. */
-static pid_t clone_parent(void)
+/* Stage 4: clone the process that goes on into Go, into the v2 cgroup if
+ * there is one. Raw syscalls keep glibc's fork handlers out of a process
+ * that is about to be torn down. */
+static pid_t clone_parent(int cgroupfd)
 {
+	if (cgroupfd >= 0) {
+		/* exit_signal must be 0 with CLONE_PARENT: C inherits P's, SIGCHLD. */
+		struct pier_clone_args args = {
+			.flags = CLONE_PARENT | PIER_CLONE_INTO_CGROUP,
+			.cgroup = (uint64_t)cgroupfd,
+		};
+		long pid = syscall(SYS_clone3, &args, sizeof(args));
+		if (pid >= 0 || (errno != ENOSYS && errno != E2BIG))
+			return (pid_t)pid;
+		/* No CLONE_INTO_CGROUP: the slow way, the whole of P moves. */
+		int fd = openat(cgroupfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			fail("join cgroup v2", errno);
+		close(fd);
+	}
 	return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 }
 
+static int has_user_join(struct join *j, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (j[i].nstype == CLONE_NEWUSER)
+			return 1;
+	return 0;
+}
+
 static struct join joins[PIER_MAX_JOIN];
+static struct cgroup cgroups[PIER_MAX_CGROUP];
 static char timens[PIER_MAX_TIMENS];
 
 __attribute__((constructor)) static void pier_nsenter(void)
@@ -194,7 +289,7 @@ __attribute__((constructor)) static void pier_nsenter(void)
 	struct pier_bootstrap b;
 	const char *env = getenv(PIER_BOOTSTRAP_ENV);
 	uint32_t rest;
-	int joined_user;
+	int joined_user, cgroupfd;
 	pid_t pid;
 
 	if (env == NULL || *env == '\0')
@@ -203,7 +298,8 @@ __attribute__((constructor)) static void pier_nsenter(void)
 	if (sock < 3 || fcntl(sock, F_GETFD) < 0)
 		fail("bootstrap fd", EBADF);
 
-	read_bootstrap(&b, joins, timens);
+	read_bootstrap(&b, joins, cgroups, timens);
+	cgroupfd = enter_cgroups(cgroups, b.ncgroup, b.cloneflags & CLONE_NEWUSER || has_user_join(joins, b.njoin));
 	joined_user = join_namespaces(joins, b.njoin);
 	if (b.cloneflags & CLONE_NEWUSER)
 		new_userns();
@@ -215,7 +311,7 @@ __attribute__((constructor)) static void pier_nsenter(void)
 	if (b.timens_len > 0)
 		write_timens(timens);
 
-	pid = clone_parent();
+	pid = clone_parent(cgroupfd);
 	if (pid < 0)
 		fail("clone", errno);
 	if (pid == 0)

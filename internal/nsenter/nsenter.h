@@ -17,6 +17,7 @@
 
 /* Limits of one bootstrap message. */
 #define PIER_MAX_JOIN 10
+#define PIER_MAX_CGROUP 16
 #define PIER_MAX_PATH 4096
 #define PIER_MAX_TIMENS 512
 
@@ -26,8 +27,13 @@
 #define PIER_MSG_PID 3u         /* pid (parent's pid ns) of the process going on into Go */
 #define PIER_MSG_ERROR 4u       /* err = errno, text = what failed */
 
+/* Kinds of cgroup entry. */
+#define PIER_CGROUP_TASKS 1u /* a cgroup v1 directory: the process writes "0" to its tasks */
+#define PIER_CGROUP_V2DIR 2u /* a cgroup v2 directory: the clone lands in it */
+
 /* Bootstrap header, parent -> child. Followed by njoin entries of
- * (uint32 nstype, uint32 len, len bytes of path, no NUL) and then
+ * (uint32 nstype, uint32 len, len bytes of path, no NUL), ncgroup entries
+ * of (uint32 kind, uint32 len, path) of the same shape, and then
  * timens_len bytes of /proc/self/timens_offsets text. */
 struct pier_bootstrap {
 	uint32_t magic;
@@ -35,7 +41,7 @@ struct pier_bootstrap {
 	uint32_t cloneflags; /* namespaces to create (CLONE_NEW*) */
 	uint32_t njoin;      /* namespaces to join by path */
 	uint32_t timens_len;
-	uint32_t reserved;
+	uint32_t ncgroup;    /* cgroups to enter */
 };
 
 /* Fixed-size reply so both sides read it with one full read. */

@@ -13,6 +13,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 		goSide int
 	}{
 		{"magic", BootstrapMagic}, {"version", BootstrapVersion}, {"max join", MaxJoin},
+		{"max cgroup", MaxCgroup}, {"cg tasks", CgroupTasks}, {"cg v2dir", CgroupV2Dir},
 		{"max path", MaxPath}, {"max timens", MaxTimens}, {"usermap", MsgUsermap},
 		{"usermap ack", MsgUsermapAck}, {"pid", MsgPID}, {"error", MsgError},
 		{"reply size", ReplySize}, {"header size", 24},
@@ -28,16 +29,20 @@ func TestConstantsMatchHeader(t *testing.T) {
 }
 
 func TestEncode(t *testing.T) {
-	b := Bootstrap{CloneFlags: 0x20000, Join: []Join{{Type: 0x40000000, Path: "/proc/1/ns/net"}}, Timens: "monotonic 1 0\n"}
+	b := Bootstrap{CloneFlags: 0x20000, Join: []Join{{Type: 0x40000000, Path: "/proc/1/ns/net"}},
+		Cgroups: []Cgroup{{Kind: CgroupTasks, Path: "/t"}}, Timens: "monotonic 1 0\n"}
 	raw, err := b.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 24 + 8 + len("/proc/1/ns/net") + len(b.Timens)
+	want := 24 + 8 + len("/proc/1/ns/net") + 8 + len("/t") + len(b.Timens)
 	if len(raw) != want {
 		t.Fatalf("encoded %d bytes, want %d", len(raw), want)
 	}
-	if !bytes.HasSuffix(raw, []byte("/proc/1/ns/netmonotonic 1 0\n")) {
+	if raw[20] != 1 {
+		t.Errorf("header's cgroup count is %d, want 1", raw[20])
+	}
+	if !bytes.HasSuffix(raw, []byte("/proc/1/ns/net\x01\x00\x00\x00\x02\x00\x00\x00/tmonotonic 1 0\n")) {
 		t.Errorf("payload order wrong: %q", raw[24:])
 	}
 	tooMany := Bootstrap{Join: make([]Join, MaxJoin+1)}

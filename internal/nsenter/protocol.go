@@ -16,8 +16,12 @@ const (
 	BootstrapMagic   = 0x52454950
 	BootstrapVersion = 1
 	MaxJoin          = 10
+	MaxCgroup        = 16
 	MaxPath          = 4096
 	MaxTimens        = 512
+
+	CgroupTasks = 1 // a v1 directory whose tasks file the process writes "0" to
+	CgroupV2Dir = 2 // the v2 directory the clone lands in
 
 	MsgUsermap    = 1
 	MsgUsermapAck = 2
@@ -35,11 +39,18 @@ type Join struct {
 	Path string
 }
 
+// Cgroup names a cgroup to enter, the fast way (see nsenter.c).
+type Cgroup struct {
+	Kind uint32 // CgroupTasks or CgroupV2Dir
+	Path string
+}
+
 // Bootstrap is the one message the runtime sends the preamble.
 type Bootstrap struct {
-	CloneFlags uint32 // namespaces to create
-	Join       []Join // namespaces to enter, in any order (user goes first)
-	Timens     string // contents for /proc/self/timens_offsets, or ""
+	CloneFlags uint32   // namespaces to create
+	Join       []Join   // namespaces to enter, in any order (user goes first)
+	Cgroups    []Cgroup // cgroups to enter before any namespace
+	Timens     string   // contents for /proc/self/timens_offsets, or ""
 }
 
 // Encode renders b in the preamble's wire format.
@@ -47,18 +58,32 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	if len(b.Join) > MaxJoin {
 		return nil, fmt.Errorf("bootstrap: %d namespaces to join, at most %d", len(b.Join), MaxJoin)
 	}
+	if len(b.Cgroups) > MaxCgroup {
+		return nil, fmt.Errorf("bootstrap: %d cgroups, at most %d", len(b.Cgroups), MaxCgroup)
+	}
 	if len(b.Timens) >= MaxTimens {
 		return nil, fmt.Errorf("bootstrap: time offsets of %d bytes, at most %d", len(b.Timens), MaxTimens-1)
 	}
 	var buf bytes.Buffer
-	hdr := [6]uint32{BootstrapMagic, BootstrapVersion, b.CloneFlags, uint32(len(b.Join)), uint32(len(b.Timens)), 0}
+	hdr := [6]uint32{BootstrapMagic, BootstrapVersion, b.CloneFlags, uint32(len(b.Join)), uint32(len(b.Timens)), uint32(len(b.Cgroups))}
 	_ = binary.Write(&buf, binary.LittleEndian, hdr)
-	for _, j := range b.Join {
-		if len(j.Path) >= MaxPath || strings.IndexByte(j.Path, 0) >= 0 {
-			return nil, fmt.Errorf("bootstrap: bad namespace path %q", j.Path)
+	entry := func(typ uint32, path string) error {
+		if len(path) >= MaxPath || strings.IndexByte(path, 0) >= 0 {
+			return fmt.Errorf("bootstrap: bad path %q", path)
 		}
-		_ = binary.Write(&buf, binary.LittleEndian, [2]uint32{j.Type, uint32(len(j.Path))})
-		buf.WriteString(j.Path)
+		_ = binary.Write(&buf, binary.LittleEndian, [2]uint32{typ, uint32(len(path))})
+		buf.WriteString(path)
+		return nil
+	}
+	for _, j := range b.Join {
+		if err := entry(j.Type, j.Path); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range b.Cgroups {
+		if err := entry(c.Kind, c.Path); err != nil {
+			return nil, err
+		}
 	}
 	buf.WriteString(b.Timens)
 	return buf.Bytes(), nil

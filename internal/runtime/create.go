@@ -125,7 +125,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	cfg := &syncmsg.InitConfig{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		UserNS: hasNewNamespace(spec, specs.UserNamespace), SharedMountNS: !hasNamespace(spec, specs.MountNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd,
+		UserNS: hasNewNamespace(spec, specs.UserNamespace), NewCgroupNS: hasNewNamespace(spec, specs.CgroupNamespace), SharedMountNS: !hasNamespace(spec, specs.MountNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd,
 	}
 	if err := r.initContainer(c, rec, cfg); err != nil {
 		return nil, err

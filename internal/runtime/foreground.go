@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,6 +38,7 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 		signal.Notify(sigs)
 		defer signal.Stop(sigs)
 	}
+	t0 := time.Now()
 	c, err := r.Create(o)
 	if err != nil {
 		return -1, err
@@ -45,6 +47,7 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 		_ = r.Delete(o.ID, true)
 		return -1, err
 	}
+	r.Log.Debug("started", "container_id", o.ID, "elapsed", time.Since(t0))
 	if detach {
 		return 0, nil
 	}
@@ -56,11 +59,13 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 		defer con.Restore()
 	}
 	code := WaitForwarding(c.Pid, sigs, con)
+	r.Log.Debug("exited", "container_id", o.ID, "elapsed", time.Since(t0))
 	if !keep {
 		if err := r.Delete(o.ID, true); err != nil {
 			return code, err
 		}
 	}
+	r.Log.Debug("deleted", "container_id", o.ID, "elapsed", time.Since(t0))
 	return code, nil
 }
 

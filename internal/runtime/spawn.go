@@ -38,13 +38,23 @@ type child struct {
 // fdOf returns the number that the i-th extra file gets in the child.
 func (o *spawnOpts) fdOf(i int) int { return 3 + len(o.preserve) + 1 + i }
 
-// spawn starts the preamble process, places it in its cgroup, hands it the
-// bootstrap message, writes id maps on request and returns the process that
-// continues into Go. On error nothing is left running.
+// spawn starts the preamble process, hands it the bootstrap message
+// (namespaces, and the cgroup it enters itself, the fast way nsenter.c
+// explains), writes id maps on request, sets the cgroup's limits and
+// returns the process that continues into Go. On error nothing is left
+// running. The child only goes on once it has its config, which the caller
+// sends after spawn returns; it unshares its cgroup namespace then
+// (syncmsg.InitConfig.NewCgroupNS), inside its cgroup.
 func spawn(o *spawnOpts) (c *child, err error) {
 	exe, err := selfExe()
 	if err != nil {
 		return nil, err
+	}
+	if o.cgroup != nil {
+		if err := o.cgroup.Apply(0); err != nil {
+			return nil, err
+		}
+		o.bootstrap.Cgroups = cgroupEntries(o.cgroup)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -61,9 +71,12 @@ func spawn(o *spawnOpts) (c *child, err error) {
 
 	bootFd := 3 + len(o.preserve)
 	cmd := &exec.Cmd{
-		Path:       fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
-		Args:       []string{"pier-runtime", "init"},
-		Env:        []string{nsenter.BootstrapEnv + "=" + strconv.Itoa(bootFd)},
+		Path: fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
+		Args: []string{"pier-runtime", "init"},
+		// One P and no collector: the init allocates little, lives for
+		// milliseconds before execve, and must not need threads it may not
+		// be allowed to create under a pids limit.
+		Env:        []string{nsenter.BootstrapEnv + "=" + strconv.Itoa(bootFd), "GOMAXPROCS=1", "GOGC=off"},
 		ExtraFiles: append(append(append([]*os.File{}, o.preserve...), childEnd), o.extra...),
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -83,6 +96,9 @@ func spawn(o *spawnOpts) (c *child, err error) {
 	if werr := cmd.Wait(); werr != nil && err == nil {
 		err = fmt.Errorf("namespace setup: %w", werr)
 	}
+	if err == nil && o.cgroup != nil && o.resources != nil {
+		err = o.cgroup.Set(o.resources)
+	}
 	if err != nil {
 		if pid > 0 {
 			killWait(pid)
@@ -92,19 +108,21 @@ func spawn(o *spawnOpts) (c *child, err error) {
 	return &child{pid: pid, sock: parent, conn: syncmsg.New(parent)}, nil
 }
 
-func handshake(cmd *exec.Cmd, sock *os.File, o *spawnOpts) (int, error) {
-	if o.cgroup != nil {
-		if err := o.cgroup.Apply(cmd.Process.Pid); err != nil {
-			cmd.Process.Kill()
-			return 0, err
-		}
-		if o.resources != nil {
-			if err := o.cgroup.Set(o.resources); err != nil {
-				cmd.Process.Kill()
-				return 0, err
-			}
+// cgroupEntries tells the preamble where to go: each v1 hierarchy's
+// directory, and the v2 one ("" in Paths) for clone3.
+func cgroupEntries(cg cgroups.Manager) []nsenter.Cgroup {
+	var out []nsenter.Cgroup
+	for ctrl, dir := range cg.Paths() {
+		if ctrl == "" {
+			out = append(out, nsenter.Cgroup{Kind: nsenter.CgroupV2Dir, Path: dir})
+		} else {
+			out = append(out, nsenter.Cgroup{Kind: nsenter.CgroupTasks, Path: dir})
 		}
 	}
+	return out
+}
+
+func handshake(cmd *exec.Cmd, sock *os.File, o *spawnOpts) (int, error) {
 	msg, err := o.bootstrap.Encode()
 	if err == nil {
 		_, err = sock.Write(msg)
@@ -193,9 +211,12 @@ func createBootstrap(l *specs.Linux) nsenter.Bootstrap {
 		return b
 	}
 	for _, ns := range l.Namespaces {
-		if ns.Path != "" {
+		switch {
+		case ns.Path != "":
 			b.Join = append(b.Join, nsenter.Join{Type: nsFlags[ns.Type], Path: ns.Path})
-		} else {
+		case ns.Type == specs.CgroupNamespace:
+			// unshared by the container process once it is in its cgroup
+		default:
 			b.CloneFlags |= nsFlags[ns.Type]
 		}
 	}

@@ -53,6 +53,9 @@ type InitConfig struct {
 	NoPivot      bool           `json:"noPivot,omitempty"`
 	NoNewKeyring bool           `json:"noNewKeyring,omitempty"`
 	UserNS       bool           `json:"userNS,omitempty"`
+	// NewCgroupNS: unshare the cgroup namespace first thing, now that the
+	// runtime has placed the process in its cgroup.
+	NewCgroupNS bool `json:"newCgroupNS,omitempty"`
 	// SharedMountNS: the config has no mount namespace of its own.
 	SharedMountNS bool `json:"sharedMountNS,omitempty"`
 	PreserveFds   int  `json:"preserveFds,omitempty"`
