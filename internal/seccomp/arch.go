@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"runtime"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -13,10 +14,24 @@ const x32Bit = 0x40000000
 
 // arch is what the compiler needs to know about one seccomp architecture.
 type arch struct {
-	name  specs.Arch
-	audit uint32            // seccomp_data.arch value
-	wide  bool              // 64-bit arguments; 32-bit ones compare the low word only
-	nums  map[string]uint32 // nil: accepted name, but no table, so never allowed through
+	name   specs.Arch
+	audit  uint32                   // seccomp_data.arch value
+	wide   bool                     // 64-bit arguments; 32-bit ones compare the low word only
+	numsFn func() map[string]uint32 // nil: accepted name, but no table, so never allowed through
+
+	once sync.Once
+	nums map[string]uint32
+}
+
+// table returns the architecture's syscall numbers, built on first use:
+// as package-level maps they cost every pier-runtime process ~0.5 ms at
+// start-up, filter or not.
+func (a *arch) table() map[string]uint32 {
+	if a.numsFn == nil {
+		return nil
+	}
+	a.once.Do(func() { a.nums = a.numsFn() })
+	return a.nums
 }
 
 // arches holds every name the runtime-spec defines. Those without a table
@@ -25,29 +40,29 @@ type arch struct {
 var arches = func() map[specs.Arch]*arch {
 	m := map[specs.Arch]*arch{}
 	for _, a := range []*arch{
-		{specs.ArchX86_64, unix.AUDIT_ARCH_X86_64, true, sysnumX86_64},
-		{specs.ArchX32, unix.AUDIT_ARCH_X86_64, false, sysnumX32},
-		{specs.ArchX86, unix.AUDIT_ARCH_I386, false, sysnumX86},
-		{specs.ArchAARCH64, unix.AUDIT_ARCH_AARCH64, true, sysnumAARCH64},
-		{specs.ArchARM, unix.AUDIT_ARCH_ARM, false, sysnumARM},
-		{specs.ArchMIPS, unix.AUDIT_ARCH_MIPS, false, sysnumMIPS},
-		{specs.ArchMIPSEL, unix.AUDIT_ARCH_MIPSEL, false, sysnumMIPS},
-		{specs.ArchMIPS64, unix.AUDIT_ARCH_MIPS64, true, sysnumMIPS64},
-		{specs.ArchMIPSEL64, unix.AUDIT_ARCH_MIPSEL64, true, sysnumMIPS64},
-		{specs.ArchMIPS64N32, unix.AUDIT_ARCH_MIPS64N32, false, nil},
-		{specs.ArchMIPSEL64N32, unix.AUDIT_ARCH_MIPSEL64N32, false, nil},
-		{specs.ArchPPC, unix.AUDIT_ARCH_PPC, false, sysnumPPC},
-		{specs.ArchPPC64, unix.AUDIT_ARCH_PPC64, true, sysnumPPC64},
-		{specs.ArchPPC64LE, unix.AUDIT_ARCH_PPC64LE, true, sysnumPPC64},
-		{specs.ArchS390, unix.AUDIT_ARCH_S390, false, nil},
-		{specs.ArchS390X, unix.AUDIT_ARCH_S390X, true, sysnumS390X},
-		{specs.ArchPARISC, unix.AUDIT_ARCH_PARISC, false, nil},
-		{specs.ArchPARISC64, unix.AUDIT_ARCH_PARISC64, true, nil},
-		{specs.ArchRISCV64, unix.AUDIT_ARCH_RISCV64, true, sysnumRISCV64},
-		{specs.ArchLOONGARCH64, unix.AUDIT_ARCH_LOONGARCH64, true, sysnumLOONGARCH64},
-		{specs.ArchM68K, unix.AUDIT_ARCH_M68K, false, nil},
-		{specs.ArchSH, unix.AUDIT_ARCH_SHEL, false, nil},
-		{specs.ArchSHEB, unix.AUDIT_ARCH_SH, false, nil},
+		{name: specs.ArchX86_64, audit: unix.AUDIT_ARCH_X86_64, wide: true, numsFn: sysnumX86_64},
+		{name: specs.ArchX32, audit: unix.AUDIT_ARCH_X86_64, wide: false, numsFn: sysnumX32},
+		{name: specs.ArchX86, audit: unix.AUDIT_ARCH_I386, wide: false, numsFn: sysnumX86},
+		{name: specs.ArchAARCH64, audit: unix.AUDIT_ARCH_AARCH64, wide: true, numsFn: sysnumAARCH64},
+		{name: specs.ArchARM, audit: unix.AUDIT_ARCH_ARM, wide: false, numsFn: sysnumARM},
+		{name: specs.ArchMIPS, audit: unix.AUDIT_ARCH_MIPS, wide: false, numsFn: sysnumMIPS},
+		{name: specs.ArchMIPSEL, audit: unix.AUDIT_ARCH_MIPSEL, wide: false, numsFn: sysnumMIPS},
+		{name: specs.ArchMIPS64, audit: unix.AUDIT_ARCH_MIPS64, wide: true, numsFn: sysnumMIPS64},
+		{name: specs.ArchMIPSEL64, audit: unix.AUDIT_ARCH_MIPSEL64, wide: true, numsFn: sysnumMIPS64},
+		{name: specs.ArchMIPS64N32, audit: unix.AUDIT_ARCH_MIPS64N32, wide: false},
+		{name: specs.ArchMIPSEL64N32, audit: unix.AUDIT_ARCH_MIPSEL64N32, wide: false},
+		{name: specs.ArchPPC, audit: unix.AUDIT_ARCH_PPC, wide: false, numsFn: sysnumPPC},
+		{name: specs.ArchPPC64, audit: unix.AUDIT_ARCH_PPC64, wide: true, numsFn: sysnumPPC64},
+		{name: specs.ArchPPC64LE, audit: unix.AUDIT_ARCH_PPC64LE, wide: true, numsFn: sysnumPPC64},
+		{name: specs.ArchS390, audit: unix.AUDIT_ARCH_S390, wide: false},
+		{name: specs.ArchS390X, audit: unix.AUDIT_ARCH_S390X, wide: true, numsFn: sysnumS390X},
+		{name: specs.ArchPARISC, audit: unix.AUDIT_ARCH_PARISC, wide: false},
+		{name: specs.ArchPARISC64, audit: unix.AUDIT_ARCH_PARISC64, wide: true},
+		{name: specs.ArchRISCV64, audit: unix.AUDIT_ARCH_RISCV64, wide: true, numsFn: sysnumRISCV64},
+		{name: specs.ArchLOONGARCH64, audit: unix.AUDIT_ARCH_LOONGARCH64, wide: true, numsFn: sysnumLOONGARCH64},
+		{name: specs.ArchM68K, audit: unix.AUDIT_ARCH_M68K, wide: false},
+		{name: specs.ArchSH, audit: unix.AUDIT_ARCH_SHEL, wide: false},
+		{name: specs.ArchSHEB, audit: unix.AUDIT_ARCH_SH, wide: false},
 	} {
 		m[a.name] = a
 	}

@@ -96,7 +96,7 @@ func randomCall(r *rand.Rand, h host) call {
 	c := call{arch: audits[r.IntN(len(audits))]}
 	// Mostly numbers the rules name, on some architecture.
 	a := arches[[]specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32, specs.ArchAARCH64, specs.ArchARM, specs.ArchS390X}[r.IntN(6)]]
-	if n, ok := a.nums[fuzzNames[r.IntN(len(fuzzNames))]]; ok && r.IntN(8) != 0 {
+	if n, ok := a.table()[fuzzNames[r.IntN(len(fuzzNames))]]; ok && r.IntN(8) != 0 {
 		c.nr = n
 	} else {
 		c.nr = uint32(r.IntN(600)) | uint32(r.IntN(2))*x32Bit

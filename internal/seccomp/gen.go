@@ -110,7 +110,7 @@ func (g *gen) body(a *arch) {
 	for i := range g.p.rules {
 		r := &g.p.rules[i]
 		for _, name := range r.names {
-			if nr, ok := a.nums[name]; ok {
+			if nr, ok := a.table()[name]; ok {
 				perNr[nr] = append(perNr[nr], r)
 			}
 		}

@@ -16,8 +16,8 @@ import (
 // dispatch, the x32 split and the rules of that syscall all jump across
 // more than 255 instructions; then checks every syscall on each.
 func TestLargeProfile(t *testing.T) {
-	names := make([]string, 0, len(sysnumX86_64))
-	for name := range sysnumX86_64 {
+	names := make([]string, 0, len(sysnumX86_64()))
+	for name := range sysnumX86_64() {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -49,7 +49,7 @@ func TestLargeProfile(t *testing.T) {
 	m := vm(t, f)
 	for _, a := range []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32} {
 		for _, name := range names {
-			n, ok := arches[a].nums[name]
+			n, ok := arches[a].table()[name]
 			if !ok {
 				continue
 			}

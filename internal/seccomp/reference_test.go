@@ -60,7 +60,7 @@ func refArch(p *plan, c call) *arch {
 
 func refNames(a *arch, names []string, nr uint32) bool {
 	for _, name := range names {
-		if n, ok := a.nums[name]; ok && n == nr {
+		if n, ok := a.table()[name]; ok && n == nr {
 			return true
 		}
 	}

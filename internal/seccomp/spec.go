@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"fmt"
+	"runtime"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -38,23 +39,29 @@ var operators = map[specs.LinuxSeccompOperator]bool{
 	specs.OpMaskedEqual: true,
 }
 
-// known holds every syscall name of every table: a name outside it is a
-// typo, not a syscall another architecture has.
-var known = func() map[string]bool {
-	m := map[string]bool{}
-	for _, a := range arches {
-		for name := range a.nums {
-			m[name] = true
+// isKnown reports whether any table has the name: a name outside all of
+// them is a typo, not a syscall another architecture has. Only names the
+// config's own architectures lack get here, so the other tables are built
+// on that rare path alone.
+func isKnown(name string) bool {
+	if a := arches[nativeArches[runtime.GOARCH]]; a != nil {
+		if _, ok := a.table()[name]; ok {
+			return true
 		}
 	}
-	return m
-}()
+	for _, a := range arches {
+		if _, ok := a.table()[name]; ok {
+			return true
+		}
+	}
+	return false
+}
 
 func parse(s *specs.LinuxSeccomp, h host) (*plan, error) {
 	if s == nil {
 		return nil, fmt.Errorf("linux.seccomp: missing")
 	}
-	if arches[h.native] == nil || arches[h.native].nums == nil {
+	if arches[h.native] == nil || arches[h.native].numsFn == nil {
 		return nil, fmt.Errorf("seccomp: no syscall table for the native architecture %q", h.native)
 	}
 	var p plan
@@ -93,7 +100,7 @@ func filterArches(names []specs.Arch, native specs.Arch) ([]*arch, error) {
 		if !ok {
 			return nil, fmt.Errorf("linux.seccomp.architectures[%d]: unknown architecture %q", i, name)
 		}
-		if seen[name] || a.nums == nil {
+		if seen[name] || a.numsFn == nil {
 			continue
 		}
 		seen[name] = true
@@ -108,7 +115,7 @@ func parseRule(field string, sc specs.LinuxSyscall) (rule, error) {
 		return r, fmt.Errorf("%s.names: no syscall named", field)
 	}
 	for _, name := range sc.Names {
-		if !known[name] {
+		if !isKnown(name) {
 			return r, fmt.Errorf("%s.names: unknown syscall %q", field, name)
 		}
 	}

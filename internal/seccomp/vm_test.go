@@ -81,7 +81,7 @@ func mustCompile(t testing.TB, s *specs.LinuxSeccomp, h host) *Filter {
 
 func nr(t testing.TB, a specs.Arch, name string) uint32 {
 	t.Helper()
-	n, ok := arches[a].nums[name]
+	n, ok := arches[a].table()[name]
 	if !ok {
 		t.Fatalf("%s has no syscall %q", a, name)
 	}
