@@ -1,0 +1,87 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// Prepare creates the writable layer of container id on top of the layer
+// chainID ("" for an empty image). Mount then makes its rootfs.
+func (s *Store) Prepare(id, chainID string) error {
+	k, err := key(id)
+	if err != nil {
+		return err
+	}
+	if chainID != "" && !s.Has(chainID) {
+		return fmt.Errorf("prepare %s: layer %s: %w", id, chainID, errdefs.ErrNotFound)
+	}
+	dir := s.path("active", k)
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("prepare %s: %w", id, errdefs.ErrAlreadyExists)
+	}
+	tmp, err := os.MkdirTemp(s.path("tmp"), "active-")
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", id, err)
+	}
+	defer os.RemoveAll(tmp)
+	for _, d := range []string{"upper", "work"} {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
+			return fmt.Errorf("prepare %s: %w", id, err)
+		}
+	}
+	if err := writeFileSync(filepath.Join(tmp, "parent"), chainID); err != nil {
+		return fmt.Errorf("prepare %s: %w", id, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("prepare %s: %w", id, err)
+	}
+	return nil
+}
+
+// UpperDir is the writable layer of container id: what docker diff and
+// docker commit look at.
+func (s *Store) UpperDir(id string) (string, error) {
+	k, err := key(id)
+	if err != nil {
+		return "", err
+	}
+	return s.path("active", k, "upper"), nil
+}
+
+// Remove deletes the writable layer of container id; its rootfs must be
+// unmounted. Removing what does not exist is not an error.
+func (s *Store) Remove(id string) error {
+	k, err := key(id)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(s.path("tmp"), "rm-")
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	if err := os.Rename(s.path("active", k), filepath.Join(tmp, k)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		os.Remove(tmp)
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	return nil
+}
+
+// Active lists the containers that have a writable layer.
+func (s *Store) Active() ([]string, error) {
+	ents, err := os.ReadDir(s.path("active"))
+	if err != nil {
+		return nil, fmt.Errorf("list active: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out, nil
+}

@@ -1,0 +1,137 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mount mounts the rootfs of container id (see Prepare) on target, one
+// overlay mount whatever the number of layers. Unmount undoes it.
+func (s *Store) Mount(id, target string) error {
+	k, err := key(id)
+	if err != nil {
+		return err
+	}
+	dir := s.path("active", k)
+	parent, err := readParent(dir)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", id, err)
+	}
+	lowers := []string{s.path("empty")}
+	if parent != "" {
+		if lowers, err = s.Chain(parent); err != nil {
+			return fmt.Errorf("mount %s: %w", id, err)
+		}
+	}
+	o := overlay{lowers: lowers, upper: s.path("active", k, "upper"), work: s.path("active", k, "work")}
+	if err := o.mount(target); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", id, target, err)
+	}
+	return nil
+}
+
+// Unmount unmounts a rootfs that Mount mounted on target.
+func Unmount(target string) error {
+	for {
+		err := unix.Unmount(target, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("unmount %s: %w", target, err)
+		}
+		return nil
+	}
+}
+
+type overlay struct {
+	lowers      []string // top first
+	upper, work string
+}
+
+// mount prefers the new mount API: fsconfig's "lowerdir+" takes one layer
+// per call (Linux 6.8), so a chain of any length fits, where mount(2) must
+// fit every lower directory into one page of options.
+func (o overlay) mount(target string) error {
+	err := o.fsmount(target)
+	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
+		return err
+	}
+	data := o.options()
+	if len(data) >= os.Getpagesize() {
+		return fmt.Errorf("%d layers need %d bytes of mount options and this kernel lacks overlay lowerdir+: %w",
+			len(o.lowers), len(data), err)
+	}
+	if err := unix.Mount("overlay", target, "overlay", 0, data); err != nil {
+		return fmt.Errorf("mount overlay: %w", err)
+	}
+	return nil
+}
+
+func (o overlay) options() string {
+	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`, `,`, `\,`)
+	l := make([]string, len(o.lowers))
+	for i, d := range o.lowers {
+		l[i] = esc.Replace(d)
+	}
+	return "lowerdir=" + strings.Join(l, ":") + ",upperdir=" + esc.Replace(o.upper) + ",workdir=" + esc.Replace(o.work)
+}
+
+func (o overlay) fsmount(target string) error {
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen overlay: %w", err)
+	}
+	defer unix.Close(fd)
+	set := func(k, v string) error {
+		if err := unix.FsconfigSetString(fd, k, v); err != nil {
+			return fmt.Errorf("fsconfig %s=%s: %w%s", k, v, err, fsLog(fd))
+		}
+		return nil
+	}
+	for _, l := range o.lowers {
+		if err := set("lowerdir+", l); err != nil {
+			return err
+		}
+	}
+	if err := set("upperdir", o.upper); err != nil {
+		return err
+	}
+	if err := set("workdir", o.work); err != nil {
+		return err
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return fmt.Errorf("create overlay: %w%s", err, fsLog(fd))
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("fsmount overlay: %w", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount %s: %w", target, err)
+	}
+	return nil
+}
+
+// fsLog reads the messages the kernel left on a file system context; they
+// say which option it disliked, which errno alone does not.
+func fsLog(fd int) string {
+	var msgs []string
+	buf := make([]byte, 1024)
+	for range 16 {
+		n, err := unix.Read(fd, buf)
+		if err != nil || n <= 0 {
+			break
+		}
+		msgs = append(msgs, strings.TrimSpace(string(buf[:n])))
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(msgs, "; ") + ")"
+}
