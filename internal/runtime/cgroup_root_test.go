@@ -153,6 +153,24 @@ func TestPidsLimitStopsForks(t *testing.T) {
 	}
 }
 
+// The limit binds the user's program, not the runtime's own set-up: the
+// container process runs Go (several threads) until it execs, so the
+// limit must be written after that set-up, as runc does at procReady.
+func TestTinyPidsLimitStillCreates(t *testing.T) {
+	r := newRT(t)
+	testutil.Requires(t, "cgroup1")
+	b := testutil.Bundle(t, []string{"echo", "ok"}, func(s *specs.Spec) {
+		limit := int64(1)
+		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &limit}
+	})
+	for i := 0; i < 3; i++ {
+		out, stderr, code := r.run("run", "--bundle", b, r.id())
+		if code != 0 || strings.TrimSpace(out) != "ok" {
+			t.Fatalf("echo under pids.limit 1: exit %d, stdout %q, stderr %.300q", code, out, stderr)
+		}
+	}
+}
+
 // procState is the state letter of /proc/PID/stat.
 func procState(t *testing.T, pid int) string {
 	t.Helper()
