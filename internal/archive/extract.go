@@ -29,18 +29,20 @@ const (
 )
 
 const (
-	whiteoutPrefix = ".wh."
-	whiteoutMeta   = ".wh..wh."
-	whiteoutOpaque = ".wh..wh..opq"
-	opaqueXattr    = "trusted.overlay.opaque"
-	xattrPAXPrefix = "SCHILY.xattr."
+	whiteoutPrefix  = ".wh."
+	whiteoutMeta    = ".wh..wh."
+	whiteoutOpaque  = ".wh..wh..opq"
+	opaqueXattr     = "trusted.overlay.opaque"
+	userOpaqueXattr = "user.overlay.opaque"
+	xattrPAXPrefix  = "SCHILY.xattr."
 )
 
 // Options tune Extract.
 type Options struct {
 	Whiteouts WhiteoutMode
-	// Unprivileged skips what needs root: owners, device nodes and
-	// trusted.* xattrs. Directories stay writable by the owner until the
+	// Unprivileged skips what needs root: owners, device nodes other than
+	// whiteouts and trusted.* xattrs; opaque directories get
+	// user.overlay.opaque instead. Directories stay writable by the owner until the
 	// end so that their children can be created.
 	Unprivileged bool
 }
@@ -269,7 +271,7 @@ func (x *extractor) chown(fd int, hdr *tar.Header) error {
 func (x *extractor) xattrs(fd int, hdr *tar.Header) error {
 	for k, v := range hdr.PAXRecords {
 		name, ok := strings.CutPrefix(k, xattrPAXPrefix)
-		if !ok || strings.HasPrefix(name, "trusted.overlay.") {
+		if !ok || strings.HasPrefix(name, "trusted.overlay.") || strings.HasPrefix(name, "user.overlay.") {
 			continue
 		}
 		if x.opts.Unprivileged && !strings.HasPrefix(name, "user.") {

@@ -52,7 +52,12 @@ func (x *extractor) opaque(d string) error {
 			return fmt.Errorf("open %s: %w", d, err)
 		}
 		defer unix.Close(fd)
-		if err := unix.Fsetxattr(fd, opaqueXattr, []byte("y"), 0); err != nil {
+		// Without CAP_SYS_ADMIN, the form overlayfs's userxattr option reads.
+		attr := opaqueXattr
+		if x.opts.Unprivileged {
+			attr = userOpaqueXattr
+		}
+		if err := unix.Fsetxattr(fd, attr, []byte("y"), 0); err != nil {
 			return fmt.Errorf("opaque %s: setxattr: %w", d, err)
 		}
 		return nil
