@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -149,16 +150,18 @@ func setupExec(cfg *syncmsg.InitConfig) (*prepared, error) {
 // awaitStart blocks until `start` writes to the exec fifo, then runs the
 // startContainer hooks inside the container.
 func awaitStart(cfg *syncmsg.InitConfig) error {
-	fifo := os.NewFile(uintptr(cfg.FifoFd), "exec.fifo")
 	unix.CloseOnExec(cfg.FifoFd)
+	// A raw read, unknown to the Go scheduler: a goroutine blocked in an
+	// ordinary syscall makes the runtime start a thread to run others, and
+	// by now the cgroup's pids limit may allow none.
 	var b [1]byte
 	for {
-		_, err := fifo.Read(b[:])
-		if err == nil {
+		_, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(cfg.FifoFd), uintptr(unsafe.Pointer(&b[0])), 1)
+		if errno == 0 {
 			break
 		}
-		if err != unix.EINTR {
-			return fmt.Errorf("wait for start: %w", err)
+		if errno != unix.EINTR {
+			return fmt.Errorf("wait for start: read exec fifo: %w", errno)
 		}
 	}
 	if cfg.Spec.Hooks != nil {

@@ -93,7 +93,6 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		extra:     []*os.File{fifo},
 		bootstrap: createBootstrap(spec.Linux),
 		cgroup:    cg,
-		resources: effectiveResources(spec),
 		uidMaps:   spec.Linux.UIDMappings,
 		gidMaps:   spec.Linux.GIDMappings,
 	}
@@ -168,6 +167,16 @@ func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) 
 	}
 	if _, err := c.conn.Expect(syncmsg.TypeReady); err != nil {
 		return fmt.Errorf("container setup: %w", err)
+	}
+	// Limits go on now, as runc sets them at ready: until here the process
+	// was pier-runtime's Go init, which a small pids limit would starve of
+	// threads. The program runs only at start, under them.
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return err
+	}
+	if err := cg.Set(effectiveResources(rec.Spec)); err != nil {
+		return err
 	}
 	rec.Creating = false
 	return r.save(rec)

@@ -26,7 +26,9 @@ func logHook(dir, stage string) specs.Hook {
 func TestHooksRunInOrderWithTheState(t *testing.T) {
 	r := newRT(t)
 	dir := t.TempDir()
-	stages := []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}
+	// prestart runs at start (the moment runtime-spec 1.0 gave it, which
+	// the runtime-tools suite checks), the others where 1.3 puts them.
+	stages := []string{"createRuntime", "createContainer", "prestart", "startContainer", "poststart", "poststop"}
 	b := testutil.Bundle(t, []string{"true"}, func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{
 			Prestart:        []specs.Hook{logHook(dir, "prestart")},
@@ -45,7 +47,7 @@ func TestHooksRunInOrderWithTheState(t *testing.T) {
 	}
 	id := r.id()
 	r.ok("create", "--bundle", b, id)
-	if got, want := log(), strings.Join(stages[:3], ","); got != want {
+	if got, want := log(), strings.Join(stages[:2], ","); got != want {
 		t.Errorf("hooks after create: %s, want %s", got, want)
 	}
 	r.ok("start", id)

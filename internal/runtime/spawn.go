@@ -23,7 +23,6 @@ type spawnOpts struct {
 	extra     []*os.File  // our own fds, after the preserved ones
 	bootstrap nsenter.Bootstrap
 	cgroup    cgroups.Manager // the preamble's process is placed here first
-	resources *specs.LinuxResources
 	uidMaps   []specs.LinuxIDMapping
 	gidMaps   []specs.LinuxIDMapping
 }
@@ -40,8 +39,8 @@ func (o *spawnOpts) fdOf(i int) int { return 3 + len(o.preserve) + 1 + i }
 
 // spawn starts the preamble process, hands it the bootstrap message
 // (namespaces, and the cgroup it enters itself, the fast way nsenter.c
-// explains), writes id maps on request, sets the cgroup's limits and
-// returns the process that continues into Go. On error nothing is left
+// explains), writes id maps on request and returns the process that
+// continues into Go. On error nothing is left
 // running. The child only goes on once it has its config, which the caller
 // sends after spawn returns; it unshares its cgroup namespace then
 // (syncmsg.InitConfig.NewCgroupNS), inside its cgroup.
@@ -95,9 +94,6 @@ func spawn(o *spawnOpts) (c *child, err error) {
 	pid, err := handshake(cmd, parent, o)
 	if werr := cmd.Wait(); werr != nil && err == nil {
 		err = fmt.Errorf("namespace setup: %w", werr)
-	}
-	if err == nil && o.cgroup != nil && o.resources != nil {
-		err = o.cgroup.Set(o.resources)
 	}
 	if err != nil {
 		if pid > 0 {
