@@ -19,9 +19,41 @@ var rlimitIDs = map[string]int{
 	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15, "RLIMIT_SIGPENDING": 11, "RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
-// applyRlimits sets the process's limits. Raising a hard limit needs
-// CAP_SYS_RESOURCE; a host without it (like these VMs) gets an error that
-// says so instead of a bare EPERM.
+// checkRlimits finds, at create time, the limits applyRlimits would fail
+// to set: raising a hard limit needs CAP_SYS_RESOURCE, which a host may
+// lack (like these VMs); the error says so instead of a bare EPERM later.
+func checkRlimits(rls []specs.POSIXRlimit) error {
+	if hasCap(unix.CAP_SYS_RESOURCE) {
+		return nil
+	}
+	for i, rl := range rls {
+		id, ok := rlimitIDs[rl.Type]
+		if !ok {
+			return fmt.Errorf("process.rlimits[%d].type: unknown rlimit %q", i, rl.Type)
+		}
+		var cur unix.Rlimit
+		if err := unix.Prlimit(0, id, nil, &cur); err != nil {
+			return fmt.Errorf("process.rlimits[%d] %s: getrlimit: %w", i, rl.Type, err)
+		}
+		if rl.Hard > cur.Max {
+			return fmt.Errorf("process.rlimits[%d] %s: cannot raise the hard limit from %d to %d without CAP_SYS_RESOURCE: %w",
+				i, rl.Type, cur.Max, rl.Hard, unix.EPERM)
+		}
+	}
+	return nil
+}
+
+func hasCap(c int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[c/32].Effective&(1<<(uint(c)%32)) != 0
+}
+
+// applyRlimits sets the process's limits, just before execve: a tight
+// RLIMIT_AS or RLIMIT_DATA applied earlier would starve this Go process.
 func applyRlimits(rls []specs.POSIXRlimit) error {
 	for i, rl := range rls {
 		id, ok := rlimitIDs[rl.Type]

@@ -34,7 +34,7 @@ type prepared struct {
 
 func prepare(cfg *syncmsg.InitConfig) (*prepared, error) {
 	p := &prepared{proc: cfg.Process, preserveFds: cfg.PreserveFds, personality: cfg.Spec.Linux.Personality}
-	if err := applyRlimits(p.proc.Rlimits); err != nil {
+	if err := checkRlimits(p.proc.Rlimits); err != nil {
 		return nil, err
 	}
 	if err := unix.Chdir(p.proc.Cwd); err != nil {
@@ -72,6 +72,9 @@ func capsOrEmpty(c *specs.LinuxCapabilities) *specs.LinuxCapabilities {
 // process with the user's program. It returns only on failure.
 func (p *prepared) exec() error {
 	if err := sys.CloseExecFrom(3 + p.preserveFds); err != nil {
+		return err
+	}
+	if err := applyRlimits(p.proc.Rlimits); err != nil {
 		return err
 	}
 	// Without no_new_privs the filter can only be loaded while we still

@@ -72,10 +72,12 @@ func (r *Runtime) Start(id string) error {
 	// prestart (deprecated) runs here, in the runtime's namespaces, after
 	// `start` is called and before the program: the moment runtime-spec
 	// 1.0 gave it and the runtime-tools suite checks. A failure stops the
-	// container.
+	// container and goes on to delete, as the lifecycle says.
 	if h := rec.Spec.Hooks; h != nil && len(h.Prestart) > 0 {
 		if err := hooks.Run("prestart", h.Prestart, r.ociState(rec)); err != nil {
-			_ = r.killAndWait(rec)
+			if derr := r.Delete(id, true); derr != nil {
+				r.Log.Warn("delete after failed prestart", "container_id", id, "err", derr)
+			}
 			return err
 		}
 	}
