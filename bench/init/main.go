@@ -39,12 +39,15 @@ func main() {
 	pierInit := flag.String("pier-init", "bin/pier-init", "pier-init binary")
 	n := flag.Int("n", 20, "rounds")
 	jsonOut := flag.String("json", "", "write results as JSON to this file")
+	var variants variantFlag
+	flag.Var(&variants, "variant", "NAME=PATH: also measure this pier-init build (repeatable), to compare designs in one run")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench/init: needs root (unshare --pid)")
 		os.Exit(2)
 	}
 	inits := []initCmd{{Name: "pier-init", Path: *pierInit, Args: []string{"--"}}}
+	inits = append(inits, variants...)
 	for _, peer := range []initCmd{
 		{Name: "tini", Args: []string{"--"}},
 		{Name: "dumb-init"},
@@ -77,6 +80,21 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// variantFlag collects -variant NAME=PATH: other builds of pier-init,
+// measured like it, interleaved with the rest.
+type variantFlag []initCmd
+
+func (v *variantFlag) String() string { return "" }
+
+func (v *variantFlag) Set(s string) error {
+	name, path, ok := strings.Cut(s, "=")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("want NAME=PATH, got %q", s)
+	}
+	*v = append(*v, initCmd{Name: name, Path: path, Args: []string{"--"}})
+	return nil
 }
 
 // binarySize is the init's file size; for the C inits their shared libraries

@@ -18,6 +18,9 @@ type sample struct {
 	RssKB, PssKB, AnonKB int
 	Threads              int
 	SignalToExit         time.Duration
+	// ChildGone is from kill(SIGTERM) to the child having exited: the
+	// forwarding half of SignalToExit; the rest is reaping and exiting.
+	ChildGone time.Duration
 }
 
 // measure runs in as PID 1 of a new PID namespace over `sleep 1000`, reads
@@ -36,7 +39,8 @@ func measure(in initCmd) (sample, error) {
 	if err != nil {
 		return sample{}, fmt.Errorf("PID 1 of %s: %w", in.Name, err)
 	}
-	if _, err := waitChild(pid1, "sleep"); err != nil {
+	child, err := waitChild(pid1, "sleep")
+	if err != nil {
 		return sample{}, fmt.Errorf("sleep under %s: %w", in.Name, err)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -49,11 +53,16 @@ func measure(in initCmd) (sample, error) {
 		return s, fmt.Errorf("pidfd_open %d: %w", pid1, err)
 	}
 	defer unix.Close(fd)
+	cfd, err := unix.PidfdOpen(child, 0)
+	if err != nil {
+		return s, fmt.Errorf("pidfd_open %d: %w", child, err)
+	}
+	defer unix.Close(cfd)
 	start := time.Now()
 	if err := unix.Kill(pid1, syscall.SIGTERM); err != nil {
 		return s, fmt.Errorf("kill %d: %w", pid1, err)
 	}
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(cfd), Events: unix.POLLIN}}
 	for {
 		n, err := unix.Poll(fds, 5000)
 		if err == unix.EINTR {
@@ -65,7 +74,16 @@ func measure(in initCmd) (sample, error) {
 		if n == 0 {
 			return s, fmt.Errorf("%s did not exit within 5s of SIGTERM", in.Name)
 		}
-		break
+		if fds[1].Revents != 0 && s.ChildGone == 0 {
+			s.ChildGone = time.Since(start)
+			fds[1].Fd = -1 // poll ignores it from now on
+		}
+		if fds[0].Revents != 0 {
+			break
+		}
+	}
+	if s.ChildGone == 0 {
+		s.ChildGone = time.Since(start)
 	}
 	s.SignalToExit = time.Since(start)
 	return s, nil
