@@ -9,9 +9,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/klauspost/compress/gzip"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 	"github.com/pier-engine/pier/internal/archive"
 )
 

@@ -37,7 +37,7 @@ func (s *Store) local(img *Image) (*local, error) {
 	return &local{s: s, img: img, manifest: raw, mt: mt}, nil
 }
 
-func (l *local) RawManifest() ([]byte, error)       { return l.manifest, nil }
+func (l *local) RawManifest() ([]byte, error)        { return l.manifest, nil }
 func (l *local) MediaType() (types.MediaType, error) { return l.mt, nil }
 func (l *local) RawConfigFile() ([]byte, error) {
 	h, err := v1.NewHash(l.img.ID)
@@ -61,9 +61,11 @@ type localLayer struct {
 	layer Layer
 }
 
-func (ll *localLayer) Digest() (v1.Hash, error)            { return ll.layer.Digest, nil }
-func (ll *localLayer) Size() (int64, error)                { return ll.layer.Size, nil }
-func (ll *localLayer) MediaType() (types.MediaType, error) { return types.MediaType(ll.layer.MediaType), nil }
+func (ll *localLayer) Digest() (v1.Hash, error) { return ll.layer.Digest, nil }
+func (ll *localLayer) Size() (int64, error)     { return ll.layer.Size, nil }
+func (ll *localLayer) MediaType() (types.MediaType, error) {
+	return types.MediaType(ll.layer.MediaType), nil
+}
 func (ll *localLayer) Compressed() (io.ReadCloser, error) {
 	f, err := ll.l.s.blobs.open(ll.layer.Digest)
 	if err != nil {
