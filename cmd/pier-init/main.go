@@ -7,9 +7,18 @@ package main
 import (
 	"errors"
 	"os"
+	"runtime"
 
 	"github.com/pier-engine/pier/internal/pid1"
 )
+
+// init keeps main on the main thread, where pid1.Run waits for signals
+// (the kernel offers signals sent to the process to that thread first), and
+// drops to one P before the runtime's goroutines wake more threads.
+func init() {
+	runtime.LockOSThread()
+	runtime.GOMAXPROCS(1)
+}
 
 func main() {
 	cfg, err := pid1.ParseArgs(os.Args[1:])

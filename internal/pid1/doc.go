@@ -22,21 +22,28 @@
 //     exited, the processes left behind get SIGTERM (and SIGCONT, so stopped
 //     ones see it) and, after Config.Grace, SIGKILL.
 //
-// # Why signal.Notify and not a signalfd
+// # Receiving signals: rt_sigtimedwait, with os/signal as the back door
 //
-// tini blocks every signal and reads them from a signalfd. In Go that is not
-// sound: the runtime unblocks SIGTERM, SIGINT, SIGHUP, SIGQUIT and the fault
-// signals on every thread it starts (they are not "blockable" for it), so a
-// signal sent to the process could land on a thread with it unblocked and
-// reach the runtime's handler instead of the signalfd. pier-init therefore
-// uses os/signal with a deep buffer and one loop that owns everything: a
-// signal is never lost between the handler and the loop because the runtime
-// keeps a pending bit per signal until the loop's channel takes it. Standard
-// signals coalesce in the kernel anyway, and so does SIGCHLD, which is why
-// every SIGCHLD drains all exited children rather than one. The cost, which
-// a signalfd would not have: repeated realtime signals also coalesce (the
-// runtime keeps one pending bit per signal, not a queue), so N quick
-// SIGRTMIN+k may reach the child fewer than N times.
+// tini blocks every signal and reads them from a signalfd, so a signal costs
+// one wake-up of one thread. pier-init does the same on its main thread with
+// rt_sigtimedwait (see waiter), but in Go that alone is not sound: the
+// runtime unblocks SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGABRT, SIGCHLD and a
+// few more on every thread it starts, so whenever the main thread is not
+// inside rt_sigtimedwait (while it forwards or reaps) the kernel may hand a
+// signal to another thread. There the runtime's handler would kill the
+// process (SIGTERM) or drop it (SIGCHLD). So pier-init also registers every
+// signal with os/signal, and a goroutine sends whatever arrives that way to
+// the main thread with tgkill, where it waits, blocked, for the next
+// rt_sigtimedwait. Nothing is lost on either path. Standard signals
+// coalesce in the kernel and in the runtime, which is why every SIGCHLD
+// drains all exited children rather than one; repeated realtime signals
+// that take the back door coalesce too (the runtime keeps one pending bit
+// per signal, not a queue).
+//
+// The main goroutine must stay on the main thread (LockOSThread in
+// cmd/pier-init's init): the signal mask and the tgkill target are per
+// thread, and an unlocked goroutine does migrate (a build without the lock
+// lost a SIGCHLD and hung in bench/init).
 //
 // # Terminals
 //
@@ -49,12 +56,14 @@
 //
 // # Memory
 //
-// pier-init sits idle in every container, so it is kept small: no goroutine
-// of its own (os/signal runs one), GOMAXPROCS 1, no fmt (the command line is
-// parsed by hand rather than with package flag), nothing allocated while
-// idle. What remains is the Go runtime's floor: about 0.6-0.9 MB of
-// anonymous memory and 5-7 threads against 0.05-0.1 MB and one thread for
-// tini, dumb-init and catatonit; the binary's 1.6 MB of pages count in its
-// RSS but are page cache shared by every container that bind-mounts the
-// same file. bench/init measures it.
+// pier-init sits idle in every container, so it is kept small: GOMAXPROCS 1
+// from an init function, the collector off (it allocates almost nothing
+// after start-up), no fmt (the command line is parsed by hand rather than
+// with package flag), nothing allocated while idle. What remains is the Go
+// runtime's floor: about 0.7 MB of anonymous memory and 8 threads (three of
+// them os/signal's) against 0.05-0.1 MB and one thread for tini, dumb-init
+// and catatonit. The binary's 1.7 MB of pages count in its RSS but are page
+// cache shared by every container that bind-mounts the same file; the
+// anonymous part (Private_Dirty) is the cost of each extra container.
+// bench/init measures it.
 package pid1
