@@ -1,0 +1,181 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// Load reads a docker save archive or an OCI image layout tar (plain or
+// compressed) and stores its images with their tags, like docker load.
+// It returns the images loaded.
+func (s *Store) Load(ctx context.Context, r io.Reader) ([]*Image, error) {
+	dir, err := os.MkdirTemp(filepath.Join(s.cfg.Root, "ingest"), "load-")
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	tr, err := archive.Decompress(r)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer tr.Close()
+	// Keep the tar: go-containerregistry's docker-archive reader seeks in it.
+	tarPath := filepath.Join(dir, "archive.tar")
+	f, err := os.Create(tarPath)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	_, err = io.Copy(f, tr)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	tree := filepath.Join(dir, "tree")
+	if err := os.Mkdir(tree, 0o700); err != nil {
+		return nil, err
+	}
+	if f, err = os.Open(tarPath); err != nil {
+		return nil, err
+	}
+	err = archive.Extract(ctx, f, tree, archive.Options{Unprivileged: true, Whiteouts: archive.WhiteoutApply})
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(tree, "index.json")); err == nil {
+		return s.LoadLayout(ctx, tree)
+	}
+	return s.loadDocker(ctx, tree, tarPath)
+}
+
+// LoadLayout stores the images of the OCI image layout at dir, keeping
+// their manifests (and so their digests); images are tagged from the
+// io.containerd.image.name annotation.
+func (s *Store) LoadLayout(ctx context.Context, dir string) ([]*Image, error) {
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	var out []*Image
+	for _, d := range im.Manifests {
+		ref := d.Annotations[annotationImageName]
+		var rimg v1.Image
+		if d.MediaType.IsIndex() {
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			cm, err := child.IndexManifest()
+			if err != nil {
+				return nil, err
+			}
+			plat, err := s.platform()
+			if err != nil {
+				return nil, err
+			}
+			pd, err := pickPlatform(cm, plat)
+			if err != nil {
+				return nil, fmt.Errorf("load %s: %w", ref, err)
+			}
+			rimg, err = child.Image(pd)
+		} else {
+			rimg, err = idx.Image(d.Digest)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", d.Digest, err)
+		}
+		img, err := s.loadImage(ctx, rimg, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+func (s *Store) loadImage(ctx context.Context, rimg v1.Image, ref string) (*Image, error) {
+	s.writers.RLock()
+	img, err := s.storeImage(ctx, rimg, ref, func(Progress) {})
+	s.writers.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", ref, err)
+	}
+	var refs []string
+	if r, err := name.ParseReference(ref); err == nil && ref != "" {
+		if _, ok := r.(name.Tag); ok {
+			refs = append(refs, ref)
+		}
+	}
+	if err := s.commit(img, refs...); err != nil {
+		return nil, err
+	}
+	return s.Get(img.ID)
+}
+
+// loadDocker loads a classic docker save archive (manifest.json with
+// layer tars, compressed or not), through go-containerregistry's tarball
+// reader, which recomputes manifests; image ids stay the same.
+func (s *Store) loadDocker(ctx context.Context, dir, tarPath string) ([]*Image, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("load: neither index.json nor manifest.json: %w", errdefs.ErrInvalidArgument)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	var dms []dockerManifest
+	if err := json.Unmarshal(b, &dms); err != nil {
+		return nil, fmt.Errorf("load: manifest.json: %w", err)
+	}
+	var out []*Image
+	for i, dm := range dms {
+		var tag *name.Tag
+		if len(dm.RepoTags) > 0 {
+			t, err := name.NewTag(dm.RepoTags[0])
+			if err != nil {
+				return nil, fmt.Errorf("load: %w", err)
+			}
+			tag = &t
+		}
+		rimg, err := tarball.ImageFromPath(tarPath, tag)
+		if err != nil {
+			return nil, fmt.Errorf("load image %d: %w", i, err)
+		}
+		img, err := s.loadImage(ctx, rimg, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range dm.RepoTags {
+			if err := s.Tag(img.ID, t); err != nil {
+				return nil, err
+			}
+		}
+		if img, err = s.Get(img.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
