@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -124,7 +125,7 @@ func (s *Store) storeImage(ctx context.Context, rimg v1.Image, ref string, progr
 	if err != nil {
 		return nil, err
 	}
-	m, err := v1.ParseManifest(bytesReader(rawManifest))
+	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
@@ -135,7 +136,7 @@ func (s *Store) storeImage(ctx context.Context, rimg v1.Image, ref string, progr
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}
-	cfg, err := v1.ParseConfigFile(bytesReader(rawConfig))
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}

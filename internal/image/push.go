@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ func (s *Store) local(img *Image) (*local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", img.ID, err)
 	}
-	m, err := v1.ParseManifest(bytesReader(raw))
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", img.ID, err)
 	}

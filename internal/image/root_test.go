@@ -1,0 +1,174 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pier-engine/pier/internal/snapshot"
+	"github.com/pier-engine/pier/internal/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
+
+// TestRootfsOfPulledImage pulls a multi-layer image (deletions, an opaque
+// directory, hardlinks, a symlink chain, a device node) and checks the
+// mounted rootfs holds exactly the expected tree.
+func TestRootfsOfPulledImage(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "overlay")
+	host := serve(t, nil)
+	src := newStore(t)
+	ref := host + "/pier/layers:v1"
+	fixture(t, src, ref,
+		layerTar(t, entry{name: "etc/passwd", body: "root"}, entry{name: "etc/shadow", body: "x"},
+			entry{name: "opt/old", body: "o"}, entry{name: "bin/busybox", body: "bb"},
+			entry{name: "bin/sh", typ: tar.TypeLink, link: "bin/busybox"}),
+		layerTar(t, entry{name: "etc/.wh.shadow"}, entry{name: "opt/.wh..wh..opq"}, entry{name: "opt/new", body: "n"},
+			entry{name: "dev/null", typ: tar.TypeChar}),
+		layerTar(t, entry{name: "l1", typ: tar.TypeSymlink, link: "l2"}, entry{name: "l2", typ: tar.TypeSymlink, link: "/etc/passwd"}),
+	)
+	if _, err := src.Push(context.Background(), ref, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t)
+	img, err := s.Pull(context.Background(), ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := mountImage(t, s, "c1", img)
+	want := []string{"bin d", "bin/busybox - bb", "bin/sh - bb", "dev d", "dev/null Dc", "etc d", "etc/passwd - root",
+		"l1 L -> l2", "l2 L -> /etc/passwd", "opt d", "opt/new - n"}
+	if got := listing(t, root); !slices.Equal(got, want) {
+		t.Errorf("rootfs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func mountImage(t *testing.T, s *Store, id string, img *Image) string {
+	t.Helper()
+	if err := s.Snapshots().Prepare(id, img.TopChainID()); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "rootfs")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Snapshots().Mount(id, target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := snapshot.Unmount(target); err != nil {
+			t.Error(err)
+		}
+		if err := s.Snapshots().Remove(id); err != nil {
+			t.Error(err)
+		}
+	})
+	return target
+}
+
+func listing(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		kind := strings.TrimRight(fi.Mode().Type().String(), "-")
+		if kind == "" {
+			kind = "-"
+		}
+		line := rel + " " + kind
+		if fi.Mode()&os.ModeSymlink != 0 {
+			l, _ := os.Readlink(p)
+			line += " -> " + l
+		} else if fi.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			line += " " + string(b)
+		}
+		out = append(out, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestDistributionRegistry pushes to and pulls from Debian's
+// docker-registry (distribution 2.8) on 127.0.0.1, and runs nothing else.
+func TestDistributionRegistry(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "docker-registry", "busybox")
+	host := startRegistry(t)
+	s := newStore(t)
+	ref := host + "/pier/busybox:latest"
+	img, err := s.BuildBusybox(context.Background(), BusyboxPath, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := s.Push(context.Background(), ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Remove(ref, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Pull(context.Background(), ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != img.ID || got.Manifest != digest {
+		t.Errorf("pulled %s (manifest %s), pushed %s (manifest %s)", got.ID, got.Manifest, img.ID, digest)
+	}
+	root := mountImage(t, s, "bb", got)
+	out, err := exec.Command("chroot", root, "/bin/sh", "-c", "echo hi from $(cat /etc/passwd | head -c 4)").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "hi from root" {
+		t.Errorf("running the pulled busybox: %q %v", out, err)
+	}
+}
+
+// startRegistry runs docker-registry on a free port with a temp storage
+// dir and returns its host:port; cleanup kills it by pid.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.yml")
+	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	if err := os.WriteFile(conf, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("docker-registry", "serve", conf)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		}
+	}
+	t.Fatalf("docker-registry did not listen on %s", addr)
+	return ""
+}
