@@ -16,8 +16,11 @@ import (
 // sample is one run of one init.
 type sample struct {
 	RssKB, PssKB, AnonKB int
-	Threads              int
-	SignalToExit         time.Duration
+	// DirtyKB is Private_Dirty: pages only this process holds and that
+	// would have to be written out, the memory each container really adds.
+	DirtyKB      int
+	Threads      int
+	SignalToExit time.Duration
 	// ChildGone is from kill(SIGTERM) to the child having exited: the
 	// forwarding half of SignalToExit; the rest is reaping and exiting.
 	ChildGone time.Duration
@@ -137,6 +140,8 @@ func memory(pid int) (sample, error) {
 			s.PssKB = v
 		case "Anonymous:":
 			s.AnonKB = v
+		case "Private_Dirty:":
+			s.DirtyKB = v
 		}
 	}
 	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
