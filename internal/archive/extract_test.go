@@ -8,35 +8,36 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pier-engine/pier/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
 var unpriv = Options{Unprivileged: true, Whiteouts: WhiteoutApply}
 
-func extract(t *testing.T, dst string, opts Options, ents ...ent) error {
+func extract(t *testing.T, dst string, opts Options, ents ...testutil.TarEntry) error {
 	t.Helper()
-	return Extract(context.Background(), bytes.NewReader(mkTar(t, ents...)), dst, opts)
+	return Extract(context.Background(), bytes.NewReader(testutil.Tar(t, ents...)), dst, opts)
 }
 
 func TestExtractPreservesEntries(t *testing.T) {
 	dst := t.TempDir()
 	err := extract(t, dst, unpriv,
-		ent{name: "bin/", typ: tar.TypeDir, mode: 0o555},
-		ent{name: "bin/tool", body: "#!x", mode: 0o4755},
-		ent{name: "bin/alias", typ: tar.TypeSymlink, link: "tool"},
-		ent{name: "bin/hard", typ: tar.TypeLink, link: "bin/tool"},
-		ent{name: "run/fifo", typ: tar.TypeFifo, mode: 0o600},
-		ent{name: "etc/conf", body: "c", xattrs: map[string]string{"user.pier": "v"}},
+		testutil.TarEntry{Name: "bin/", Type: tar.TypeDir, Mode: 0o555},
+		testutil.TarEntry{Name: "bin/tool", Body: "#!x", Mode: 0o4755},
+		testutil.TarEntry{Name: "bin/alias", Type: tar.TypeSymlink, Link: "tool"},
+		testutil.TarEntry{Name: "bin/hard", Type: tar.TypeLink, Link: "bin/tool"},
+		testutil.TarEntry{Name: "run/fifo", Type: tar.TypeFifo, Mode: 0o600},
+		testutil.TarEntry{Name: "etc/conf", Body: "c", Xattrs: map[string]string{"user.pier": "v"}},
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Lstat(filepath.Join(dst, "bin"))
-	if err != nil || fi.Mode().Perm() != 0o555 || !fi.ModTime().Equal(epoch) {
+	if err != nil || fi.Mode().Perm() != 0o555 || !fi.ModTime().Equal(testutil.TarTime) {
 		t.Errorf("bin: %v %v", fi.Mode(), err)
 	}
 	fi, _ = os.Lstat(filepath.Join(dst, "bin/tool"))
-	if fi.Mode()&os.ModeSetuid == 0 || fi.Mode().Perm() != 0o755 || !fi.ModTime().Equal(epoch) {
+	if fi.Mode()&os.ModeSetuid == 0 || fi.Mode().Perm() != 0o755 || !fi.ModTime().Equal(testutil.TarTime) {
 		t.Errorf("bin/tool: mode %v mtime %v", fi.Mode(), fi.ModTime())
 	}
 	if l, _ := os.Readlink(filepath.Join(dst, "bin/alias")); l != "tool" {
@@ -63,17 +64,17 @@ func TestExtractPreservesEntries(t *testing.T) {
 func TestExtractWhiteoutApply(t *testing.T) {
 	dst := t.TempDir()
 	if err := extract(t, dst, unpriv,
-		ent{name: "a", body: "a"}, ent{name: "keep", body: "k"},
-		ent{name: "d/old", body: "o"}, ent{name: "d/sub/old", body: "o"},
+		testutil.TarEntry{Name: "a", Body: "a"}, testutil.TarEntry{Name: "keep", Body: "k"},
+		testutil.TarEntry{Name: "d/old", Body: "o"}, testutil.TarEntry{Name: "d/sub/old", Body: "o"},
 	); err != nil {
 		t.Fatal(err)
 	}
 	if err := extract(t, dst, unpriv,
-		ent{name: ".wh.a"},
-		ent{name: "d/new/f", body: "n"},
-		ent{name: "d/.wh..wh..opq"},
-		ent{name: ".wh..wh.plnk"},
-		ent{name: "gone/.wh.x"},
+		testutil.TarEntry{Name: ".wh.a"},
+		testutil.TarEntry{Name: "d/new/f", Body: "n"},
+		testutil.TarEntry{Name: "d/.wh..wh..opq"},
+		testutil.TarEntry{Name: ".wh..wh.plnk"},
+		testutil.TarEntry{Name: "gone/.wh.x"},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -110,9 +111,9 @@ func join(s []string) string {
 func TestExtractReplacesEntries(t *testing.T) {
 	dst := t.TempDir()
 	if err := extract(t, dst, unpriv,
-		ent{name: "x/", typ: tar.TypeDir}, ent{name: "x/f", body: "1"},
-		ent{name: "x", body: "file now"},
-		ent{name: "y", body: "1"}, ent{name: "y/", typ: tar.TypeDir},
+		testutil.TarEntry{Name: "x/", Type: tar.TypeDir}, testutil.TarEntry{Name: "x/f", Body: "1"},
+		testutil.TarEntry{Name: "x", Body: "file now"},
+		testutil.TarEntry{Name: "y", Body: "1"}, testutil.TarEntry{Name: "y/", Type: tar.TypeDir},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestExtractReplacesEntries(t *testing.T) {
 }
 
 func TestDecompress(t *testing.T) {
-	raw := mkTar(t, ent{name: "f", body: "hello"})
+	raw := testutil.Tar(t, testutil.TarEntry{Name: "f", Body: "hello"})
 	for name, enc := range map[string][]byte{"plain": raw, "gzip": gz(t, raw)} {
 		r, err := Decompress(bytes.NewReader(enc))
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/pier-engine/pier/internal/testutil"
 )
 
 // Names and link targets the fuzzer combines; "$OUT" is the sandbox's
@@ -20,16 +22,16 @@ var fuzzTypes = []byte{tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, 
 
 // decodeFuzz turns fuzz bytes into entries, 3 bytes each: type, name, link.
 // Input starting with "T" is instead taken as a raw tar stream.
-func decodeFuzz(data []byte, out string) ([]ent, []byte) {
+func decodeFuzz(data []byte, out string) ([]testutil.TarEntry, []byte) {
 	if len(data) > 0 && data[0] == 'T' {
 		return nil, data[1:]
 	}
 	pick := func(b byte) string { return strings.ReplaceAll(fuzzNames[int(b)%len(fuzzNames)], "$OUT", out) }
-	var ents []ent
+	var ents []testutil.TarEntry
 	for i := 0; i+2 < len(data) && len(ents) < 64; i += 3 {
-		e := ent{typ: fuzzTypes[int(data[i])%len(fuzzTypes)], name: pick(data[i+1]), link: pick(data[i+2])}
-		if e.typ == tar.TypeReg {
-			e.body = "pwned"
+		e := testutil.TarEntry{Type: fuzzTypes[int(data[i])%len(fuzzTypes)], Name: pick(data[i+1]), Link: pick(data[i+2])}
+		if e.Type == tar.TypeReg {
+			e.Body = "pwned"
 		}
 		ents = append(ents, e)
 	}
@@ -41,7 +43,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add([]byte{2, 3, 10, 0, 4, 0, 0, 5, 0}) // l -> $OUT
 	f.Add([]byte{3, 0, 9, 0, 0, 0})           // hardlink a -> $OUT/secret
 	f.Add([]byte{1, 0, 0, 2, 0, 10, 0, 1, 0}) // dir a, a -> $OUT, a/b
-	f.Add(append([]byte("T"), mkTar(f, ent{name: "../x", body: "y"})...))
+	f.Add(append([]byte("T"), testutil.Tar(f, testutil.TarEntry{Name: "../x", Body: "y"})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := newSandbox(t)
 		ents, raw := decodeFuzz(data, s.outside)
@@ -56,17 +58,17 @@ func FuzzExtract(f *testing.F) {
 	})
 }
 
-// tryTar is mkTar for generated entries, some of which tar cannot encode.
-func tryTar(ents []ent) (b []byte, ok bool) {
+// tryTar is testutil.Tar for generated entries, some of which tar cannot encode.
+func tryTar(ents []testutil.TarEntry) (b []byte, ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
 		}
 	}()
-	return mkTar(panicTB{}, ents...), true
+	return testutil.Tar(panicTB{}, ents...), true
 }
 
-// panicTB turns mkTar's Fatal into a panic that tryTar recovers.
+// panicTB turns testutil.Tar's Fatal into a panic that tryTar recovers.
 type panicTB struct{ testing.TB }
 
 func (panicTB) Helper()           {}

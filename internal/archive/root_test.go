@@ -18,13 +18,13 @@ func TestExtractRootOverlayForm(t *testing.T) {
 	testutil.RequiresRoot(t)
 	dst := t.TempDir()
 	err := extract(t, dst, Options{},
-		ent{name: "dev/null", typ: tar.TypeChar, major: 1, minor: 3, mode: 0o666},
-		ent{name: "dev/sda", typ: tar.TypeBlock, major: 8, mode: 0o660},
-		ent{name: "home/u/f", body: "x", mode: 0o4750},
-		ent{name: ".wh.gone"},
-		ent{name: "opq/.wh..wh..opq"},
-		ent{name: "opq/new", body: "n"},
-		ent{name: "forged", body: "x", xattrs: map[string]string{"trusted.overlay.redirect": "/etc", "trusted.pier": "t"}},
+		testutil.TarEntry{Name: "dev/null", Type: tar.TypeChar, Major: 1, Minor: 3, Mode: 0o666},
+		testutil.TarEntry{Name: "dev/sda", Type: tar.TypeBlock, Major: 8, Mode: 0o660},
+		testutil.TarEntry{Name: "home/u/f", Body: "x", Mode: 0o4750},
+		testutil.TarEntry{Name: ".wh.gone"},
+		testutil.TarEntry{Name: "opq/.wh..wh..opq"},
+		testutil.TarEntry{Name: "opq/new", Body: "n"},
+		testutil.TarEntry{Name: "forged", Body: "x", Xattrs: map[string]string{"trusted.overlay.redirect": "/etc", "trusted.pier": "t"}},
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/pier-engine/pier/internal/testutil"
 )
 
 func gz(t *testing.T, b []byte) []byte {
@@ -28,10 +31,10 @@ func gz(t *testing.T, b []byte) []byte {
 func TestTarRoundTrip(t *testing.T) {
 	src := t.TempDir()
 	if err := extract(t, src, unpriv,
-		ent{name: "bin/tool", body: "#!x", mode: 0o755},
-		ent{name: "bin/alias", typ: '2', link: "tool"},
-		ent{name: "bin/hard", typ: '1', link: "bin/tool"},
-		ent{name: "etc/conf", body: "c", xattrs: map[string]string{"user.pier": "v"}},
+		testutil.TarEntry{Name: "bin/tool", Body: "#!x", Mode: 0o755},
+		testutil.TarEntry{Name: "bin/alias", Type: '2', Link: "tool"},
+		testutil.TarEntry{Name: "bin/hard", Type: '1', Link: "bin/tool"},
+		testutil.TarEntry{Name: "etc/conf", Body: "c", Xattrs: map[string]string{"user.pier": "v"}},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +46,9 @@ func TestTarRoundTrip(t *testing.T) {
 	if err := Extract(context.Background(), &buf, dst, unpriv); err != nil {
 		t.Fatal(err)
 	}
-	if a, b := tree(t, src, ""), tree(t, dst, ""); a != b {
-		t.Errorf("round trip differs:\n%s\nvs\n%s", a, b)
+	meta := testutil.TreeOptions{Meta: true}
+	if a, b := testutil.Tree(t, src, meta), testutil.Tree(t, dst, meta); !slices.Equal(a, b) {
+		t.Errorf("round trip differs:\n%s\nvs\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
 	a, _ := os.Stat(filepath.Join(dst, "bin/tool"))
 	b, _ := os.Stat(filepath.Join(dst, "bin/hard"))

@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/testutil"
 )
 
 func configOf(t *testing.T, s *Store, img *Image) *v1.ConfigFile {
@@ -31,7 +32,7 @@ func configOf(t *testing.T, s *Store, img *Image) *v1.ConfigFile {
 
 func TestImportWithChanges(t *testing.T) {
 	s := newStore(t)
-	rootfs := layerTar(t, entry{name: "bin/", typ: tar.TypeDir}, entry{name: "bin/app", body: "x"})
+	rootfs := testutil.Tar(t, testutil.TarEntry{Name: "bin/", Type: tar.TypeDir}, testutil.TarEntry{Name: "bin/app", Body: "x"})
 	img, err := s.Import(context.Background(), bytes.NewReader(rootfs), "imported:v1", []string{
 		`CMD ["/bin/app", "-v"]`, `ENTRYPOINT /bin/env`, `ENV A=1 B="two words"`, `WORKDIR /srv`, `USER 1000`,
 	})

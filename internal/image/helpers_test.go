@@ -17,40 +17,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/pier-engine/pier/internal/testutil"
 )
-
-type entry struct {
-	name, body, link string
-	typ              byte
-}
-
-func layerTar(t testing.TB, ents ...entry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range ents {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: 0o644,
-			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
-		switch e.typ {
-		case 0:
-			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.body))
-		case tar.TypeDir:
-			h.Mode = 0o755
-		case tar.TypeChar:
-			h.Devmajor, h.Devminor = 1, 3
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(e.body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func newStore(t testing.TB) *Store {
 	t.Helper()
@@ -84,10 +52,11 @@ func fixture(t testing.TB, s *Store, ref string, layers ...[]byte) *Image {
 // twoLayers is a small image: a base and a layer deleting part of it.
 func twoLayers(t testing.TB) [][]byte {
 	return [][]byte{
-		layerTar(t, entry{name: "etc/", typ: tar.TypeDir}, entry{name: "etc/passwd", body: "root"},
-			entry{name: "etc/shadow", body: "x"}, entry{name: "bin/sh", body: strings.Repeat("sh", 4000)}),
-		layerTar(t, entry{name: "etc/.wh.shadow"}, entry{name: "bin/sh", body: "new sh"},
-			entry{name: "bin/ls", typ: tar.TypeLink, link: "bin/sh"}),
+		testutil.Tar(t, testutil.TarEntry{Name: "etc/", Type: tar.TypeDir}, testutil.TarEntry{Name: "etc/passwd", Body: "root"},
+			testutil.TarEntry{Name: "etc/shadow", Body: "x"},
+			testutil.TarEntry{Name: "bin/sh", Body: strings.Repeat("sh", 4000)}),
+		testutil.Tar(t, testutil.TarEntry{Name: "etc/.wh.shadow"}, testutil.TarEntry{Name: "bin/sh", Body: "new sh"},
+			testutil.TarEntry{Name: "bin/ls", Type: tar.TypeLink, Link: "bin/sh"}),
 	}
 }
 

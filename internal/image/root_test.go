@@ -29,12 +29,14 @@ func TestRootfsOfPulledImage(t *testing.T) {
 	src := newStore(t)
 	ref := host + "/pier/layers:v1"
 	fixture(t, src, ref,
-		layerTar(t, entry{name: "etc/passwd", body: "root"}, entry{name: "etc/shadow", body: "x"},
-			entry{name: "opt/old", body: "o"}, entry{name: "bin/busybox", body: "bb"},
-			entry{name: "bin/sh", typ: tar.TypeLink, link: "bin/busybox"}),
-		layerTar(t, entry{name: "etc/.wh.shadow"}, entry{name: "opt/.wh..wh..opq"}, entry{name: "opt/new", body: "n"},
-			entry{name: "dev/null", typ: tar.TypeChar}),
-		layerTar(t, entry{name: "l1", typ: tar.TypeSymlink, link: "l2"}, entry{name: "l2", typ: tar.TypeSymlink, link: "/etc/passwd"}),
+		testutil.Tar(t, testutil.TarEntry{Name: "etc/passwd", Body: "root"}, testutil.TarEntry{Name: "etc/shadow", Body: "x"},
+			testutil.TarEntry{Name: "opt/old", Body: "o"}, testutil.TarEntry{Name: "bin/busybox", Body: "bb"},
+			testutil.TarEntry{Name: "bin/sh", Type: tar.TypeLink, Link: "bin/busybox"}),
+		testutil.Tar(t, testutil.TarEntry{Name: "etc/.wh.shadow"}, testutil.TarEntry{Name: "opt/.wh..wh..opq"},
+			testutil.TarEntry{Name: "opt/new", Body: "n"},
+			testutil.TarEntry{Name: "dev/null", Type: tar.TypeChar, Major: 1, Minor: 3}),
+		testutil.Tar(t, testutil.TarEntry{Name: "l1", Type: tar.TypeSymlink, Link: "l2"},
+			testutil.TarEntry{Name: "l2", Type: tar.TypeSymlink, Link: "/etc/passwd"}),
 	)
 	if _, err := src.Push(context.Background(), ref, nil); err != nil {
 		t.Fatal(err)
@@ -47,7 +49,7 @@ func TestRootfsOfPulledImage(t *testing.T) {
 	root := mountImage(t, s, "c1", img)
 	want := []string{"bin d", "bin/busybox - bb", "bin/sh - bb", "dev d", "dev/null Dc", "etc d", "etc/passwd - root",
 		"l1 L -> l2", "l2 L -> /etc/passwd", "opt d", "opt/new - n"}
-	if got := listing(t, root); !slices.Equal(got, want) {
+	if got := testutil.Tree(t, root, testutil.TreeOptions{}); !slices.Equal(got, want) {
 		t.Errorf("rootfs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
@@ -73,36 +75,6 @@ func mountImage(t *testing.T, s *Store, id string, img *Image) string {
 		}
 	})
 	return target
-}
-
-func listing(t *testing.T, root string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || p == root {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		kind := strings.TrimRight(fi.Mode().Type().String(), "-")
-		if kind == "" {
-			kind = "-"
-		}
-		line := rel + " " + kind
-		if fi.Mode()&os.ModeSymlink != 0 {
-			l, _ := os.Readlink(p)
-			line += " -> " + l
-		} else if fi.Mode().IsRegular() {
-			b, _ := os.ReadFile(p)
-			line += " " + string(b)
-		}
-		out = append(out, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // TestDistributionRegistry pushes to and pulls from Debian's
