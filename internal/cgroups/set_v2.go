@@ -112,8 +112,11 @@ func setMemoryV2(dir string, mem *specs.LinuxMemory) error {
 	return w.err
 }
 
+// limitV2 is a memory.max or memory.low value: -1 is "max". Other
+// negative numbers go to the kernel as they are, which refuses them as v1
+// does, rather than silently lifting the limit.
 func limitV2(v int64) string {
-	if v < 0 {
+	if v == -1 {
 		return "max"
 	}
 	return strconv.FormatInt(v, 10)

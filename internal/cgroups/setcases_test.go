@@ -35,6 +35,15 @@ var setCases = []struct {
 		},
 	},
 	{
+		// The kernel refuses it; it must not turn into "max" on the way.
+		name: "memory negative",
+		res:  specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-5)}},
+		want: map[Mode]map[string]string{
+			V1: {"memory:memory.limit_in_bytes": "-5"},
+			V2: {":memory.max": "-5"},
+		},
+	},
+	{
 		name: "memory v1 only",
 		res: specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: u64(10), DisableOOMKiller: boolp(true),
 			KernelTCP: i64(1 << 20), Kernel: i64(1 << 20)}},
