@@ -18,10 +18,58 @@ import (
 
 const mib = 1 << 20
 
-// cgFile is the path of a file of the container's cgroup in the v1
-// hierarchy of ctrl (these tests run on a v1 or hybrid machine).
+// cgroupV2 reports whether cgroup v2 is the only hierarchy, as in the VM
+// of scripts/vmtest.sh; the dev machines are hybrid, with the limits in v1.
+func cgroupV2() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}
+
+// requiresLimits skips t unless the machine's main hierarchy can enforce
+// limits: v1 controllers, or cgroup v2 with its controllers enabled.
+func requiresLimits(t *testing.T) {
+	t.Helper()
+	if cgroupV2() {
+		testutil.Requires(t, "cgroup2-controllers")
+	} else {
+		testutil.Requires(t, "cgroup1")
+	}
+}
+
+// cgFile is the path of a file of the container's cgroup: in the v1
+// hierarchy of ctrl, or in the one v2 directory.
 func cgFile(id, ctrl, file string) string {
+	if cgroupV2() {
+		return filepath.Join("/sys/fs/cgroup/pier", id, file)
+	}
 	return filepath.Join("/sys/fs/cgroup", ctrl, "pier", id, file)
+}
+
+// memLimitFile is the name of the memory limit's file.
+func memLimitFile() string {
+	if cgroupV2() {
+		return "memory.max"
+	}
+	return "memory.limit_in_bytes"
+}
+
+// freezerState reads the container's freezer as v1 names it, FROZEN or
+// THAWED; in v2 it is the "frozen" key of cgroup.events.
+func freezerState(t *testing.T, id string) string {
+	t.Helper()
+	if !cgroupV2() {
+		return readTrim(t, cgFile(id, "freezer", "freezer.state"))
+	}
+	for _, l := range lines(readTrim(t, cgFile(id, "", "cgroup.events"))) {
+		switch l {
+		case "frozen 1":
+			return "FROZEN"
+		case "frozen 0":
+			return "THAWED"
+		}
+	}
+	t.Fatalf("no frozen key in %s", cgFile(id, "", "cgroup.events"))
+	return ""
 }
 
 func readTrim(t *testing.T, path string) string {
@@ -42,7 +90,7 @@ func limitMemory(limit int64) func(*specs.Spec) {
 
 func TestMemoryLimitOOMKillsRun(t *testing.T) {
 	r := newRT(t)
-	testutil.Requires(t, "cgroup1")
+	requiresLimits(t)
 	b := testutil.Bundle(t, []string{"dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"}, limitMemory(16*mib))
 	if _, stderr, code := r.run("run", "--bundle", b, r.id()); code != 137 {
 		t.Fatalf("64 MiB in a 16 MiB container: exit %d, want 137 (SIGKILL by the OOM killer): %s", code, stderr)
@@ -62,7 +110,7 @@ type statsEvent struct {
 
 func TestOOMShowsInEvents(t *testing.T) {
 	r := newRT(t)
-	testutil.Requires(t, "cgroup1")
+	requiresLimits(t)
 	script := "dd if=/dev/zero of=/dev/null bs=64M count=1; exec sleep 1000"
 	b := testutil.Bundle(t, sh(script), limitMemory(16*mib))
 	id := r.id()
@@ -135,7 +183,7 @@ func eventsOf(t *testing.T, path, typ string) []statsEvent {
 
 func TestPidsLimitStopsForks(t *testing.T) {
 	r := newRT(t)
-	testutil.Requires(t, "cgroup1")
+	requiresLimits(t)
 	// busybox sh gives up at the first fork that fails; the numbers it
 	// printed say how far it got.
 	script := "for i in 1 2 3 4 5 6 7 8 9 10; do echo $i; sleep 1000 & done; echo all"
@@ -158,7 +206,7 @@ func TestPidsLimitStopsForks(t *testing.T) {
 // limit must be written after that set-up, as runc does at procReady.
 func TestTinyPidsLimitStillCreates(t *testing.T) {
 	r := newRT(t)
-	testutil.Requires(t, "cgroup1")
+	requiresLimits(t)
 	b := testutil.Bundle(t, []string{"echo", "ok"}, func(s *specs.Spec) {
 		limit := int64(1)
 		s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &limit}
@@ -181,7 +229,7 @@ func procState(t *testing.T, pid int) string {
 
 func TestPauseAndResume(t *testing.T) {
 	r := newRT(t)
-	testutil.Requires(t, "cgroup1")
+	requiresLimits(t)
 	// A busy loop is always running (R) unless frozen.
 	b := testutil.Bundle(t, sh("while :; do :; done"), nil)
 	id, pid := r.runDetached(b)
@@ -191,8 +239,8 @@ func TestPauseAndResume(t *testing.T) {
 	if s := r.state(id); s.Status != "paused" {
 		t.Errorf("state after pause: %s, want paused", s.Status)
 	}
-	if got := readTrim(t, cgFile(id, "freezer", "freezer.state")); got != "FROZEN" {
-		t.Errorf("freezer.state %s, want FROZEN", got)
+	if got := freezerState(t, id); got != "FROZEN" {
+		t.Errorf("freezer state %s, want FROZEN", got)
 	}
 	// A frozen task is never scheduled: look a few times.
 	for i := 0; i < 5; i++ {
@@ -211,8 +259,8 @@ func TestPauseAndResume(t *testing.T) {
 	if s := r.state(id); s.Status != "running" {
 		t.Errorf("state after resume: %s, want running", s.Status)
 	}
-	if got := readTrim(t, cgFile(id, "freezer", "freezer.state")); got != "THAWED" {
-		t.Errorf("freezer.state %s after resume, want THAWED", got)
+	if got := freezerState(t, id); got != "THAWED" {
+		t.Errorf("freezer state %s after resume, want THAWED", got)
 	}
 	waitFor(t, "the loop to run again", func() bool { return procState(t, pid) == "R" })
 	if _, stderr, code := r.run("resume", id); code == 0 || !strings.Contains(stderr, "not paused") {
@@ -222,14 +270,15 @@ func TestPauseAndResume(t *testing.T) {
 
 func TestUpdateChangesLimits(t *testing.T) {
 	r := newRT(t)
-	testutil.Requires(t, "cgroup1")
+	requiresLimits(t)
 	b := testutil.Bundle(t, []string{"sleep", "1000"}, nil)
 	id, _ := r.runDetached(b)
-	memFile, pidsFile := cgFile(id, "memory", "memory.limit_in_bytes"), cgFile(id, "pids", "pids.max")
+	memName := memLimitFile()
+	memFile, pidsFile := cgFile(id, "memory", memName), cgFile(id, "pids", "pids.max")
 	check := func(when, mem, pids string) {
 		t.Helper()
 		if got := readTrim(t, memFile); got != mem {
-			t.Errorf("%s: memory.limit_in_bytes %s, want %s", when, got, mem)
+			t.Errorf("%s: %s %s, want %s", when, memName, got, mem)
 		}
 		if got := readTrim(t, pidsFile); got != pids {
 			t.Errorf("%s: pids.max %s, want %s", when, got, pids)
@@ -244,19 +293,24 @@ func TestUpdateChangesLimits(t *testing.T) {
 	}
 	check("update --resources -", strconv.Itoa(64*mib), "9")
 
-	bad := []struct {
+	type badUpdate struct {
 		name  string
 		stdin string
 		args  []string
 		want  string
-	}{
+	}
+	bad := []badUpdate{
 		{"swap below limit", "", []string{"--memory", strconv.Itoa(32 * mib), "--memory-swap", strconv.Itoa(16 * mib), "--pids-limit", "3"}, "memory.swap"},
 		{"cpu shares out of range", `{"pids":{"limit":3},"cpu":{"shares":1}}`, []string{"--resources", "-"}, "cpu.shares"},
 		{"unknown field", `{"pids":{"limit":3},"memroy":{}}`, []string{"--resources", "-"}, "memroy"},
 		{"not a number", "", []string{"--pids-limit", "many"}, "pids-limit"},
-		// Refused by the kernel, not the validator: below current usage.
-		{"memory below usage", "", []string{"--memory", "4096", "--pids-limit", "3"}, "memory.limit_in_bytes"},
-		{"negative memory", "", []string{"--memory", "-5"}, "memory.limit_in_bytes"},
+		// Refused by the kernel, not the validator.
+		{"negative memory", "", []string{"--memory", "-5"}, memName},
+	}
+	if !cgroupV2() {
+		// v1 refuses a limit below the current usage; v2 takes it and
+		// reclaims, or OOM-kills the container.
+		bad = append(bad, badUpdate{"memory below usage", "", []string{"--memory", "4096", "--pids-limit", "3"}, memName})
 	}
 	for _, c := range bad {
 		var stdin []byte
@@ -268,5 +322,61 @@ func TestUpdateChangesLimits(t *testing.T) {
 			t.Errorf("update with %s: exit %d %q, want an error naming %s", c.name, code, stderr, c.want)
 		}
 		check("after a refused update ("+c.name+")", strconv.Itoa(64*mib), "9")
+	}
+}
+
+// Inside the container /sys/fs/cgroup is its own cgroup, read-only, with
+// its limits: on v2 a cgroup2 mount made in the container's cgroup
+// namespace; on v1 a tmpfs with one mount per hierarchy.
+func TestContainerSeesItsOwnCgroup(t *testing.T) {
+	r := newRT(t)
+	requiresLimits(t)
+	limitFile, fsType := "/sys/fs/cgroup/memory/memory.limit_in_bytes", "tmpfs"
+	if cgroupV2() {
+		limitFile, fsType = "/sys/fs/cgroup/memory.max", "cgroup2"
+	}
+	script := "cat " + limitFile + "; mkdir /sys/fs/cgroup/x 2>/dev/null && echo writable || echo read-only; " +
+		"grep ' /sys/fs/cgroup ' /proc/self/mounts | cut -d' ' -f3; cat /proc/self/cgroup"
+	b := testutil.Bundle(t, sh(script), limitMemory(32*mib))
+	out, stderr, code := r.run("run", "--bundle", b, r.id())
+	got := lines(out)
+	if code != 0 || len(got) < 4 {
+		t.Fatalf("run: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if got[0] != strconv.Itoa(32*mib) {
+		t.Errorf("%s in the container: %s, want %d", limitFile, got[0], 32*mib)
+	}
+	if got[1] != "read-only" {
+		t.Errorf("mkdir in the container's /sys/fs/cgroup: %s, want read-only", got[1])
+	}
+	if got[2] != fsType {
+		t.Errorf("/sys/fs/cgroup in the container is %s, want %s", got[2], fsType)
+	}
+	// The cgroup namespace makes the container's cgroup its root.
+	for _, l := range got[3:] {
+		if !strings.HasSuffix(l, ":/") {
+			t.Errorf("/proc/self/cgroup line %q, want the namespace root /", l)
+		}
+	}
+}
+
+// The device controller (v1 devices.deny, v2 an eBPF program) lets the
+// container open the default devices and nothing else: the host's
+// /dev/kmsg (1:11) bind-mounted in cannot be opened. (Opened for writing,
+// which needs no capability, so EPERM can only come from the cgroup.)
+func TestDeviceCgroupDeniesUnlistedDevices(t *testing.T) {
+	r := newRT(t)
+	requiresLimits(t)
+	script := "(echo pier-test >/denied) 2>&1 | grep -o 'Operation not permitted' || echo opened; " +
+		"echo x >/dev/null && echo null-ok"
+	b := testutil.Bundle(t, sh(script), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/denied", Type: "bind", Source: "/dev/kmsg", Options: []string{"bind"}})
+	})
+	out, stderr, code := r.run("run", "--bundle", b, r.id())
+	if code != 0 {
+		t.Fatalf("run: exit %d: %s%s", code, out, stderr)
+	}
+	if got := lines(out); len(got) != 2 || got[0] != "Operation not permitted" || got[1] != "null-ok" {
+		t.Errorf("open of an unlisted device, then /dev/null: %q, want [Operation not permitted null-ok]", got)
 	}
 }
