@@ -4,7 +4,7 @@
 # Usage: scripts/install-deps.sh [extra-package...]
 set -euo pipefail
 
-want=(busybox-static iproute2 gcc make jq docker-registry "$@")
+want=(busybox-static iproute2 gcc libc6-dev make jq docker-registry "$@")
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // layout is what is mounted under a cgroupfs root.
@@ -27,10 +28,27 @@ var knownV1 = map[string]bool{
 	"net_prio": true, "perf_event": true, "rdma": true, "misc": true,
 }
 
+// detected caches detect's answer per root: the layout of a machine's
+// cgroup mounts does not change under a running pier-runtime, and a
+// command builds several managers (each status check does), each of
+// which would otherwise read and parse all of mountinfo again.
+var detected sync.Map // root -> *layout
+
 // detect reads the layout from mountinfo when root is a real cgroupfs
 // mount, else (a fake tree in tests) from the files under root.
 func detect(root string) (*layout, error) {
 	root = filepath.Clean(root)
+	if l, ok := detected.Load(root); ok {
+		return l.(*layout), nil
+	}
+	l, err := detectUncached(root)
+	if err == nil && root == DefaultRoot {
+		detected.Store(root, l)
+	}
+	return l, err
+}
+
+func detectUncached(root string) (*layout, error) {
 	l, err := fromMountinfo(root, "/proc/self/mountinfo")
 	if err != nil {
 		return nil, err

@@ -35,6 +35,10 @@ func Main() int {
 		return 1
 	}
 	cfg := m.Config
+	if err := enterCgroupNS(cfg); err != nil {
+		_ = conn.SendError(err)
+		return 1
+	}
 	var p *prepared
 	if cfg.Exec {
 		p, err = setupExec(cfg)
@@ -68,13 +72,6 @@ func Main() int {
 // point where only `start` is missing.
 func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, error) {
 	spec := cfg.Spec
-	// This thread's namespace only, which is enough: it is the thread
-	// that mounts and execs.
-	if cfg.NewCgroupNS {
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return nil, fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
 	}
@@ -128,6 +125,26 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 		return nil, nil // a container with nothing to run: start will stop it
 	}
 	return prepare(cfg)
+}
+
+// enterCgroupNS joins or creates the cgroup namespace now that the
+// process is in its cgroup (see runtime.cgroupNSFile for why the preamble
+// does not). It changes this thread's namespace only, which is enough: it
+// is the thread that mounts and execs.
+func enterCgroupNS(cfg *syncmsg.InitConfig) error {
+	if cfg.CgroupNSFd >= 0 {
+		err := unix.Setns(cfg.CgroupNSFd, unix.CLONE_NEWCGROUP)
+		unix.Close(cfg.CgroupNSFd)
+		if err != nil {
+			return fmt.Errorf("setns cgroup namespace: %w", err)
+		}
+	}
+	if cfg.NewCgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	return nil
 }
 
 // setupExec prepares a process joining a running container; the preamble

@@ -99,15 +99,24 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
 		return nil, err
 	}
-	consoleFd := -1
+	consoleFd, cgroupNSFd := -1, -1
 	if spec.Process != nil && spec.Process.Terminal {
 		conn, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
 			return nil, err
 		}
 		defer conn.Close()
+		consoleFd = opts.fdOf(len(opts.extra))
 		opts.extra = append(opts.extra, conn)
-		consoleFd = opts.fdOf(1)
+	}
+	nsf, err := cgroupNSFile(namespacePath(spec, specs.CgroupNamespace))
+	if err != nil {
+		return nil, err
+	}
+	if nsf != nil {
+		defer nsf.Close()
+		cgroupNSFd = opts.fdOf(len(opts.extra))
+		opts.extra = append(opts.extra, nsf)
 	}
 	c, err := spawn(opts)
 	if err != nil {
@@ -124,7 +133,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	cfg := &syncmsg.InitConfig{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		UserNS: hasNewNamespace(spec, specs.UserNamespace), NewCgroupNS: hasNewNamespace(spec, specs.CgroupNamespace), SharedMountNS: !hasNamespace(spec, specs.MountNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd,
+		UserNS: hasNewNamespace(spec, specs.UserNamespace), NewCgroupNS: hasNewNamespace(spec, specs.CgroupNamespace), SharedMountNS: !hasNamespace(spec, specs.MountNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd, CgroupNSFd: cgroupNSFd,
 	}
 	if err := r.initContainer(c, rec, cfg); err != nil {
 		return nil, err
@@ -236,6 +245,16 @@ func writePidFile(path string, pid int) error {
 func owner() string {
 	if uid := os.Getuid(); uid != 0 {
 		return strconv.Itoa(uid)
+	}
+	return ""
+}
+
+// namespacePath is the path a config gives for joining a namespace, or "".
+func namespacePath(spec *specs.Spec, t specs.LinuxNamespaceType) string {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path
+		}
 	}
 	return ""
 }

@@ -44,19 +44,28 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	opts := &spawnOpts{stdio: o.Stdio, bootstrap: execBootstrap(rec.Spec.Linux, rec.Pid), cgroup: cg}
+	opts := &spawnOpts{stdio: o.Stdio, bootstrap: execBootstrap(rec.Spec.Linux, rec.Pid), cgroup: cg, cgroupExists: true}
 	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
 		return 0, err
 	}
-	consoleFd := -1
+	consoleFd, cgroupNSFd := -1, -1
 	if o.Process.Terminal {
 		conn, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
 			return 0, err
 		}
 		defer conn.Close()
+		consoleFd = opts.fdOf(len(opts.extra))
 		opts.extra = append(opts.extra, conn)
-		consoleFd = opts.fdOf(0)
+	}
+	if hasNamespace(rec.Spec, specs.CgroupNamespace) {
+		nsf, err := cgroupNSFile(fmt.Sprintf("/proc/%d/ns/cgroup", rec.Pid))
+		if err != nil {
+			return 0, err
+		}
+		defer nsf.Close()
+		cgroupNSFd = opts.fdOf(len(opts.extra))
+		opts.extra = append(opts.extra, nsf)
 	}
 	c, err := spawn(opts)
 	if err != nil {
@@ -65,7 +74,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	defer c.sock.Close()
 	cfg := &syncmsg.InitConfig{
 		ID: id, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: rec.Spec, Process: o.Process, Exec: true,
-		PreserveFds: o.PreserveFds, FifoFd: -1, ConsoleFd: consoleFd,
+		PreserveFds: o.PreserveFds, FifoFd: -1, ConsoleFd: consoleFd, CgroupNSFd: cgroupNSFd,
 	}
 	if err := c.conn.Send(syncmsg.Message{Type: syncmsg.TypeConfig, Config: cfg}); err != nil {
 		killWait(c.pid)

@@ -23,8 +23,10 @@ type spawnOpts struct {
 	extra     []*os.File  // our own fds, after the preserved ones
 	bootstrap nsenter.Bootstrap
 	cgroup    cgroups.Manager // the preamble's process is placed here first
-	uidMaps   []specs.LinuxIDMapping
-	gidMaps   []specs.LinuxIDMapping
+	// cgroupExists: exec into a live container, whose cgroup is made.
+	cgroupExists bool
+	uidMaps      []specs.LinuxIDMapping
+	gidMaps      []specs.LinuxIDMapping
 }
 
 // child is the process that came out of the preamble into Go.
@@ -50,8 +52,10 @@ func spawn(o *spawnOpts) (c *child, err error) {
 		return nil, err
 	}
 	if o.cgroup != nil {
-		if err := o.cgroup.Apply(0); err != nil {
-			return nil, err
+		if !o.cgroupExists {
+			if err := o.cgroup.Apply(0); err != nil {
+				return nil, err
+			}
 		}
 		o.bootstrap.Cgroups = cgroupEntries(o.cgroup)
 	}
@@ -208,10 +212,11 @@ func createBootstrap(l *specs.Linux) nsenter.Bootstrap {
 	}
 	for _, ns := range l.Namespaces {
 		switch {
+		case ns.Type == specs.CgroupNamespace:
+			// joined or unshared by the container process once it is in
+			// its cgroup: see cgroupNSFile
 		case ns.Path != "":
 			b.Join = append(b.Join, nsenter.Join{Type: nsFlags[ns.Type], Path: ns.Path})
-		case ns.Type == specs.CgroupNamespace:
-			// unshared by the container process once it is in its cgroup
 		default:
 			b.CloneFlags |= nsFlags[ns.Type]
 		}
@@ -233,10 +238,30 @@ func execBootstrap(l *specs.Linux, initPid int) nsenter.Bootstrap {
 		return b
 	}
 	for _, ns := range l.Namespaces {
+		if ns.Type == specs.CgroupNamespace {
+			continue // see cgroupNSFile
+		}
 		b.Join = append(b.Join, nsenter.Join{
 			Type: nsFlags[ns.Type],
 			Path: fmt.Sprintf("/proc/%d/ns/%s", initPid, procNames[ns.Type]),
 		})
 	}
 	return b
+}
+
+// cgroupNSFile opens the cgroup namespace a process must join, if any.
+// The container process joins it itself, after the preamble has cloned it
+// into its cgroup: with cgroup2's nsdelegate the kernel refuses
+// CLONE_INTO_CGROUP for a process whose cgroup namespace does not contain
+// its current cgroup. A new cgroup namespace is unshared at that same
+// point (InitConfig.NewCgroupNS).
+func cgroupNSFile(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup namespace %s: %w", path, err)
+	}
+	return f, nil
 }

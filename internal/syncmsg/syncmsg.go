@@ -62,6 +62,9 @@ type InitConfig struct {
 	// Fds inherited by the child; -1 when absent.
 	FifoFd    int `json:"fifoFd"`
 	ConsoleFd int `json:"consoleFd"`
+	// CgroupNSFd is a cgroup namespace to join first thing, once in the
+	// cgroup (the preamble leaves cgroup namespaces alone).
+	CgroupNSFd int `json:"cgroupNSFd"`
 	// State handed to createContainer and startContainer hooks.
 	State *specs.State `json:"state,omitempty"`
 }
