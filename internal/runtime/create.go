@@ -41,6 +41,60 @@ type Container struct {
 // cgroup, process or mount remains.
 func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	t0 := time.Now()
+	rec, err := newRecord(o)
+	if err != nil {
+		return nil, err
+	}
+	var undo cleanup
+	defer func() {
+		if err != nil {
+			undo.Run()
+		}
+	}()
+	fifo, err := r.makeStateDir(rec, &undo)
+	if err != nil {
+		return nil, err
+	}
+	defer fifo.Close()
+	r.Log.Debug("validated", "container_id", o.ID, "elapsed", time.Since(t0))
+	cg, err := r.cgroup(rec)
+	if err != nil {
+		return nil, err
+	}
+	undo.Add(func() { _ = cg.Destroy() })
+	opts, cfg, err := createSpawnOpts(rec, o, fifo)
+	defer opts.closeExtra()
+	if err != nil {
+		return nil, err
+	}
+	opts.cgroup = cg
+	c, err := spawn(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer c.sock.Close()
+	undo.Add(func() { killWait(c.pid) })
+	r.Log.Debug("spawned", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
+	rec.Pid = c.pid
+	if rec.PidStartTime, _, err = procStat(c.pid); err != nil {
+		return nil, fmt.Errorf("container process %d: %w", c.pid, err)
+	}
+	if err := r.initContainer(c, rec, cfg); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, c.pid); err != nil {
+			return nil, err
+		}
+	}
+	undo.Release()
+	r.Log.Debug("created", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
+	return &Container{ID: o.ID, Pid: c.pid}, nil
+}
+
+// newRecord checks everything about a create that can be checked before
+// anything is made.
+func newRecord(o CreateOpts) (*Record, error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -59,93 +113,61 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	if spec.Process != nil && spec.Process.Terminal && o.ConsoleSocket == "" {
 		return nil, fmt.Errorf("process.terminal is true but no --console-socket was given: %w", errdefs.ErrInvalidArgument)
 	}
+	return &Record{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Created: time.Now().UTC(), Owner: owner(), Spec: spec}, nil
+}
 
-	var undo cleanup
-	defer func() {
-		if err != nil {
-			undo.Run()
-		}
-	}()
-	dir := r.dir(o.ID)
+// makeStateDir makes the container's state directory, claiming its id,
+// and the exec fifo in it.
+func (r *Runtime) makeStateDir(rec *Record, undo *cleanup) (*os.File, error) {
+	dir := r.dir(rec.ID)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("container %s: %w", o.ID, errdefs.ErrAlreadyExists)
+			return nil, fmt.Errorf("container %s: %w", rec.ID, errdefs.ErrAlreadyExists)
 		}
 		return nil, fmt.Errorf("state dir %s: %w", dir, err)
 	}
 	undo.Add(func() { os.RemoveAll(dir) })
+	return makeFifo(filepath.Join(dir, fifoName))
+}
 
-	rec := &Record{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Created: time.Now().UTC(), Owner: owner(), Spec: spec}
-	fifo, err := makeFifo(filepath.Join(dir, fifoName))
-	if err != nil {
-		return nil, err
-	}
-	defer fifo.Close()
-	r.Log.Debug("validated", "container_id", o.ID, "elapsed", time.Since(t0))
-	cg, err := r.cgroup(rec)
-	if err != nil {
-		return nil, err
-	}
-	undo.Add(func() { _ = cg.Destroy() })
-
+// createSpawnOpts gathers what the container process inherits and the
+// config it is sent. The caller closes opts' extra files once spawned.
+func createSpawnOpts(rec *Record, o CreateOpts, fifo *os.File) (*spawnOpts, *syncmsg.InitConfig, error) {
+	spec := rec.Spec
 	opts := &spawnOpts{
 		stdio:     o.Stdio,
-		extra:     []*os.File{fifo},
 		bootstrap: createBootstrap(spec.Linux),
-		cgroup:    cg,
 		uidMaps:   spec.Linux.UIDMappings,
 		gidMaps:   spec.Linux.GIDMappings,
 	}
-	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
-		return nil, err
+	cfg := &syncmsg.InitConfig{
+		ID: rec.ID, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: spec, Process: spec.Process,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		UserNS:        hasNewNamespace(spec, specs.UserNamespace),
+		NewCgroupNS:   hasNewNamespace(spec, specs.CgroupNamespace),
+		SharedMountNS: !hasNamespace(spec, specs.MountNamespace),
+		FifoFd:        -1, ConsoleFd: -1, CgroupNSFd: -1,
 	}
-	consoleFd, cgroupNSFd := -1, -1
+	var err error
+	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
+		return opts, nil, err
+	}
+	cfg.FifoFd = opts.addExtra(fifo, false)
 	if spec.Process != nil && spec.Process.Terminal {
 		conn, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
-			return nil, err
+			return opts, nil, err
 		}
-		defer conn.Close()
-		consoleFd = opts.fdOf(len(opts.extra))
-		opts.extra = append(opts.extra, conn)
+		cfg.ConsoleFd = opts.addExtra(conn, true)
 	}
 	nsf, err := cgroupNSFile(namespacePath(spec, specs.CgroupNamespace))
 	if err != nil {
-		return nil, err
+		return opts, nil, err
 	}
 	if nsf != nil {
-		defer nsf.Close()
-		cgroupNSFd = opts.fdOf(len(opts.extra))
-		opts.extra = append(opts.extra, nsf)
+		cfg.CgroupNSFd = opts.addExtra(nsf, true)
 	}
-	c, err := spawn(opts)
-	if err != nil {
-		return nil, err
-	}
-	defer c.sock.Close()
-	undo.Add(func() { killWait(c.pid) })
-	r.Log.Debug("spawned", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
-
-	rec.Pid = c.pid
-	if rec.PidStartTime, _, err = procStat(c.pid); err != nil {
-		return nil, fmt.Errorf("container process %d: %w", c.pid, err)
-	}
-	cfg := &syncmsg.InitConfig{
-		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Spec: spec, Process: spec.Process,
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		UserNS: hasNewNamespace(spec, specs.UserNamespace), NewCgroupNS: hasNewNamespace(spec, specs.CgroupNamespace), SharedMountNS: !hasNamespace(spec, specs.MountNamespace), FifoFd: opts.fdOf(0), ConsoleFd: consoleFd, CgroupNSFd: cgroupNSFd,
-	}
-	if err := r.initContainer(c, rec, cfg); err != nil {
-		return nil, err
-	}
-	if o.PidFile != "" {
-		if err := writePidFile(o.PidFile, c.pid); err != nil {
-			return nil, err
-		}
-	}
-	undo.Release()
-	r.Log.Debug("created", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
-	return &Container{ID: o.ID, Pid: c.pid}, nil
+	return opts, cfg, nil
 }
 
 // initContainer drives the container process through its setup: config,

@@ -48,24 +48,21 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
 		return 0, err
 	}
+	defer opts.closeExtra()
 	consoleFd, cgroupNSFd := -1, -1
 	if o.Process.Terminal {
 		conn, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
 			return 0, err
 		}
-		defer conn.Close()
-		consoleFd = opts.fdOf(len(opts.extra))
-		opts.extra = append(opts.extra, conn)
+		consoleFd = opts.addExtra(conn, true)
 	}
 	if hasNamespace(rec.Spec, specs.CgroupNamespace) {
 		nsf, err := cgroupNSFile(fmt.Sprintf("/proc/%d/ns/cgroup", rec.Pid))
 		if err != nil {
 			return 0, err
 		}
-		defer nsf.Close()
-		cgroupNSFd = opts.fdOf(len(opts.extra))
-		opts.extra = append(opts.extra, nsf)
+		cgroupNSFd = opts.addExtra(nsf, true)
 	}
 	c, err := spawn(opts)
 	if err != nil {

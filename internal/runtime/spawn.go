@@ -21,6 +21,7 @@ type spawnOpts struct {
 	stdio     [3]*os.File // nil: the runtime's own
 	preserve  []*os.File  // become fds 3.. in the container
 	extra     []*os.File  // our own fds, after the preserved ones
+	owned     []*os.File  // of extra, those closeExtra closes
 	bootstrap nsenter.Bootstrap
 	cgroup    cgroups.Manager // the preamble's process is placed here first
 	// cgroupExists: exec into a live container, whose cgroup is made.
@@ -38,6 +39,23 @@ type child struct {
 
 // fdOf returns the number that the i-th extra file gets in the child.
 func (o *spawnOpts) fdOf(i int) int { return 3 + len(o.preserve) + 1 + i }
+
+// addExtra passes f to the child and returns its fd number there; with
+// owned, closeExtra closes it once the child has its copy.
+func (o *spawnOpts) addExtra(f *os.File, owned bool) int {
+	o.extra = append(o.extra, f)
+	if owned {
+		o.owned = append(o.owned, f)
+	}
+	return o.fdOf(len(o.extra) - 1)
+}
+
+// closeExtra closes the extra files opened for the child.
+func (o *spawnOpts) closeExtra() {
+	for _, f := range o.owned {
+		f.Close()
+	}
+}
 
 // spawn starts the preamble process, hands it the bootstrap message
 // (namespaces, and the cgroup it enters itself, the fast way nsenter.c
