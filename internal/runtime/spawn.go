@@ -114,8 +114,13 @@ func spawn(o *spawnOpts) (c *child, err error) {
 		return nil, fmt.Errorf("start container process: %w", err)
 	}
 	pid, err := handshake(cmd, parent, o)
-	if werr := cmd.Wait(); werr != nil && err == nil {
-		err = fmt.Errorf("namespace setup: %w", werr)
+	if err == nil {
+		// The preamble's process exits right after naming its clone, with
+		// nothing left to report; reap it without holding the clone's
+		// config back for it.
+		go func() { _ = cmd.Wait() }()
+	} else if werr := cmd.Wait(); werr != nil {
+		err = fmt.Errorf("%w (namespace setup: %w)", err, werr)
 	}
 	if err != nil {
 		if pid > 0 {
