@@ -6,7 +6,7 @@ BIN      := $(CURDIR)/bin
 IS_ROOT  := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 TESTFLAGS ?=
 
-.PHONY: all build deps demo test test-unit test-vm bench conformance clean
+.PHONY: all build deps demo test test-unit test-vm compat bench conformance clean
 
 all: build
 
@@ -46,6 +46,10 @@ test-unit:
 # root tests in a cgroup-v2-only qemu VM (needs ../shared/vm/vm-run.sh).
 test-vm:
 	scripts/vmtest.sh
+
+# Docker and Podman driving pier-runtime (installs docker.io and podman).
+compat: deps build
+	scripts/compat.sh
 
 bench: deps build
 	bench/run.sh
