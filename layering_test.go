@@ -33,8 +33,12 @@ var layers = map[string]int{
 	"internal/containerinit": 2,
 	"internal/pid1":          2,
 	"internal/image":         2,
+	// L3: the engine.
+	"internal/daemon": 3,
 	// L4: edges.
 	"internal/ocicli": 4,
+	"internal/server": 4,
+	"internal/cli":    4,
 }
 
 // testOnly packages may be imported by tests alone.
