@@ -52,7 +52,7 @@ func (s *Store) parseRef(ref string) (name.Reference, error) {
 	opts := []name.Option{name.WeakValidation}
 	r, err := name.ParseReference(ref, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+		return nil, fmt.Errorf("reference %q: %w: %w", ref, err, errdefs.ErrInvalidArgument)
 	}
 	if slices.Contains(s.cfg.Insecure, r.Context().RegistryStr()) {
 		r, err = name.ParseReference(ref, append(opts, name.Insecure)...)

@@ -33,7 +33,7 @@ func (s *Store) platform() (*v1.Platform, error) {
 	}
 	plat, err := v1.ParsePlatform(p)
 	if err != nil {
-		return nil, fmt.Errorf("platform %q: %v: %w", p, err, errdefs.ErrInvalidArgument)
+		return nil, fmt.Errorf("platform %q: %w: %w", p, err, errdefs.ErrInvalidArgument)
 	}
 	return plat, nil
 }
