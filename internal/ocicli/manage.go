@@ -29,19 +29,12 @@ type stateJSON struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-func toStateJSON(rt *runtime.Runtime, id string) (*stateJSON, error) {
-	st, err := rt.State(id)
-	if err != nil {
-		return nil, err
-	}
-	rec, _, err := rt.Record(id)
-	if err != nil {
-		return nil, err
-	}
+func toStateJSON(rt *runtime.Runtime, rec *runtime.Record) *stateJSON {
+	st := rt.OCIState(rec)
 	return &stateJSON{
 		OCIVersion: st.Version, ID: st.ID, Pid: st.Pid, Status: string(st.Status), Bundle: st.Bundle,
 		Rootfs: rec.Rootfs, Created: rec.Created, Owner: rec.Owner, Annotations: st.Annotations,
-	}, nil
+	}
 }
 
 func stateCmd(g *globals) *cobra.Command {
@@ -54,11 +47,11 @@ func stateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := toStateJSON(rt, args[0])
+			rec, _, err := rt.Record(args[0])
 			if err != nil {
 				return err
 			}
-			return printJSON(s)
+			return printJSON(toStateJSON(rt, rec))
 		},
 	}
 }
@@ -82,9 +75,7 @@ func listCmd(g *globals) *cobra.Command {
 			}
 			var states []*stateJSON
 			for _, rec := range recs {
-				if s, err := toStateJSON(rt, rec.ID); err == nil {
-					states = append(states, s)
-				}
+				states = append(states, toStateJSON(rt, rec))
 			}
 			return printList(states, format, quiet)
 		},

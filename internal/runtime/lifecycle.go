@@ -15,15 +15,6 @@ import (
 	"github.com/pier-engine/pier/internal/hooks"
 )
 
-// State returns the OCI state of a container.
-func (r *Runtime) State(id string) (*specs.State, error) {
-	rec, err := r.load(id)
-	if err != nil {
-		return nil, err
-	}
-	return r.ociState(rec), nil
-}
-
 // Record returns what the runtime knows of a container, with its status.
 func (r *Runtime) Record(id string) (*Record, specs.ContainerState, error) {
 	rec, err := r.load(id)

@@ -44,8 +44,6 @@ type Record struct {
 	Spec         *specs.Spec `json:"spec"`
 	// Creating is set until the container process reports ready.
 	Creating bool `json:"creating,omitempty"`
-	// Stopped is set once the runtime has seen the init process exit.
-	Stopped bool `json:"stopped,omitempty"`
 }
 
 var idPattern = regexp.MustCompile(`^[\w+\-.]+$`)
@@ -103,7 +101,7 @@ func (r *Runtime) status(rec *Record) specs.ContainerState {
 	if rec.Pid == 0 || rec.Creating {
 		return StatusCreating
 	}
-	if rec.Stopped || !alive(rec.Pid, rec.PidStartTime) {
+	if !alive(rec.Pid, rec.PidStartTime) {
 		return StatusStopped
 	}
 	if _, err := os.Lstat(filepath.Join(r.dir(rec.ID), fifoName)); err == nil {
@@ -145,6 +143,10 @@ func procStat(pid int) (uint64, string, error) {
 	st, err := strconv.ParseUint(f[19], 10, 64)
 	return st, f[0], err
 }
+
+// OCIState renders a loaded record as the OCI state document, its status
+// read from the kernel now.
+func (r *Runtime) OCIState(rec *Record) *specs.State { return r.ociState(rec) }
 
 // ociState renders the record as the OCI state document.
 func (r *Runtime) ociState(rec *Record) *specs.State {
