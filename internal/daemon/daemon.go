@@ -1,0 +1,149 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/system"
+)
+
+// Version is pier's version; builds may set it with -ldflags -X.
+var Version = "0.1.0"
+
+// GitCommit is the commit pier was built from, when the build sets it.
+var GitCommit = ""
+
+// RuntimeName is the default runtime's name in /info.
+const RuntimeName = "pier-runtime"
+
+// Daemon is the engine behind the API.
+type Daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	id      string
+	hostFS  fs.FS
+	runtime string // path of pier-runtime
+
+	// runtimeVersion asks pier-runtime for its version once.
+	runtimeVersion func() string
+}
+
+// New makes the daemon's root and reads or creates its engine ID.
+func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	// 0710: other users may not list what the daemon keeps.
+	if err := os.MkdirAll(cfg.Root, 0o710); err != nil {
+		return nil, fmt.Errorf("root %s: %w", cfg.Root, err)
+	}
+	id, err := engineID(filepath.Join(cfg.Root, "engine-id"))
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime)}
+	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
+	return d, nil
+}
+
+// engineID returns the ID kept in path, creating it on first start so
+// that it survives restarts as dockerd's does.
+func engineID(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read engine id: %w", err)
+	}
+	id := rand.Text()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write engine id: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write engine id: %w", err)
+	}
+	return id, nil
+}
+
+// findRuntime resolves the configured runtime, or pier-runtime beside
+// pierd's own executable (as `make build` lays them out), or $PATH's.
+func findRuntime(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), RuntimeName)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(RuntimeName); err == nil {
+		return p
+	}
+	return RuntimeName
+}
+
+// askRuntimeVersion runs `pier-runtime --version`, whose first line ends
+// in the version; "" when it cannot be run.
+func (d *Daemon) askRuntimeVersion() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, d.runtime, "--version").Output()
+	if err != nil {
+		d.log.Warn("runtime version", "path", d.runtime, "err", err)
+		return ""
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[len(f)-1]
+}
+
+// Version names pier and the runtime it drives.
+func (d *Daemon) Version(ctx context.Context) (system.VersionResponse, error) {
+	h := readHost(d.hostFS)
+	v := system.VersionResponse{
+		Platform:      system.PlatformInfo{Name: "pier"},
+		Version:       Version,
+		Os:            "linux",
+		Arch:          runtime.GOARCH,
+		GitCommit:     GitCommit,
+		GoVersion:     runtime.Version(),
+		KernelVersion: h.kernel,
+		Components: []system.ComponentVersion{{
+			Name:    "Engine",
+			Version: Version,
+			Details: map[string]string{
+				"GitCommit":     GitCommit,
+				"GoVersion":     runtime.Version(),
+				"Os":            "linux",
+				"Arch":          runtime.GOARCH,
+				"KernelVersion": h.kernel,
+				"Experimental":  "false",
+				"BuildTime":     "",
+			},
+		}},
+	}
+	if rv := d.runtimeVersion(); rv != "" {
+		v.Components = append(v.Components, system.ComponentVersion{
+			Name: RuntimeName, Version: rv, Details: map[string]string{"Path": d.runtime},
+		})
+	}
+	return v, nil
+}
