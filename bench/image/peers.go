@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -43,6 +44,10 @@ func pierContender(self string) contender {
 			return nil, err
 		}
 		// The child left the rootfs mounted, as a container would use it.
+		if err := checkRootfs(filepath.Join(dir, "rootfs")); err != nil {
+			unmountPier(dir)
+			return nil, err
+		}
 		return d, unmountPier(dir)
 	}}
 }
@@ -50,10 +55,14 @@ func pierContender(self string) contender {
 func skopeoContender() contender {
 	return contender{name: "skopeo+umoci", steps: []string{"skopeo copy", "umoci unpack"}, run: func(ref, dir string) ([]time.Duration, error) {
 		layout := filepath.Join(dir, "oci")
-		return timed(
+		d, err := timed(
 			exec.Command("skopeo", "copy", "--quiet", "--insecure-policy", "--src-tls-verify=false",
 				"docker://"+ref, "oci:"+layout+":bench"),
 			exec.Command("umoci", "unpack", "--image", layout+":bench", filepath.Join(dir, "bundle")))
+		if err != nil {
+			return nil, err
+		}
+		return d, checkRootfs(filepath.Join(dir, "bundle", "rootfs"))
 	}}
 }
 
@@ -66,9 +75,30 @@ func containerdContender(pidFile string) contender {
 			return nil, err
 		}
 		defer stop()
-		return timed(exec.Command("ctr", "--address", sock, "--namespace", "bench",
-			"image", "pull", "--plain-http", "--platform", "linux/amd64", ref))
+		ctr := func(args ...string) *exec.Cmd {
+			return exec.Command("ctr", append([]string{"--address", sock, "--namespace", "bench"}, args...)...)
+		}
+		d, err := timed(ctr("image", "pull", "--plain-http", "--platform", "linux/amd64", ref))
+		if err != nil {
+			return nil, err
+		}
+		// Unpacked means one committed snapshot per layer.
+		out, err := ctr("snapshots", "ls").Output()
+		if n := strings.Count(string(out), "Committed"); err != nil || n != largeSpec.Layers {
+			return nil, fmt.Errorf("containerd unpacked %d layers, want %d: %v", n, largeSpec.Layers, err)
+		}
+		return d, nil
 	}}
+}
+
+// checkRootfs fails unless the top and bottom layers' files are in root.
+func checkRootfs(root string) error {
+	for _, f := range []string{"layer0/big000", fmt.Sprintf("layer%d/small%04d", largeSpec.Layers-1, largeSpec.SmallFiles-1)} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			return fmt.Errorf("rootfs: %w", err)
+		}
+	}
+	return nil
 }
 
 // startContainerd runs containerd with its root, state and socket in dir
