@@ -17,6 +17,7 @@ type host struct {
 	cgroupVersion               string // "1" (also hybrid) or "2"
 	controllers                 map[string]bool
 	swap, cfsQuota, cpuShares   bool
+	oomKillDisable, ipForward   bool
 }
 
 // readHost reads the facts; a missing file leaves its fact empty, since
@@ -26,6 +27,8 @@ func readHost(fsys fs.FS) host {
 		kernel:   firstLine(fsys, "proc/sys/kernel/osrelease"),
 		arch:     firstLine(fsys, "proc/sys/kernel/arch"),
 		memTotal: memTotal(fsys),
+		// Containers reach other networks only if the host forwards.
+		ipForward: firstLine(fsys, "proc/sys/net/ipv4/ip_forward") == "1",
 	}
 	if h.arch == "" {
 		h.arch = unameArch(runtime.GOARCH)
@@ -51,6 +54,8 @@ func readHost(fsys fs.FS) host {
 	h.swap = exists(fsys, "sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
 	h.cfsQuota = exists(fsys, "sys/fs/cgroup/cpu/cpu.cfs_quota_us")
 	h.cpuShares = exists(fsys, "sys/fs/cgroup/cpu/cpu.shares")
+	// Only v1's memory controller can turn the OOM killer off.
+	h.oomKillDisable = exists(fsys, "sys/fs/cgroup/memory/memory.oom_control")
 	return h
 }
 

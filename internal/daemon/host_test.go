@@ -30,6 +30,8 @@ func TestReadHostHybrid(t *testing.T) {
 		"sys/fs/cgroup/cpu/cpu.cfs_quota_us":               file(""),
 		"sys/fs/cgroup/cpu/cpu.shares":                     file(""),
 		"sys/fs/cgroup/pids/cgroup.procs":                  file(""),
+		"sys/fs/cgroup/memory/memory.oom_control":          file(""),
+		"proc/sys/net/ipv4/ip_forward":                     file("1\n"),
 	}
 	h := readHost(fsys)
 	if h.kernel != "6.18.0-pier" || h.arch != "x86_64" || h.memTotal != 24576000*1024 {
@@ -49,6 +51,9 @@ func TestReadHostHybrid(t *testing.T) {
 	}
 	if !h.swap || !h.cfsQuota || !h.cpuShares {
 		t.Errorf("swap/cfs/shares = %v %v %v, want all true", h.swap, h.cfsQuota, h.cpuShares)
+	}
+	if !h.oomKillDisable || !h.ipForward {
+		t.Errorf("oom kill disable %v, ip forward %v, want both", h.oomKillDisable, h.ipForward)
 	}
 }
 
@@ -75,7 +80,7 @@ func TestReadHostV2(t *testing.T) {
 
 func TestReadHostEmpty(t *testing.T) {
 	h := readHost(fstest.MapFS{})
-	if h.os != "Linux" || h.cgroupVersion != "" || h.memTotal != 0 {
+	if h.os != "Linux" || h.cgroupVersion != "" || h.memTotal != 0 || h.ipForward {
 		t.Errorf("empty host = %+v", h)
 	}
 }

@@ -30,6 +30,8 @@ func (d *Daemon) Info(ctx context.Context) (system.Info, error) {
 		CPUShares:          h.cpuShares,
 		CPUSet:             h.controllers["cpuset"],
 		PidsLimit:          h.controllers["pids"],
+		OomKillDisable:     h.oomKillDisable,
+		IPv4Forwarding:     h.ipForward,
 		NFd:                countFDs(),
 		NGoroutines:        runtime.NumGoroutine(),
 		SystemTime:         time.Now().Format(time.RFC3339Nano),
