@@ -1,12 +1,15 @@
-// Command pier is part of the engine (issue 5), not built yet.
+// Command pier is pier's command line; the verbs live in internal/cli.
 package main
 
 import (
-	"fmt"
+	"context"
+	"log/slog"
 	"os"
+
+	"github.com/pier-engine/pier/internal/cli"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "pier: the engine is not implemented yet; see pier-runtime")
-	os.Exit(1)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, log))
 }
