@@ -33,6 +33,7 @@ var layers = map[string]int{
 	"internal/containerinit": 2,
 	"internal/pid1":          2,
 	"internal/image":         2,
+	"internal/specgen":       2,
 	// L3: the engine.
 	"internal/daemon": 3,
 	// L4: edges.
