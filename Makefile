@@ -6,7 +6,7 @@ BIN      := $(CURDIR)/bin
 IS_ROOT  := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 TESTFLAGS ?=
 
-.PHONY: all build deps demo test test-unit test-vm compat bench conformance clean
+.PHONY: all build deps test-deps demo test test-unit test-vm compat bench conformance clean
 
 all: build
 
@@ -14,23 +14,32 @@ all: build
 # command, then the container's first process) and the dynamic loader's
 # ~0.4 ms would be paid both times. netgo/osusergo keep libc's NSS out.
 RUNTIME_LDFLAGS := -linkmode external -extldflags "-static"
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
+MOD     := github.com/pier-engine/pier/internal
+STAMP   := -X $(MOD)/ocicli.Version=$(VERSION) -X $(MOD)/daemon.Version=$(VERSION) \
+	-X $(MOD)/daemon.GitCommit=$(COMMIT) -X $(MOD)/cli.Version=$(VERSION)
 
 build:
-	$(GO) build -trimpath -tags netgo,osusergo -ldflags '$(RUNTIME_LDFLAGS)' -o $(BIN)/pier-runtime ./cmd/pier-runtime
+	$(GO) build -trimpath -tags netgo,osusergo -ldflags '$(RUNTIME_LDFLAGS) $(STAMP)' -o $(BIN)/pier-runtime ./cmd/pier-runtime
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-init ./cmd/pier-init
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pierd ./cmd/pierd
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pier ./cmd/pier
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pierd ./cmd/pierd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pier ./cmd/pier
 
 # Installs, with apt-get, what building and testing need on a fresh machine.
 deps:
 	scripts/install-deps.sh
+
+# The tests also drive Debian's docker 20.10 client against pierd.
+test-deps:
+	scripts/install-deps.sh docker.io
 
 demo: deps build
 	scripts/demo.sh
 
 # As root (CI is root) the whole suite runs: unit, root and integration tests,
 # one package at a time because root tests check the machine for leaks.
-test: deps build
+test: test-deps build
 	$(GO) vet ./...
 ifeq ($(IS_ROOT),1)
 	PIER_TEST_ROOT=1 PIER_BIN_DIR=$(BIN) $(GO) test -count=1 -p 1 -timeout 14m $(TESTFLAGS) ./...
