@@ -1,0 +1,114 @@
+package specgen
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/moby/moby/api/types/container"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// nsMode is one namespace's setting: shared with the host, joined from
+// another container, or new.
+type nsMode struct {
+	field     string // HostConfig field, for errors
+	kind      specs.LinuxNamespaceType
+	file      string // name under /proc/<pid>/ns
+	host      bool
+	container string // id or name for container:<x>
+}
+
+func setNamespaces(in Input, s *specs.Spec) error {
+	hc := in.HostConfig
+	net, err := networkMode(hc.NetworkMode)
+	if err != nil {
+		return err
+	}
+	cgroupns := hc.CgroupnsMode
+	if cgroupns.IsEmpty() {
+		cgroupns = in.DefaultCgroupns
+	}
+	if !cgroupns.Valid() {
+		return invalid("HostConfig.CgroupnsMode", fmt.Errorf("invalid mode %q", cgroupns))
+	}
+	if !hc.UsernsMode.Valid() {
+		return invalid("HostConfig.UsernsMode", fmt.Errorf("user namespaces (%q) are not supported yet", hc.UsernsMode))
+	}
+	if !hc.IpcMode.Valid() || (hc.IpcMode.IsContainer() && hc.IpcMode.Container() == "") {
+		return invalid("HostConfig.IpcMode", fmt.Errorf("invalid mode %q", hc.IpcMode))
+	}
+	if !hc.PidMode.Valid() || !hc.UTSMode.Valid() {
+		return invalid("HostConfig.PidMode/UTSMode", fmt.Errorf("invalid mode %q/%q", hc.PidMode, hc.UTSMode))
+	}
+	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}}
+	modes := []nsMode{
+		net,
+		{field: "HostConfig.PidMode", kind: specs.PIDNamespace, file: "pid", host: hc.PidMode.IsHost(), container: hc.PidMode.Container()},
+		{field: "HostConfig.IpcMode", kind: specs.IPCNamespace, file: "ipc", host: hc.IpcMode.IsHost(), container: hc.IpcMode.Container()},
+		{field: "HostConfig.UTSMode", kind: specs.UTSNamespace, host: hc.UTSMode.IsHost()},
+		{field: "HostConfig.CgroupnsMode", kind: specs.CgroupNamespace, host: cgroupns.IsHost()},
+	}
+	for _, m := range modes {
+		if m.host {
+			continue
+		}
+		ns, err := namespace(in, m)
+		if err != nil {
+			return err
+		}
+		s.Linux.Namespaces = append(s.Linux.Namespaces, ns)
+	}
+	return nil
+}
+
+// networkMode maps NetworkMode to a namespace. Bridge networking is a later
+// issue: "bridge", "default" and "" get a new network namespace holding only
+// lo for now, exactly like "none"; user-defined networks are refused.
+func networkMode(m container.NetworkMode) (nsMode, error) {
+	ns := nsMode{field: "HostConfig.NetworkMode", kind: specs.NetworkNamespace, file: "net"}
+	switch {
+	case m.IsHost():
+		ns.host = true
+	case m.IsContainer():
+		ns.container = m.ConnectedContainer()
+		if ns.container == "" {
+			return ns, invalid(ns.field, fmt.Errorf("invalid mode %q", m))
+		}
+	case m == "", m.IsNone(), m.IsBridge(), m.IsDefault():
+	default:
+		return ns, fmt.Errorf("%s: network %q: %w", ns.field, m, errdefs.ErrNotImplemented)
+	}
+	return ns, nil
+}
+
+func namespace(in Input, m nsMode) (specs.LinuxNamespace, error) {
+	ns := specs.LinuxNamespace{Type: m.kind}
+	if m.container == "" {
+		return ns, nil
+	}
+	if in.ContainerPID == nil {
+		return ns, invalid(m.field, errors.New("container modes need Input.ContainerPID"))
+	}
+	pid, err := in.ContainerPID(m.container)
+	if err != nil {
+		return ns, fmt.Errorf("%s: container %s: %w", m.field, m.container, err)
+	}
+	ns.Path = fmt.Sprintf("/proc/%d/ns/%s", pid, m.file)
+	return ns, nil
+}
+
+// joinedIPC returns the pid whose IPC namespace the container joins, 0 if
+// none; its /dev/shm then comes from that container.
+func joinedIPC(s *specs.Spec) int {
+	for _, ns := range s.Linux.Namespaces {
+		var pid int
+		if ns.Type == specs.IPCNamespace && ns.Path != "" {
+			if _, err := fmt.Sscanf(ns.Path, "/proc/%d/ns/ipc", &pid); err == nil {
+				return pid
+			}
+		}
+	}
+	return 0
+}
