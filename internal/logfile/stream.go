@@ -37,7 +37,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		p = p[take:]
 		if s.buf[len(s.buf)-1] == '\n' || len(s.buf) == MaxLine {
 			if err := s.flush(); err != nil {
-				return n - len(p) - take, err
+				return n - len(p), err
 			}
 		}
 	}

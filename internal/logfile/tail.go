@@ -8,7 +8,8 @@ import (
 
 // openTail opens the file holding the n-th entry from the end of the log,
 // counting across rotated files newest first, and positions it there.
-// Counting is by lines, so a rotation during the count may shift the start
+// Counting is by lines, so a damaged line counts though Read skips it, and
+// a rotation during the count may shift the start
 // by a few entries; reading then follows the chain by inode and never
 // duplicates or drops what follows the start.
 func openTail(path string, n int) (*os.File, error) {
