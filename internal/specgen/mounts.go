@@ -3,6 +3,7 @@ package specgen
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -250,12 +251,24 @@ func tmpfsOptions(m mount.Mount) []string {
 		opts = append(opts, "size="+strconv.FormatInt(o.SizeBytes, 10))
 	}
 	if o.Mode != 0 {
-		opts = append(opts, "mode="+strconv.FormatUint(uint64(o.Mode.Perm()), 8))
+		opts = append(opts, "mode="+strconv.FormatUint(uint64(unixMode(o.Mode)), 8))
 	}
 	for _, kv := range o.Options {
 		opts = append(opts, strings.Join(kv, "="))
 	}
 	return opts
+}
+
+// unixMode takes the docker CLI's raw octal (tmpfs-mode=1777 arrives as
+// 0o1777) as well as Go's ModeSticky/ModeSetuid/ModeSetgid bits.
+func unixMode(m os.FileMode) uint32 {
+	u := uint32(m) & 0o7777
+	for bit, flag := range map[os.FileMode]uint32{os.ModeSticky: 0o1000, os.ModeSetgid: 0o2000, os.ModeSetuid: 0o4000} {
+		if m&bit != 0 {
+			u |= flag
+		}
+	}
+	return u
 }
 
 // volumePath resolves a named volume (and a subpath inside it). Anonymous
