@@ -26,6 +26,7 @@ var layers = map[string]int{
 	"internal/seccomp":          1,
 	"internal/nsenter":          1,
 	"internal/snapshot":         1,
+	"internal/logfile":          1,
 	"internal/hooks":            1,
 	"internal/syncmsg":          1,
 	// L2: the runtime, what runs inside before execve, PID 1.
