@@ -29,7 +29,7 @@ const defaultStopTimeout = 10 * time.Second
 // required; the rest has defaults.
 type Input struct {
 	ID   string // full container id; its first 12 characters are the default hostname
-	Name string // container name, without the leading "/"
+	Name string // container name without the leading "/"; Docker puts none in the spec, nor do we yet
 
 	Image      *v1.ConfigFile // the image's config; nil for none (import of an empty image)
 	Config     *container.Config
