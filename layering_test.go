@@ -26,6 +26,8 @@ var layers = map[string]int{
 	"internal/seccomp":          1,
 	"internal/nsenter":          1,
 	"internal/snapshot":         1,
+	"internal/metadata":         1,
+	"internal/network":          1,
 	"internal/logfile":          1,
 	"internal/hooks":            1,
 	"internal/syncmsg":          1,
@@ -35,6 +37,7 @@ var layers = map[string]int{
 	"internal/pid1":          2,
 	"internal/image":         2,
 	"internal/specgen":       2,
+	"internal/volume":        2,
 	// L3: the engine.
 	"internal/daemon": 3,
 	// L4: edges.
