@@ -1,0 +1,38 @@
+//go:build linux
+
+// Package network is the kernel side of pier's bridge networking: Linux
+// bridges, veth endpoints moved into a container's network namespace,
+// persistent address allocation (IPAM), and NAT and filtering rules in pier's
+// own nftables table. Everything goes through netlink (vishvananda/netlink
+// for links, addresses and routes; google/nftables for rules); no ip,
+// iptables or nft binary is run.
+//
+// Lifecycle, as the daemon drives it:
+//
+//	EnsureBridge(name, subnet, mtu)   once per network, idempotent
+//	EnsureNAT(subnet, bridge)         once per network, idempotent
+//	OpenIPAM(dir, name, subnet)       once per network; survives restarts
+//	ipam.Allocate(owner)              per container
+//	Attach(netnsPath, bridge, ip, "eth0")
+//	PublishPort(...) / Unpublish(h)   per published port
+//	Detach(ep); ipam.Release(ip)      when the container stops
+//	Isolate(a, b)                     between every pair of networks
+//	DeleteBridge(name); DeleteTable() when networks go
+//
+// Published ports are pure kernel DNAT, like Docker with its userland proxy
+// off: no process per port. For the host itself to reach a port through
+// 127.0.0.1, three things must hold, and EnsureNAT and PublishPort set them:
+// the DNAT rule is in the nat output hook as well as prerouting (locally
+// generated packets never traverse prerouting); the bridge has
+// net.ipv4.conf.<bridge>.route_localnet=1, otherwise the kernel drops a packet
+// whose source is 127.0.0.1 once it is routed out of a non-loopback
+// interface; and packets with a 127.0.0.0/8 source leaving through the bridge
+// are masqueraded to the bridge's address, since the container could not
+// answer 127.0.0.1 (that would be its own loopback). So a connection from the
+// host's loopback is seen by the container as coming from the gateway; every
+// other client (another host, another network) keeps its own source address.
+//
+// pier only ever touches the table "ip pier", the bridges and veths it
+// created, and the route_localnet and ip_forward sysctls; it never flushes
+// the ruleset or changes the host's routes.
+package network
