@@ -1,0 +1,211 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// nftMu serialises pier's read-then-write transactions on its table within
+// this process; one daemon owns the table.
+var nftMu sync.Mutex
+
+func pierTable() *nftables.Table {
+	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+}
+
+// ruleTag reads a rule's tag back from its comment.
+func ruleTag(r *nftables.Rule) string {
+	s, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+	return s
+}
+
+// decideFunc looks at the tags present and says which to delete, or refuses.
+type decideFunc func(existing []string) (drop func(tag string) bool, err error)
+
+// change is one transaction on pier's table: it makes sure the table and
+// its chains exist, then, atomically, deletes the rules decide picks and
+// adds the planned ones. Replacing a tag's rules is therefore atomic too.
+func change(decide decideFunc, add []rulePlan) error {
+	nftMu.Lock()
+	defer nftMu.Unlock()
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: open: %w", err)
+	}
+	t := c.AddTable(pierTable())
+	chains := map[string]*nftables.Chain{}
+	for _, ch := range baseChains(t) {
+		chains[ch.Name] = c.AddChain(ch)
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: ensure table ip %s: %w", TableName, err)
+	}
+	var existing []*nftables.Rule
+	for _, ch := range chains {
+		rules, err := c.GetRules(t, ch)
+		if err != nil {
+			return fmt.Errorf("nftables: list chain %s: %w", ch.Name, err)
+		}
+		existing = append(existing, rules...)
+	}
+	var tags []string
+	for _, r := range existing {
+		tags = append(tags, ruleTag(r))
+	}
+	drop, err := decide(tags)
+	if err != nil {
+		return err
+	}
+	for _, r := range existing {
+		if drop != nil && drop(ruleTag(r)) {
+			if err := c.DelRule(r); err != nil {
+				return fmt.Errorf("nftables: delete rule %q: %w", ruleTag(r), err)
+			}
+		}
+	}
+	for _, p := range add {
+		c.AddRule(&nftables.Rule{
+			Table: t, Chain: chains[p.chain], Exprs: p.exprs,
+			UserData: userdata.AppendString(nil, userdata.TypeComment, p.tag),
+		})
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: commit: %w", err)
+	}
+	return nil
+}
+
+func replace(tag string) decideFunc {
+	return func([]string) (func(string) bool, error) {
+		return func(t string) bool { return t == tag }, nil
+	}
+}
+
+// EnsureNAT sets up address translation for a bridge's subnet (natPlan),
+// replacing any earlier rules for that bridge, and turns on the sysctls it
+// needs: route_localnet on the bridge, so the host reaches published ports
+// through 127.0.0.1, and ip_forward, without which no container traffic is
+// routed at all (as Docker does).
+func EnsureNAT(subnet netip.Prefix, bridge string) error {
+	if err := checkSubnet(subnet); err != nil {
+		return err
+	}
+	if err := checkIfName(bridge); err != nil {
+		return err
+	}
+	if err := setSysctl("/proc/sys/net/ipv4/conf/"+bridge+"/route_localnet", "1"); err != nil {
+		return fmt.Errorf("nat %s: %w", bridge, err)
+	}
+	if err := setSysctl("/proc/sys/net/ipv4/ip_forward", "1"); err != nil {
+		return fmt.Errorf("nat %s: %w", bridge, err)
+	}
+	if err := change(replace(natTag(bridge)), natPlan(subnet, bridge)); err != nil {
+		return fmt.Errorf("nat %s %s: %w", bridge, subnet, err)
+	}
+	return nil
+}
+
+// Isolate drops forwarded traffic between two bridges, both ways. It is
+// idempotent.
+func Isolate(a, b string) error {
+	for _, n := range []string{a, b} {
+		if err := checkIfName(n); err != nil {
+			return err
+		}
+	}
+	if err := change(replace(isolateTag(a, b)), isolatePlan(a, b)); err != nil {
+		return fmt.Errorf("isolate %s %s: %w", a, b, err)
+	}
+	return nil
+}
+
+// RemoveBridgeRules deletes every rule about bridge (its NAT, its
+// isolation from others), for when its network is removed. Published ports
+// go with Unpublish, since they name containers, not bridges.
+func RemoveBridgeRules(bridge string) error {
+	decide := func([]string) (func(string) bool, error) {
+		return func(t string) bool {
+			f := strings.Fields(t)
+			return t == natTag(bridge) || (len(f) == 3 && f[0] == "isolate" && slices.Contains(f[1:], bridge))
+		}, nil
+	}
+	if err := change(decide, nil); err != nil {
+		return fmt.Errorf("remove rules of %s: %w", bridge, err)
+	}
+	return nil
+}
+
+// PublishPort makes p's host port lead to the container (publishPlan). A
+// port already published on the same protocol, port and address (or with
+// either address unspecified) is ErrAlreadyExists.
+func PublishPort(p Port) (PortHandle, error) {
+	if err := p.check(); err != nil {
+		return "", err
+	}
+	h := p.Handle()
+	decide := func(existing []string) (func(string) bool, error) {
+		for _, t := range existing {
+			if PortHandle(t).conflicts(h) {
+				return nil, fmt.Errorf("%s: taken by %q: %w", h, t, errdefs.ErrAlreadyExists)
+			}
+		}
+		return nil, nil
+	}
+	if err := change(decide, publishPlan(p)); err != nil {
+		return "", fmt.Errorf("publish %s:%d/%s: %w", p.hostIP(), p.HostPort, p.Proto, err)
+	}
+	return h, nil
+}
+
+// Unpublish removes a published port's rules. An unknown handle is not an
+// error, so clean-up after a crash can unpublish blindly.
+func Unpublish(h PortHandle) error {
+	if err := change(replace(string(h)), nil); err != nil {
+		return fmt.Errorf("unpublish %q: %w", h, err)
+	}
+	return nil
+}
+
+// PublishedPorts lists the handles of the ports published now, for a
+// restarted daemon to reconcile with its containers.
+func PublishedPorts() ([]PortHandle, error) {
+	var out []PortHandle
+	decide := func(existing []string) (func(string) bool, error) {
+		for _, t := range existing {
+			if _, _, _, ok := PortHandle(t).parse(); ok && !slices.Contains(out, PortHandle(t)) {
+				out = append(out, PortHandle(t))
+			}
+		}
+		return nil, nil
+	}
+	if err := change(decide, nil); err != nil {
+		return nil, fmt.Errorf("list published ports: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteTable removes pier's table and every rule in it; a missing table is
+// not an error. Nothing else in the ruleset is touched.
+func DeleteTable() error {
+	nftMu.Lock()
+	defer nftMu.Unlock()
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: open: %w", err)
+	}
+	c.DelTable(pierTable())
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("nftables: delete table ip %s: %w", TableName, err)
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+package network
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// This file plans rules as pure data; nft.go applies them. Each rule
+// carries a tag in its comment (nftables user data) naming what it belongs
+// to, so rules are found and removed by tag, across daemon restarts, without
+// keeping kernel rule handles anywhere.
+
+// TableName is pier's nftables table, family ip. pier never touches any
+// other table.
+const TableName = "pier"
+
+// Chain names in pier's table.
+const (
+	chainPrerouting  = "prerouting"  // nat, dstnat: published ports from outside
+	chainOutput      = "output"      // nat, dstnat: published ports from the host
+	chainPostrouting = "postrouting" // nat, srcnat: masquerade
+	chainForward     = "forward"     // filter: isolation between networks
+)
+
+// rulePlan is one rule to add: its chain, its tag and its expressions.
+type rulePlan struct {
+	chain string
+	tag   string
+	exprs []expr.Any
+}
+
+// Tags. A bridge's rules are tagged "nat <bridge>"; isolation between two
+// bridges "isolate <a> <b>" with a < b; a published port by its PortHandle.
+func natTag(bridge string) string { return "nat " + bridge }
+
+func isolateTag(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return "isolate " + a + " " + b
+}
+
+var loopbackNet = netip.MustParsePrefix("127.0.0.0/8")
+
+// natPlan masquerades, for one bridge:
+//   - traffic from its subnet leaving through any other interface (Docker's
+//     rule), so containers reach beyond the host;
+//   - traffic from 127.0.0.0/8 leaving through the bridge: the host reaching
+//     a published port on 127.0.0.1 (see the package doc);
+//   - traffic both entering and leaving through the bridge after DNAT (a
+//     container reaching a neighbour, or itself, through a published port):
+//     without it the neighbour would answer the client directly, from an
+//     address the client never dialled.
+func natPlan(subnet netip.Prefix, bridge string) []rulePlan {
+	tag := natTag(bridge)
+	masq := &expr.Masq{}
+	return []rulePlan{
+		{chainPostrouting, tag, join(matchSaddr(subnet), matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpNeq, bridge), masq)},
+		{chainPostrouting, tag, join(matchSaddr(loopbackNet), matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), masq)},
+		{chainPostrouting, tag, join(
+			matchIfname(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge),
+			matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge),
+			matchDNATed(), masq)},
+	}
+}
+
+// isolatePlan drops forwarding between two bridges, both ways.
+func isolatePlan(a, b string) []rulePlan {
+	tag := isolateTag(a, b)
+	drop := &expr.Verdict{Kind: expr.VerdictDrop}
+	return []rulePlan{
+		{chainForward, tag, join(matchIfname(expr.MetaKeyIIFNAME, expr.CmpOpEq, a), matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpEq, b), drop)},
+		{chainForward, tag, join(matchIfname(expr.MetaKeyIIFNAME, expr.CmpOpEq, b), matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpEq, a), drop)},
+	}
+}
+
+// Port is one published port: -p [HostIP:]HostPort:ContainerPort/Proto.
+type Port struct {
+	Proto         string     // "tcp" or "udp"
+	HostIP        netip.Addr // the unspecified address (or zero) for every local address
+	HostPort      uint16
+	ContainerIP   netip.Addr
+	ContainerPort uint16
+}
+
+// PortHandle names a published port; Unpublish takes it. It is the rules'
+// tag, "publish <proto> <hostIP> <hostPort>", so a restarted daemon can
+// rebuild it from what it recorded.
+type PortHandle string
+
+// Handle is the PortHandle of p.
+func (p Port) Handle() PortHandle {
+	return PortHandle(fmt.Sprintf("publish %s %s %d", p.Proto, p.hostIP(), p.HostPort))
+}
+
+func (p Port) hostIP() netip.Addr {
+	if !p.HostIP.IsValid() {
+		return netip.IPv4Unspecified()
+	}
+	return p.HostIP
+}
+
+// parse splits a handle back into protocol, host address and port.
+func (h PortHandle) parse() (proto string, ip netip.Addr, port uint16, ok bool) {
+	f := strings.Fields(string(h))
+	if len(f) != 4 || f[0] != "publish" {
+		return "", netip.Addr{}, 0, false
+	}
+	ip, err := netip.ParseAddr(f[2])
+	n, err2 := strconv.ParseUint(f[3], 10, 16)
+	if err != nil || err2 != nil {
+		return "", netip.Addr{}, 0, false
+	}
+	return f[1], ip, uint16(n), true
+}
+
+// conflicts reports whether two published ports claim the same host
+// socket: same protocol and port, and the same address or either the
+// unspecified one.
+func (h PortHandle) conflicts(o PortHandle) bool {
+	p1, a1, n1, ok1 := h.parse()
+	p2, a2, n2, ok2 := o.parse()
+	return ok1 && ok2 && p1 == p2 && n1 == n2 && (a1 == a2 || a1.IsUnspecified() || a2.IsUnspecified())
+}
+
+func (p Port) check() error {
+	if p.Proto != "tcp" && p.Proto != "udp" {
+		return fmt.Errorf("publish: protocol %q: %w", p.Proto, errdefs.ErrInvalidArgument)
+	}
+	if (p.HostIP.IsValid() && !p.HostIP.Is4()) || !p.ContainerIP.Is4() {
+		return fmt.Errorf("publish: addresses %s, %s: IPv4 only: %w", p.HostIP, p.ContainerIP, errdefs.ErrInvalidArgument)
+	}
+	if p.HostPort == 0 || p.ContainerPort == 0 {
+		return fmt.Errorf("publish: port 0: %w", errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// publishPlan DNATs the host port to the container, in prerouting (other
+// machines, other networks) and output (the host itself). A port on the
+// unspecified address matches every local destination address, 127.0.0.1
+// included, as the kernel's fib says (fib daddr type local).
+func publishPlan(p Port) []rulePlan {
+	var dst []expr.Any
+	if ip := p.hostIP(); ip.IsUnspecified() {
+		dst = matchLocalDaddr()
+	} else {
+		dst = matchDaddr(ip)
+	}
+	proto := byte(unix.IPPROTO_TCP)
+	if p.Proto == "udp" {
+		proto = unix.IPPROTO_UDP
+	}
+	exprs := join(dst,
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.HostPort)},
+		&expr.Immediate{Register: 1, Data: p.ContainerIP.AsSlice()},
+		&expr.Immediate{Register: 2, Data: be16(p.ContainerPort)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	)
+	tag := string(p.Handle())
+	return []rulePlan{{chainPrerouting, tag, exprs}, {chainOutput, tag, exprs}}
+}
+
+func join(parts ...any) []expr.Any {
+	var out []expr.Any
+	for _, p := range parts {
+		switch v := p.(type) {
+		case []expr.Any:
+			out = append(out, v...)
+		case expr.Any:
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+
+// ifnameBytes is an interface name as the kernel compares it: NUL-padded
+// to IFNAMSIZ, so "pier0" does not match "pier01".
+func ifnameBytes(name string) []byte {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, name)
+	return b
+}
+
+func matchIfname(key expr.MetaKey, op expr.CmpOp, name string) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: op, Register: 1, Data: ifnameBytes(name)},
+	}
+}
+
+// IPv4 header offsets of the addresses.
+const (
+	offSaddr = 12
+	offDaddr = 16
+)
+
+func matchSaddr(p netip.Prefix) []expr.Any {
+	mask := binary.BigEndian.AppendUint32(nil, ^uint32(0)<<(32-p.Bits()))
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offSaddr, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Masked().Addr().AsSlice()},
+	}
+}
+
+func matchDaddr(a netip.Addr) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offDaddr, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
+	}
+}
+
+// matchLocalDaddr is "fib daddr type local"; the kernel stores the route
+// type in host byte order.
+func matchLocalDaddr() []expr.Any {
+	return []expr.Any{
+		&expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binary.NativeEndian.AppendUint32(nil, unix.RTN_LOCAL)},
+	}
+}
+
+// ipsDstNAT is IPS_DST_NAT of the conntrack status bits.
+const ipsDstNAT = 1 << 5
+
+// matchDNATed is "ct status dnat".
+func matchDNATed() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binary.NativeEndian.AppendUint32(nil, ipsDstNAT), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+// baseChains are the chains of pier's table.
+func baseChains(t *nftables.Table) []*nftables.Chain {
+	accept := nftables.ChainPolicyAccept
+	return []*nftables.Chain{
+		{Name: chainPrerouting, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest},
+		{Name: chainOutput, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest},
+		{Name: chainPostrouting, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
+		{Name: chainForward, Table: t, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept},
+	}
+}
