@@ -170,7 +170,17 @@ func publishPlan(p Port) []rulePlan {
 		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
 	)
 	tag := string(p.Handle())
-	return []rulePlan{{chainPrerouting, tag, exprs}, {chainOutput, tag, exprs}}
+	// A container reaching its own published port: the reply would go from
+	// itself to itself inside the namespace and never be un-NATed, so the
+	// request is masqueraded to the gateway (Docker's per-port rule).
+	self := join(matchSaddr(netip.PrefixFrom(p.ContainerIP, 32)), matchDaddr(p.ContainerIP),
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.ContainerPort)},
+		&expr.Masq{},
+	)
+	return []rulePlan{{chainPrerouting, tag, exprs}, {chainOutput, tag, exprs}, {chainPostrouting, tag, self}}
 }
 
 func join(parts ...any) []expr.Any {
