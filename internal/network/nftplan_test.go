@@ -1,0 +1,237 @@
+package network
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// packet is what the evaluator below can look at.
+type packet struct {
+	iif, oif     string
+	saddr, daddr string
+	proto        byte
+	dport        uint16
+	local        bool // fib daddr type local
+	dnat         bool // ct status dnat
+}
+
+// eval runs a rule's expressions over p the way the kernel would, for the
+// expressions pier uses, and returns the rule's action or "" when a
+// comparison fails. It checks the encodings (byte order, masks, interface
+// name padding) that a wrong plan would get wrong.
+func eval(t *testing.T, exprs []expr.Any, p packet) string {
+	t.Helper()
+	regs := map[uint32][]byte{}
+	for _, e := range exprs {
+		switch e := e.(type) {
+		case *expr.Meta:
+			switch e.Key {
+			case expr.MetaKeyIIFNAME:
+				regs[e.Register] = ifnameBytes(p.iif)
+			case expr.MetaKeyOIFNAME:
+				regs[e.Register] = ifnameBytes(p.oif)
+			case expr.MetaKeyL4PROTO:
+				regs[e.Register] = []byte{p.proto}
+			default:
+				t.Fatalf("meta key %d", e.Key)
+			}
+		case *expr.Payload:
+			switch {
+			case e.Base == expr.PayloadBaseNetworkHeader && e.Offset == 12 && e.Len == 4:
+				regs[e.DestRegister] = netip.MustParseAddr(p.saddr).AsSlice()
+			case e.Base == expr.PayloadBaseNetworkHeader && e.Offset == 16 && e.Len == 4:
+				regs[e.DestRegister] = netip.MustParseAddr(p.daddr).AsSlice()
+			case e.Base == expr.PayloadBaseTransportHeader && e.Offset == 2 && e.Len == 2:
+				regs[e.DestRegister] = binary.BigEndian.AppendUint16(nil, p.dport)
+			default:
+				t.Fatalf("payload %+v", e)
+			}
+		case *expr.Bitwise:
+			src := regs[e.SourceRegister]
+			if len(src) != int(e.Len) || len(e.Mask) != int(e.Len) || !bytes.Equal(e.Xor, make([]byte, e.Len)) {
+				t.Fatalf("bitwise %+v over %x", e, src)
+			}
+			out := make([]byte, e.Len)
+			for i := range out {
+				out[i] = src[i] & e.Mask[i]
+			}
+			regs[e.DestRegister] = out
+		case *expr.Cmp:
+			eq := bytes.Equal(regs[e.Register], e.Data)
+			if (e.Op == expr.CmpOpEq) != eq {
+				return ""
+			}
+			if e.Op != expr.CmpOpEq && e.Op != expr.CmpOpNeq {
+				t.Fatalf("cmp op %d", e.Op)
+			}
+		case *expr.Fib:
+			typ := uint32(unix.RTN_UNICAST)
+			if p.local {
+				typ = unix.RTN_LOCAL
+			}
+			if !e.FlagDADDR || !e.ResultADDRTYPE {
+				t.Fatalf("fib %+v", e)
+			}
+			regs[e.Register] = binary.NativeEndian.AppendUint32(nil, typ)
+		case *expr.Ct:
+			var st uint32
+			if p.dnat {
+				st = ipsDstNAT
+			}
+			regs[e.Register] = binary.NativeEndian.AppendUint32(nil, st)
+		case *expr.Immediate:
+			regs[e.Register] = e.Data
+		case *expr.NAT:
+			if e.Type != expr.NATTypeDestNAT || e.Family != unix.NFPROTO_IPV4 || !e.Specified {
+				t.Fatalf("nat %+v", e)
+			}
+			a, _ := netip.AddrFromSlice(regs[e.RegAddrMin])
+			return fmt.Sprintf("dnat %s", netip.AddrPortFrom(a, binary.BigEndian.Uint16(regs[e.RegProtoMin])))
+		case *expr.Masq:
+			return "masquerade"
+		case *expr.Verdict:
+			if e.Kind == expr.VerdictDrop {
+				return "drop"
+			}
+			t.Fatalf("verdict %d", e.Kind)
+		default:
+			t.Fatalf("expression %T", e)
+		}
+	}
+	return "continue"
+}
+
+// run evaluates a chain's rules in order and returns the first action.
+func run(t *testing.T, plan []rulePlan, chain string, p packet) string {
+	t.Helper()
+	for _, r := range plan {
+		if r.chain == chain {
+			if a := eval(t, r.exprs, p); a != "" {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
+func TestNATPlan(t *testing.T) {
+	plan := natPlan(netip.MustParsePrefix("10.1.0.0/16"), "pier0")
+	cases := []struct {
+		name string
+		p    packet
+		want string
+	}{
+		{"container to the world", packet{iif: "pier0", oif: "eth0", saddr: "10.1.2.3", daddr: "192.0.2.9"}, "masquerade"},
+		{"container to a routed bridge-mate", packet{iif: "pier0", oif: "pier0", saddr: "10.1.2.3", daddr: "10.1.2.4"}, ""},
+		{"other subnet", packet{iif: "x", oif: "eth0", saddr: "10.2.0.1", daddr: "192.0.2.9"}, ""},
+		{"host loopback to a container", packet{iif: "lo", oif: "pier0", saddr: "127.0.0.1", daddr: "10.1.2.3"}, "masquerade"},
+		{"loopback range", packet{iif: "lo", oif: "pier0", saddr: "127.8.9.10", daddr: "10.1.2.3"}, "masquerade"},
+		{"loopback to a longer-named bridge", packet{iif: "lo", oif: "pier01", saddr: "127.0.0.1", daddr: "10.9.2.3"}, ""},
+		{"hairpin after dnat", packet{iif: "pier0", oif: "pier0", saddr: "10.1.2.3", daddr: "10.1.2.4", dnat: true}, "masquerade"},
+		{"host to a container", packet{iif: "lo", oif: "pier0", saddr: "10.1.0.1", daddr: "10.1.2.3"}, ""},
+	}
+	for _, c := range cases {
+		if got := run(t, plan, chainPostrouting, c.p); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	for _, r := range plan {
+		if r.tag != "nat pier0" {
+			t.Errorf("tag %q", r.tag)
+		}
+	}
+}
+
+func TestPublishPlan(t *testing.T) {
+	any := publishPlan(Port{Proto: "tcp", HostPort: 8080, ContainerIP: netip.MustParseAddr("10.1.0.5"), ContainerPort: 80})
+	lo := publishPlan(Port{Proto: "udp", HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 53, ContainerIP: netip.MustParseAddr("10.1.0.6"), ContainerPort: 5353})
+	cases := []struct {
+		name  string
+		plan  []rulePlan
+		chain string
+		p     packet
+		want  string
+	}{
+		{"any local address", any, chainPrerouting, packet{saddr: "192.0.2.9", daddr: "192.0.2.2", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, "dnat 10.1.0.5:80"},
+		{"from the host", any, chainOutput, packet{saddr: "127.0.0.1", daddr: "127.0.0.1", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, "dnat 10.1.0.5:80"},
+		{"not local", any, chainPrerouting, packet{saddr: "192.0.2.9", daddr: "10.1.0.5", proto: unix.IPPROTO_TCP, dport: 8080}, ""},
+		{"other port", any, chainPrerouting, packet{saddr: "192.0.2.9", daddr: "192.0.2.2", local: true, proto: unix.IPPROTO_TCP, dport: 8081}, ""},
+		{"byte-swapped port", any, chainPrerouting, packet{saddr: "192.0.2.9", daddr: "192.0.2.2", local: true, proto: unix.IPPROTO_TCP, dport: 0x901f}, ""},
+		{"udp on a tcp port", any, chainPrerouting, packet{saddr: "192.0.2.9", daddr: "192.0.2.2", local: true, proto: unix.IPPROTO_UDP, dport: 8080}, ""},
+		{"self hairpin", any, chainPostrouting, packet{saddr: "10.1.0.5", daddr: "10.1.0.5", proto: unix.IPPROTO_TCP, dport: 80}, "masquerade"},
+		{"neighbour is not self", any, chainPostrouting, packet{saddr: "10.1.0.4", daddr: "10.1.0.5", proto: unix.IPPROTO_TCP, dport: 80}, ""},
+		{"bound address", lo, chainOutput, packet{saddr: "127.0.0.1", daddr: "127.0.0.1", local: true, proto: unix.IPPROTO_UDP, dport: 53}, "dnat 10.1.0.6:5353"},
+		{"other local address", lo, chainPrerouting, packet{saddr: "192.0.2.9", daddr: "192.0.2.2", local: true, proto: unix.IPPROTO_UDP, dport: 53}, ""},
+	}
+	for _, c := range cases {
+		if got := run(t, c.plan, c.chain, c.p); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestIsolatePlan(t *testing.T) {
+	plan := isolatePlan("pier1", "pier0")
+	if plan[0].tag != "isolate pier0 pier1" || isolateTag("pier0", "pier1") != plan[0].tag {
+		t.Errorf("tag %q not symmetric", plan[0].tag)
+	}
+	for _, c := range []struct {
+		iif, oif, want string
+	}{{"pier0", "pier1", "drop"}, {"pier1", "pier0", "drop"}, {"pier0", "eth0", ""}, {"pier0", "pier0", ""}} {
+		if got := run(t, plan, chainForward, packet{iif: c.iif, oif: c.oif}); got != c.want {
+			t.Errorf("%s -> %s: %q, want %q", c.iif, c.oif, got, c.want)
+		}
+	}
+}
+
+func TestPortHandles(t *testing.T) {
+	p := Port{Proto: "tcp", HostPort: 80, ContainerIP: netip.MustParseAddr("10.1.0.5"), ContainerPort: 80}
+	if p.Handle() != "publish tcp 0.0.0.0 80" {
+		t.Errorf("handle %q", p.Handle())
+	}
+	cases := []struct {
+		a, b PortHandle
+		want bool
+	}{
+		{"publish tcp 0.0.0.0 80", "publish tcp 127.0.0.1 80", true},
+		{"publish tcp 127.0.0.2 80", "publish tcp 127.0.0.1 80", false},
+		{"publish tcp 127.0.0.1 80", "publish tcp 127.0.0.1 80", true},
+		{"publish udp 0.0.0.0 80", "publish tcp 0.0.0.0 80", false},
+		{"publish tcp 0.0.0.0 81", "publish tcp 0.0.0.0 80", false},
+		{"nat pier0", "publish tcp 0.0.0.0 80", false},
+	}
+	for _, c := range cases {
+		if got := c.a.conflicts(c.b); got != c.want {
+			t.Errorf("%q vs %q: %v", c.a, c.b, got)
+		}
+	}
+	bad := []Port{
+		{Proto: "sctp", HostPort: 1, ContainerIP: p.ContainerIP, ContainerPort: 1},
+		{Proto: "tcp", HostPort: 0, ContainerIP: p.ContainerIP, ContainerPort: 1},
+		{Proto: "tcp", HostPort: 1, ContainerIP: netip.MustParseAddr("fd00::1"), ContainerPort: 1},
+	}
+	for _, b := range bad {
+		if b.check() == nil {
+			t.Errorf("%+v accepted", b)
+		}
+	}
+}
+
+func TestVethName(t *testing.T) {
+	if n := VethName("3f2a9c81d0e7aa"); n != "pier3f2a9c8" {
+		t.Errorf("hex id: %s", n)
+	}
+	a, b := VethName("web"), VethName("web2")
+	if len(a) != 11 || a == b || a != VethName("web") {
+		t.Errorf("non-hex ids: %s %s", a, b)
+	}
+	if n := randomVethName(); len(n) != 11 || checkIfName(n) != nil {
+		t.Errorf("random name %q", n)
+	}
+}
