@@ -210,9 +210,13 @@ func configurePeer(ns netns.NsHandle, c EndpointConfig) error {
 	return step("add default route via "+c.Bridge.Gateway.String(), h.RouteAdd(route))
 }
 
-// Detach removes the endpoint's veth pair by deleting its host side. A pair
+// Detach removes the endpoint's veth pair by deleting its host side, and
+// the ifb Limit may have made. A pair
 // already gone (the namespace died and took it along) is not an error.
 func Detach(ep *Endpoint) error {
+	if err := deleteIfb(IfbName(ep.HostName)); err != nil {
+		return fmt.Errorf("detach %s: %w", ep.HostName, err)
+	}
 	link, err := netlink.LinkByName(ep.HostName)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
