@@ -14,10 +14,12 @@
 //	OpenIPAM(dir, name, subnet)       once per network; survives restarts
 //	ipam.Allocate(owner)              per container
 //	Attach(netnsPath, bridge, ip, "eth0")
-//	PublishPort(...) / Unpublish(h)   per published port
+//	Limit(ep.HostName, egress, ingress) per container, optional
+//	PublishPort(Port{...}) / Unpublish(h) per published port
 //	Detach(ep); ipam.Release(ip)      when the container stops
 //	Isolate(a, b)                     between every pair of networks
-//	DeleteBridge(name); DeleteTable() when networks go
+//	RemoveBridgeRules(name); DeleteBridge(name) when a network goes
+//	DeleteTable()                     when pier is uninstalled
 //
 // Published ports are pure kernel DNAT, like Docker with its userland proxy
 // off: no process per port. For the host itself to reach a port through
