@@ -61,6 +61,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVarP(&a.host, "host", "H", defaultHost(),
 		"daemon socket (env PIER_HOST, then DOCKER_HOST)")
 	root.AddCommand(a.versionCommand(), a.infoCommand())
+	root.AddCommand(a.imageCommands()...)
+	root.AddCommand(a.volumeCommands()...)
 	return root
 }
 

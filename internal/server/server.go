@@ -25,6 +25,10 @@ type Backend interface {
 // Config says what a Server serves.
 type Config struct {
 	Backend Backend
+	// Images and Volumes serve /images/* and /volumes/*; nil leaves
+	// those routes out (their endpoints answer 404 then).
+	Images  ImageBackend
+	Volumes VolumeBackend
 	// Version is pier's version, sent in every response's Server header.
 	Version string
 	// Logger gets one line per failed request; nil discards.
@@ -34,6 +38,8 @@ type Config struct {
 // Server is the API's http.Handler.
 type Server struct {
 	backend Backend
+	images  ImageBackend
+	volumes VolumeBackend
 	version string
 	log     *slog.Logger
 	handler http.Handler
@@ -45,7 +51,7 @@ const shutdownGrace = 10 * time.Second
 
 // New builds the handler and its routes.
 func New(cfg Config) *Server {
-	s := &Server{backend: cfg.Backend, version: cfg.Version, log: cfg.Logger}
+	s := &Server{backend: cfg.Backend, images: cfg.Images, volumes: cfg.Volumes, version: cfg.Version, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -54,6 +60,12 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("HEAD /_ping", s.ping)
 	mux.HandleFunc("GET /version", s.getVersion)
 	mux.HandleFunc("GET /info", s.getInfo)
+	if s.images != nil {
+		s.imageRoutes(mux)
+	}
+	if s.volumes != nil {
+		s.volumeRoutes(mux)
+	}
 	s.handler = s.withVersion(s.routed(mux))
 	return s
 }
