@@ -16,6 +16,10 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/system"
+
+	"github.com/pier-engine/pier/internal/image"
+	"github.com/pier-engine/pier/internal/metadata"
+	"github.com/pier-engine/pier/internal/volume"
 )
 
 // Version is pier's version; builds may set it with -ldflags -X.
@@ -37,6 +41,10 @@ type Daemon struct {
 
 	// runtimeVersion asks pier-runtime for its version once.
 	runtimeVersion func() string
+
+	md      *metadata.Store // the engine's records (volumes; containers next)
+	images  *image.Store
+	volumes *volume.Store
 }
 
 // New makes the daemon's root and reads or creates its engine ID.
@@ -57,7 +65,24 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	}
 	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime)}
 	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
+	if err := d.openStores(); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// openStores opens what the engine keeps under its root.
+func (d *Daemon) openStores() (err error) {
+	if d.md, err = metadata.Open(filepath.Join(d.cfg.Root, "metadata")); err != nil {
+		return err
+	}
+	if d.images, err = image.New(image.Config{Root: filepath.Join(d.cfg.Root, "image")}); err != nil {
+		return err
+	}
+	if d.volumes, err = volume.New(d.cfg.Root, d.md); err != nil {
+		return err
+	}
+	return nil
 }
 
 // engineID returns the ID kept in path, creating it on first start so
