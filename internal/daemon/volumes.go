@@ -1,0 +1,79 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+
+	apivolume "github.com/moby/moby/api/types/volume"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/volume"
+)
+
+// VolumeCreate makes a local volume, or returns the one of that name as
+// dockerd does.
+func (d *Daemon) VolumeCreate(ctx context.Context, req apivolume.CreateRequest) (apivolume.Volume, error) {
+	if req.ClusterVolumeSpec != nil {
+		return apivolume.Volume{}, fmt.Errorf("cluster volume %s: pier has no swarm: %w", req.Name, errdefs.ErrNotImplemented)
+	}
+	if err := volume.CheckDriver(req.Driver); err != nil {
+		return apivolume.Volume{}, err
+	}
+	v, err := d.volumes.Create(req.Name, req.Labels, req.DriverOpts)
+	if err != nil {
+		return apivolume.Volume{}, err
+	}
+	return v.ToAPI(), nil
+}
+
+// VolumeList returns the volumes filters select, by name.
+func (d *Daemon) VolumeList(ctx context.Context, filters map[string][]string) (apivolume.ListResponse, error) {
+	f, err := volume.ParseFilter(filters)
+	if err != nil {
+		return apivolume.ListResponse{}, err
+	}
+	f.InUse = d.volumeInUse
+	vols, err := d.volumes.List(f)
+	if err != nil {
+		return apivolume.ListResponse{}, err
+	}
+	out := apivolume.ListResponse{Volumes: make([]apivolume.Volume, 0, len(vols))}
+	for _, v := range vols {
+		out.Volumes = append(out.Volumes, v.ToAPI())
+	}
+	return out, nil
+}
+
+// VolumeInspect returns the volume called name.
+func (d *Daemon) VolumeInspect(ctx context.Context, name string) (apivolume.Volume, error) {
+	v, err := d.volumes.Get(name)
+	if err != nil {
+		return apivolume.Volume{}, err
+	}
+	return v.ToAPI(), nil
+}
+
+// VolumeRemove deletes a volume no container uses; force makes a missing
+// one no error (it never removes a volume in use, as in Docker).
+func (d *Daemon) VolumeRemove(ctx context.Context, name string, force bool) error {
+	return d.volumes.Remove(name, force, d.volumeInUse)
+}
+
+// VolumePrune removes the unused volumes filters select: anonymous ones
+// unless filters has all=true.
+func (d *Daemon) VolumePrune(ctx context.Context, filters map[string][]string) (apivolume.PruneReport, error) {
+	f, err := volume.ParsePruneFilter(filters)
+	if err != nil {
+		return apivolume.PruneReport{}, err
+	}
+	removed, space, err := d.volumes.Prune(d.volumeInUse, f)
+	// A prune that stopped half-way still removed what it names.
+	return apivolume.PruneReport{VolumesDeleted: removed, SpaceReclaimed: space}, err
+}
+
+// volumeInUse reports whether a container mounts the volume. There are no
+// containers yet: once there are, they answer this (a container's mounts,
+// running or not, keep its volumes, as in Docker).
+func (d *Daemon) volumeInUse(name string) bool {
+	return false
+}
