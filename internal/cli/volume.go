@@ -174,9 +174,12 @@ func (r volumeRow) Labels() string {
 	return r.pick("LABELS", strings.Join(kv, ","))
 }
 
+// jsonFields is a row as docker's `volume ls --format json` prints it,
+// cluster and usage fields included, which a local volume lacks.
 func (r volumeRow) jsonFields() map[string]string {
 	return map[string]string{"Name": r.Name(), "Driver": r.Driver(), "Scope": r.Scope(),
-		"Mountpoint": r.Mountpoint(), "Labels": r.Labels(), "CreatedAt": r.CreatedAt()}
+		"Mountpoint": r.Mountpoint(), "Labels": r.Labels(),
+		"Availability": "N/A", "Group": "N/A", "Links": "N/A", "Size": "N/A", "Status": "N/A"}
 }
 
 // writeVolumeRows prints one line per volume: a "table ..." format gets

@@ -185,7 +185,8 @@ func TestVolumeList(t *testing.T) {
 	code, out, _ = run(t, "-H", host, "volume", "ls", "--format", "json")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var row map[string]string
-	if code != 0 || len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &row) != nil || row["Name"] != "alpha" || row["Driver"] != "local" {
+	if code != 0 || len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &row) != nil || row["Name"] != "alpha" || row["Driver"] != "local" ||
+		row["Labels"] != "n=alpha" || row["Size"] != "N/A" || len(row) != 10 {
 		t.Errorf("volume ls --format json = %d %q", code, out)
 	}
 	if code, _, errs := run(t, "-H", host, "volume", "ls", "--filter", "nonsense"); code != ExitDaemon || !strings.Contains(errs, "bad format of filter") {
