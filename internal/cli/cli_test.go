@@ -113,8 +113,8 @@ func TestNoDaemon(t *testing.T) {
 	host := "unix://" + filepath.Join(t.TempDir(), "none.sock")
 	for _, verb := range []string{"version", "info"} {
 		code, out, errs := run(t, "-H", host, verb)
-		if code != ExitDaemon {
-			t.Errorf("pier %s without a daemon = %d, want %d", verb, code, ExitDaemon)
+		if code != ExitFailure {
+			t.Errorf("pier %s without a daemon = %d, want %d", verb, code, ExitFailure)
 		}
 		if !strings.Contains(errs, "pierd unreachable") {
 			t.Errorf("pier %s stderr = %q", verb, errs)
@@ -123,7 +123,7 @@ func TestNoDaemon(t *testing.T) {
 			t.Errorf("pier version without a daemon prints no client section: %q", out)
 		}
 	}
-	if code, _, _ := run(t, "no-such-verb"); code != ExitDaemon {
-		t.Errorf("unknown verb = %d, want %d", code, ExitDaemon)
+	if code, _, _ := run(t, "no-such-verb"); code != ExitFailure {
+		t.Errorf("unknown verb = %d, want %d", code, ExitFailure)
 	}
 }

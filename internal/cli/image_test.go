@@ -231,7 +231,7 @@ func TestImages(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &row) != nil || row.Repository != "busybox" {
 		t.Errorf("images busy* --format json = %d %q", code, out)
 	}
-	if code, _, errs := run(t, "-H", host, "images", "-f", "color=red"); code != ExitDaemon || !strings.Contains(errs, "invalid filter") {
+	if code, _, errs := run(t, "-H", host, "images", "-f", "color=red"); code != ExitFailure || !strings.Contains(errs, "invalid filter") {
 		t.Errorf("images -f color=red = %d %q", code, errs)
 	}
 }
@@ -254,7 +254,7 @@ func TestPullPlain(t *testing.T) {
 	}
 	f.pullErr = errors.New("layer sha256:0123: unexpected EOF")
 	code, _, errs = run(t, "-H", host, "pull", "busybox")
-	if code != ExitDaemon || !strings.Contains(errs, "unexpected EOF") {
+	if code != ExitFailure || !strings.Contains(errs, "unexpected EOF") {
 		t.Errorf("pull failing half-way = %d %q", code, errs)
 	}
 }
@@ -293,10 +293,10 @@ func TestTagRmi(t *testing.T) {
 	if img, _ := f.find("busybox"); !slices.Contains(img.RepoTags, "mine:v1") {
 		t.Errorf("tags after pier tag: %v", img.RepoTags)
 	}
-	if code, _, errs := run(t, "-H", host, "tag", "nothere", "x"); code != ExitDaemon || !strings.Contains(errs, "No such image") {
+	if code, _, errs := run(t, "-H", host, "tag", "nothere", "x"); code != ExitFailure || !strings.Contains(errs, "No such image") {
 		t.Errorf("tag of an unknown image = %d %q", code, errs)
 	}
-	if code, _, errs := run(t, "-H", host, "rmi", "aaaa"); code != ExitDaemon || !strings.Contains(errs, "referenced by 2 names") {
+	if code, _, errs := run(t, "-H", host, "rmi", "aaaa"); code != ExitFailure || !strings.Contains(errs, "referenced by 2 names") {
 		t.Errorf("rmi by id of a twice-tagged image = %d %q", code, errs)
 	}
 	code, out, _ := run(t, "-H", host, "rmi", "mine:v1")
@@ -304,7 +304,7 @@ func TestTagRmi(t *testing.T) {
 		t.Errorf("rmi mine:v1 = %d %q", code, out)
 	}
 	code, out, errs := run(t, "-H", host, "image", "rm", "-f", "nothere", "busybox")
-	if code != ExitDaemon || !strings.Contains(errs, "No such image: nothere") ||
+	if code != ExitFailure || !strings.Contains(errs, "No such image: nothere") ||
 		out != "Untagged: busybox:latest\nDeleted: sha256:"+strings.Repeat("a", 64)+"\n" {
 		t.Errorf("rmi -f nothere busybox = %d %q %q", code, out, errs)
 	}
@@ -324,7 +324,7 @@ func TestImageInspect(t *testing.T) {
 		}
 	}
 	code, out, errs = run(t, "-H", host, "image", "inspect", "nothere")
-	if code != ExitDaemon || strings.TrimSpace(out) != "[]" || !strings.Contains(errs, "No such image") {
+	if code != ExitFailure || strings.TrimSpace(out) != "[]" || !strings.Contains(errs, "No such image") {
 		t.Errorf("inspect nothere = %d %q %q", code, out, errs)
 	}
 	code, out, _ = run(t, "-H", host, "history", "busybox")
@@ -344,7 +344,7 @@ func TestSaveLoadImport(t *testing.T) {
 		t.Errorf("saved %q %v", b, err)
 	}
 	missing := filepath.Join(t.TempDir(), "no.tar")
-	if code, _, errs := run(t, "-H", host, "save", "-o", missing, "nothere"); code != ExitDaemon || !strings.Contains(errs, "No such image") {
+	if code, _, errs := run(t, "-H", host, "save", "-o", missing, "nothere"); code != ExitFailure || !strings.Contains(errs, "No such image") {
 		t.Errorf("save nothere = %d %q", code, errs)
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {

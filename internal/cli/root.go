@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,9 +22,15 @@ var Version = "0.1.0"
 // DefaultHost is pierd's socket.
 const DefaultHost = "unix:///run/pier/pier.sock"
 
-// ExitDaemon is Docker's exit code for a failure of the daemon or of the
-// command itself, as opposed to the container's own code.
-const ExitDaemon = 125
+// Exit codes as the docker CLI uses them: 1 for a failed command, 125 when
+// `run` or `create` fails before the container's own code exists.
+const (
+	ExitFailure = 1
+	ExitDaemon  = 125
+)
+
+// exitCoder is an error that carries the exit code to use.
+type exitCoder interface{ ExitCode() int }
 
 // app is what every verb shares: where the daemon is and where to print.
 type app struct {
@@ -45,7 +52,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "pier:", err)
-		return ExitDaemon
+		var ec exitCoder
+		if errors.As(err, &ec) {
+			return ec.ExitCode()
+		}
+		return ExitFailure
 	}
 	return 0
 }

@@ -144,11 +144,11 @@ func TestVolumeCreate(t *testing.T) {
 	if code, out, _ := run(t, "-H", host, "volume", "create", "--name", "v2"); code != 0 || out != "v2\n" {
 		t.Errorf("volume create --name = %d %q", code, out)
 	}
-	if code, _, errs := run(t, "-H", host, "volume", "create", "--name", "x", "y"); code != ExitDaemon || !strings.Contains(errs, "conflicting options") {
+	if code, _, errs := run(t, "-H", host, "volume", "create", "--name", "x", "y"); code != ExitFailure || !strings.Contains(errs, "conflicting options") {
 		t.Errorf("--name and an argument = %d %q", code, errs)
 	}
 	code, _, errs = run(t, "-H", host, "volume", "create", "a/b")
-	if code != ExitDaemon || !strings.Contains(errs, "Error response from daemon") || !strings.Contains(errs, "invalid characters") {
+	if code != ExitFailure || !strings.Contains(errs, "Error response from daemon") || !strings.Contains(errs, "invalid characters") {
 		t.Errorf("volume create a/b = %d %q", code, errs)
 	}
 }
@@ -189,7 +189,7 @@ func TestVolumeList(t *testing.T) {
 		row["Labels"] != "n=alpha" || row["Size"] != "N/A" || len(row) != 10 {
 		t.Errorf("volume ls --format json = %d %q", code, out)
 	}
-	if code, _, errs := run(t, "-H", host, "volume", "ls", "--filter", "nonsense"); code != ExitDaemon || !strings.Contains(errs, "bad format of filter") {
+	if code, _, errs := run(t, "-H", host, "volume", "ls", "--filter", "nonsense"); code != ExitFailure || !strings.Contains(errs, "bad format of filter") {
 		t.Errorf("volume ls --filter nonsense = %d %q", code, errs)
 	}
 }
@@ -209,10 +209,10 @@ func TestVolumeInspect(t *testing.T) {
 		t.Errorf("volume inspect -f = %d %q", code, out)
 	}
 	code, out, errs = run(t, "-H", host, "volume", "inspect", "nope", "v1")
-	if code != ExitDaemon || !strings.Contains(errs, "no such volume") || json.Unmarshal([]byte(out), &vols) != nil || len(vols) != 1 {
+	if code != ExitFailure || !strings.Contains(errs, "no such volume") || json.Unmarshal([]byte(out), &vols) != nil || len(vols) != 1 {
 		t.Errorf("volume inspect nope v1 = %d %q %q", code, out, errs)
 	}
-	if code, out, _ := run(t, "-H", host, "volume", "inspect", "nope"); code != ExitDaemon || out != "[]\n" {
+	if code, out, _ := run(t, "-H", host, "volume", "inspect", "nope"); code != ExitFailure || out != "[]\n" {
 		t.Errorf("volume inspect nope = %d %q, want [] and an error", code, out)
 	}
 }
@@ -223,7 +223,7 @@ func TestVolumeRemove(t *testing.T) {
 		run(t, "-H", host, "volume", "create", n)
 	}
 	code, out, errs := run(t, "-H", host, "volume", "rm", "v1", "nope", "busy", "v2")
-	if code != ExitDaemon || out != "v1\nv2\n" || !strings.Contains(errs, "no such volume") || !strings.Contains(errs, "in use") {
+	if code != ExitFailure || out != "v1\nv2\n" || !strings.Contains(errs, "no such volume") || !strings.Contains(errs, "in use") {
 		t.Errorf("volume rm = %d %q %q", code, out, errs)
 	}
 	if _, ok := f.vols["busy"]; !ok || len(f.vols) != 1 {
@@ -251,7 +251,7 @@ func TestVolumePrune(t *testing.T) {
 	run(t, "-H", host, "volume", "create", "v3")
 	withStdin(t, "n\n")
 	code, out, errs := run(t, "-H", host, "volume", "prune", "--all")
-	if code != ExitDaemon || !strings.Contains(out, "WARNING! This will remove all local volumes") || !strings.Contains(errs, "cancelled") {
+	if code != ExitFailure || !strings.Contains(out, "WARNING! This will remove all local volumes") || !strings.Contains(errs, "cancelled") {
 		t.Errorf("volume prune answered n = %d %q %q", code, out, errs)
 	}
 	withStdin(t, "y\n")

@@ -68,6 +68,10 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	if err := d.openStores(); err != nil {
 		return nil, err
 	}
+	// Without it the daemon still serves every other image.
+	if err := d.ensureBusybox(context.Background()); err != nil {
+		logger.Warn("default busybox image", "image", busyboxRef, "err", err)
+	}
 	return d, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"sync"
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -28,14 +27,10 @@ const busyboxRef = "busybox:latest"
 // busyboxBinary is the static busybox the default image is made from.
 var busyboxBinary = image.BusyboxPath
 
-// imageReady holds, per daemon, the one-time start of the image slice
-// (func() error from sync.OnceValue). It lives here rather than in Daemon
-// until New calls ensureBusybox itself; then it can go.
-var imageReady sync.Map // *Daemon -> func() error
-
 // ensureBusybox makes busybox:latest from /bin/busybox when the store has
 // no such image and the binary exists; the same binary always gives the
-// same image id. New should call it once at start-up.
+// same image id. New calls it once at start-up, so that a later
+// `rmi busybox` stays done.
 func (d *Daemon) ensureBusybox(ctx context.Context) error {
 	_, err := d.images.Get(busyboxRef)
 	if !errors.Is(err, errdefs.ErrNotFound) {
@@ -50,21 +45,6 @@ func (d *Daemon) ensureBusybox(ctx context.Context) error {
 	return nil
 }
 
-// imagesReady runs ensureBusybox on the first image request of this
-// daemon: lazily, because New does not call it yet. Once only, so that
-// `rmi busybox` is not undone by the next `images`. A failure is logged:
-// the other images are still served.
-func (d *Daemon) imagesReady(ctx context.Context) {
-	once, _ := imageReady.LoadOrStore(d, sync.OnceValue(func() error {
-		// Not the request's context: a client hanging up must not leave
-		// the default image unmade for the daemon's lifetime.
-		return d.ensureBusybox(context.WithoutCancel(ctx))
-	}))
-	if err := once.(func() error)(); err != nil {
-		d.log.Warn("default busybox image", "image", busyboxRef, "err", err)
-	}
-}
-
 // imageInUse tells whether a container uses the image id. There are no
 // containers yet, so no image is in use; the container slice replaces
 // this with a look at its records.
@@ -72,7 +52,6 @@ func (d *Daemon) imageInUse(id string) bool { return false }
 
 // ImageList lists every image (GET /images/json); the server filters.
 func (d *Daemon) ImageList(ctx context.Context) ([]imagetypes.Summary, error) {
-	d.imagesReady(ctx)
 	imgs, err := d.images.List()
 	if err != nil {
 		return nil, err
@@ -113,7 +92,6 @@ func nonNil(s []string) []string {
 
 // ImageInspect describes one image (GET /images/{name}/json).
 func (d *Daemon) ImageInspect(ctx context.Context, ref string) (imagetypes.InspectResponse, error) {
-	d.imagesReady(ctx)
 	img, err := d.images.Get(ref)
 	if err != nil {
 		return imagetypes.InspectResponse{}, err
@@ -168,7 +146,6 @@ func inspect(img *image.Image, cfg *v1.ConfigFile) (imagetypes.InspectResponse, 
 // does: the top entry carries the image id and tags, older ones
 // "<missing>", and each entry that made a layer that layer's size.
 func (d *Daemon) ImageHistory(ctx context.Context, ref string) ([]imagetypes.HistoryResponseItem, error) {
-	d.imagesReady(ctx)
 	img, err := d.images.Get(ref)
 	if err != nil {
 		return nil, err
@@ -209,14 +186,12 @@ func history(img *image.Image, cfg *v1.ConfigFile) []imagetypes.HistoryResponseI
 
 // ImageTag makes source also known as ref (POST /images/{name}/tag).
 func (d *Daemon) ImageTag(ctx context.Context, source, ref string) error {
-	d.imagesReady(ctx)
 	return d.images.Tag(source, ref)
 }
 
 // ImageRemove untags ref, and removes the image once nothing names it
 // (DELETE /images/{name}).
 func (d *Daemon) ImageRemove(ctx context.Context, ref string, force bool) ([]imagetypes.DeleteResponse, error) {
-	d.imagesReady(ctx)
 	del, err := d.images.Remove(ref, force, d.imageInUse)
 	return deleteResponses(del), err
 }
@@ -232,7 +207,6 @@ func deleteResponses(del []image.Deleted) []imagetypes.DeleteResponse {
 // ImagePrune removes dangling images that no container uses, or with all
 // every image no container uses (POST /images/prune, docker image prune -a).
 func (d *Daemon) ImagePrune(ctx context.Context, all bool) (imagetypes.PruneReport, error) {
-	d.imagesReady(ctx)
 	imgs, err := d.images.List()
 	if err != nil {
 		return imagetypes.PruneReport{}, err
@@ -273,7 +247,6 @@ func pruneReport(del []image.Deleted, sizes map[string]int64) imagetypes.PruneRe
 // ImagePull pulls ref from its registry, reporting progress as the store
 // makes it (POST /images/create?fromImage=).
 func (d *Daemon) ImagePull(ctx context.Context, ref string, progress image.ProgressFunc) error {
-	d.imagesReady(ctx)
 	_, err := d.images.Pull(ctx, ref, progress)
 	return err
 }
@@ -281,7 +254,6 @@ func (d *Daemon) ImagePull(ctx context.Context, ref string, progress image.Progr
 // ImagePush pushes ref to its registry and returns the manifest digest
 // the registry now serves (POST /images/{name}/push).
 func (d *Daemon) ImagePush(ctx context.Context, ref string, progress image.ProgressFunc) (string, error) {
-	d.imagesReady(ctx)
 	digest, err := d.images.Push(ctx, ref, progress)
 	if err != nil {
 		return "", err
@@ -293,7 +265,6 @@ func (d *Daemon) ImagePush(ctx context.Context, ref string, progress image.Progr
 // layout tar (GET /images/get). Every ref is resolved before the first
 // byte is written, so an unknown one is an error the client can see.
 func (d *Daemon) ImageSave(ctx context.Context, w io.Writer, refs []string) error {
-	d.imagesReady(ctx)
 	if len(refs) == 0 {
 		return fmt.Errorf("save: no image named: %w", errdefs.ErrInvalidArgument)
 	}
@@ -308,7 +279,6 @@ func (d *Daemon) ImageSave(ctx context.Context, w io.Writer, refs []string) erro
 // ImageLoad stores the images of a docker save or OCI layout tar and
 // returns them with their tags (POST /images/load).
 func (d *Daemon) ImageLoad(ctx context.Context, r io.Reader) ([]imagetypes.Summary, error) {
-	d.imagesReady(ctx)
 	imgs, err := d.images.Load(ctx, r)
 	if err != nil {
 		return nil, err
@@ -328,7 +298,6 @@ func (d *Daemon) ImageLoad(ctx context.Context, r io.Reader) ([]imagetypes.Summa
 // Dockerfile instructions in changes, tagged ref unless it is "", and
 // returns its id (POST /images/create?fromSrc=-).
 func (d *Daemon) ImageImport(ctx context.Context, r io.Reader, ref string, changes []string) (string, error) {
-	d.imagesReady(ctx)
 	img, err := d.images.Import(ctx, r, ref, changes)
 	if err != nil {
 		return "", err

@@ -32,7 +32,6 @@ func newImageDaemon(t *testing.T, binary string) *Daemon {
 	}
 	t.Cleanup(func() {
 		busyboxBinary = old
-		imageReady.Delete(d)
 	})
 	return d
 }
@@ -168,6 +167,10 @@ func TestDefaultBusybox(t *testing.T) {
 	}
 	d := newImageDaemon(t, bin)
 	ctx := context.Background()
+	// What New does at start-up.
+	if err := d.ensureBusybox(ctx); err != nil {
+		t.Fatal(err)
+	}
 	list, err := d.ImageList(ctx)
 	if err != nil {
 		t.Fatal(err)
