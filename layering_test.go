@@ -38,6 +38,7 @@ var layers = map[string]int{
 	"internal/image":         2,
 	"internal/specgen":       2,
 	"internal/volume":        2,
+	"internal/monitor":       2,
 	// L3: the engine.
 	"internal/daemon": 3,
 	// L4: edges.
