@@ -1,0 +1,39 @@
+// Command pier-monitor watches one container for pierd, from outside it:
+// it owns the container's stdout and stderr and writes them to its
+// json-file log, records its exit status atomically and deletes it, so
+// that pierd can die and come back without harm. The work is in
+// internal/monitor; it is built static (CGO_ENABLED=0), one per container.
+//
+// usage: pier-monitor CONFIG.json
+package main
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/pier-engine/pier/internal/monitor"
+)
+
+// init trims what the Go runtime keeps per process, which is per container
+// here (see internal/monitor's doc for the measurements).
+func init() {
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(4 << 20)
+}
+
+func main() {
+	if len(os.Args) != 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
+		os.Stderr.WriteString("usage: pier-monitor CONFIG.json\n")
+		os.Exit(2)
+	}
+	cfg, err := monitor.ReadConfig(os.Args[1])
+	if err == nil {
+		err = monitor.Run(cfg)
+	}
+	if err != nil {
+		os.Stderr.WriteString("pier-monitor: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+}

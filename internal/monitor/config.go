@@ -1,0 +1,97 @@
+package monitor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/logfile"
+)
+
+// Config is what pierd tells a monitor, as a JSON file whose path is the
+// monitor's only argument. Paths are absolute; the monitor chdirs to /.
+type Config struct {
+	// Runtime is the OCI runtime binary (pier-runtime, runc, crun) and
+	// RuntimeRoot its --root.
+	Runtime     string `json:"runtime"`
+	RuntimeRoot string `json:"runtimeRoot,omitempty"`
+	// RuntimeLog, if set, is passed as --log with --log-format json; the
+	// monitor reads the runtime's error from its last line when create or
+	// start fails.
+	RuntimeLog string `json:"runtimeLog,omitempty"`
+	ID         string `json:"id"`
+	Bundle     string `json:"bundle"`
+
+	// LogPath is the container's json-file log; LogOptions are Docker's
+	// --log-opt values for it (max-size, max-file).
+	LogPath    string            `json:"logPath"`
+	LogOptions map[string]string `json:"logOptions,omitempty"`
+
+	// StatusFile receives the exit Status, written atomically once.
+	StatusFile string `json:"statusFile"`
+	// PidFile is the runtime's --pid-file: the container's init pid.
+	PidFile string `json:"pidFile"`
+	// MonitorPidFile, if set, holds the monitor's own pid while it runs,
+	// so that a restarted pierd finds it again.
+	MonitorPidFile string `json:"monitorPidFile,omitempty"`
+	// Cgroups are the container's memory cgroup directories (v1 memory
+	// hierarchy or the v2 directory) whose oom_kill counters decide
+	// Status.OOMKilled. Empty means OOM kills are not detected.
+	Cgroups []string `json:"cgroups,omitempty"`
+
+	// SyncFD is the fd of the pipe on which the monitor reports the
+	// container's start (a Started line) and then closes; 0 means none.
+	SyncFD int `json:"syncFd,omitempty"`
+}
+
+// ParseConfig decodes and checks a Config.
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Config{}, fmt.Errorf("monitor config: %w: %w", errdefs.ErrInvalidArgument, err)
+	}
+	return c, c.Validate()
+}
+
+// ReadConfig reads and checks the Config in path.
+func ReadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("monitor config: %w", err)
+	}
+	return ParseConfig(b)
+}
+
+// Validate reports the first missing or bad field.
+func (c Config) Validate() error {
+	required := []struct{ name, val string }{
+		{"runtime", c.Runtime}, {"id", c.ID}, {"bundle", c.Bundle},
+		{"logPath", c.LogPath}, {"statusFile", c.StatusFile}, {"pidFile", c.PidFile},
+	}
+	for _, r := range required {
+		if r.val == "" {
+			return fmt.Errorf("monitor config: %s is required: %w", r.name, errdefs.ErrInvalidArgument)
+		}
+	}
+	if c.SyncFD < 0 || (c.SyncFD > 0 && c.SyncFD < 3) {
+		return fmt.Errorf("monitor config: syncFd %d: not an extra fd: %w", c.SyncFD, errdefs.ErrInvalidArgument)
+	}
+	if _, err := logfile.ParseOptions(c.LogOptions); err != nil {
+		return fmt.Errorf("monitor config: %w", err)
+	}
+	return nil
+}
+
+// runtimeArgs is the runtime's command line for one verb: the global
+// options first, as runc wants them.
+func (c Config) runtimeArgs(verb ...string) []string {
+	var args []string
+	if c.RuntimeRoot != "" {
+		args = append(args, "--root", c.RuntimeRoot)
+	}
+	if c.RuntimeLog != "" {
+		args = append(args, "--log", c.RuntimeLog, "--log-format", "json")
+	}
+	return append(args, verb...)
+}

@@ -1,0 +1,303 @@
+package monitor
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/logfile"
+)
+
+// DrainGrace bounds how long the monitor waits, after the container's init
+// has exited, for its output pipes to reach EOF. A process that escaped
+// the container (no PID namespace) may hold them open forever.
+const DrainGrace = 2 * time.Second
+
+// copyBuf is each copier's read size. Small on purpose: it is per
+// container memory, and logfile.Stream already buffers a line (16 KiB).
+const copyBuf = 4 << 10
+
+// monitor is the state of one Run.
+type monitor struct {
+	cfg     Config
+	log     *logfile.Writer
+	streams [2]*logfile.Stream
+	readers [2]*os.File
+	copiers sync.WaitGroup
+	// copyErr is the first error writing the log. Guarded by copyMu.
+	copyMu  sync.Mutex
+	copyErr error
+}
+
+// Run is the monitor's whole life: it becomes a child subreaper in its own
+// session, creates and starts the container with pipes as its stdout and
+// stderr, reports the container's pid on cfg.SyncFD, copies the pipes into
+// the json-file log, waits for the container's init, writes the Status,
+// deletes the container and returns.
+func Run(cfg Config) error {
+	m := &monitor{cfg: cfg}
+	pid, startedAt, err := m.launch()
+	report(cfg.SyncFD, pid, err)
+	if err != nil {
+		m.drain()
+		m.removeMonitorPid()
+		return err
+	}
+	st := Status{Pid: pid, StartedAt: startedAt}
+	base, _ := oomKills(cfg.Cgroups)
+	ws, werr := waitInit(pid)
+	st.FinishedAt = time.Now().UTC()
+	if werr != nil {
+		st.ExitCode, st.Error = -1, werr.Error()
+	} else {
+		st.ExitCode = exitCode(ws)
+	}
+	if n, ok := oomKills(cfg.Cgroups); ok && n > base {
+		st.OOMKilled = true
+	}
+	// The log is complete before the status says the container ended, so
+	// that whoever waits for the status reads every line.
+	m.drain()
+	delErr := m.runtime("delete", "-f", cfg.ID)
+	err = WriteStatus(cfg.StatusFile, st)
+	m.removeMonitorPid()
+	return errors.Join(werr, err, delErr, m.copyError())
+}
+
+// launch runs the steps up to the container's start. It reads the
+// oom_kill base after create (the runtime makes the cgroup) and before
+// start (nothing has run yet).
+func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return 0, startedAt, fmt.Errorf("prctl PR_SET_CHILD_SUBREAPER: %w", err)
+	}
+	// pierd may already have made us a session leader (EPERM then).
+	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
+		return 0, startedAt, fmt.Errorf("setsid: %w", err)
+	}
+	if m.cfg.MonitorPidFile != "" {
+		if err := writeAtomic(m.cfg.MonitorPidFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+			return 0, startedAt, err
+		}
+	}
+	opts, err := logfile.ParseOptions(m.cfg.LogOptions)
+	if err != nil {
+		return 0, startedAt, err
+	}
+	if m.log, err = logfile.Open(m.cfg.LogPath, opts); err != nil {
+		return 0, startedAt, err
+	}
+	if err := m.create(); err != nil {
+		return 0, startedAt, err
+	}
+	if pid, err = ReadPid(m.cfg.PidFile); err != nil {
+		m.abort(0)
+		return 0, startedAt, err
+	}
+	if err := m.runtime("start", m.cfg.ID); err != nil {
+		m.abort(pid)
+		return 0, startedAt, err
+	}
+	return pid, time.Now().UTC(), nil
+}
+
+// create runs the runtime's create with the log pipes as its stdout and
+// stderr (and /dev/null as stdin), which it hands on to the container.
+func (m *monitor) create() error {
+	var writers [2]*os.File
+	defer func() {
+		for _, w := range writers {
+			if w != nil {
+				w.Close()
+			}
+		}
+	}()
+	for i, name := range []string{"stdout", "stderr"} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("pipe for %s: %w", name, err)
+		}
+		m.readers[i], writers[i] = r, w
+		m.streams[i] = logfile.NewStream(m.log, name)
+		m.copiers.Add(1)
+		go m.copy(m.streams[i], r)
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	defer null.Close()
+	cmd := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("create", "--bundle", m.cfg.Bundle, "--pid-file", m.cfg.PidFile, m.cfg.ID)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, writers[0], writers[1]
+	if err := cmd.Run(); err != nil {
+		err = m.runtimeError("create", err, nil)
+		m.abort(0)
+		return err
+	}
+	return nil
+}
+
+// runtime runs one of the runtime's other verbs, whose output is not the
+// container's.
+func (m *monitor) runtime(verb ...string) error {
+	out, err := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs(verb...)...).CombinedOutput()
+	if err != nil {
+		return m.runtimeError(verb[0], err, out)
+	}
+	return nil
+}
+
+// abort removes a container that could not be started and reaps its init,
+// which is our child by now.
+func (m *monitor) abort(pid int) {
+	_ = m.runtime("delete", "-f", m.cfg.ID)
+	if pid > 0 {
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+	}
+}
+
+// runtimeError names the verb and the runtime's own message: the last
+// line of its --log file if there is one, else its output.
+func (m *monitor) runtimeError(verb string, err error, out []byte) error {
+	msg := lastLogMsg(m.cfg.RuntimeLog)
+	if msg == "" {
+		msg = string(bytes.TrimSpace(out))
+	}
+	if msg == "" {
+		return fmt.Errorf("%s %s %s: %w", m.cfg.Runtime, verb, m.cfg.ID, err)
+	}
+	return fmt.Errorf("%s %s %s: %w: %s", m.cfg.Runtime, verb, m.cfg.ID, err, msg)
+}
+
+// copy moves one pipe into the log until EOF. After a log write error it
+// keeps reading, so that the container never blocks on a full pipe.
+func (m *monitor) copy(dst *logfile.Stream, src *os.File) {
+	defer m.copiers.Done()
+	buf := make([]byte, copyBuf)
+	failed := false
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !failed {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				failed = true
+				m.copyMu.Lock()
+				m.copyErr = werr
+				m.copyMu.Unlock()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (m *monitor) copyError() error {
+	m.copyMu.Lock()
+	defer m.copyMu.Unlock()
+	return m.copyErr
+}
+
+// drain waits up to DrainGrace for the copiers to reach EOF, then closes
+// the pipes (which ends them), flushes partial lines and closes the log.
+func (m *monitor) drain() {
+	done := make(chan struct{})
+	go func() { m.copiers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(DrainGrace):
+		for _, r := range m.readers {
+			if r != nil {
+				r.Close()
+			}
+		}
+		<-done
+	}
+	for i, r := range m.readers {
+		if r != nil {
+			r.Close()
+		}
+		if m.streams[i] != nil {
+			m.streams[i].Close()
+		}
+	}
+	if m.log != nil {
+		m.log.Close()
+	}
+}
+
+func (m *monitor) removeMonitorPid() {
+	if m.cfg.MonitorPidFile != "" {
+		os.Remove(m.cfg.MonitorPidFile)
+	}
+}
+
+// waitInit reaps children until the container's init is among them:
+// orphans of the container (without a PID namespace) and of the runtime
+// are re-parented to us as their subreaper.
+func waitInit(pid int) (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("wait4 for container init %d: %w", pid, err)
+		}
+		if got == pid {
+			return ws, nil
+		}
+	}
+}
+
+// exitCode is a shell's $?: the code, or 128+N for death by signal N.
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// report writes the Started line on fd and closes it. pierd may be gone
+// (EPIPE): that is not the container's problem.
+func report(fd, pid int, err error) {
+	if fd == 0 {
+		return
+	}
+	s := Started{Pid: pid}
+	if err != nil {
+		s = Started{Error: err.Error()}
+	}
+	b, _ := json.Marshal(s)
+	f := os.NewFile(uintptr(fd), "sync")
+	f.Write(append(b, '\n'))
+	f.Close()
+}
+
+// lastLogMsg returns the "msg" of the last JSON line of a runtime's log.
+func lastLogMsg(path string) string {
+	if path == "" {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte{'\n'})
+	for i := len(lines) - 1; i >= 0; i-- {
+		var l struct{ Level, Msg string }
+		if json.Unmarshal(lines[i], &l) == nil && l.Level == "error" && l.Msg != "" {
+			return l.Msg
+		}
+	}
+	return ""
+}

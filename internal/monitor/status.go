@@ -1,0 +1,109 @@
+package monitor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// Status is the record of a container's end, written once by its monitor.
+type Status struct {
+	// Pid is the container's init pid.
+	Pid int `json:"pid"`
+	// ExitCode is the init's exit code, or 128+N if signal N killed it.
+	ExitCode int `json:"exitCode"`
+	// OOMKilled says the OOM killer killed a process of the container: an
+	// oom_kill counter of its cgroup grew while it ran.
+	OOMKilled  bool      `json:"oomKilled"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+	// Error says why the status may be incomplete (the wait failed); empty
+	// when all is known.
+	Error string `json:"error,omitempty"`
+}
+
+// Started is what the monitor reports on Config.SyncFD: the container's
+// pid once it runs, or the error that prevented it.
+type Started struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// ReadStatus reads a Status file; errdefs.ErrNotFound if the container has
+// not ended yet (or its monitor died before writing it).
+func ReadStatus(path string) (Status, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return Status{}, fmt.Errorf("status %s: %w", path, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return Status{}, fmt.Errorf("status %s: %w", path, err)
+	}
+	var s Status
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Status{}, fmt.Errorf("status %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// WriteStatus writes s to path atomically: a reader sees no file or the
+// whole record, never a part, even if the monitor is killed mid-write.
+func WriteStatus(path string, s Status) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("status %s: %w", path, err)
+	}
+	return writeAtomic(path, append(b, '\n'))
+}
+
+// ReadPid reads a pid file (the runtime's or the monitor's).
+func ReadPid(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pid file %s: %q is not a pid: %w", path, b, errdefs.ErrInvalidArgument)
+	}
+	return pid, nil
+}
+
+// writeAtomic writes data to a temp file beside path, syncs it and renames
+// it over path, then syncs the directory so the rename survives a crash.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
