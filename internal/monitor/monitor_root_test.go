@@ -2,7 +2,9 @@ package monitor
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -101,14 +103,12 @@ func waitStatus(t *testing.T, path string) Status {
 		if err == nil {
 			return st
 		}
-		if !errdefsNotFound(err) || time.Now().After(deadline) {
+		if !errors.Is(err, errdefs.ErrNotFound) || time.Now().After(deadline) {
 			t.Fatalf("status: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-func errdefsNotFound(err error) bool { return errorsIs(err, errdefs.ErrNotFound) }
 
 func readLog(t *testing.T, path string) []logfile.Entry {
 	t.Helper()
@@ -146,7 +146,7 @@ func TestLogsBothStreamsAndExitCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytesReader(b))
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		if !dockerLine.MatchString(sc.Text()) {
 			t.Errorf("log line %q is not Docker's json-file format", sc.Text())
