@@ -1,6 +1,67 @@
 //go:build linux
 
-// Package monitor is pier-monitor, the small process that watches one
-// container from outside it, like Podman's conmon. (Design and measured
-// costs: filled in below.)
+// Package monitor is pier-monitor: one small process per container, outside
+// it, that owns the container's stdout and stderr, writes them to the
+// json-file log, and records how the container ended, so that pierd can be
+// killed (even with SIGKILL) and restarted without harm. It plays the part
+// of Podman's conmon.
+//
+// # Life of a monitor
+//
+//	pierd ── Start(bin, configPath, cfg) ──▶ pier-monitor CONFIG.json
+//	                                          (new session, GOMAXPROCS=1)
+//	  prctl(PR_SET_CHILD_SUBREAPER); setsid; write MonitorPidFile
+//	  pipes for stdout/stderr ──▶ RUNTIME create --bundle B --pid-file P ID
+//	      (the runtime hands its stdio to the container; when it exits, the
+//	       container's init is re-parented to the monitor, its subreaper)
+//	  read oom_kill counters; RUNTIME start ID
+//	  report {"pid":N} (or {"error":...}) on SyncFD ──▶ Start returns
+//	  copy pipes → logfile.Stream → json log       (two goroutines)
+//	  wait4(-1) until the init is reaped            (main goroutine)
+//	  read oom_kill again; drain the pipes (at most DrainGrace)
+//	  RUNTIME delete -f ID; WriteStatus (temp+fsync+rename); remove pid file
+//
+// Because the monitor runs in its own session and pierd does not wait for
+// it, pierd's death changes nothing for it. A restarted pierd re-adopts a
+// container from its directory: MonitorPidFile present and the process
+// alive means the monitor still runs (wait for StatusFile to appear);
+// otherwise ReadStatus gives the end. The status is written after the log is
+// drained, so whoever sees it reads every line.
+//
+// Exit code: the init's code, or 128+N if signal N killed it. OOMKilled is
+// exact, never guessed from 137: the "oom_kill" counters of Config.Cgroups
+// (memory.events on v2, memory.oom_control on v1) read after create and
+// after the exit; it is true when they grew.
+//
+// The runtime is any runc-compatible binary (pier-runtime, runc, crun):
+// Config.Runtime and RuntimeRoot. With RuntimeLog set, the runtime's error
+// for a failed create or start is read from its --log file (JSON), since its
+// stderr is the container's.
+//
+// Not yet: a terminal (console socket and pty copy) and stdin; attach to a
+// running container's live output (readers follow the log file instead).
+//
+// # Cost, measured (bench/monitor, 10 idle containers, median per monitor)
+//
+//	monitor                   Rss kB   Pss kB  Private_Dirty kB  threads
+//	pier-monitor (shipped)      3216     1098               864        3
+//	Go defaults                 3340     1226               992        4
+//	GOMAXPROCS=1 GOGC=off       3552     1438              1204        4
+//	conmon 2.1.6 (C)            2008      473               332        1
+//
+// Rss includes the static binary's pages (2.4 MB file, ~2.3 MB mapped);
+// they are page cache shared by every monitor, so the cost of each extra
+// container is Private_Dirty: 0.86 MB, under the 1 MB goal, against conmon's
+// 0.33 MB. Counted as Rss the goal is missed: 3.2 MB against conmon's
+// 2.0 MB. The floor is the Go runtime's (heap arena, its metadata, one
+// stack per thread): a Go program doing nothing idles at ~0.7 MB private.
+// What helped: one P from the environment (GOMAXPROCS=1, set by Start: one
+// thread and one mcache fewer, -0.13 MB; runtime.GOMAXPROCS(1) in main comes
+// too late to save the thread), a collection plus debug.FreeOSMemory after
+// the launch, whose garbage would otherwise stay dirty for the container's
+// life, 4 KiB copy buffers, and no os/signal (its goroutine and thread). What
+// did not: turning the collector off under a memory limit let the launch's
+// garbage grow the heap and its metadata (+0.34 MB). A C monitor would save
+// ~0.5 MB per container; the Go one shares pier's logfile code and tests,
+// and that is the choice made here, knowingly.
 package monitor

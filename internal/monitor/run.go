@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -51,6 +52,10 @@ func Run(cfg Config) error {
 		m.removeMonitorPid()
 		return err
 	}
+	// What launching allocated (exec, JSON, buffers) is garbage now and
+	// the monitor may idle for months, with no allocation to trigger a
+	// collection: collect it now and give its pages back.
+	debug.FreeOSMemory()
 	st := Status{Pid: pid, StartedAt: startedAt}
 	base, _ := oomKills(cfg.Cgroups)
 	ws, werr := waitInit(pid)

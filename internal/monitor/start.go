@@ -50,6 +50,9 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 	if stderr != nil {
 		cmd.Stderr = stderr
 	}
+	// One P from the start: runtime.GOMAXPROCS(1) in main comes after the
+	// runtime has started a thread for the second P (bench/monitor).
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	w.Close()
