@@ -126,7 +126,7 @@ func allowedHTTP(p string) bool {
 }
 
 func TestCgoOnlyInRuntime(t *testing.T) {
-	for _, main := range []string{"./cmd/pier", "./cmd/pierd", "./cmd/pier-init"} {
+	for _, main := range []string{"./cmd/pier", "./cmd/pierd", "./cmd/pier-init", "./cmd/pier-monitor"} {
 		for _, p := range list(t, "-deps", main) {
 			if _, ours := rel(p.ImportPath); ours && len(p.CgoFiles) > 0 {
 				t.Errorf("%s links cgo package %s: cgo belongs to pier-runtime only", main, p.ImportPath)

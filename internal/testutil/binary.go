@@ -49,7 +49,7 @@ func Binary(t testing.TB, name string) string {
 	out := filepath.Join(buildDir, name)
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
 	cmd.Dir = RepoRoot(t)
-	if name == "pier-init" {
+	if name == "pier-init" || name == "pier-monitor" {
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	}
 	if b, err := cmd.CombinedOutput(); err != nil {
