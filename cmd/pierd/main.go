@@ -143,7 +143,7 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Backend: d, Images: d, Volumes: d, Version: daemon.Version, Logger: log})
+	srv := server.New(server.Config{Backend: d, Images: d, Volumes: d, Containers: d, Version: daemon.Version, Logger: log})
 	l, err := server.ListenUnix(cfg.Socket, gid)
 	if err != nil {
 		return err

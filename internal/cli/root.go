@@ -74,6 +74,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.versionCommand(), a.infoCommand())
 	root.AddCommand(a.imageCommands()...)
 	root.AddCommand(a.volumeCommands()...)
+	root.AddCommand(a.containerCommands()...)
 	return root
 }
 

@@ -444,7 +444,7 @@ func TestImagePullErrors(t *testing.T) {
 	}
 
 	for target, want := range map[string]int{
-		"/images/create":                                http.StatusBadRequest,
+		"/images/create": http.StatusBadRequest,
 		"/images/create?fromImage=Bad%20Name&tag=latest": http.StatusBadRequest,
 		"/images/create?fromImage=busybox&tag=a:b:c":     http.StatusBadRequest,
 		"/images/create?fromSrc=http://example.com/x":    http.StatusNotImplemented,

@@ -27,8 +27,9 @@ type Config struct {
 	Backend Backend
 	// Images and Volumes serve /images/* and /volumes/*; nil leaves
 	// those routes out (their endpoints answer 404 then).
-	Images  ImageBackend
-	Volumes VolumeBackend
+	Images     ImageBackend
+	Volumes    VolumeBackend
+	Containers ContainerBackend
 	// Version is pier's version, sent in every response's Server header.
 	Version string
 	// Logger gets one line per failed request; nil discards.
@@ -37,12 +38,13 @@ type Config struct {
 
 // Server is the API's http.Handler.
 type Server struct {
-	backend Backend
-	images  ImageBackend
-	volumes VolumeBackend
-	version string
-	log     *slog.Logger
-	handler http.Handler
+	backend    Backend
+	images     ImageBackend
+	volumes    VolumeBackend
+	containers ContainerBackend
+	version    string
+	log        *slog.Logger
+	handler    http.Handler
 }
 
 // shutdownGrace bounds how long Serve waits for requests in flight once
@@ -51,7 +53,7 @@ const shutdownGrace = 10 * time.Second
 
 // New builds the handler and its routes.
 func New(cfg Config) *Server {
-	s := &Server{backend: cfg.Backend, images: cfg.Images, volumes: cfg.Volumes, version: cfg.Version, log: cfg.Logger}
+	s := &Server{backend: cfg.Backend, images: cfg.Images, volumes: cfg.Volumes, containers: cfg.Containers, version: cfg.Version, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -65,6 +67,9 @@ func New(cfg Config) *Server {
 	}
 	if s.volumes != nil {
 		s.volumeRoutes(mux)
+	}
+	if s.containers != nil {
+		s.containerRoutes(mux)
 	}
 	s.handler = s.withVersion(s.routed(mux))
 	return s
