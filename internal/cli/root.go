@@ -51,7 +51,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "pier:", err)
+		// An error that only carries a container's exit code has nothing
+		// to say; docker prints nothing then either.
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(stderr, "pier:", msg)
+		}
 		var ec exitCoder
 		if errors.As(err, &ec) {
 			return ec.ExitCode()
