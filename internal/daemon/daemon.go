@@ -45,6 +45,12 @@ type Daemon struct {
 	md      *metadata.Store // the engine's records (volumes; containers next)
 	images  *image.Store
 	volumes *volume.Store
+
+	// ctrMu serialises container creation (names) and starts.
+	ctrMu sync.Mutex
+	// exits holds the waiters of containers' next ends, by id.
+	exitMu sync.Mutex
+	exits  map[string]*exitWaiter // Guarded by exitMu.
 }
 
 // New makes the daemon's root and reads or creates its engine ID.
@@ -63,7 +69,8 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime)}
+	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime),
+		exits: map[string]*exitWaiter{}}
 	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
 	if err := d.openStores(); err != nil {
 		return nil, err
@@ -86,7 +93,7 @@ func (d *Daemon) openStores() (err error) {
 	if d.volumes, err = volume.New(d.cfg.Root, d.md); err != nil {
 		return err
 	}
-	return nil
+	return d.adoptContainers()
 }
 
 // engineID returns the ID kept in path, creating it on first start so

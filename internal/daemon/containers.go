@@ -1,0 +1,320 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/specgen"
+)
+
+// containerKind is the metadata kind of container records.
+const containerKind = "containers"
+
+// containerRecord is what the daemon keeps of a container, one metadata
+// record per container; its files live under containerDir.
+type containerRecord struct {
+	ID          string                `json:"id"`
+	Name        string                `json:"name"` // without the leading "/"
+	Image       string                `json:"image"`
+	ImageRef    string                `json:"imageRef"` // as the user named it
+	Created     time.Time             `json:"created"`
+	Config      *container.Config     `json:"config"`
+	HostConfig  *container.HostConfig `json:"hostConfig"`
+	Path        string                `json:"path"`
+	Args        []string              `json:"args"`
+	StopSignal  string                `json:"stopSignal"`
+	StopTimeout time.Duration         `json:"stopTimeout"`
+	CgroupsPath string                `json:"cgroupsPath"`
+
+	State      container.ContainerState `json:"state"`
+	Pid        int                      `json:"pid"`
+	MonitorPid int                      `json:"monitorPid"`
+	ExitCode   int                      `json:"exitCode"`
+	OOMKilled  bool                     `json:"oomKilled"`
+	Error      string                   `json:"error,omitempty"`
+	StartedAt  time.Time                `json:"startedAt"`
+	FinishedAt time.Time                `json:"finishedAt"`
+	// Mounted says the rootfs is mounted: from start until the end.
+	Mounted bool `json:"mounted"`
+}
+
+// ctrPaths are a container's files under the daemon's root.
+type ctrPaths struct {
+	dir, bundle, rootfs, config                 string
+	hostname, hosts, resolvConf                 string
+	log, status, pid, monitorPid, monitorConfig string
+}
+
+func (d *Daemon) paths(id string) ctrPaths {
+	dir := filepath.Join(d.cfg.Root, "containers", id)
+	bundle := filepath.Join(dir, "bundle")
+	return ctrPaths{
+		dir: dir, bundle: bundle, rootfs: filepath.Join(bundle, "rootfs"),
+		config:   filepath.Join(bundle, "config.json"),
+		hostname: filepath.Join(dir, "hostname"), hosts: filepath.Join(dir, "hosts"),
+		resolvConf: filepath.Join(dir, "resolv.conf"),
+		log:        filepath.Join(dir, id+"-json.log"),
+		status:     filepath.Join(dir, "status.json"), pid: filepath.Join(dir, "init.pid"),
+		monitorPid: filepath.Join(dir, "monitor.pid"), monitorConfig: filepath.Join(dir, "monitor.json"),
+	}
+}
+
+// validName is Docker's rule for container names.
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// ContainerCreate makes a container from req: its writable layer, bundle
+// and record. It does not start it.
+func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container.CreateRequest) (container.CreateResponse, error) {
+	cfg, host := req.Config, req.HostConfig
+	if cfg == nil {
+		cfg = &container.Config{}
+	}
+	if host == nil {
+		host = &container.HostConfig{}
+	}
+	if cfg.Image == "" {
+		return container.CreateResponse{}, fmt.Errorf("no image given: %w", errdefs.ErrInvalidArgument)
+	}
+	if cfg.Tty || cfg.OpenStdin {
+		return container.CreateResponse{}, fmt.Errorf("tty and stdin: %w", errdefs.ErrNotImplemented)
+	}
+	img, err := d.images.Get(cfg.Image)
+	if err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return container.CreateResponse{}, fmt.Errorf("No such image: %s: %w", cfg.Image, errdefs.ErrNotFound)
+		}
+		return container.CreateResponse{}, err
+	}
+	imgCfg, err := d.images.Config(img)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	d.ctrMu.Lock()
+	defer d.ctrMu.Unlock()
+	name, err = d.reserveName(name)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	id := newContainerID()
+	p := d.paths(id)
+	created := false
+	defer func() {
+		if !created {
+			_ = d.images.Snapshots().Remove(id)
+			_ = os.RemoveAll(p.dir)
+		}
+	}()
+	if err := d.writeContainerFiles(id, cfg, host, p); err != nil {
+		return container.CreateResponse{}, err
+	}
+	if err := d.images.Snapshots().Prepare(id, img.TopChainID()); err != nil {
+		return container.CreateResponse{}, fmt.Errorf("container %s: %w", id, err)
+	}
+	out, err := specgen.Build(specgen.Input{
+		ID: id, Name: name, Image: imgCfg, Config: cfg, HostConfig: host, Rootfs: p.rootfs,
+		HostnamePath: p.hostname, HostsPath: p.hosts, ResolvConfPath: p.resolvConf,
+		InitPath:     filepath.Join(filepath.Dir(d.runtime), "pier-init"),
+		ContainerPID: d.containerPID,
+		VolumePath:   d.volumePath,
+	})
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	spec, err := json.Marshal(out.Spec)
+	if err != nil {
+		return container.CreateResponse{}, fmt.Errorf("container %s: spec: %w", id, err)
+	}
+	if err := os.WriteFile(p.config, spec, 0o600); err != nil {
+		return container.CreateResponse{}, fmt.Errorf("container %s: %w", id, err)
+	}
+	rec := containerRecord{
+		ID: id, Name: name, Image: img.ID, ImageRef: cfg.Image, Created: time.Now().UTC(),
+		Config: cfg, HostConfig: host, StopSignal: out.StopSignal, StopTimeout: out.StopTimeout,
+		CgroupsPath: out.Spec.Linux.CgroupsPath, State: container.StateCreated,
+	}
+	if args := out.Spec.Process.Args; len(args) > 0 {
+		rec.Path, rec.Args = args[0], args[1:]
+		if host.Init == nil || *host.Init {
+			rec.Path, rec.Args = userCommand(args)
+		}
+	}
+	if err := d.md.Create(containerKind, id, &rec); err != nil {
+		return container.CreateResponse{}, err
+	}
+	created = true
+	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
+}
+
+// userCommand strips pier-init's "INIT --" prefix: Docker shows the user's
+// command as Path and Args.
+func userCommand(args []string) (string, []string) {
+	for i, a := range args {
+		if a == "--" && i+1 < len(args) {
+			return args[i+1], args[i+2:]
+		}
+	}
+	return args[0], args[1:]
+}
+
+// writeContainerFiles makes the container's directory, the empty log its
+// readers can follow before the start, and /etc/hostname, hosts and
+// resolv.conf.
+func (d *Daemon) writeContainerFiles(id string, cfg *container.Config, host *container.HostConfig, p ctrPaths) error {
+	if err := os.MkdirAll(p.rootfs, 0o700); err != nil {
+		return fmt.Errorf("container %s: %w", id, err)
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname = id[:12]
+	}
+	if host.NetworkMode.IsHost() {
+		hostname, _ = os.Hostname()
+	}
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		resolv = nil // a container without DNS servers is still a container
+	}
+	files := map[string][]byte{
+		p.hostname:   []byte(hostname + "\n"),
+		p.hosts:      []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n"),
+		p.resolvConf: resolv,
+		p.log:        nil,
+	}
+	for path, data := range files {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return fmt.Errorf("container %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// reserveName checks name, or makes one up; ctrMu is held.
+func (d *Daemon) reserveName(name string) (string, error) {
+	if name != "" {
+		if !validName.MatchString(name) {
+			return "", fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, errdefs.ErrInvalidArgument)
+		}
+		name = strings.TrimPrefix(name, "/")
+	}
+	recs, err := d.containerRecords()
+	if err != nil {
+		return "", err
+	}
+	taken := map[string]string{}
+	for _, r := range recs {
+		taken[r.Name] = r.ID
+	}
+	if name != "" {
+		if id, ok := taken[name]; ok {
+			return "", fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name: %w", name, id, errdefs.ErrConflict)
+		}
+		return name, nil
+	}
+	for i := 0; ; i++ {
+		n := randomName(i > 5)
+		if _, ok := taken[n]; !ok {
+			return n, nil
+		}
+	}
+}
+
+var (
+	adjectives = []string{"brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "proud", "quiet", "swift", "tender", "vivid", "wise", "zen"}
+	nouns      = []string{"anchor", "buoy", "cargo", "dock", "ferry", "harbor", "jetty", "keel", "lighthouse", "mooring", "quay", "rudder", "sail", "tide", "wharf"}
+)
+
+// randomName is pier's "pier_adjective_noun"; with suffix a number makes
+// collisions unlikely once the small space fills up.
+func randomName(suffix bool) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	n := fmt.Sprintf("pier_%s_%s", adjectives[int(b[0])%len(adjectives)], nouns[int(b[1])%len(nouns)])
+	if suffix {
+		n += fmt.Sprint(b[2])
+	}
+	return n
+}
+
+func newContainerID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// containerRecords reads every container record.
+func (d *Daemon) containerRecords() ([]containerRecord, error) {
+	ids, err := d.md.List(containerKind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]containerRecord, 0, len(ids))
+	for _, id := range ids {
+		var r containerRecord
+		if err := d.md.Get(containerKind, id, &r); err != nil {
+			if errors.Is(err, errdefs.ErrNotFound) {
+				continue // removed meanwhile
+			}
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// lookup finds a container by full id, name (with or without "/") or
+// unique id prefix, as dockerd does.
+func (d *Daemon) lookup(ref string) (containerRecord, error) {
+	recs, err := d.containerRecords()
+	if err != nil {
+		return containerRecord{}, err
+	}
+	name := strings.TrimPrefix(ref, "/")
+	var prefixed []containerRecord
+	for _, r := range recs {
+		if r.ID == ref || r.Name == name {
+			return r, nil
+		}
+		if ref != "" && strings.HasPrefix(r.ID, ref) {
+			prefixed = append(prefixed, r)
+		}
+	}
+	switch len(prefixed) {
+	case 1:
+		return prefixed[0], nil
+	case 0:
+		return containerRecord{}, fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+	}
+	return containerRecord{}, fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalidArgument)
+}
+
+// containerPID is specgen's container:<name|id> resolver.
+func (d *Daemon) containerPID(ref string) (int, error) {
+	r, err := d.lookup(ref)
+	if err != nil {
+		return 0, err
+	}
+	if r.State != container.StateRunning {
+		return 0, fmt.Errorf("container %s is not running: %w", ref, errdefs.ErrConflict)
+	}
+	return r.Pid, nil
+}
+
+func (d *Daemon) volumePath(name string) (string, error) {
+	v, err := d.volumes.Get(name)
+	if err != nil {
+		return "", err
+	}
+	return v.ToAPI().Mountpoint, nil
+}

@@ -1,0 +1,305 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/monitor"
+	"github.com/pier-engine/pier/internal/snapshot"
+)
+
+// exitWaiter is closed when a container's current run has ended and its
+// record says so (and, with AutoRemove, the container is gone).
+type exitWaiter struct {
+	done chan struct{}
+	code int
+	err  string
+}
+
+// exitOf returns the waiter for the next end of container id.
+func (d *Daemon) exitOf(id string) *exitWaiter {
+	d.exitMu.Lock()
+	defer d.exitMu.Unlock()
+	w, ok := d.exits[id]
+	if !ok {
+		w = &exitWaiter{done: make(chan struct{})}
+		d.exits[id] = w
+	}
+	return w
+}
+
+// ContainerStart mounts the container's rootfs and starts it under a
+// pier-monitor. Starting a running container is errdefs.ErrAlreadyExists
+// (the API's 304).
+func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
+	d.ctrMu.Lock()
+	defer d.ctrMu.Unlock()
+	r, err := d.lookup(ref)
+	if err != nil {
+		return err
+	}
+	if r.State == container.StateRunning {
+		return fmt.Errorf("container %s: already running: %w", r.ID, errdefs.ErrAlreadyExists)
+	}
+	p := d.paths(r.ID)
+	for _, f := range []string{p.status, p.pid, p.monitorPid} {
+		_ = os.Remove(f)
+	}
+	if err := d.images.Snapshots().Mount(r.ID, p.rootfs); err != nil {
+		return fmt.Errorf("container %s: %w", r.ID, err)
+	}
+	cfg := monitor.Config{
+		Runtime: d.runtime, RuntimeRoot: d.runtimeRoot(), RuntimeLog: filepath.Join(p.dir, "runtime.log"),
+		ID: r.ID, Bundle: p.bundle, LogPath: p.log, LogOptions: r.HostConfig.LogConfig.Config,
+		StatusFile: p.status, PidFile: p.pid, MonitorPidFile: p.monitorPid,
+		Cgroups: []string{"/sys/fs/cgroup/memory" + r.CgroupsPath, "/sys/fs/cgroup" + r.CgroupsPath},
+	}
+	w := d.exitOf(r.ID)
+	m, err := monitor.Start(filepath.Join(filepath.Dir(d.runtime), "pier-monitor"), p.monitorConfig, cfg, nil)
+	if err != nil {
+		_ = snapshot.Unmount(p.rootfs)
+		return err
+	}
+	err = d.md.Update(containerKind, r.ID, &r, func() error {
+		r.State, r.Pid, r.MonitorPid, r.Mounted = container.StateRunning, m.ContainerPid, m.Pid, true
+		r.ExitCode, r.OOMKilled, r.Error = 0, false, ""
+		r.StartedAt, r.FinishedAt = time.Now().UTC(), time.Time{}
+		return nil
+	})
+	go func() {
+		if werr := m.Wait(); werr != nil {
+			d.log.Warn("container monitor", "container_id", r.ID, "err", werr)
+		}
+		d.finish(r.ID, w)
+	}()
+	return err
+}
+
+func (d *Daemon) runtimeRoot() string { return filepath.Join(d.cfg.Root, "runtime") }
+
+// finish records the end its monitor wrote, unmounts the rootfs, removes
+// an AutoRemove container and wakes the waiters.
+func (d *Daemon) finish(id string, w *exitWaiter) {
+	p := d.paths(id)
+	st, err := monitor.ReadStatus(p.status)
+	if err != nil {
+		st = monitor.Status{ExitCode: 255, FinishedAt: time.Now().UTC(), Error: err.Error()}
+	}
+	var r containerRecord
+	autoRemove := false
+	uerr := d.md.Update(containerKind, id, &r, func() error {
+		r.State, r.Pid, r.MonitorPid = container.StateExited, 0, 0
+		r.ExitCode, r.OOMKilled, r.Error, r.FinishedAt = st.ExitCode, st.OOMKilled, st.Error, st.FinishedAt
+		autoRemove = r.HostConfig.AutoRemove
+		if r.Mounted {
+			if err := snapshot.Unmount(p.rootfs); err != nil {
+				d.log.Warn("unmount rootfs", "container_id", id, "err", err)
+			}
+			r.Mounted = false
+		}
+		return nil
+	})
+	if uerr == nil && autoRemove {
+		if err := d.ContainerRemove(context.Background(), id, false); err != nil {
+			d.log.Warn("auto-remove", "container_id", id, "err", err)
+		}
+	}
+	d.exitMu.Lock()
+	if d.exits[id] == w {
+		delete(d.exits, id)
+	}
+	d.exitMu.Unlock()
+	w.code, w.err = st.ExitCode, st.Error
+	close(w.done)
+}
+
+// ContainerWait blocks until the container is in condition ("not-running",
+// the default, "next-exit" or "removed") and returns its exit code.
+func (d *Daemon) ContainerWait(ctx context.Context, ref string, condition container.WaitCondition) (container.WaitResponse, error) {
+	r, err := d.lookup(ref)
+	if err != nil {
+		return container.WaitResponse{}, err
+	}
+	w := d.exitOf(r.ID)
+	if condition != container.WaitConditionNextExit && condition != container.WaitConditionRemoved {
+		// Read again: it may have ended between lookup and exitOf.
+		if err := d.md.Get(containerKind, r.ID, &r); err == nil && r.State != container.StateRunning {
+			return container.WaitResponse{StatusCode: int64(r.ExitCode)}, nil
+		}
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return container.WaitResponse{}, ctx.Err()
+	}
+	resp := container.WaitResponse{StatusCode: int64(w.code)}
+	if w.err != "" {
+		resp.Error = &container.WaitExitError{Message: w.err}
+	}
+	return resp, nil
+}
+
+// ContainerKill sends sig (a name or number; "" is SIGKILL) to the
+// container's init through the runtime.
+func (d *Daemon) ContainerKill(ctx context.Context, ref, sig string) error {
+	r, err := d.lookup(ref)
+	if err != nil {
+		return err
+	}
+	if r.State != container.StateRunning {
+		return fmt.Errorf("Container %s is not running: %w", r.ID, errdefs.ErrNotRunning)
+	}
+	if sig == "" {
+		sig = "KILL"
+	}
+	return d.kill(ctx, r.ID, sig)
+}
+
+func (d *Daemon) kill(ctx context.Context, id, sig string) error {
+	out, err := exec.CommandContext(ctx, d.runtime, "--root", d.runtimeRoot(), "kill", id, sig).CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if strings.Contains(msg, "invalid signal") || strings.Contains(msg, "unknown signal") {
+			return fmt.Errorf("kill %s %s: %s: %w", id, sig, msg, errdefs.ErrInvalidArgument)
+		}
+		return fmt.Errorf("kill %s %s: %s: %w", id, sig, msg, err)
+	}
+	return nil
+}
+
+// ContainerStop sends the stop signal, then SIGKILL after timeout (nil:
+// the container's own, default 10 s; negative: forever). Stopping a
+// container that does not run is errdefs.ErrNotRunning (the API's 304).
+func (d *Daemon) ContainerStop(ctx context.Context, ref string, timeout *int) error {
+	r, err := d.lookup(ref)
+	if err != nil {
+		return err
+	}
+	if r.State != container.StateRunning {
+		return fmt.Errorf("container %s: %w", r.ID, errdefs.ErrNotRunning)
+	}
+	wait := r.StopTimeout
+	if timeout != nil {
+		wait = time.Duration(*timeout) * time.Second
+	}
+	w := d.exitOf(r.ID)
+	if err := d.kill(ctx, r.ID, r.StopSignal); err != nil {
+		d.log.Warn("stop signal", "container_id", r.ID, "err", err)
+	}
+	var after <-chan time.Time
+	if wait >= 0 {
+		after = time.After(wait)
+	}
+	select {
+	case <-w.done:
+		return nil
+	case <-after:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := d.kill(ctx, r.ID, "KILL"); err != nil {
+		d.log.Warn("stop: SIGKILL", "container_id", r.ID, "err", err)
+	}
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ContainerRemove deletes a container that does not run; force kills a
+// running one first.
+func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) error {
+	r, err := d.lookup(ref)
+	if err != nil {
+		return err
+	}
+	if r.State == container.StateRunning {
+		if !force {
+			return fmt.Errorf("cannot remove container \"/%s\": container is running: stop the container before removing or force remove: %w", r.Name, errdefs.ErrConflict)
+		}
+		w := d.exitOf(r.ID)
+		if err := d.kill(ctx, r.ID, "KILL"); err != nil {
+			d.log.Warn("remove: SIGKILL", "container_id", r.ID, "err", err)
+		}
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if r.HostConfig.AutoRemove {
+			return nil // finish removed it
+		}
+		if err := d.md.Get(containerKind, r.ID, &r); err != nil {
+			return err
+		}
+	}
+	p := d.paths(r.ID)
+	if r.Mounted {
+		if err := snapshot.Unmount(p.rootfs); err != nil {
+			return fmt.Errorf("container %s: %w", r.ID, err)
+		}
+	}
+	if err := d.images.Snapshots().Remove(r.ID); err != nil {
+		return fmt.Errorf("container %s: %w", r.ID, err)
+	}
+	if err := os.RemoveAll(p.dir); err != nil {
+		return fmt.Errorf("container %s: %w", r.ID, err)
+	}
+	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// adoptContainers settles the records of containers that were running
+// when the daemon last stopped: an end already written is recorded, a
+// live monitor is watched until it writes one, and a container whose
+// monitor is gone without a word has ended unknown.
+func (d *Daemon) adoptContainers() error {
+	recs, err := d.containerRecords()
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.State != container.StateRunning {
+			continue
+		}
+		p := d.paths(r.ID)
+		w := d.exitOf(r.ID)
+		if _, err := os.Stat(p.status); err == nil || !alive(r.MonitorPid) {
+			d.finish(r.ID, w)
+			continue
+		}
+		go func() {
+			for alive(r.MonitorPid) {
+				if _, err := os.Stat(p.status); err == nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			d.finish(r.ID, w)
+		}()
+	}
+	return nil
+}
+
+// alive reports whether pid is a live process (not a zombie's reuse check:
+// the monitor's pid file and status settle that).
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
+}
