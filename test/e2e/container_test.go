@@ -131,3 +131,43 @@ func noContainersLeft(t *testing.T, d *pierd) {
 		t.Errorf("container directory left: %s", e.Name())
 	}
 }
+
+// TestContainerSurvivesPierdKill: kill -9 of pierd leaves the container
+// running; the restarted pierd re-adopts it with its logs and exit code.
+func TestContainerSurvivesPierdKill(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	dir := shortDir(t)
+	d := startPierd(t, dir)
+	docker := dockers[0]
+	code, out, errs := run(t, docker, "--host", d.host, "run", "-d", "--name", "survivor", "busybox",
+		"sh", "-c", "echo one; sleep 0.5; echo two; exec sleep 1000")
+	if code != 0 {
+		t.Fatalf("run -d = %d %q %q", code, out, errs)
+	}
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	time.Sleep(time.Second) // "two" is written while no pierd runs
+	d = startPierd(t, dir)
+	t.Cleanup(func() { run(t, docker, "--host", d.host, "rm", "-f", "survivor") })
+	if code, out, errs := run(t, docker, "--host", d.host, "ps", "--format", "{{.Names}} {{.State}}"); code != 0 || out != "survivor running\n" {
+		t.Errorf("ps after restart = %d %q %q", code, out, errs)
+	}
+	if code, out, errs := run(t, docker, "--host", d.host, "stop", "survivor"); code != 0 {
+		t.Errorf("stop = %d %q %q", code, out, errs)
+	}
+	// Following the log of an exited container ends at once.
+	if code, out, errs := run(t, docker, "--host", d.host, "logs", "-f", "survivor"); code != 0 || out != "one\ntwo\n" {
+		t.Errorf("logs -f = %d %q %q", code, out, errs)
+	}
+	if code, out, _ := run(t, docker, "--host", d.host, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "survivor"); out != "exited 143\n" {
+		t.Errorf("inspect = %d %q", code, out)
+	}
+	if code, _, errs := run(t, docker, "--host", d.host, "rm", "survivor"); code != 0 {
+		t.Errorf("rm = %d %q", code, errs)
+	}
+	noContainersLeft(t, d)
+}
