@@ -45,10 +45,21 @@ func (d *Daemon) ensureBusybox(ctx context.Context) error {
 	return nil
 }
 
-// imageInUse tells whether a container uses the image id. There are no
-// containers yet, so no image is in use; the container slice replaces
-// this with a look at its records.
-func (d *Daemon) imageInUse(id string) bool { return false }
+// imageInUse tells whether any container, running or not, was made from
+// the image id: its layers are under that container's rootfs. When the
+// records cannot be read the answer is yes, so nothing is removed blind.
+func (d *Daemon) imageInUse(id string) bool {
+	recs, err := d.containerRecords()
+	if err != nil {
+		return true
+	}
+	for _, r := range recs {
+		if r.Image == id {
+			return true
+		}
+	}
+	return false
+}
 
 // ImageList lists every image (GET /images/json); the server filters.
 func (d *Daemon) ImageList(ctx context.Context) ([]imagetypes.Summary, error) {

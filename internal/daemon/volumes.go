@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/moby/moby/api/types/mount"
 	apivolume "github.com/moby/moby/api/types/volume"
 
 	"github.com/pier-engine/pier/internal/errdefs"
@@ -71,9 +73,29 @@ func (d *Daemon) VolumePrune(ctx context.Context, filters map[string][]string) (
 	return apivolume.PruneReport{VolumesDeleted: removed, SpaceReclaimed: space}, err
 }
 
-// volumeInUse reports whether a container mounts the volume. There are no
-// containers yet: once there are, they answer this (a container's mounts,
-// running or not, keep its volumes, as in Docker).
+// volumeInUse reports whether a container, running or not, mounts the
+// volume (as in Docker, a container's mounts keep its volumes), through a
+// bind whose source is a name ("vol:/data") or a volume mount. When the
+// records cannot be read the answer is yes, so nothing is removed blind.
 func (d *Daemon) volumeInUse(name string) bool {
+	recs, err := d.containerRecords()
+	if err != nil {
+		return true
+	}
+	for _, r := range recs {
+		if r.HostConfig == nil {
+			continue
+		}
+		for _, b := range r.HostConfig.Binds {
+			if src, _, ok := strings.Cut(b, ":"); ok && src == name {
+				return true
+			}
+		}
+		for _, m := range r.HostConfig.Mounts {
+			if m.Type == mount.TypeVolume && m.Source == name {
+				return true
+			}
+		}
+	}
 	return false
 }
