@@ -58,3 +58,20 @@ echo "== state, then delete -f"
 "$rt" --root "$state" state "$id"
 "$rt" --root "$state" delete -f "$id"
 echo "deleted; nothing is left: $(ls /sys/fs/cgroup/memory/pier 2>/dev/null | grep -c "^$id$" || true) cgroup, $(ls "$state" | wc -l) state dirs"
+
+echo
+echo "== the engine: pierd in the background, then pier run --rm busybox"
+droot="$work/pierd"
+sock="$work/pier.sock"
+mkdir -p "$droot"
+"$PWD/bin/pierd" --root "$droot" --host "unix://$sock" --runtime "$rt" >"$work/pierd.log" 2>&1 &
+dpid=$!
+stop_pierd() { kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null || true; }
+trap 'stop_pierd; cleanup' EXIT
+for _ in $(seq 100); do [ -S "$sock" ] && "$PWD/bin/pier" -H "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.05; done
+pier() { "$PWD/bin/pier" -H "unix://$sock" "$@"; }
+pier images
+pier run --rm --name demo busybox sh -c 'echo; echo "inside: hostname=$(hostname) pid1=$(tr "\0" " " </proc/1/cmdline | cut -d" " -f1-2)"; ls -l /proc/self/ns | sed 1d | awk "{print \"  \" \$9, \$10, \$11}"; echo "  cgroup: $(grep memory /proc/self/cgroup)"'
+echo "pier run exited $?; containers left: $(pier ps -aq | wc -l)"
+stop_pierd
+echo "pierd stopped"
