@@ -79,6 +79,9 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.imageCommands()...)
 	root.AddCommand(a.volumeCommands()...)
 	root.AddCommand(a.containerCommands()...)
+	root.AddCommand(a.execCommands()...)
+	root.AddCommand(a.processCommands()...)
+	root.AddCommand(a.eventCommands()...)
 	return root
 }
 

@@ -40,6 +40,11 @@ type ContainerBackend interface {
 }
 
 func (s *Server) containerRoutes(mux *http.ServeMux) {
+	// Groups whose backends are optional: each registers its routes only
+	// when the container backend also implements its interface.
+	s.execRoutes(mux)
+	s.processRoutes(mux)
+	s.eventRoutes(mux)
 	mux.HandleFunc("POST /containers/create", s.postContainersCreate)
 	mux.HandleFunc("POST /containers/{id}/start", s.postContainerStart)
 	mux.HandleFunc("POST /containers/{id}/wait", s.postContainerWait)

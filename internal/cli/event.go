@@ -1,0 +1,6 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// eventCommands: see the file's verbs.
+func (a *app) eventCommands() []*cobra.Command { return nil }
