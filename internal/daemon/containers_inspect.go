@@ -21,7 +21,7 @@ func (d *Daemon) ContainerInspect(ctx context.Context, ref string) (container.In
 		return container.InspectResponse{}, err
 	}
 	p := d.paths(r.ID)
-	return container.InspectResponse{
+	resp := container.InspectResponse{
 		ID: r.ID, Created: r.Created.Format(time.RFC3339Nano), Path: r.Path, Args: nonNil(r.Args),
 		State: &container.State{
 			Status: r.State, Running: r.State == container.StateRunning, OOMKilled: r.OOMKilled,
@@ -33,7 +33,9 @@ func (d *Daemon) ContainerInspect(ctx context.Context, ref string) (container.In
 		Name: "/" + r.Name, Driver: "overlay2", Platform: "linux",
 		HostConfig: r.HostConfig, Config: r.Config, Mounts: []container.MountPoint{},
 		NetworkSettings: &container.NetworkSettings{},
-	}, nil
+	}
+	d.showPaused(r, resp.State)
+	return resp, nil
 }
 
 // apiTime is Docker's format for a state time; the zero time as Docker
@@ -76,6 +78,7 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 			Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
 		}
 		s.HostConfig.NetworkMode = string(r.HostConfig.NetworkMode)
+		d.showPausedSummary(r, &s)
 		out = append(out, s)
 	}
 	return out, nil
