@@ -1,0 +1,239 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/moby/moby/api/types/container"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// An exec's life, as dockerd's: ExecCreate records the config in memory
+// (nothing runs); ExecStart runs it once through `pier-runtime exec`, in
+// the foreground of a goroutine even when the client detached, so that
+// ExecInspect can report its pid, whether it runs and its exit code.
+// Records live as long as the daemon process.
+
+// execRecord is one exec; mu guards the fields below it.
+type execRecord struct {
+	id, containerID string
+	cfg             container.ExecCreateRequest
+	pidFile         string
+
+	mu       sync.Mutex
+	started  bool // Guarded by mu.
+	running  bool // Guarded by mu.
+	pid      int  // Guarded by mu.
+	exitCode *int // Guarded by mu.
+}
+
+// execTable holds a daemon's execs by id.
+type execTable struct {
+	mu sync.Mutex
+	m  map[string]*execRecord // Guarded by mu.
+}
+
+// execTables maps a *Daemon to its *execTable: the Daemon struct has no
+// field for execs yet (it belongs to another file), so they sit here.
+var execTables sync.Map
+
+func (d *Daemon) execs() *execTable {
+	t, _ := execTables.LoadOrStore(d, &execTable{m: map[string]*execRecord{}})
+	return t.(*execTable)
+}
+
+func (d *Daemon) execGet(id string) (*execRecord, error) {
+	t := d.execs()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.m[id]
+	if !ok {
+		return nil, fmt.Errorf("No such exec instance: %s: %w", id, errdefs.ErrNotFound)
+	}
+	return e, nil
+}
+
+// ExecCreate records an exec of cfg.Cmd in the running container ref and
+// returns its id; nothing runs until ExecStart.
+func (d *Daemon) ExecCreate(ctx context.Context, ref string, cfg container.ExecCreateRequest) (string, error) {
+	r, err := d.lookup(ref)
+	if err != nil {
+		return "", err
+	}
+	if r.State != container.StateRunning {
+		return "", fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrConflict)
+	}
+	if len(cfg.Cmd) == 0 {
+		return "", fmt.Errorf("No exec command specified: %w", errdefs.ErrInvalidArgument)
+	}
+	if cfg.Tty || cfg.AttachStdin {
+		return "", fmt.Errorf("exec with a tty or stdin is not supported yet: %w", errdefs.ErrNotImplemented)
+	}
+	id := newContainerID()
+	e := &execRecord{id: id, containerID: r.ID, cfg: cfg,
+		pidFile: filepath.Join(d.paths(r.ID).dir, "exec", id+".pid")}
+	t := d.execs()
+	t.mu.Lock()
+	t.m[id] = e
+	t.mu.Unlock()
+	return id, nil
+}
+
+// ExecStart runs exec id with its output going to stdout and stderr (nil
+// discards). Attached (detach false) it returns when the process has
+// ended; detached, once it is started. A process that could not start
+// ends with 126 (127: command not found), and the runtime's reason goes
+// to stderr, as with dockerd.
+func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdout, stderr io.Writer) error {
+	e, err := d.execGet(id)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if e.started {
+		e.mu.Unlock()
+		return fmt.Errorf("exec %s has already been started: %w", id, errdefs.ErrConflict)
+	}
+	e.started = true
+	e.mu.Unlock()
+	cmd, err := d.execCommand(e)
+	if err != nil {
+		e.end(126)
+		return err
+	}
+	if detach {
+		stdout, stderr = nil, nil
+	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	e.mu.Lock()
+	e.running = true
+	e.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		e.end(126)
+		return fmt.Errorf("exec %s: %w", id, err)
+	}
+	if detach {
+		go e.wait(cmd)
+		return nil
+	}
+	e.wait(cmd)
+	return nil
+}
+
+// execCommand checks the container still runs and writes the process
+// file of `pier-runtime exec -p`.
+func (d *Daemon) execCommand(e *execRecord) (*exec.Cmd, error) {
+	r, err := d.lookup(e.containerID)
+	if err != nil {
+		return nil, err
+	}
+	if r.State != container.StateRunning {
+		return nil, fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrConflict)
+	}
+	p := d.paths(r.ID)
+	var spec specs.Spec
+	b, err := os.ReadFile(p.config)
+	if err == nil {
+		err = json.Unmarshal(b, &spec)
+	}
+	if err != nil || spec.Process == nil {
+		return nil, fmt.Errorf("container %s: spec: %w", r.ID, errors.Join(err, errdefs.ErrNotFound))
+	}
+	user, err := resolveExecUser(p.rootfs, e.cfg.User)
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: %w", e.id, err)
+	}
+	proc := execProcess(spec.Process, e.cfg, user)
+	dir := filepath.Dir(e.pidFile)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("exec %s: %w", e.id, err)
+	}
+	procFile := filepath.Join(dir, e.id+".json")
+	if b, err = json.Marshal(proc); err == nil {
+		err = os.WriteFile(procFile, b, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: process file: %w", e.id, err)
+	}
+	return exec.Command(d.runtime, "--root", d.runtimeRoot(), "exec",
+		"-p", procFile, "--pid-file", e.pidFile, r.ID), nil
+}
+
+// wait reaps the runtime, whose exit status is the process's, and
+// removes the exec's files.
+func (e *execRecord) wait(cmd *exec.Cmd) {
+	err := cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal()) // the runtime itself was killed
+		}
+	} else if err != nil {
+		code = 126
+	}
+	if _, serr := os.Stat(e.pidFile); serr != nil && code != 0 {
+		// The runtime failed before the process ran.
+		code = 126
+	}
+	e.pidOf()
+	_ = os.Remove(e.pidFile)
+	_ = os.Remove(strings.TrimSuffix(e.pidFile, ".pid") + ".json")
+	e.end(code)
+}
+
+func (e *execRecord) end(code int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.running, e.exitCode = false, &code
+}
+
+// pidOf reads the pid the runtime wrote once the process started.
+func (e *execRecord) pidOf() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pid == 0 && e.started {
+		if b, err := os.ReadFile(e.pidFile); err == nil {
+			e.pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	return e.pid
+}
+
+// ExecInspect reports exec id.
+func (d *Daemon) ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error) {
+	e, err := d.execGet(id)
+	if err != nil {
+		return container.ExecInspectResponse{}, err
+	}
+	pid := e.pidOf()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pc := &container.ExecProcessConfig{Tty: e.cfg.Tty, Entrypoint: e.cfg.Cmd[0], Arguments: e.cfg.Cmd[1:], User: e.cfg.User}
+	if e.cfg.Privileged {
+		pc.Privileged = &e.cfg.Privileged
+	}
+	resp := container.ExecInspectResponse{
+		ID: e.id, ContainerID: e.containerID, Running: e.running, Pid: pid, ProcessConfig: pc,
+		OpenStdout: e.cfg.AttachStdout, OpenStderr: e.cfg.AttachStderr, OpenStdin: e.cfg.AttachStdin,
+		CanRemove: e.exitCode != nil,
+	}
+	if e.exitCode != nil {
+		c := *e.exitCode
+		resp.ExitCode = &c
+	}
+	return resp, nil
+}
