@@ -129,6 +129,9 @@ func TestStopIsPromptWithInit(t *testing.T) {
 		t.Fatalf("run -d: %s", errOut)
 	}
 	t.Cleanup(func() { runtimeCmd(t, root, "delete", "-f", b.id) })
+	// PID 1 drops a signal it has no handler for, so wait until pier-init
+	// has taken SIGTERM over; before that, no init could forward it.
+	waitSignalReady(t, root, b.id)
 	start := time.Now()
 	if code, _, errOut := runtimeCmd(t, root, "kill", b.id, b.spec.StopSignal); code != 0 {
 		t.Fatalf("kill %s: %s", b.spec.StopSignal, errOut)
@@ -146,4 +149,36 @@ func TestStopIsPromptWithInit(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("stop took %v, want under 1 s", d)
 	}
+}
+
+// waitSignalReady waits until the container's PID 1 catches or blocks
+// SIGTERM (pier-init blocks it on its main thread and handles it), read
+// from /proc/PID/status on the host.
+func waitSignalReady(t *testing.T, root, id string) {
+	t.Helper()
+	_, out, _ := runtimeCmd(t, root, "state", id)
+	var st struct{ Pid int }
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Pid == 0 {
+		t.Fatalf("state %s: %q", id, out)
+	}
+	const sigterm = 1 << (15 - 1)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			if k == "SigCgt" || k == "SigBlk" {
+				var mask uint64
+				fmt.Sscanf(strings.TrimSpace(v), "%x", &mask)
+				if mask&sigterm != 0 {
+					return
+				}
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("pier-init never took SIGTERM over")
 }
