@@ -1,0 +1,120 @@
+package e2e_test
+
+import (
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pier-engine/pier/internal/testutil"
+)
+
+// TestContainerIsAProcess: pause and unpause through the docker CLI,
+// docker top with host pids, pier top's NSPID, pier ns's own namespaces,
+// rename and restart.
+func TestContainerIsAProcess(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	dir := shortDir(t)
+	d := startPierd(t, dir)
+	pier := testutil.Binary(t, "pier")
+	docker := dockers[0]
+	dk := func(args ...string) (int, string, string) {
+		return run(t, docker, append([]string{"--host", d.host}, args...)...)
+	}
+	code, out, errs := dk("run", "-d", "--name", "sp", "busybox", "sleep", "1000")
+	id := strings.TrimSpace(out)
+	if code != 0 || len(id) != 64 {
+		t.Fatalf("run -d = %d %q %q", code, out, errs)
+	}
+	t.Cleanup(func() { dk("rm", "-f", id) })
+	state := func(ref string) string {
+		_, out, _ := dk("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", ref)
+		return strings.TrimSpace(out)
+	}
+
+	if code, _, errs := dk("pause", "sp"); code != 0 || !strings.HasPrefix(state("sp"), "paused ") {
+		t.Errorf("pause = %d %q; state %q", code, errs, state("sp"))
+	}
+	if code, _, errs := dk("pause", "sp"); code == 0 || !strings.Contains(errs, "already paused") {
+		t.Errorf("second pause = %d %q", code, errs)
+	}
+	if _, out, _ := dk("ps", "--format", "{{.Status}}"); !strings.Contains(out, "(Paused)") {
+		t.Errorf("ps of paused = %q", out)
+	}
+	if code, _, errs := dk("unpause", "sp"); code != 0 || !strings.HasPrefix(state("sp"), "running ") {
+		t.Errorf("unpause = %d %q; state %q", code, errs, state("sp"))
+	}
+
+	pid := strings.Fields(state("sp"))[1]
+	code, out, errs = dk("top", "sp")
+	if code != 0 || !strings.Contains(out, "sleep 1000") || !strings.Contains(out, " "+pid+" ") {
+		t.Errorf("docker top = %d %q %q; want sleep and init pid %s", code, out, errs, pid)
+	}
+	// pier-init is the container's PID 1 (host pid State.Pid); sleep is
+	// its child, a small pid inside, another outside.
+	code, out, errs = run(t, pier, "-H", d.host, "top", "sp")
+	if code != 0 || topNSPID(out, "/sbin/pier-init") != "1" || !strings.Contains(out, " "+pid+" ") {
+		t.Errorf("pier top = %d %q %q; want pier-init with NSPID 1 and host pid %s", code, out, errs, pid)
+	}
+	if n, _ := strconv.Atoi(topNSPID(out, "sleep 1000")); n < 2 || n > 100 {
+		t.Errorf("pier top: sleep's NSPID %d, want a small pid inside the container:\n%s", n, out)
+	}
+
+	code, out, errs = run(t, pier, "-H", d.host, "ns", "sp")
+	if code != 0 {
+		t.Fatalf("pier ns = %d %q", code, errs)
+	}
+	for _, typ := range []string{"mnt", "uts", "ipc", "pid", "net"} {
+		host, _ := os.Readlink("/proc/self/ns/" + typ)
+		line := nsLine(out, typ)
+		if line == "" || strings.Contains(line, host) || strings.Contains(line, "shared") {
+			t.Errorf("pier ns %s: %q, host's %s", typ, line, host)
+		}
+	}
+
+	if code, _, errs := dk("rename", "sp", "tp"); code != 0 || state("tp") == "" {
+		t.Errorf("rename = %d %q", code, errs)
+	}
+	before := strings.Fields(state("tp"))[1]
+	if code, _, errs := dk("restart", "-t", "1", "tp"); code != 0 {
+		t.Errorf("restart = %d %q", code, errs)
+	}
+	after := strings.Fields(state("tp"))
+	if len(after) != 2 || after[0] != "running" || after[1] == before {
+		t.Errorf("after restart %q, pid before %s", after, before)
+	}
+	if n, _ := strconv.Atoi(after[len(after)-1]); n <= 0 {
+		t.Errorf("restarted pid %q", after)
+	}
+	if code, _, errs := dk("rm", "-f", "tp"); code != 0 {
+		t.Errorf("rm -f = %d %q", code, errs)
+	}
+	noContainersLeft(t, d)
+}
+
+// topNSPID is the NSPID column of pier top's row whose CMD starts with
+// cmd.
+func topNSPID(out, cmd string) string {
+	lines := strings.Split(out, "\n")
+	titles := strings.Fields(lines[0])
+	col, cmdCol := slices.Index(titles, "NSPID"), slices.Index(titles, "CMD")
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if col >= 0 && cmdCol > col && len(f) > cmdCol && strings.HasPrefix(strings.Join(f[cmdCol:], " "), cmd) {
+			return f[col]
+		}
+	}
+	return ""
+}
+
+func nsLine(out, typ string) string {
+	for l := range strings.Lines(out) {
+		if strings.HasPrefix(l, typ+" -> ") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
