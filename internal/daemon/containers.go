@@ -154,6 +154,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		return container.CreateResponse{}, err
 	}
 	created = true
+	d.emitContainer(rec, "create")
 	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
 }
 

@@ -76,6 +76,9 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		r.StartedAt, r.FinishedAt = time.Now().UTC(), time.Time{}
 		return nil
 	})
+	if err == nil {
+		d.emitContainer(r, "start")
+	}
 	go func() {
 		if werr := m.Wait(); werr != nil {
 			d.log.Warn("container monitor", "container_id", r.ID, "err", werr)
@@ -109,6 +112,9 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		}
 		return nil
 	})
+	if uerr == nil {
+		d.emitDie(r)
+	}
 	if uerr == nil && autoRemove {
 		if err := d.ContainerRemove(context.Background(), id, false); err != nil {
 			d.log.Warn("auto-remove", "container_id", id, "err", err)
@@ -162,6 +168,7 @@ func (d *Daemon) ContainerKill(ctx context.Context, ref, sig string) error {
 	if sig == "" {
 		sig = "KILL"
 	}
+	d.emitContainer(r, "kill", "signal", sig)
 	return d.kill(ctx, r.ID, sig)
 }
 
@@ -260,6 +267,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
+	d.emitContainer(r, "destroy")
 	return nil
 }
 

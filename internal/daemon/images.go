@@ -204,6 +204,7 @@ func (d *Daemon) ImageTag(ctx context.Context, source, ref string) error {
 // (DELETE /images/{name}).
 func (d *Daemon) ImageRemove(ctx context.Context, ref string, force bool) ([]imagetypes.DeleteResponse, error) {
 	del, err := d.images.Remove(ref, force, d.imageInUse)
+	d.emitImageDeleted(del)
 	return deleteResponses(del), err
 }
 
@@ -259,6 +260,9 @@ func pruneReport(del []image.Deleted, sizes map[string]int64) imagetypes.PruneRe
 // makes it (POST /images/create?fromImage=).
 func (d *Daemon) ImagePull(ctx context.Context, ref string, progress image.ProgressFunc) error {
 	_, err := d.images.Pull(ctx, ref, progress)
+	if err == nil {
+		d.emitImage("pull", ref, ref)
+	}
 	return err
 }
 
@@ -313,5 +317,6 @@ func (d *Daemon) ImageImport(ctx context.Context, r io.Reader, ref string, chang
 	if err != nil {
 		return "", err
 	}
+	d.emitImageOf("import", img)
 	return img.ID, nil
 }

@@ -25,6 +25,7 @@ func (d *Daemon) VolumeCreate(ctx context.Context, req apivolume.CreateRequest) 
 	if err != nil {
 		return apivolume.Volume{}, err
 	}
+	d.emitVolume("create", v.Name)
 	return v.ToAPI(), nil
 }
 
@@ -69,6 +70,9 @@ func (d *Daemon) VolumePrune(ctx context.Context, filters map[string][]string) (
 		return apivolume.PruneReport{}, err
 	}
 	removed, space, err := d.volumes.Prune(d.volumeInUse, f)
+	for _, n := range removed {
+		d.emitVolume("destroy", n)
+	}
 	// A prune that stopped half-way still removed what it names.
 	return apivolume.PruneReport{VolumesDeleted: removed, SpaceReclaimed: space}, err
 }

@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// ContainersPrune removes every container that does not run and that
+// filters select ("label" key or key=value, "label!", "until" a time or
+// duration), and reports what went with how much its writable layers took.
+func (d *Daemon) ContainersPrune(ctx context.Context, filters map[string][]string) (container.PruneReport, error) {
+	sel, err := pruneSelector(filters, time.Now())
+	if err != nil {
+		return container.PruneReport{}, err
+	}
+	recs, err := d.containerRecords()
+	if err != nil {
+		return container.PruneReport{}, err
+	}
+	report := container.PruneReport{ContainersDeleted: []string{}}
+	var errs []error
+	for _, r := range recs {
+		if r.State == container.StateRunning || !sel(r) {
+			continue
+		}
+		size := d.upperSize(r.ID)
+		if err := d.ContainerRemove(ctx, r.ID, false); err != nil {
+			if !errors.Is(err, errdefs.ErrNotFound) && !errors.Is(err, errdefs.ErrConflict) {
+				errs = append(errs, err)
+			}
+			continue // started or removed meanwhile
+		}
+		report.ContainersDeleted = append(report.ContainersDeleted, r.ID)
+		report.SpaceReclaimed += uint64(size)
+	}
+	d.emit(events.ContainerEventType, events.ActionPrune, "", map[string]string{"reclaimed": strconv.FormatUint(report.SpaceReclaimed, 10)})
+	return report, errors.Join(errs...)
+}
+
+// pruneSelector turns prune filters into a test of a record.
+func pruneSelector(filters map[string][]string, now time.Time) (func(containerRecord) bool, error) {
+	var before time.Time
+	for key, vals := range filters {
+		switch key {
+		case "label", "label!":
+		case "until":
+			for _, v := range vals {
+				t, err := untilTime(v, now)
+				if err != nil {
+					return nil, err
+				}
+				before = t
+			}
+		default:
+			return nil, fmt.Errorf("invalid filter '%s': %w", key, errdefs.ErrInvalidArgument)
+		}
+	}
+	return func(r containerRecord) bool {
+		var labels map[string]string
+		if r.Config != nil {
+			labels = r.Config.Labels
+		}
+		if len(filters["label"]) > 0 && !allLabels(labels, filters["label"]) {
+			return false
+		}
+		for _, l := range filters["label!"] {
+			if allLabels(labels, []string{l}) {
+				return false
+			}
+		}
+		return before.IsZero() || r.Created.Before(before)
+	}, nil
+}
+
+// untilTime reads an until filter: a Unix time (as the docker CLI sends
+// it), an RFC 3339 time or a duration before now.
+func untilTime(v string, now time.Time) (time.Time, error) {
+	if dur, err := time.ParseDuration(v); err == nil {
+		return now.Add(-dur), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := parseUnixTime(v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("invalid until %q: %w", v, errdefs.ErrInvalidArgument)
+}
+
+// parseUnixTime reads the docker CLI's "seconds[.nanoseconds]" timestamps.
+func parseUnixTime(v string) (time.Time, error) {
+	sec, frac, _ := strings.Cut(v, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q: %w", v, errdefs.ErrInvalidArgument)
+	}
+	var ns int64
+	if frac != "" {
+		for len(frac) < 9 {
+			frac += "0"
+		}
+		if ns, err = strconv.ParseInt(frac[:9], 10, 64); err != nil {
+			return time.Time{}, fmt.Errorf("timestamp %q: %w", v, errdefs.ErrInvalidArgument)
+		}
+	}
+	return time.Unix(s, ns), nil
+}
