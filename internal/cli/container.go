@@ -17,6 +17,7 @@ func (a *app) containerCommands() []*cobra.Command {
 	group.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.psCommand("ls"), a.logsCommand(),
 		a.stopCommand(), a.killCommand(), a.rmCommand("rm"), a.waitCommand(), a.containerInspectCommand(),
+		a.containerPruneCommand(),
 	)
 	return []*cobra.Command{
 		group, a.runCommand(), a.createCommand(), a.startCommand(), a.psCommand("ps"), a.logsCommand(),

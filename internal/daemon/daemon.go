@@ -46,6 +46,12 @@ type Daemon struct {
 	images  *image.Store
 	volumes *volume.Store
 
+	// Made on first use (bus, execs), so a Daemon built by a test works.
+	eventsOnce sync.Once
+	events     *eventBus
+	execsOnce  sync.Once
+	execTable  *execTable
+
 	// ctrMu serialises container creation (names) and starts.
 	ctrMu sync.Mutex
 	// exits holds the waiters of containers' next ends, by id.

@@ -71,15 +71,9 @@ func (b *eventBus) subscribe() (past []events.Message, live <-chan events.Messag
 	}
 }
 
-// buses holds each daemon's bus until Daemon has a field for it.
-var buses sync.Map // *Daemon -> *eventBus
-
 func (d *Daemon) bus() *eventBus {
-	if b, ok := buses.Load(d); ok {
-		return b.(*eventBus)
-	}
-	b, _ := buses.LoadOrStore(d, newEventBus())
-	return b.(*eventBus)
+	d.eventsOnce.Do(func() { d.events = newEventBus() })
+	return d.events
 }
 
 // SubscribeEvents returns the events kept so far (at most the last

@@ -45,13 +45,9 @@ type execTable struct {
 	m  map[string]*execRecord // Guarded by mu.
 }
 
-// execTables maps a *Daemon to its *execTable: the Daemon struct has no
-// field for execs yet (it belongs to another file), so they sit here.
-var execTables sync.Map
-
 func (d *Daemon) execs() *execTable {
-	t, _ := execTables.LoadOrStore(d, &execTable{m: map[string]*execRecord{}})
-	return t.(*execTable)
+	d.execsOnce.Do(func() { d.execTable = &execTable{m: map[string]*execRecord{}} })
+	return d.execTable
 }
 
 func (d *Daemon) execGet(id string) (*execRecord, error) {

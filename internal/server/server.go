@@ -95,11 +95,17 @@ func (s *Server) routed(mux *http.ServeMux) http.Handler {
 // lets requests in flight finish (for up to shutdownGrace) and closes l,
 // which removes a Unix socket's file.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	// Requests' contexts end with Serve's, so that streams which never
+	// finish by themselves (events, logs -f, attach) let Shutdown through.
+	base, stop := context.WithCancel(context.Background())
+	defer stop()
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
+	hs.RegisterOnShutdown(stop)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()
 	select {
