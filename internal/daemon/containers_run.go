@@ -181,7 +181,7 @@ func (d *Daemon) kill(ctx context.Context, id, sig string) error {
 		}
 		return fmt.Errorf("kill %s %s: %s: %w", id, sig, msg, err)
 	}
-	return nil
+	return d.thawAfterSignal(ctx, id)
 }
 
 // ContainerStop sends the stop signal, then SIGKILL after timeout (nil:

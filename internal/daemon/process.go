@@ -97,6 +97,22 @@ func (d *Daemon) unpause(ctx context.Context, id string) error {
 	return nil
 }
 
+// thawAfterSignal unpauses id if it is paused, after kill signalled it:
+// a frozen process acts on no signal, not even SIGKILL, so stop, kill
+// and rm -f would wait forever. dockerd thaws it too.
+func (d *Daemon) thawAfterSignal(ctx context.Context, id string) error {
+	r, err := d.lookup(id)
+	if err != nil || !d.paused(r) {
+		return nil // gone, or not paused: nothing to thaw
+	}
+	d.ctrMu.Lock()
+	defer d.ctrMu.Unlock()
+	if !d.paused(r) {
+		return nil // unpaused meanwhile
+	}
+	return d.unpause(ctx, id)
+}
+
 // runtimeVerb runs `pier-runtime --root R verb id`.
 func (d *Daemon) runtimeVerb(ctx context.Context, verb, id string) error {
 	out, err := exec.CommandContext(ctx, d.runtime, "--root", d.runtimeRoot(), verb, id).CombinedOutput()

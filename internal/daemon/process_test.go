@@ -168,3 +168,20 @@ func TestPSColumns(t *testing.T) {
 		t.Errorf("stime = %q %q", stime(now.Add(-time.Hour), now), stime(now.AddDate(0, 0, -2), now))
 	}
 }
+
+func TestKillThawsPaused(t *testing.T) {
+	d, _, log := runningFake(t)
+	ctx := context.Background()
+	if err := d.ContainerPause(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ContainerKill(ctx, "web", "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	if verbs, _ := os.ReadFile(log); string(verbs) != "pause\nkill\nresume\n" {
+		t.Errorf("runtime verbs %q, want pause, kill, resume", verbs)
+	}
+	if c, _ := d.ContainerInspect(ctx, "web"); c.State.Paused {
+		t.Errorf("still paused after kill: %+v", c.State)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pier-engine/pier/internal/testutil"
 )
@@ -77,6 +78,16 @@ func TestContainerIsAProcess(t *testing.T) {
 
 	if code, _, errs := dk("rename", "sp", "tp"); code != 0 || state("tp") == "" {
 		t.Errorf("rename = %d %q", code, errs)
+	}
+	// A paused container stops: pierd thaws it after the signal.
+	dk("pause", "tp")
+	start := time.Now()
+	if code, _, errs := dk("stop", "-t", "1", "tp"); code != 0 || time.Since(start) > 5*time.Second ||
+		!strings.HasPrefix(state("tp"), "exited ") {
+		t.Fatalf("stop of paused = %d %q in %v; state %q", code, errs, time.Since(start), state("tp"))
+	}
+	if code, _, errs := dk("start", "tp"); code != 0 {
+		t.Fatalf("start = %d %q", code, errs)
 	}
 	before := strings.Fields(state("tp"))[1]
 	if code, _, errs := dk("restart", "-t", "1", "tp"); code != 0 {
