@@ -112,4 +112,3 @@ func (a *app) topCommand() *cobra.Command {
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }
-
