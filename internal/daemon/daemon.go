@@ -93,7 +93,7 @@ func (d *Daemon) openStores() (err error) {
 	if d.md, err = metadata.Open(filepath.Join(d.cfg.Root, "metadata")); err != nil {
 		return err
 	}
-	if d.images, err = image.New(image.Config{Root: filepath.Join(d.cfg.Root, "image")}); err != nil {
+	if d.images, err = image.New(image.Config{Root: filepath.Join(d.cfg.Root, "image"), AuthFile: d.authFile()}); err != nil {
 		return err
 	}
 	if d.volumes, err = volume.New(d.cfg.Root, d.md); err != nil {
