@@ -71,6 +71,8 @@ func New(cfg Config) *Server {
 	if s.containers != nil {
 		s.containerRoutes(mux)
 	}
+	s.authRoutes(mux)
+	s.exportRoutes(mux)
 	s.handler = s.withVersion(s.routed(mux))
 	return s
 }
