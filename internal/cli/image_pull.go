@@ -12,18 +12,28 @@ import (
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) pullCommand() *cobra.Command {
 	var quiet bool
+	var platform string
 	cmd := &cobra.Command{
 		Use:   "pull NAME[:TAG|@DIGEST]",
 		Short: "Download an image from a registry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withClient(func(c *client.Client) error {
-				res, err := c.ImagePull(cmd.Context(), args[0], client.ImagePullOptions{})
+				var opts client.ImagePullOptions
+				if platform != "" {
+					p, err := parsePlatform(platform)
+					if err != nil {
+						return err
+					}
+					opts.Platforms = []ocispec.Platform{p}
+				}
+				res, err := c.ImagePull(cmd.Context(), args[0], opts)
 				if err != nil {
 					return err
 				}
@@ -33,7 +43,21 @@ func (a *app) pullCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress progress output")
+	cmd.Flags().StringVar(&platform, "platform", "", "Pull this platform of a multi-platform image (os/arch[/variant])")
 	return cmd
+}
+
+// parsePlatform splits os/arch[/variant].
+func parsePlatform(s string) (ocispec.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return ocispec.Platform{}, fmt.Errorf("platform %q: want os/arch[/variant]", s)
+	}
+	p := ocispec.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
 }
 
 func (a *app) pushCommand() *cobra.Command {

@@ -38,6 +38,34 @@ func (s *Store) platform() (*v1.Platform, error) {
 	return plat, nil
 }
 
+type platformKey struct{}
+
+// WithPlatform makes the pulls made with ctx pick platform (as
+// "linux/arm64/v8") from manifest lists instead of Config.Platform: the
+// API's platform is per request, the store's default per daemon.
+func WithPlatform(ctx context.Context, platform string) context.Context {
+	return context.WithValue(ctx, platformKey{}, platform)
+}
+
+// PlatformOf is the platform WithPlatform set on ctx, or "".
+func PlatformOf(ctx context.Context) string {
+	p, _ := ctx.Value(platformKey{}).(string)
+	return p
+}
+
+// pullPlatform is ctx's platform, or the store's.
+func (s *Store) pullPlatform(ctx context.Context) (*v1.Platform, error) {
+	p := PlatformOf(ctx)
+	if p == "" {
+		return s.platform()
+	}
+	plat, err := v1.ParsePlatform(p)
+	if err != nil {
+		return nil, fmt.Errorf("platform %q: %w: %w", p, err, errdefs.ErrInvalidArgument)
+	}
+	return plat, nil
+}
+
 // Pull fetches ref from its registry, verifies every digest, stores and
 // unpacks what is missing, and tags the image. Layers are downloaded
 // Config.Jobs at a time and unpacked as their bytes arrive. An interrupted
@@ -77,7 +105,7 @@ func (s *Store) fetch(ctx context.Context, r name.Reference, progress ProgressFu
 	var rimg v1.Image
 	switch {
 	case desc.MediaType.IsIndex():
-		plat, err := s.platform()
+		plat, err := s.pullPlatform(ctx)
 		if err != nil {
 			return nil, v1.Hash{}, err
 		}

@@ -137,7 +137,11 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 		mu    sync.Mutex
 		fresh bool // a layer was fetched, not found in the store
 	)
-	err = s.images.ImagePull(r.Context(), ref, func(p imagestore.Progress) {
+	ctx := r.Context()
+	if p := q.Get("platform"); p != "" {
+		ctx = imagestore.WithPlatform(ctx, p)
+	}
+	err = s.images.ImagePull(ctx, ref, func(p imagestore.Progress) {
 		once.Do(func() {
 			st.send(jsonstream.Message{Status: "Pulling from " + named.Context().RepositoryStr(), ID: named.Identifier()})
 		})

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	imagestore "github.com/pier-engine/pier/internal/image"
+	"github.com/pier-engine/pier/internal/server"
+)
+
+// platformImages is the image fake recording the platform a pull asked for.
+type platformImages struct {
+	*fakeImages
+	platform chan string
+}
+
+func (f platformImages) ImagePull(ctx context.Context, ref string, progress imagestore.ProgressFunc) error {
+	f.platform <- imagestore.PlatformOf(ctx)
+	return f.fakeImages.ImagePull(ctx, ref, progress)
+}
+
+// TestPullPlatform: pier pull --platform reaches the store through the
+// real server's platform query.
+func TestPullPlatform(t *testing.T) {
+	f := platformImages{fakeImages: newFakeImages(), platform: make(chan string, 2)}
+	dir, err := os.MkdirTemp("", "pier-cli-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: server.New(server.Config{Backend: fakeBackend{}, Images: f, Version: "7.7.7"})}
+	go hs.Serve(l)
+	t.Cleanup(func() { hs.Close(); os.RemoveAll(dir) })
+	host := "unix://" + filepath.Join(dir, "s")
+	for _, tc := range []struct{ flag, want string }{{"linux/arm64/v8", "linux/arm64/v8"}, {"", ""}} {
+		args := []string{"-H", host, "pull", "-q", "busybox"}
+		if tc.flag != "" {
+			args = append(args, "--platform", tc.flag)
+		}
+		if code, _, errs := run(t, args...); code != 0 {
+			t.Fatalf("pull %v = %d: %s", args, code, errs)
+		}
+		if got := <-f.platform; got != tc.want {
+			t.Errorf("--platform %q: store asked for %q", tc.flag, got)
+		}
+	}
+	if code, _, errs := run(t, "-H", host, "pull", "--platform", "arm64", "busybox"); code == 0 || !strings.Contains(errs, "os/arch") {
+		t.Errorf("bad platform = %d %q", code, errs)
+	}
+}
