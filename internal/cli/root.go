@@ -82,6 +82,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.execCommands()...)
 	root.AddCommand(a.processCommands()...)
 	root.AddCommand(a.eventCommands()...)
+	root.AddCommand(a.statsCommands()...)
 	root.AddCommand(a.loginCommands()...)
 	root.AddCommand(a.exportCommand())
 	return root

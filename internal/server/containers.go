@@ -45,6 +45,7 @@ func (s *Server) containerRoutes(mux *http.ServeMux) {
 	s.execRoutes(mux)
 	s.processRoutes(mux)
 	s.eventRoutes(mux)
+	s.statsRoutes(mux)
 	mux.HandleFunc("POST /containers/create", s.postContainersCreate)
 	mux.HandleFunc("POST /containers/{id}/start", s.postContainerStart)
 	mux.HandleFunc("POST /containers/{id}/wait", s.postContainerWait)
