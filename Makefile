@@ -33,7 +33,7 @@ deps:
 
 # The tests also drive Debian's docker 20.10 client against pierd.
 test-deps:
-	scripts/install-deps.sh docker.io
+	scripts/install-deps.sh docker.io python3-docker
 
 demo: deps build
 	scripts/demo.sh
