@@ -31,7 +31,8 @@ build:
 deps:
 	scripts/install-deps.sh
 
-# The tests also drive Debian's docker 20.10 client against pierd.
+# The tests also drive Debian's docker 20.10 client and its Python SDK
+# (python3-docker) against pierd.
 test-deps:
 	scripts/install-deps.sh docker.io python3-docker
 
