@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -105,6 +106,31 @@ func socketGID(group string, log *slog.Logger) (int, error) {
 	return strconv.Atoi(g.Gid)
 }
 
+// listen takes the socket systemd passed (contrib/systemd/pier.socket,
+// which also sets its mode and group), else creates cfg.Socket.
+func listen(cfg daemon.Config, log *slog.Logger) (net.Listener, error) {
+	ls, err := server.ActivationListeners()
+	if err != nil {
+		return nil, err
+	}
+	switch len(ls) {
+	case 0:
+	case 1:
+		log.Info("socket activation", "path", ls[0].Addr().String())
+		return ls[0], nil
+	default:
+		for _, l := range ls {
+			l.Close()
+		}
+		return nil, fmt.Errorf("socket activation passed %d sockets, pierd serves one", len(ls))
+	}
+	gid, err := socketGID(cfg.Group, log)
+	if err != nil {
+		return nil, err
+	}
+	return server.ListenUnix(cfg.Socket, gid)
+}
+
 func run(args []string, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -135,22 +161,21 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	gid, err := socketGID(cfg.Group, log)
+	// Before daemon.New, which starts processes: they must not inherit
+	// systemd's LISTEN_* variables.
+	l, err := listen(cfg, log)
 	if err != nil {
 		return err
 	}
+	defer l.Close()
 	d, err := daemon.New(cfg, log)
 	if err != nil {
 		return err
 	}
 	srv := server.New(server.Config{Backend: d, Images: d, Volumes: d, Containers: d, Version: daemon.Version, Logger: log})
-	l, err := server.ListenUnix(cfg.Socket, gid)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log.Info("pierd serving", "path", cfg.Socket, "root", cfg.Root, "version", daemon.Version)
+	log.Info("pierd serving", "path", l.Addr().String(), "root", cfg.Root, "version", daemon.Version)
 	if err := srv.Serve(ctx, l); err != nil {
 		return err
 	}

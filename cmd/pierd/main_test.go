@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,5 +64,24 @@ func TestSocketGID(t *testing.T) {
 	}
 	if gid, err := socketGID("root", nil); err != nil || gid != 0 {
 		t.Errorf("root group = %d, %v", gid, err)
+	}
+}
+
+// Without activation meant for pierd, listen creates the configured socket
+// and clears variables that a parent left for someone else.
+func TestListenWithoutActivation(t *testing.T) {
+	t.Setenv("LISTEN_PID", "1")
+	t.Setenv("LISTEN_FDS", "1")
+	cfg := daemon.Config{Socket: filepath.Join(t.TempDir(), "pier.sock")}
+	l, err := listen(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := l.Addr().String(); got != cfg.Socket {
+		t.Errorf("listening on %q, want %q", got, cfg.Socket)
+	}
+	if v, ok := os.LookupEnv("LISTEN_FDS"); ok {
+		t.Errorf("LISTEN_FDS=%q left for pierd's children", v)
 	}
 }
