@@ -31,10 +31,10 @@ func (d *Daemon) ContainerStats(ctx context.Context, ref string, stream bool, fn
 	for {
 		cur, err := d.statsOnce(ctx, r)
 		if err != nil {
-			if !stream || ctx.Err() != nil {
+			if !stream || prev.Read.IsZero() {
 				return err
 			}
-			return nil // the container stopped while streaming
+			return nil // the container stopped (or ctx ended) while streaming
 		}
 		cur.PreCPUStats, cur.PreRead = prev.CPUStats, prev.Read
 		if err := fn(cur); err != nil || !stream {
