@@ -29,6 +29,7 @@ func (d *Daemon) ContainerInspect(ctx context.Context, ref string) (container.In
 			StartedAt: apiTime(r.StartedAt), FinishedAt: apiTime(r.FinishedAt),
 		},
 		Image:          r.Image,
+		RestartCount:   d.restartCount(r),
 		ResolvConfPath: p.resolvConf, HostnamePath: p.hostname, HostsPath: p.hosts, LogPath: p.log,
 		Name: "/" + r.Name, Driver: "overlay2", Platform: "linux",
 		HostConfig: r.HostConfig, Config: r.Config, Mounts: []container.MountPoint{},

@@ -114,6 +114,7 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 	})
 	if uerr == nil {
 		d.emitDie(r)
+		d.maybeRestart(r)
 	}
 	if uerr == nil && autoRemove {
 		if err := d.ContainerRemove(context.Background(), id, false); err != nil {
@@ -192,6 +193,7 @@ func (d *Daemon) ContainerStop(ctx context.Context, ref string, timeout *int) er
 	if err != nil {
 		return err
 	}
+	d.markStoppedByUser(r.ID)
 	if r.State != container.StateRunning {
 		return fmt.Errorf("container %s: %w", r.ID, errdefs.ErrNotRunning)
 	}

@@ -85,6 +85,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	if err := d.ensureBusybox(context.Background()); err != nil {
 		logger.Warn("default busybox image", "image", busyboxRef, "err", err)
 	}
+	d.restartOnBoot()
 	return d, nil
 }
 
