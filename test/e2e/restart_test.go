@@ -127,3 +127,33 @@ func TestManyContainersSurvivePierdKill(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartAtBoot: a new pierd starts the always container the user
+// stopped, as dockerd does, but not the unless-stopped one.
+func TestRestartAtBoot(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	dir := shortDir(t)
+	d := startPierd(t, dir)
+	docker := dockers[0]
+	for _, c := range [][2]string{{"ba", "always"}, {"bu", "unless-stopped"}} {
+		if code, out, errs := run(t, docker, "--host", d.host, "run", "-d", "--init", "--restart", c[1], "--name", c[0],
+			"busybox", "sleep", "1000"); code != 0 {
+			t.Fatalf("run %s = %d %q %q", c[0], code, out, errs)
+		}
+	}
+	if code, out, errs := run(t, docker, "--host", d.host, "stop", "ba", "bu"); code != 0 {
+		t.Fatalf("stop = %d %q %q", code, out, errs)
+	}
+	d.stop(t)
+	d = startPierd(t, dir)
+	t.Cleanup(func() { run(t, docker, "--host", d.host, "rm", "-f", "ba", "bu") })
+	var out string
+	if !waitFor(5*time.Second, func() bool {
+		_, out, _ = run(t, docker, "--host", d.host, "ps", "-a", "--format", "{{.Names}} {{.State}}")
+		return strings.Contains(out, "ba running") && strings.Contains(out, "bu exited")
+	}) {
+		t.Errorf("ps after pierd restart = %q, want ba running and bu exited", out)
+	}
+}
