@@ -169,6 +169,11 @@ func (d *Daemon) ContainerKill(ctx context.Context, ref, sig string) error {
 	if sig == "" {
 		sig = "KILL"
 	}
+	// A SIGKILL is the user's stop, which no restart policy undoes; other
+	// signals (a HUP to reload, say) leave the policy as it was.
+	if s := strings.TrimPrefix(strings.ToUpper(sig), "SIG"); s == "KILL" || s == "9" {
+		d.markStoppedByUser(r.ID)
+	}
 	d.emitContainer(r, "kill", "signal", sig)
 	return d.kill(ctx, r.ID, sig)
 }
@@ -239,6 +244,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 			return fmt.Errorf("cannot remove container \"/%s\": container is running: stop the container before removing or force remove: %w", r.Name, errdefs.ErrConflict)
 		}
 		w := d.exitOf(r.ID)
+		d.markStoppedByUser(r.ID) // so a restart policy cannot race the removal
 		if err := d.kill(ctx, r.ID, "KILL"); err != nil {
 			d.log.Warn("remove: SIGKILL", "container_id", r.ID, "err", err)
 		}
