@@ -70,6 +70,9 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		_ = snapshot.Unmount(p.rootfs)
 		return err
 	}
+	if usesInit(r.HostConfig) {
+		waitInitReady(m.ContainerPid)
+	}
 	err = d.md.Update(containerKind, r.ID, &r, func() error {
 		r.State, r.Pid, r.MonitorPid, r.Mounted = container.StateRunning, m.ContainerPid, m.Pid, true
 		r.ExitCode, r.OOMKilled, r.Error = 0, false, ""

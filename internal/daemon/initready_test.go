@@ -1,0 +1,38 @@
+package daemon
+
+import (
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+func TestTakesSIGTERM(t *testing.T) {
+	// This test process handles SIGTERM once it asks to be told of it.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM)
+	defer signal.Reset(syscall.SIGTERM)
+	if !takesSIGTERM(os.Getpid()) {
+		t.Error("a process with a SIGTERM handler is not seen as ready")
+	}
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if takesSIGTERM(cmd.Process.Pid) {
+		t.Error("sleep, which has no SIGTERM handler, is seen as ready")
+	}
+	if !takesSIGTERM(1 << 30) {
+		t.Error("a process that is gone should not be waited for")
+	}
+}
+
+func TestUsesInit(t *testing.T) {
+	off, on := false, true
+	if !usesInit(nil) || !usesInit(&container.HostConfig{}) || !usesInit(&container.HostConfig{Init: &on}) || usesInit(&container.HostConfig{Init: &off}) {
+		t.Error("pier-init is PID 1 unless Init is false")
+	}
+}
