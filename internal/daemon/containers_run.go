@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -38,16 +37,15 @@ func (d *Daemon) exitOf(id string) *exitWaiter {
 	return w
 }
 
-// ContainerStart mounts the container's rootfs and starts it under a
-// pier-monitor. Starting a running container is errdefs.ErrAlreadyExists
-// (the API's 304).
+// ContainerStart mounts the container's rootfs, connects its network and
+// starts it under a pier-monitor. Starting a running container is
+// errdefs.ErrAlreadyExists (the API's 304).
 func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
-	d.ctrMu.Lock()
-	defer d.ctrMu.Unlock()
-	r, err := d.lookup(ref)
+	r, unlock, err := d.lookupLocked(ref)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if r.State == container.StateRunning {
 		return fmt.Errorf("container %s: already running: %w", r.ID, errdefs.ErrAlreadyExists)
 	}
@@ -55,17 +53,13 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	for _, f := range []string{p.status, p.pid, p.monitorPid} {
 		_ = os.Remove(f)
 	}
+	if err := d.joinNamespacesNow(r, p); err != nil {
+		return err
+	}
 	if err := d.images.Snapshots().Mount(r.ID, p.rootfs); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
-	cfg := monitor.Config{
-		Runtime: d.runtime, RuntimeRoot: d.runtimeRoot(), RuntimeLog: filepath.Join(p.dir, "runtime.log"),
-		ID: r.ID, Bundle: p.bundle, LogPath: p.log, LogOptions: r.HostConfig.LogConfig.Config,
-		StatusFile: p.status, PidFile: p.pid, MonitorPidFile: p.monitorPid,
-		Cgroups: []string{"/sys/fs/cgroup/memory" + r.CgroupsPath, "/sys/fs/cgroup" + r.CgroupsPath},
-	}
-	w := d.exitOf(r.ID)
-	m, err := monitor.Start(filepath.Join(filepath.Dir(d.runtime), "pier-monitor"), p.monitorConfig, cfg, nil)
+	m, w, err := d.launch(ctx, &r, p)
 	if err != nil {
 		_ = snapshot.Unmount(p.rootfs)
 		return err
@@ -81,6 +75,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	})
 	if err == nil {
 		d.emitContainer(r, "start")
+		d.healthStart(r)
 	}
 	go func() {
 		if werr := m.Wait(); werr != nil {
@@ -89,6 +84,25 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		d.finish(r.ID, w)
 	}()
 	return err
+}
+
+// launch connects the container's network and starts its monitor, which
+// creates and starts the container; on failure it disconnects again.
+func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (*monitor.Monitor, *exitWaiter, error) {
+	if err := d.networkStart(ctx, r); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := d.monitorConfig(*r, p)
+	if err == nil {
+		w := d.exitOf(r.ID)
+		var m *monitor.Monitor
+		m, err = monitor.Start(filepath.Join(filepath.Dir(d.runtime), "pier-monitor"), p.monitorConfig, cfg, nil)
+		if err == nil {
+			return m, w, nil
+		}
+	}
+	d.networkStop(*r)
+	return nil, nil, err
 }
 
 func (d *Daemon) runtimeRoot() string { return filepath.Join(d.cfg.Root, "runtime") }
@@ -103,6 +117,7 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 	}
 	var r containerRecord
 	autoRemove := false
+	d.healthStop(id)
 	uerr := d.md.Update(containerKind, id, &r, func() error {
 		r.State, r.Pid, r.MonitorPid = container.StateExited, 0, 0
 		r.ExitCode, r.OOMKilled, r.Error, r.FinishedAt = st.ExitCode, st.OOMKilled, st.Error, st.FinishedAt
@@ -116,6 +131,7 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		return nil
 	})
 	if uerr == nil {
+		d.networkStop(r)
 		d.emitDie(r)
 		d.maybeRestart(r)
 	}
@@ -182,7 +198,7 @@ func (d *Daemon) ContainerKill(ctx context.Context, ref, sig string) error {
 }
 
 func (d *Daemon) kill(ctx context.Context, id, sig string) error {
-	out, err := exec.CommandContext(ctx, d.runtime, "--root", d.runtimeRoot(), "kill", id, sig).CombinedOutput()
+	out, err := d.runtimeCmd(ctx, id, "kill", id, sig).CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if strings.Contains(msg, "invalid signal") || strings.Contains(msg, "unknown signal") {
@@ -278,6 +294,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
+	d.networkRemove(r.ID)
 	d.emitContainer(r, "destroy")
 	return nil
 }

@@ -163,7 +163,7 @@ func (d *Daemon) execCommand(e *execRecord) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: process file: %w", e.id, err)
 	}
-	return exec.Command(d.runtime, "--root", d.runtimeRoot(), "exec",
+	return d.runtimeCmd(context.Background(), r.ID, "exec",
 		"-p", procFile, "--pid-file", e.pidFile, r.ID), nil
 }
 

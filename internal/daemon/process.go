@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -54,12 +53,11 @@ func (d *Daemon) showPausedSummary(r containerRecord, s *container.Summary) {
 
 // ContainerPause freezes every process of a running container.
 func (d *Daemon) ContainerPause(ctx context.Context, ref string) error {
-	d.ctrMu.Lock()
-	defer d.ctrMu.Unlock()
-	r, err := d.lookup(ref)
+	r, unlock, err := d.lookupLocked(ref)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if r.State != container.StateRunning {
 		return fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrConflict)
 	}
@@ -74,19 +72,18 @@ func (d *Daemon) ContainerPause(ctx context.Context, ref string) error {
 
 // ContainerUnpause thaws a paused container.
 func (d *Daemon) ContainerUnpause(ctx context.Context, ref string) error {
-	d.ctrMu.Lock()
-	defer d.ctrMu.Unlock()
-	r, err := d.lookup(ref)
+	r, unlock, err := d.lookupLocked(ref)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if !d.paused(r) {
 		return fmt.Errorf("container %s is not paused: %w", r.ID, errdefs.ErrConflict)
 	}
 	return d.unpause(ctx, r.ID)
 }
 
-// unpause resumes id and drops its marker; ctrMu is held.
+// unpause resumes id and drops its marker; id is locked.
 func (d *Daemon) unpause(ctx context.Context, id string) error {
 	if err := d.runtimeVerb(ctx, "resume", id); err != nil {
 		return err
@@ -105,8 +102,7 @@ func (d *Daemon) thawAfterSignal(ctx context.Context, id string) error {
 	if err != nil || !d.paused(r) {
 		return nil // gone, or not paused: nothing to thaw
 	}
-	d.ctrMu.Lock()
-	defer d.ctrMu.Unlock()
+	defer d.lockContainer(id)()
 	if !d.paused(r) {
 		return nil // unpaused meanwhile
 	}
@@ -115,7 +111,7 @@ func (d *Daemon) thawAfterSignal(ctx context.Context, id string) error {
 
 // runtimeVerb runs `pier-runtime --root R verb id`.
 func (d *Daemon) runtimeVerb(ctx context.Context, verb, id string) error {
-	out, err := exec.CommandContext(ctx, d.runtime, "--root", d.runtimeRoot(), verb, id).CombinedOutput()
+	out, err := d.runtimeCmd(ctx, id, verb, id).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %s: %w", verb, id, strings.TrimSpace(string(out)), err)
 	}
@@ -156,9 +152,9 @@ func (d *Daemon) ContainerRestart(ctx context.Context, ref string, timeout *int)
 	}
 	if d.paused(r) {
 		// A frozen process cannot act on its stop signal.
-		d.ctrMu.Lock()
+		unlock := d.lockContainer(r.ID)
 		err := d.unpause(ctx, r.ID)
-		d.ctrMu.Unlock()
+		unlock()
 		if err != nil {
 			return err
 		}

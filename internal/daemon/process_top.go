@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"slices"
@@ -58,7 +57,7 @@ func (d *Daemon) ContainerTop(ctx context.Context, ref, psArgs string) (containe
 
 // containerPids asks the runtime for the pids in the container's cgroup.
 func (d *Daemon) containerPids(ctx context.Context, id string) ([]int, error) {
-	cmd := exec.CommandContext(ctx, d.runtime, "--root", d.runtimeRoot(), "ps", "--format", "json", id)
+	cmd := d.runtimeCmd(ctx, id, "ps", "--format", "json", id)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

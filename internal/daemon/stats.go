@@ -60,7 +60,7 @@ func (d *Daemon) statsOnce(ctx context.Context, r containerRecord) (container.St
 	if cur.State != container.StateRunning && cur.State != container.StatePaused {
 		return resp, fmt.Errorf("container %s: not running: %w", r.ID, errdefs.ErrConflict)
 	}
-	out, err := exec.CommandContext(ctx, d.runtime, "--root", d.runtimeRoot(), "events", "--stats", r.ID).Output()
+	out, err := d.runtimeCmd(ctx, r.ID, "events", "--stats", r.ID).Output()
 	if err != nil {
 		return resp, fmt.Errorf("stats of %s: %w", r.ID, runtimeErr(err))
 	}

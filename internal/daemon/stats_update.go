@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strconv"
 
 	"github.com/moby/moby/api/types/container"
@@ -12,15 +11,14 @@ import (
 // ContainerUpdate changes a container's resource limits: a running one's
 // cgroup through the runtime, and the record's HostConfig for later starts.
 func (d *Daemon) ContainerUpdate(ctx context.Context, ref string, u container.UpdateConfig) (container.UpdateResponse, error) {
-	d.ctrMu.Lock()
-	defer d.ctrMu.Unlock()
-	r, err := d.lookup(ref)
+	r, unlock, err := d.lookupLocked(ref)
 	if err != nil {
 		return container.UpdateResponse{}, err
 	}
+	defer unlock()
 	if args := updateArgs(u.Resources); len(args) > 0 && (r.State == container.StateRunning || r.State == container.StatePaused) {
-		args = append(append([]string{"--root", d.runtimeRoot(), "update"}, args...), r.ID)
-		if out, err := exec.CommandContext(ctx, d.runtime, args...).CombinedOutput(); err != nil {
+		args = append(append([]string{"update"}, args...), r.ID)
+		if out, err := d.runtimeCmd(ctx, r.ID, args...).CombinedOutput(); err != nil {
 			return container.UpdateResponse{}, fmt.Errorf("update %s: %s: %w", r.ID, out, err)
 		}
 	}
