@@ -101,12 +101,14 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
-	d.ctrMu.Lock()
-	defer d.ctrMu.Unlock()
-	name, err = d.reserveName(name)
+	if err := d.hostRuntime(host); err != nil {
+		return container.CreateResponse{}, err
+	}
+	name, err = d.claimName(name)
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
+	defer d.releaseName(name)
 	id := newContainerID()
 	p := d.paths(id)
 	created := false
@@ -128,6 +130,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		InitPath:     filepath.Join(filepath.Dir(d.runtime), "pier-init"),
 		ContainerPID: d.containerPID,
 		VolumePath:   d.volumePath,
+		NetnsPath:    d.netnsPath(id, host),
 	})
 	if err != nil {
 		return container.CreateResponse{}, err
@@ -150,7 +153,11 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 			rec.Path, rec.Args = userCommand(args)
 		}
 	}
+	if err := d.networkCreate(ctx, id, req.NetworkingConfig, host); err != nil {
+		return container.CreateResponse{}, err
+	}
 	if err := d.md.Create(containerKind, id, &rec); err != nil {
+		d.networkRemove(id)
 		return container.CreateResponse{}, err
 	}
 	created = true
@@ -201,6 +208,31 @@ func (d *Daemon) writeContainerFiles(id string, cfg *container.Config, host *con
 	return nil
 }
 
+// claimName reserves name (or a made-up one) for a container being
+// created until releaseName, so that creates need not hold ctrMu while
+// they build the container.
+func (d *Daemon) claimName(name string) (string, error) {
+	d.ctrMu.Lock()
+	defer d.ctrMu.Unlock()
+	name, err := d.reserveName(name)
+	if err != nil {
+		return "", err
+	}
+	if d.pendingNames == nil {
+		d.pendingNames = map[string]bool{}
+	}
+	d.pendingNames[name] = true
+	return name, nil
+}
+
+// releaseName ends claimName's reservation: the record now holds the
+// name, or the create failed.
+func (d *Daemon) releaseName(name string) {
+	d.ctrMu.Lock()
+	delete(d.pendingNames, name)
+	d.ctrMu.Unlock()
+}
+
 // reserveName checks name, or makes one up; ctrMu is held.
 func (d *Daemon) reserveName(name string) (string, error) {
 	if name != "" {
@@ -216,6 +248,9 @@ func (d *Daemon) reserveName(name string) (string, error) {
 	taken := map[string]string{}
 	for _, r := range recs {
 		taken[r.Name] = r.ID
+	}
+	for n := range d.pendingNames {
+		taken[n] = "(being created)"
 	}
 	if name != "" {
 		if id, ok := taken[name]; ok {

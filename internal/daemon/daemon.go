@@ -52,8 +52,12 @@ type Daemon struct {
 	execsOnce  sync.Once
 	execTable  *execTable
 
-	// ctrMu serialises container creation (names) and starts.
-	ctrMu sync.Mutex
+	// ctrMu serialises the choice of container names; pendingNames are
+	// those chosen whose records are still being made.
+	ctrMu        sync.Mutex
+	pendingNames map[string]bool // Guarded by ctrMu.
+	// ctrLocks serialise changes to one container's run.
+	ctrLocks ctrLocks
 	// exits holds the waiters of containers' next ends, by id.
 	exitMu sync.Mutex
 	exits  map[string]*exitWaiter // Guarded by exitMu.

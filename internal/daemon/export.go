@@ -23,11 +23,10 @@ func (d *Daemon) ContainerExport(ctx context.Context, ref string, w io.Writer) e
 	if r.Mounted {
 		return d.tarRootfs(r.ID, w)
 	}
-	// ctrMu keeps the container from starting while its snapshot is
+	// The lock keeps the container from starting while its snapshot is
 	// mounted here: a second overlay mount of the same upper directory
 	// is undefined behaviour.
-	d.ctrMu.Lock()
-	defer d.ctrMu.Unlock()
+	defer d.lockContainer(r.ID)()
 	if r, err = d.lookup(r.ID); err != nil {
 		return err
 	}
