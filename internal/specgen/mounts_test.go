@@ -120,9 +120,10 @@ func TestUserDevReplacesDevMounts(t *testing.T) {
 
 func TestNamespaces(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		hc   container.HostConfig
-		want map[specs.LinuxNamespaceType]string // type -> path; absent = host's
+		name  string
+		hc    container.HostConfig
+		netns string
+		want  map[specs.LinuxNamespaceType]string // type -> path; absent = host's
 	}{
 		{name: "defaults", want: map[specs.LinuxNamespaceType]string{
 			"mount": "", "network": "", "pid": "", "ipc": "", "uts": "", "cgroup": ""}},
@@ -135,10 +136,19 @@ func TestNamespaces(t *testing.T) {
 				"pid": "/proc/4242/ns/pid", "ipc": "/proc/4242/ns/ipc"}},
 		{name: "net container", hc: container.HostConfig{NetworkMode: "container:db"}, want: map[specs.LinuxNamespaceType]string{
 			"mount": "", "network": "/proc/4242/ns/net", "pid": "", "ipc": "", "uts": "", "cgroup": ""}},
+		{name: "uts container", hc: container.HostConfig{NetworkMode: "none", UTSMode: "container:db"}, want: map[specs.LinuxNamespaceType]string{
+			"mount": "", "network": "", "pid": "", "ipc": "", "uts": "/proc/4242/ns/uts", "cgroup": ""}},
+		{name: "bridge joins the engine's netns", hc: container.HostConfig{NetworkMode: "bridge"}, netns: "/run/pier/netns/x",
+			want: map[specs.LinuxNamespaceType]string{
+				"mount": "", "network": "/run/pier/netns/x", "pid": "", "ipc": "", "uts": "", "cgroup": ""}},
+		{name: "user network joins the engine's netns", hc: container.HostConfig{NetworkMode: "backend"}, netns: "/run/pier/netns/y",
+			want: map[specs.LinuxNamespaceType]string{
+				"mount": "", "network": "/run/pier/netns/y", "pid": "", "ipc": "", "uts": "", "cgroup": ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := input(t)
 			*in.HostConfig = tc.hc
+			in.NetnsPath = tc.netns
 			s := build(t, in)
 			got := map[specs.LinuxNamespaceType]string{}
 			for _, ns := range s.Linux.Namespaces {

@@ -3,6 +3,7 @@ package specgen
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -18,11 +19,12 @@ type nsMode struct {
 	file      string // name under /proc/<pid>/ns
 	host      bool
 	container string // id or name for container:<x>
+	path      string // a namespace file to join
 }
 
 func setNamespaces(in Input, s *specs.Spec) error {
 	hc := in.HostConfig
-	net, err := networkMode(hc.NetworkMode)
+	net, err := networkMode(hc.NetworkMode, in.NetnsPath)
 	if err != nil {
 		return err
 	}
@@ -39,7 +41,10 @@ func setNamespaces(in Input, s *specs.Spec) error {
 	if !hc.IpcMode.Valid() || (hc.IpcMode.IsContainer() && hc.IpcMode.Container() == "") {
 		return invalid("HostConfig.IpcMode", fmt.Errorf("invalid mode %q", hc.IpcMode))
 	}
-	if !hc.PidMode.Valid() || !hc.UTSMode.Valid() {
+	// Docker has no container:<x> UTS mode; pier joins another container's
+	// hostname as it joins its IPC or PID namespace.
+	utsContainer, isUTSContainer := strings.CutPrefix(string(hc.UTSMode), "container:")
+	if !hc.PidMode.Valid() || (!hc.UTSMode.Valid() && (!isUTSContainer || utsContainer == "")) {
 		return invalid("HostConfig.PidMode/UTSMode", fmt.Errorf("invalid mode %q/%q", hc.PidMode, hc.UTSMode))
 	}
 	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}}
@@ -47,7 +52,7 @@ func setNamespaces(in Input, s *specs.Spec) error {
 		net,
 		{field: "HostConfig.PidMode", kind: specs.PIDNamespace, file: "pid", host: hc.PidMode.IsHost(), container: hc.PidMode.Container()},
 		{field: "HostConfig.IpcMode", kind: specs.IPCNamespace, file: "ipc", host: hc.IpcMode.IsHost(), container: hc.IpcMode.Container()},
-		{field: "HostConfig.UTSMode", kind: specs.UTSNamespace, host: hc.UTSMode.IsHost()},
+		{field: "HostConfig.UTSMode", kind: specs.UTSNamespace, file: "uts", host: hc.UTSMode.IsHost(), container: utsContainer},
 		{field: "HostConfig.CgroupnsMode", kind: specs.CgroupNamespace, host: cgroupns.IsHost()},
 	}
 	for _, m := range modes {
@@ -63,10 +68,11 @@ func setNamespaces(in Input, s *specs.Spec) error {
 	return nil
 }
 
-// networkMode maps NetworkMode to a namespace. Bridge networking is a later
-// issue: "bridge", "default" and "" get a new network namespace holding only
-// lo for now, exactly like "none"; user-defined networks are refused.
-func networkMode(m container.NetworkMode) (nsMode, error) {
+// networkMode maps NetworkMode to a namespace. The bridge and user-defined
+// networks join netnsPath, the namespace the engine wires before the start;
+// without one, "bridge", "default" and "" get a new namespace holding only
+// lo, like "none", and user-defined networks are refused.
+func networkMode(m container.NetworkMode, netnsPath string) (nsMode, error) {
 	ns := nsMode{field: "HostConfig.NetworkMode", kind: specs.NetworkNamespace, file: "net"}
 	switch {
 	case m.IsHost():
@@ -76,7 +82,10 @@ func networkMode(m container.NetworkMode) (nsMode, error) {
 		if ns.container == "" {
 			return ns, invalid(ns.field, fmt.Errorf("invalid mode %q", m))
 		}
-	case m == "", m.IsNone(), m.IsBridge(), m.IsDefault():
+	case m.IsNone():
+	case netnsPath != "":
+		ns.path = netnsPath
+	case m == "", m.IsBridge(), m.IsDefault():
 	default:
 		return ns, fmt.Errorf("%s: network %q: %w", ns.field, m, errdefs.ErrNotImplemented)
 	}
@@ -84,7 +93,7 @@ func networkMode(m container.NetworkMode) (nsMode, error) {
 }
 
 func namespace(in Input, m nsMode) (specs.LinuxNamespace, error) {
-	ns := specs.LinuxNamespace{Type: m.kind}
+	ns := specs.LinuxNamespace{Type: m.kind, Path: m.path}
 	if m.container == "" {
 		return ns, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,6 +57,11 @@ type Input struct {
 	// ContainerPID returns the init pid of another running container, for
 	// the container:<name|id> namespace modes.
 	ContainerPID func(idOrName string) (int, error)
+
+	// NetnsPath is the network namespace the engine prepares for the
+	// bridge and user-defined network modes; empty gives those modes a
+	// new namespace with only lo.
+	NetnsPath string
 
 	// VolumePath returns the host directory of a named volume.
 	VolumePath func(name string) (string, error)
@@ -118,8 +124,8 @@ func invalid(field string, err error) error {
 }
 
 func hostname(in Input) string {
-	if in.HostConfig.UTSMode.IsHost() {
-		return "" // the host's name, untouched
+	if m := in.HostConfig.UTSMode; m.IsHost() || strings.HasPrefix(string(m), "container:") {
+		return "" // the host's or the other container's name, untouched
 	}
 	if in.Config.Hostname != "" {
 		return in.Config.Hostname
