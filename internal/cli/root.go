@@ -84,6 +84,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.eventCommands()...)
 	root.AddCommand(a.statsCommands()...)
 	root.AddCommand(a.loginCommands()...)
+	root.AddCommand(a.networkCommands()...)
+	root.AddCommand(a.cpCommands()...)
 	root.AddCommand(a.exportCommand())
 	return root
 }

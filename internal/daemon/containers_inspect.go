@@ -35,7 +35,9 @@ func (d *Daemon) ContainerInspect(ctx context.Context, ref string) (container.In
 		HostConfig: r.HostConfig, Config: r.Config, Mounts: []container.MountPoint{},
 		NetworkSettings: &container.NetworkSettings{},
 	}
+	resp.State.Health = d.healthOf(r)
 	d.showPaused(r, resp.State)
+	d.networkInspect(r, &resp)
 	return resp, nil
 }
 
@@ -79,7 +81,11 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 			Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
 		}
 		s.HostConfig.NetworkMode = string(r.HostConfig.NetworkMode)
+		if r.State == container.StateRunning {
+			s.Status += d.healthStatus(r)
+		}
 		d.showPausedSummary(r, &s)
+		d.networkSummary(r, &s)
 		out = append(out, s)
 	}
 	return out, nil
@@ -165,18 +171,4 @@ func (d *Daemon) ContainerLogs(ctx context.Context, ref string, opts logfile.Rea
 		opts.Done = w.done
 	}
 	return logfile.Read(ctx, d.paths(r.ID).log, opts, fn)
-}
-
-// ContainerAttach calls fn for what the container writes from now until
-// its next end (the end of this run if it runs, else of the coming start).
-func (d *Daemon) ContainerAttach(ctx context.Context, ref string, fn func(logfile.Entry) error) error {
-	r, err := d.lookup(ref)
-	if err != nil {
-		return err
-	}
-	if r.State == container.StateExited {
-		return fmt.Errorf("You cannot attach to a stopped container, start it first: %w", errdefs.ErrConflict)
-	}
-	w := d.exitOf(r.ID)
-	return logfile.Read(ctx, d.paths(r.ID).log, logfile.ReadOptions{Tail: 0, Follow: true, Done: w.done}, fn)
 }

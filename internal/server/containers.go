@@ -46,6 +46,8 @@ func (s *Server) containerRoutes(mux *http.ServeMux) {
 	s.processRoutes(mux)
 	s.eventRoutes(mux)
 	s.statsRoutes(mux)
+	s.archiveRoutes(mux)
+	s.networkRoutes(mux)
 	mux.HandleFunc("POST /containers/create", s.postContainersCreate)
 	mux.HandleFunc("POST /containers/{id}/start", s.postContainerStart)
 	mux.HandleFunc("POST /containers/{id}/wait", s.postContainerWait)
