@@ -45,6 +45,7 @@ type Server struct {
 	version    string
 	log        *slog.Logger
 	handler    http.Handler
+	idle       idleTrimmer
 }
 
 // shutdownGrace bounds how long Serve waits for requests in flight once
@@ -78,6 +79,7 @@ func New(cfg Config) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.idle.touch()
 	s.handler.ServeHTTP(w, r)
 }
 
@@ -108,6 +110,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	hs.RegisterOnShutdown(stop)
+	s.idle.touch() // what starting the daemon used goes back too
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()
 	select {
