@@ -32,9 +32,10 @@ deps:
 	scripts/install-deps.sh
 
 # The tests also drive Debian's docker 20.10 client and its Python SDK
-# (python3-docker) against pierd.
+# (python3-docker) against pierd, run containers under runc and crun
+# (--runtime), and measure bandwidth limits with iperf3.
 test-deps:
-	scripts/install-deps.sh docker.io python3-docker
+	scripts/install-deps.sh docker.io python3-docker runc crun iperf3
 
 demo: deps build
 	scripts/demo.sh
