@@ -2,10 +2,10 @@
 // listening on the network's gateway address, the way Docker's embedded DNS
 // server lets containers find each other by name.
 //
-// A query for a name the network owns is answered here: A with the
-// containers' addresses, AAAA and every other type with an empty NOERROR
-// answer, so that a client asking for both families does not wait for a
-// timeout on the one it will never get. Every other query is forwarded
+// A query for a name the network owns is answered here: A and AAAA with the
+// container's addresses of that family, which may be none, and every other
+// type with an empty NOERROR answer, so that a client asking for both
+// families does not wait for a timeout on the one it will never get. Every other query is forwarded
 // verbatim (same ID, same EDNS options) to the host's upstream servers, tried
 // in order, and their answer is relayed byte for byte, truncation bit
 // included, so a UDP client retries over TCP just as it would with the
