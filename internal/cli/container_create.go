@@ -2,11 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -15,81 +15,43 @@ import (
 
 // createOptions are the flags run and create share, as docker's.
 type createOptions struct {
-	name, workdir, user, memory, network, entrypoint string
-	stopSignal                                       string
-	env, labels, tmpfs, volumes                      []string
-	cpus                                             float64
-	pidsLimit                                        int64
-	stopTimeout                                      int
-	init, readOnly, autoRemove                       bool
-}
-
-func (o *createOptions) addFlags(f *pflag.FlagSet) {
-	f.SetInterspersed(false) // flags after IMAGE belong to the command
-	f.StringVar(&o.name, "name", "", "Assign a name to the container")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables")
-	f.StringVarP(&o.workdir, "workdir", "w", "", "Working directory inside the container")
-	f.StringVarP(&o.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
-	f.StringVarP(&o.memory, "memory", "m", "", "Memory limit")
-	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
-	f.Float64Var(&o.cpus, "cpus", 0, "Number of CPUs")
-	f.StringVar(&o.network, "network", "", "Connect a container to a network (none, host)")
-	f.BoolVar(&o.init, "init", false, "Run an init inside the container (pier's default; --init=false turns it off)")
-	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
-	f.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container")
-	f.StringVar(&o.stopSignal, "stop-signal", "", "Signal to stop the container")
-	f.IntVar(&o.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
-	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "Mount a tmpfs directory (DIR[:OPTIONS])")
-	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a volume (SRC:DST[:ro])")
-	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
+	name, workdir, user, network, entrypoint, hostname string
+	stopSignal, restart, pid, ipc, uts, cgroupns       string
+	userns, logDriver, runtime, cpusetCpus, cpusetMem  string
+	env, labels, tmpfs, volumes, envFiles, capAdd      []string
+	capDrop, securityOpt, logOpts, groupAdd            []string
+	devices, sysctls                                   listValue
+	memory, memorySwap, memoryReservation, shmSize     bytesValue
+	ulimits                                            ulimitsValue
+	mounts                                             mountsValue
+	net                                                networkOptions
+	health                                             healthOptions
+	cpus                                               float64
+	pidsLimit, cpuShares                               int64
+	blkioWeight                                        uint16
+	stopTimeout                                        int
+	init, readOnly, autoRemove, privileged             bool
+	oomKillDisable, interactive, tty                   bool
 }
 
 // createRequest turns the flags and the positional IMAGE [CMD...] into the
 // create call's options. Fields whose flag was not given stay unset so the
 // daemon applies the image's or its own default.
 func (o *createOptions) createRequest(f *pflag.FlagSet, args []string) (client.ContainerCreateOptions, error) {
-	cfg := &container.Config{
-		Image: args[0], Cmd: args[1:], Env: envList(o.env), WorkingDir: o.workdir, User: o.user,
-		Labels: keyValues(o.labels), StopSignal: o.stopSignal,
-		AttachStdout: true, AttachStderr: true,
+	cfg, err := o.config(f, args)
+	if err != nil {
+		return client.ContainerCreateOptions{}, err
 	}
-	if len(cfg.Cmd) == 0 {
-		cfg.Cmd = nil
+	hc, err := o.hostConfig(f)
+	if err != nil {
+		return client.ContainerCreateOptions{}, err
 	}
-	hc := &container.HostConfig{
-		NetworkMode: container.NetworkMode(o.network), ReadonlyRootfs: o.readOnly, AutoRemove: o.autoRemove,
+	if cfg.ExposedPorts, hc.PortBindings, err = o.net.ports(); err != nil {
+		return client.ContainerCreateOptions{}, err
 	}
-	if f.Changed("entrypoint") {
-		// An empty --entrypoint clears the image's, as in docker.
-		cfg.Entrypoint = []string{o.entrypoint}
-	}
-	if f.Changed("stop-timeout") {
-		cfg.StopTimeout = &o.stopTimeout
-	}
-	if f.Changed("init") {
-		hc.Init = &o.init
-	}
-	if f.Changed("pids-limit") {
-		hc.PidsLimit = &o.pidsLimit
-	}
-	if o.memory != "" {
-		m, err := units.RAMInBytes(o.memory)
-		if err != nil {
-			return client.ContainerCreateOptions{}, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %w", o.memory, err)
-		}
-		hc.Memory = m
-	}
-	if o.cpus < 0 {
-		return client.ContainerCreateOptions{}, fmt.Errorf("invalid argument \"%g\" for \"--cpus\" flag: must be positive", o.cpus)
-	}
-	hc.NanoCPUs = int64(o.cpus * 1e9)
-	for _, t := range o.tmpfs {
-		dst, opts, _ := strings.Cut(t, ":")
-		if hc.Tmpfs == nil {
-			hc.Tmpfs = map[string]string{}
-		}
-		hc.Tmpfs[dst] = opts
+	nc, err := o.net.endpoints()
+	if err != nil {
+		return client.ContainerCreateOptions{}, err
 	}
 	for _, v := range o.volumes {
 		// SRC:DST is a bind or a named volume; a lone DST is an anonymous one.
@@ -102,7 +64,115 @@ func (o *createOptions) createRequest(f *pflag.FlagSet, args []string) (client.C
 		}
 		cfg.Volumes[v] = struct{}{}
 	}
-	return client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: o.name}, nil
+	return client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: nc, Name: o.name}, nil
+}
+
+// config is the portable part: the process, its stdio and its healthcheck.
+func (o *createOptions) config(f *pflag.FlagSet, args []string) (*container.Config, error) {
+	env, err := readEnvFiles(o.envFiles, o.env)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &container.Config{
+		Image: args[0], Cmd: args[1:], Env: env, WorkingDir: o.workdir, User: o.user,
+		Labels: keyValues(o.labels), StopSignal: o.stopSignal, Hostname: o.hostname,
+		Tty: o.tty, OpenStdin: o.interactive, StdinOnce: o.interactive, AttachStdin: o.interactive,
+		AttachStdout: true, AttachStderr: true,
+	}
+	if len(cfg.Cmd) == 0 {
+		cfg.Cmd = nil
+	}
+	if f.Changed("entrypoint") {
+		// An empty --entrypoint clears the image's, as in docker.
+		cfg.Entrypoint = []string{o.entrypoint}
+	}
+	if f.Changed("stop-timeout") {
+		cfg.StopTimeout = &o.stopTimeout
+	}
+	if cfg.Healthcheck, err = o.health.config(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// hostConfig is the host-dependent part: resources, mounts, namespaces and
+// security.
+func (o *createOptions) hostConfig(f *pflag.FlagSet) (*container.HostConfig, error) {
+	if o.cpus < 0 {
+		return nil, fmt.Errorf("invalid argument \"%g\" for \"--cpus\" flag: must be positive", o.cpus)
+	}
+	hc := &container.HostConfig{
+		NetworkMode: container.NetworkMode(o.net.name), ReadonlyRootfs: o.readOnly, AutoRemove: o.autoRemove,
+		Privileged: o.privileged, CapAdd: o.capAdd, CapDrop: o.capDrop, GroupAdd: o.groupAdd,
+		PidMode: container.PidMode(o.pid), IpcMode: container.IpcMode(o.ipc), UTSMode: container.UTSMode(o.uts),
+		CgroupnsMode: container.CgroupnsMode(o.cgroupns), UsernsMode: container.UsernsMode(o.userns),
+		Runtime: o.runtime, ShmSize: o.shmSize.n, Mounts: o.mounts.list, Sysctls: keyValues(o.sysctls.values),
+		PublishAllPorts: o.net.publishAll, DNS: dnsAddrs(o.net.dns.values), DNSSearch: o.net.dnsSearch.values,
+		DNSOptions: o.net.dnsOp.values, ExtraHosts: o.net.extraHosts.values,
+		Resources: container.Resources{
+			Memory: o.memory.n, MemorySwap: o.memorySwap.n, MemoryReservation: o.memoryReservation.n,
+			NanoCPUs: int64(o.cpus * 1e9), CPUShares: o.cpuShares, CpusetCpus: o.cpusetCpus,
+			CpusetMems: o.cpusetMem, BlkioWeight: o.blkioWeight, Ulimits: o.ulimits.list,
+		},
+	}
+	if err := o.checkModes(hc); err != nil {
+		return nil, err
+	}
+	if f.Changed("init") {
+		hc.Init = &o.init
+	}
+	if f.Changed("pids-limit") {
+		hc.PidsLimit = &o.pidsLimit
+	}
+	if f.Changed("oom-kill-disable") {
+		hc.OomKillDisable = &o.oomKillDisable
+	}
+	for _, t := range o.tmpfs {
+		dst, opts, _ := strings.Cut(t, ":")
+		if hc.Tmpfs == nil {
+			hc.Tmpfs = map[string]string{}
+		}
+		hc.Tmpfs[dst] = opts
+	}
+	for _, d := range o.devices.values {
+		m, err := parseDevice(d)
+		if err != nil {
+			return nil, err
+		}
+		hc.Devices = append(hc.Devices, m)
+	}
+	var err error
+	if hc.SecurityOpt, hc.MaskedPaths, hc.ReadonlyPaths, err = parseSecurityOpts(o.securityOpt); err != nil {
+		return nil, err
+	}
+	if hc.RestartPolicy, err = parseRestart(o.restart); err != nil {
+		return nil, err
+	}
+	if o.autoRemove && !hc.RestartPolicy.IsNone() {
+		return nil, errors.New("conflicting options: cannot specify both --restart and --rm")
+	}
+	if hc.LogConfig, err = parseLogConfig(o.logDriver, o.logOpts); err != nil {
+		return nil, err
+	}
+	return hc, nil
+}
+
+// checkModes gives docker's messages for malformed namespace modes; for
+// --userns only "host" is valid, as in docker without userns-remap.
+func (o *createOptions) checkModes(hc *container.HostConfig) error {
+	switch {
+	case !hc.PidMode.Valid():
+		return errors.New("--pid: invalid PID mode")
+	case !hc.UTSMode.Valid():
+		return errors.New("--uts: invalid UTS mode")
+	case !hc.UsernsMode.Valid():
+		return errors.New("--userns: invalid USER mode")
+	case !hc.CgroupnsMode.Valid():
+		return errors.New("--cgroupns: invalid CGROUP mode")
+	case !hc.IpcMode.Valid():
+		return errors.New("--ipc: invalid IPC mode")
+	}
+	return nil
 }
 
 // envList passes K=V through and takes a bare K from our environment,
