@@ -40,6 +40,23 @@ type Config struct {
 	// Status.OOMKilled. Empty means OOM kills are not detected.
 	Cgroups []string `json:"cgroups,omitempty"`
 
+	// Tty gives the container a terminal: the runtime's create gets a
+	// console socket (the spec's process.terminal must be true) and the
+	// pty master is the container's output (logged as stdout) and input.
+	Tty bool `json:"tty,omitempty"`
+	// OpenStdin, without Tty, makes the container's stdin a pipe that
+	// attached clients write to; else it is /dev/null. StdinOnce closes it
+	// when the first stdin-attached client ends.
+	OpenStdin bool `json:"openStdin,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty"`
+	// AttachSocket, if set, is the unix socket (mode 0600) on which
+	// clients attach to the live output, stdin and terminal size.
+	AttachSocket string `json:"attachSocket,omitempty"`
+	// AttachWait is how many clients the container's start waits for (at
+	// most AttachWaitTimeout), so that clients that attached before the
+	// start see the first bytes.
+	AttachWait int `json:"attachWait,omitempty"`
+
 	// SyncFD is the fd of the pipe on which the monitor reports the
 	// container's start (a Started line) and then closes; 0 means none.
 	SyncFD int `json:"syncFd,omitempty"`
@@ -76,6 +93,9 @@ func (c Config) Validate() error {
 	}
 	if c.SyncFD < 0 || (c.SyncFD > 0 && c.SyncFD < 3) {
 		return fmt.Errorf("monitor config: syncFd %d: not an extra fd: %w", c.SyncFD, errdefs.ErrInvalidArgument)
+	}
+	if c.AttachWait < 0 || (c.AttachWait > 0 && c.AttachSocket == "") {
+		return fmt.Errorf("monitor config: attachWait %d needs an attachSocket: %w", c.AttachWait, errdefs.ErrInvalidArgument)
 	}
 	if _, err := logfile.ParseOptions(c.LogOptions); err != nil {
 		return fmt.Errorf("monitor config: %w", err)

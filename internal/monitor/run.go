@@ -36,6 +36,16 @@ type monitor struct {
 	// copyErr is the first error writing the log. Guarded by copyMu.
 	copyMu  sync.Mutex
 	copyErr error
+
+	// hub serves the attach socket; nil without Config.AttachSocket.
+	hub *hub
+	// master is the pty's master with Config.Tty.
+	master *os.File
+	// stdin is what the container reads: the pty master or the write end
+	// of its stdin pipe; nil without a tty or OpenStdin. Guarded by stdinMu.
+	stdinMu     sync.Mutex
+	stdin       *os.File
+	stdinClosed bool
 }
 
 // Run is the monitor's whole life: it becomes a child subreaper in its own
@@ -100,12 +110,24 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 	if m.log, err = logfile.Open(m.cfg.LogPath, opts); err != nil {
 		return 0, startedAt, err
 	}
-	if err := m.create(); err != nil {
+	if m.cfg.AttachSocket != "" {
+		if m.hub, err = newHub(m, m.cfg.AttachSocket); err != nil {
+			return 0, startedAt, err
+		}
+	}
+	create := m.create
+	if m.cfg.Tty {
+		create = m.createTty
+	}
+	if err := create(); err != nil {
 		return 0, startedAt, err
 	}
 	if pid, err = ReadPid(m.cfg.PidFile); err != nil {
 		m.abort(0)
 		return 0, startedAt, err
+	}
+	if m.hub != nil && m.cfg.AttachWait > 0 {
+		m.hub.waitClients(m.cfg.AttachWait, AttachWaitTimeout)
 	}
 	if err := m.runtime("start", m.cfg.ID); err != nil {
 		m.abort(pid)
@@ -115,7 +137,8 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 }
 
 // create runs the runtime's create with the log pipes as its stdout and
-// stderr (and /dev/null as stdin), which it hands on to the container.
+// stderr, and as stdin /dev/null or, with OpenStdin, a pipe whose write
+// end we keep; the runtime hands them on to the container.
 func (m *monitor) create() error {
 	var writers [2]*os.File
 	defer func() {
@@ -133,15 +156,15 @@ func (m *monitor) create() error {
 		m.readers[i], writers[i] = r, w
 		m.streams[i] = logfile.NewStream(m.log, name)
 		m.copiers.Add(1)
-		go m.copy(m.streams[i], r)
+		go m.copy(m.streams[i], FrameStdout+byte(i), r)
 	}
-	null, err := os.Open(os.DevNull)
+	stdin, err := m.stdinPipe()
 	if err != nil {
-		return fmt.Errorf("open %s: %w", os.DevNull, err)
+		return err
 	}
-	defer null.Close()
+	defer stdin.Close()
 	cmd := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("create", "--bundle", m.cfg.Bundle, "--pid-file", m.cfg.PidFile, m.cfg.ID)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, writers[0], writers[1]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, writers[0], writers[1]
 	if err := cmd.Run(); err != nil {
 		err = m.runtimeError("create", err, nil)
 		m.abort(0)
@@ -183,9 +206,10 @@ func (m *monitor) runtimeError(verb string, err error, out []byte) error {
 	return fmt.Errorf("%s %s %s: %w: %s", m.cfg.Runtime, verb, m.cfg.ID, err, msg)
 }
 
-// copy moves one pipe into the log until EOF. After a log write error it
+// copy moves one pipe (or the pty master) into the log until EOF, and to
+// the attached clients that want stream typ. After a log write error it
 // keeps reading, so that the container never blocks on a full pipe.
-func (m *monitor) copy(dst *logfile.Stream, src *os.File) {
+func (m *monitor) copy(dst *logfile.Stream, typ byte, src *os.File) {
 	defer m.copiers.Done()
 	buf := make([]byte, copyBuf)
 	failed := false
@@ -198,6 +222,9 @@ func (m *monitor) copy(dst *logfile.Stream, src *os.File) {
 				m.copyErr = werr
 				m.copyMu.Unlock()
 			}
+		}
+		if n > 0 && m.hub != nil {
+			m.hub.broadcast(typ, buf[:n])
 		}
 		if err != nil {
 			return
@@ -233,6 +260,10 @@ func (m *monitor) drain() {
 		if m.streams[i] != nil {
 			m.streams[i].Close()
 		}
+	}
+	m.closeStdin()
+	if m.hub != nil {
+		m.hub.close(m.cfg.AttachSocket, DrainGrace)
 	}
 	if m.log != nil {
 		m.log.Close()
