@@ -48,3 +48,21 @@ func nsLinks(pid int) (map[string]string, error) {
 	}
 	return links, nil
 }
+
+// ContainerProcessInfo is what inspect adds to Docker's fields: the
+// container's cgroup path, and while it runs the host pids of its init and
+// monitor and its namespaces.
+func (d *Daemon) ContainerProcessInfo(ctx context.Context, ref string) (string, int, int, map[string]string, error) {
+	r, err := d.lookup(ref)
+	if err != nil {
+		return "", 0, 0, nil, err
+	}
+	if r.State != container.StateRunning || r.Pid <= 0 {
+		return r.CgroupsPath, 0, 0, nil, nil
+	}
+	links, err := nsLinks(r.Pid)
+	if err != nil {
+		return r.CgroupsPath, 0, 0, nil, nil // it has just ended
+	}
+	return r.CgroupsPath, r.Pid, r.MonitorPid, links, nil
+}

@@ -164,7 +164,7 @@ func (s *Server) getContainer(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, s.withProcessInfo(r.Context(), c.ID, c))
 }
 
 func (s *Server) getContainers(w http.ResponseWriter, r *http.Request) {

@@ -76,6 +76,25 @@ func TestContainerIsAProcess(t *testing.T) {
 		}
 	}
 
+	// inspect shows the process: its host pid, cgroup and namespaces.
+	code, out, errs = run(t, pier, "-H", d.host, "inspect", "-f",
+		"{{.Pier.Pid}} {{.Pier.CgroupPath}} {{.Pier.Namespaces.pid}} {{.Pier.Namespaces.mnt}}", "sp")
+	f := strings.Fields(out)
+	if code != 0 || len(f) != 4 || f[0] != pid {
+		t.Fatalf("pier inspect Pier = %d %q %q, want pid %s first", code, out, errs, pid)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/pids" + f[1]); err != nil {
+		t.Errorf("inspect's cgroup path %s: %v", f[1], err)
+	}
+	if procs, _ := os.ReadFile("/sys/fs/cgroup/pids" + f[1] + "/cgroup.procs"); !strings.Contains("\n"+string(procs), "\n"+pid+"\n") {
+		t.Errorf("init %s not in cgroup %s: %q", pid, f[1], procs)
+	}
+	for i, typ := range []string{"pid", "mnt"} {
+		if l, _ := os.Readlink("/proc/" + pid + "/ns/" + typ); l != f[2+i] {
+			t.Errorf("inspect's %s namespace %q, /proc/%s/ns/%s is %q", typ, f[2+i], pid, typ, l)
+		}
+	}
+
 	if code, _, errs := dk("rename", "sp", "tp"); code != 0 || state("tp") == "" {
 		t.Errorf("rename = %d %q", code, errs)
 	}
