@@ -87,9 +87,6 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if cfg.Image == "" {
 		return container.CreateResponse{}, fmt.Errorf("no image given: %w", errdefs.ErrInvalidArgument)
 	}
-	if cfg.Tty || cfg.OpenStdin {
-		return container.CreateResponse{}, fmt.Errorf("tty and stdin: %w", errdefs.ErrNotImplemented)
-	}
 	img, err := d.images.Get(cfg.Image)
 	if err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
@@ -347,8 +344,10 @@ func (d *Daemon) containerPID(ref string) (int, error) {
 	return r.Pid, nil
 }
 
+// volumePath is specgen's named-volume resolver. A volume that does not
+// exist yet is created, as `docker run -v name:/dst` does.
 func (d *Daemon) volumePath(name string) (string, error) {
-	v, err := d.volumes.Get(name)
+	v, err := d.volumes.Create(name, nil, nil)
 	if err != nil {
 		return "", err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
-	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/logfile"
 )
 
@@ -51,16 +50,13 @@ func apiTime(t time.Time) string {
 }
 
 // ContainerList returns the running containers, or all with all, newest
-// first. Filters: id, name, status, label (key or key=value).
+// first, filtered as psFilter says.
 func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string][]string) ([]container.Summary, error) {
-	for k := range filters {
-		switch k {
-		case "id", "name", "status", "label":
-		default:
-			return nil, fmt.Errorf("invalid filter '%s': %w", k, errdefs.ErrInvalidArgument)
-		}
-	}
 	recs, err := d.containerRecords()
+	if err != nil {
+		return nil, err
+	}
+	matches, err := d.psFilter(recs, filters)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +64,10 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 	out := []container.Summary{}
 	now := time.Now()
 	for _, r := range recs {
-		if !all && r.State != container.StateRunning && len(filters["status"]) == 0 {
+		if !all && r.State != container.StateRunning && len(filters["status"]) == 0 && len(filters["exited"]) == 0 {
 			continue
 		}
-		if !matches(r, filters) {
+		if !matches(r) {
 			continue
 		}
 		s := container.Summary{
@@ -89,28 +85,6 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-func matches(r containerRecord, filters map[string][]string) bool {
-	anyOf := func(key string, ok func(v string) bool) bool {
-		vals := filters[key]
-		return len(vals) == 0 || slices.ContainsFunc(vals, ok)
-	}
-	return anyOf("id", func(v string) bool { return strings.HasPrefix(r.ID, v) }) &&
-		anyOf("name", func(v string) bool { return strings.Contains(r.Name, strings.TrimPrefix(v, "/")) }) &&
-		anyOf("status", func(v string) bool { return v == string(r.State) }) &&
-		allLabels(r.Config.Labels, filters["label"])
-}
-
-func allLabels(labels map[string]string, want []string) bool {
-	for _, w := range want {
-		k, v, hasV := strings.Cut(w, "=")
-		got, ok := labels[k]
-		if !ok || (hasV && got != v) {
-			return false
-		}
-	}
-	return true
 }
 
 // statusText is `docker ps`'s STATUS column.
