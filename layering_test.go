@@ -28,6 +28,7 @@ var layers = map[string]int{
 	"internal/snapshot":         1,
 	"internal/metadata":         1,
 	"internal/network":          1,
+	"internal/dns":              1,
 	"internal/logfile":          1,
 	"internal/hooks":            1,
 	"internal/syncmsg":          1,
