@@ -1,25 +1,104 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 
+// startCommand is docker start; with -a it attaches to the one container
+// first, as run does, and exits with its exit code.
 func (a *app) startCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "start CONTAINER [CONTAINER...]",
+	var (
+		attach, interactive bool
+		o                   attachOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach || interactive {
+				if len(args) > 1 {
+					return errors.New("you cannot start and attach multiple containers at once")
+				}
+				o.noStdin = !interactive
+				return a.startAttached(cmd.Context(), args[0], o)
+			}
 			return a.forEach(args, func(c *client.Client, id string) error {
 				_, err := c.ContainerStart(cmd.Context(), id, client.ContainerStartOptions{})
 				return err
 			})
 		},
 	}
+	f := cmd.Flags()
+	f.BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
+	f.BoolVarP(&interactive, "interactive", "i", false, "Attach container's STDIN")
+	f.BoolVar(&o.sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	f.StringVar(&o.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
+	return cmd
+}
+
+// startAttached attaches to a created or stopped container, waits for its
+// next exit, starts it and copies its streams.
+func (a *app) startAttached(ctx context.Context, ref string, o attachOptions) error {
+	keys, err := parseDetachKeys(o.detachKeys)
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
+	if err != nil {
+		return daemonError(a.host, err)
+	}
+	ctr := res.Container
+	if ctr.Config == nil {
+		return fmt.Errorf("inspect %s: no config in the answer", ref)
+	}
+	cfg := ctr.Config
+	withStdin := !o.noStdin && cfg.OpenStdin
+	if err := checkTTY(withStdin, cfg.Tty); err != nil {
+		return err
+	}
+	if o.sigProxy && !cfg.Tty {
+		defer proxySignals(ctx, c, ctr.ID)()
+	}
+	att, err := c.ContainerAttach(ctx, ctr.ID, client.ContainerAttachOptions{Stream: true,
+		Stdin: withStdin, Stdout: true, Stderr: true, DetachKeys: o.detachKeys})
+	if err != nil {
+		return daemonError(a.host, err)
+	}
+	defer att.Close()
+	s := a.session(att.HijackedResponse, withStdin, true, true, cfg.Tty, keys)
+	streamCtx, stopStream := context.WithCancel(ctx)
+	defer stopStream()
+	streamed := make(chan error, 1)
+	go func() { streamed <- s.stream(streamCtx) }()
+
+	wait := c.ContainerWait(context.WithoutCancel(ctx), ctr.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := c.ContainerStart(ctx, ctr.ID, client.ContainerStartOptions{}); err != nil {
+		stopStream()
+		<-streamed
+		return daemonError(a.host, err)
+	}
+	if cfg.Tty {
+		a.monitorSize(streamCtx, a.containerResize(c, ctr.ID))
+	}
+	if err := <-streamed; err != nil {
+		if errors.Is(err, errDetached) {
+			return nil
+		}
+		return fmt.Errorf("attach %s: %w", ref, err)
+	}
+	return waitStatus(a.host, ref, wait)
 }
 
 func (a *app) stopCommand() *cobra.Command {

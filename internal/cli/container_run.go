@@ -2,10 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
+	"os"
+	"strings"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 func (a *app) runCommand() *cobra.Command {
 	var (
 		o      createOptions
+		ao     attachOptions
 		detach bool
 	)
 	cmd := &cobra.Command{
@@ -25,8 +27,15 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return daemonFailure{err}
 			}
+			cfg := opts.Config
 			if detach {
-				opts.Config.AttachStdout, opts.Config.AttachStderr = false, false
+				cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.StdinOnce = false, false, false, false
+			} else if err := checkTTY(cfg.AttachStdin, cfg.Tty); err != nil {
+				return err
+			}
+			keys, err := parseDetachKeys(ao.detachKeys)
+			if err != nil {
+				return daemonFailure{err}
 			}
 			c, err := a.client()
 			if err != nil {
@@ -39,60 +48,124 @@ func (a *app) runCommand() *cobra.Command {
 			}
 			if detach {
 				if _, err := c.ContainerStart(cmd.Context(), id, client.ContainerStartOptions{}); err != nil {
-					return daemonFailure{daemonError(a.host, err)}
+					return startFailure(daemonError(a.host, err))
 				}
 				_, err = fmt.Fprintln(a.stdout, id)
 				return err
 			}
-			return a.runAttached(cmd.Context(), c, id, o.autoRemove)
+			return a.runAttached(cmd.Context(), c, id, cfg, runAttachOptions{attachOptions: ao, keys: keys, remove: o.autoRemove})
 		},
 	}
 	o.addFlags(cmd.Flags())
-	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	f := cmd.Flags()
+	f.BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	f.BoolVar(&ao.sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	f.StringVar(&ao.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
 	usageExits125(cmd)
 	return cmd
 }
 
+type runAttachOptions struct {
+	attachOptions
+	keys   []byte
+	remove bool
+}
+
 // runAttached is docker's sequence for a foreground run: attach and wait
 // before start so no output and no exit is missed, then start, copy the
-// stream until the daemon closes it, and take the exit code from wait.
-// With --rm the container is removed after (the daemon may have done it).
-func (a *app) runAttached(ctx context.Context, c *client.Client, id string, remove bool) (retErr error) {
-	if remove {
+// streams until the container's output ends or the user detaches, and
+// take the exit code from wait. With --rm the container is removed after
+// (the daemon may have done it), unless the user detached from it.
+func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg *container.Config, o runAttachOptions) (retErr error) {
+	if o.remove {
 		defer func() {
+			if errors.Is(retErr, errDetached) {
+				retErr = nil
+				return
+			}
 			_, err := c.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true})
 			if err != nil && !isNotFound(err) && retErr == nil {
 				retErr = daemonError(a.host, err)
 			}
 		}()
 	}
-	att, err := c.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if o.sigProxy && !cfg.Tty {
+		defer proxySignals(ctx, c, id)()
+	}
+	att, err := c.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true,
+		Stdin: cfg.AttachStdin, Stdout: cfg.AttachStdout, Stderr: cfg.AttachStderr, DetachKeys: o.detachKeys})
 	if err != nil {
 		return daemonFailure{daemonError(a.host, err)}
 	}
 	defer att.Close()
-	wait := c.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
-	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(a.stdout, a.stderr, att.Reader)
-		copied <- err
-	}()
+	s := a.session(att.HijackedResponse, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.Tty, o.keys)
+	streamCtx, stopStream := context.WithCancel(ctx)
+	defer stopStream()
+	streamed := make(chan error, 1)
+	go func() { streamed <- s.stream(streamCtx) }()
+
+	wait := c.ContainerWait(context.WithoutCancel(ctx), id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := c.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		return daemonFailure{daemonError(a.host, err)}
+		stopStream()
+		<-streamed // the terminal is restored before the error shows
+		return startFailure(daemonError(a.host, err))
 	}
-	if err := <-copied; err != nil && err != io.EOF {
+	if cfg.Tty {
+		a.monitorSize(streamCtx, a.containerResize(c, id))
+	}
+	if err := <-streamed; err != nil {
+		if errors.Is(err, errDetached) {
+			if o.remove {
+				return err // the deferred removal turns it into success
+			}
+			return nil
+		}
 		return fmt.Errorf("attach %s: %w", id, err)
 	}
-	select {
-	case res := <-wait.Result:
-		if res.Error != nil {
-			return fmt.Errorf("wait %s: %s", id, res.Error.Message)
-		}
-		if res.StatusCode != 0 {
-			return exitStatus(res.StatusCode)
-		}
-		return nil
-	case err := <-wait.Error:
-		return daemonError(a.host, err)
-	}
+	return waitStatus(a.host, id, wait)
 }
+
+// session builds the local ends of a hijacked stream the way docker does:
+// with a tty the container's stderr arrives on the same raw stream, and
+// is written to stdout.
+func (a *app) session(conn client.HijackedResponse, in, out, errOut, tty bool, keys []byte) session {
+	s := session{conn: conn, tty: tty, detachKeys: keys}
+	if in {
+		s.in = os.Stdin
+	}
+	if out {
+		s.out = a.stdout
+	}
+	if errOut {
+		s.errOut = a.stderr
+		if tty {
+			s.errOut = a.stdout
+		}
+	}
+	return s
+}
+
+// startFailure is docker's exit code for a container that would not
+// start: 127 when its command is not there, 126 when it cannot be run,
+// 125 for any other failure of the daemon.
+func startFailure(err error) error {
+	msg := err.Error()
+	code := ExitDaemon
+	switch {
+	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):
+		code = 127
+	case strings.Contains(msg, "permission denied") || strings.Contains(msg, "is a directory"):
+		code = 126
+	}
+	return codedError{err: err, code: code}
+}
+
+// codedError prints err and exits with code.
+type codedError struct {
+	err  error
+	code int
+}
+
+func (e codedError) Error() string { return e.err.Error() }
+func (e codedError) Unwrap() error { return e.err }
+func (e codedError) ExitCode() int { return e.code }

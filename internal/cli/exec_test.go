@@ -27,6 +27,13 @@ func (f *fakeExecDocker) handler() http.Handler {
 		w.Header().Set("Api-Version", "1.50")
 		w.Write([]byte("OK"))
 	})
+	mux.HandleFunc("GET /{v}/containers/{id}/json", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") != "c1" {
+			apiError(w, http.StatusNotFound, "No such container: "+r.PathValue("id"))
+			return
+		}
+		json.NewEncoder(w).Encode(container.InspectResponse{ID: "c1", State: &container.State{Running: true}})
+	})
 	mux.HandleFunc("POST /{v}/containers/{id}/exec", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") != "c1" {
 			apiError(w, http.StatusNotFound, "No such container: "+r.PathValue("id"))
