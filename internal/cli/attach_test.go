@@ -56,8 +56,8 @@ func TestRunSigProxy(t *testing.T) {
 func TestRunStartFailureExitCodes(t *testing.T) {
 	for msg, want := range map[string]int{
 		`exec: "nope": executable file not found in $PATH`: 127,
-		`exec /etc: permission denied`:                       126,
-		`cgroup: no space left on device`:                   ExitDaemon,
+		`exec /etc: permission denied`:                     126,
+		`cgroup: no space left on device`:                  ExitDaemon,
 	} {
 		f := &fakeTTYDocker{startErr: msg}
 		host := startFakeTTYDocker(t, f)
