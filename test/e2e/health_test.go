@@ -283,3 +283,28 @@ func readTar(t *testing.T, path string) map[string][]byte {
 		}
 	}
 }
+
+// TestHealthcheckPaused: a paused container is not probed, as with
+// dockerd (a probe would freeze with it); unpaused, probing goes on.
+func TestHealthcheckPaused(t *testing.T) {
+	e := newHealthEnv(t)
+	e.runDetached("pz", "--health-cmd", "true", "--health-interval", "100ms", "busybox")
+	e.waitStatus("pz", container.Healthy, 5*time.Second)
+	if code, out, errs := e.docker("pause", "pz"); code != 0 {
+		t.Fatalf("pause = %d %q %q", code, out, errs)
+	}
+	time.Sleep(300 * time.Millisecond) // a probe under way ends
+	before := e.health("pz")
+	time.Sleep(600 * time.Millisecond)
+	after := e.health("pz")
+	if n, m := len(before.Log), len(after.Log); n != m || !before.Log[n-1].Start.Equal(after.Log[m-1].Start) {
+		t.Errorf("probed while paused: last %v, then %v", before.Log[n-1].Start, after.Log[m-1].Start)
+	}
+	if code, out, errs := e.docker("unpause", "pz"); code != 0 {
+		t.Fatalf("unpause = %d %q %q", code, out, errs)
+	}
+	last := after.Log[len(after.Log)-1].Start
+	if !waitFor(3*time.Second, func() bool { h := e.health("pz"); return h.Log[len(h.Log)-1].Start.After(last) }) {
+		t.Error("no probe after unpause")
+	}
+}
