@@ -7,16 +7,24 @@ import (
 )
 
 // monitorConfig is what container r's pier-monitor is told: its runtime,
-// bundle, log and status files, and the cgroups whose OOM kills it counts.
+// bundle, log and status files, the cgroups whose OOM kills it counts, its
+// terminal and stdin, and its attach socket. It is called as the monitor
+// is launched, so it also hands over the clients waiting for this start.
 func (d *Daemon) monitorConfig(r containerRecord, p ctrPaths) (monitor.Config, error) {
 	rt, err := d.runtimeNamed(r.HostConfig.Runtime)
 	if err != nil {
 		return monitor.Config{}, err
 	}
-	return monitor.Config{
+	cfg := monitor.Config{
 		Runtime: rt.path, RuntimeRoot: rt.root, RuntimeLog: filepath.Join(p.dir, "runtime.log"),
 		ID: r.ID, Bundle: p.bundle, LogPath: p.log, LogOptions: r.HostConfig.LogConfig.Config,
 		StatusFile: p.status, PidFile: p.pid, MonitorPidFile: p.monitorPid,
-		Cgroups: []string{"/sys/fs/cgroup/memory" + r.CgroupsPath, "/sys/fs/cgroup" + r.CgroupsPath},
-	}, nil
+		Cgroups:      []string{"/sys/fs/cgroup/memory" + r.CgroupsPath, "/sys/fs/cgroup" + r.CgroupsPath},
+		AttachSocket: d.attachSocket(r.ID),
+	}
+	if c := r.Config; c != nil {
+		cfg.Tty, cfg.OpenStdin, cfg.StdinOnce = c.Tty, c.OpenStdin, c.StdinOnce
+	}
+	cfg.AttachWait = takeAttachWaits(r.ID)
+	return cfg, nil
 }

@@ -37,6 +37,10 @@ type execRecord struct {
 	running  bool // Guarded by mu.
 	pid      int  // Guarded by mu.
 	exitCode *int // Guarded by mu.
+	// master is the pty master of a tty exec once the runtime sent it,
+	// size the last resize asked for. Guarded by mu.
+	master *os.File
+	size   [2]uint
 }
 
 // execTable holds a daemon's execs by id.
@@ -74,8 +78,8 @@ func (d *Daemon) ExecCreate(ctx context.Context, ref string, cfg container.ExecC
 	if len(cfg.Cmd) == 0 {
 		return "", fmt.Errorf("No exec command specified: %w", errdefs.ErrInvalidArgument)
 	}
-	if cfg.Tty || cfg.AttachStdin {
-		return "", fmt.Errorf("exec with a tty or stdin is not supported yet: %w", errdefs.ErrNotImplemented)
+	if _, err := parseDetachKeys(cfg.DetachKeys); err != nil {
+		return "", err
 	}
 	id := newContainerID()
 	e := &execRecord{id: id, containerID: r.ID, cfg: cfg,
@@ -87,12 +91,13 @@ func (d *Daemon) ExecCreate(ctx context.Context, ref string, cfg container.ExecC
 	return id, nil
 }
 
-// ExecStart runs exec id with its output going to stdout and stderr (nil
-// discards). Attached (detach false) it returns when the process has
-// ended; detached, once it is started. A process that could not start
-// ends with 126 (127: command not found), and the runtime's reason goes
-// to stderr, as with dockerd.
-func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdout, stderr io.Writer) error {
+// ExecStart runs exec id with stdin (nil: none) as its input and its
+// output going to stdout and stderr (nil discards). Attached (detach
+// false) it returns when the process has ended, or when the client types
+// the exec's detach keys; detached, once it is started. A process that
+// could not start ends with 126 (127: command not found), and the
+// runtime's reason goes to stderr, as with dockerd.
+func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	e, err := d.execGet(id)
 	if err != nil {
 		return err
@@ -104,15 +109,31 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdout, 
 	}
 	e.started = true
 	e.mu.Unlock()
-	cmd, err := d.execCommand(e)
-	if err != nil {
-		e.end(126)
-		return err
+	if detach || !e.cfg.AttachStdin {
+		stdin = nil
 	}
 	if detach {
 		stdout, stderr = nil, nil
 	}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if e.cfg.Tty {
+		return d.execTty(e, detach, stdin, stdout)
+	}
+	cmd, err := d.execCommand(e, "")
+	if err != nil {
+		e.end(126)
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = quiet(stdout), quiet(stderr)
+	var detached <-chan struct{}
+	if stdin != nil {
+		var pr *os.File
+		if pr, detached, err = e.stdinPipe(stdin); err != nil {
+			e.end(126)
+			return err
+		}
+		defer pr.Close()
+		cmd.Stdin = pr
+	}
 	e.mu.Lock()
 	e.running = true
 	e.mu.Unlock()
@@ -124,13 +145,18 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdout, 
 		go e.wait(cmd)
 		return nil
 	}
-	e.wait(cmd)
+	done := make(chan struct{})
+	go func() { e.wait(cmd); close(done) }()
+	select {
+	case <-done:
+	case <-detached: // the process goes on without the client
+	}
 	return nil
 }
 
 // execCommand checks the container still runs and writes the process
-// file of `pier-runtime exec -p`.
-func (d *Daemon) execCommand(e *execRecord) (*exec.Cmd, error) {
+// file of `pier-runtime exec -p`; consoleSocket receives a tty's master.
+func (d *Daemon) execCommand(e *execRecord, consoleSocket string) (*exec.Cmd, error) {
 	r, err := d.lookup(e.containerID)
 	if err != nil {
 		return nil, err
@@ -163,8 +189,11 @@ func (d *Daemon) execCommand(e *execRecord) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: process file: %w", e.id, err)
 	}
-	return d.runtimeCmd(context.Background(), r.ID, "exec",
-		"-p", procFile, "--pid-file", e.pidFile, r.ID), nil
+	args := []string{"exec", "-p", procFile, "--pid-file", e.pidFile}
+	if consoleSocket != "" {
+		args = append(args, "--console-socket", consoleSocket)
+	}
+	return d.runtimeCmd(context.Background(), r.ID, append(args, r.ID)...), nil
 }
 
 // wait reaps the runtime, whose exit status is the process's, and
@@ -226,6 +255,9 @@ func (d *Daemon) ExecInspect(ctx context.Context, id string) (container.ExecInsp
 		ID: e.id, ContainerID: e.containerID, Running: e.running, Pid: pid, ProcessConfig: pc,
 		OpenStdout: e.cfg.AttachStdout, OpenStderr: e.cfg.AttachStderr, OpenStdin: e.cfg.AttachStdin,
 		CanRemove: e.exitCode != nil,
+	}
+	if e.cfg.DetachKeys != "" {
+		resp.DetachKeys, _ = parseDetachKeys(e.cfg.DetachKeys)
 	}
 	if e.exitCode != nil {
 		c := *e.exitCode

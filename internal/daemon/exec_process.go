@@ -20,7 +20,10 @@ import (
 func execProcess(base *specs.Process, cfg container.ExecCreateRequest, user *specs.User) *specs.Process {
 	p := *base
 	p.Args = append([]string{}, cfg.Cmd...)
-	p.Terminal, p.ConsoleSize = false, nil
+	p.Terminal, p.ConsoleSize = cfg.Tty, nil
+	if cfg.Tty && cfg.ConsoleSize != nil && cfg.ConsoleSize[0] > 0 && cfg.ConsoleSize[1] > 0 {
+		p.ConsoleSize = &specs.Box{Height: cfg.ConsoleSize[0], Width: cfg.ConsoleSize[1]}
+	}
 	p.Env = mergeEnv(base.Env, cfg.Env)
 	if cfg.WorkingDir != "" {
 		p.Cwd = cfg.WorkingDir

@@ -148,8 +148,13 @@ func streamType(raw bool) string {
 }
 
 // postContainerAttach hijacks the connection and streams the container's
-// output until it ends. Stdin is not read yet.
+// output until it ends, with stdin when the backend has AttachBackend;
+// else it follows the container's log.
 func (s *Server) postContainerAttach(w http.ResponseWriter, r *http.Request) {
+	if b, ok := s.containers.(AttachBackend); ok {
+		s.attachStreams(b, w, r)
+		return
+	}
 	ref := r.PathValue("id")
 	c, err := s.containers.ContainerInspect(r.Context(), ref)
 	if err != nil {

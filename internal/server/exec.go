@@ -10,8 +10,6 @@ import (
 
 	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/container"
-
-	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 // ExecBackend is what /containers/{id}/exec and /exec/* need from the engine; the container backend
@@ -22,14 +20,19 @@ import (
 type ExecBackend interface {
 	// ExecCreate records cfg for container ref and returns the exec's id.
 	ExecCreate(ctx context.Context, ref string, cfg container.ExecCreateRequest) (string, error)
-	// ExecStart runs exec id, writing its output to stdout and stderr;
-	// attached it returns when the process has ended, detached once it
-	// started. An unknown id is errdefs.ErrNotFound.
-	ExecStart(ctx context.Context, id string, detach bool, stdout, stderr io.Writer) error
+	// ExecStart runs exec id, reading its stdin from stdin (nil: none)
+	// and writing its output to stdout and stderr (with a tty all of it
+	// goes to stdout); attached it returns when the process has ended,
+	// detached once it started. An unknown id is errdefs.ErrNotFound.
+	ExecStart(ctx context.Context, id string, detach bool, stdin io.Reader, stdout, stderr io.Writer) error
 	ExecInspect(ctx context.Context, id string) (container.ExecInspectResponse, error)
+	// ExecResize sets the size of a running exec's terminal.
+	ExecResize(ctx context.Context, id string, height, width uint) error
 }
 
 func (s *Server) execRoutes(mux *http.ServeMux) {
+	// Registered from here until containerRoutes calls it itself.
+	s.attachRoutes(mux)
 	b, ok := s.containers.(ExecBackend)
 	if !ok {
 		return
@@ -69,18 +72,22 @@ func (h *execHandlers) inspect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// resize: execs have no tty yet, and dockerd refuses a resize without one.
 func (h *execHandlers) resize(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.b.ExecInspect(r.Context(), r.PathValue("id")); err != nil {
+	height, width, err := sizeQuery(r)
+	if err == nil {
+		err = h.b.ExecResize(r.Context(), r.PathValue("id"), height, width)
+	}
+	if err != nil {
 		h.s.writeError(w, r, err)
 		return
 	}
-	h.s.writeError(w, r, &kindError{"exec has no tty to resize", errdefs.ErrNotImplemented})
+	w.WriteHeader(http.StatusOK)
 }
 
 // start runs the exec: detached it answers 200 at once; attached it
-// hijacks the connection like attach and streams the output as stdcopy
-// frames until the process ends.
+// hijacks the connection like attach, reads stdin from it if the exec
+// wants it (the client's half-close is its EOF) and streams the output,
+// raw with a tty, else as stdcopy frames, until the process ends.
 func (h *execHandlers) start(w http.ResponseWriter, r *http.Request) {
 	var req container.ExecStartRequest
 	if err := readJSON(r, &req); err != nil {
@@ -88,17 +95,13 @@ func (h *execHandlers) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if req.Tty {
-		h.s.writeError(w, r, &kindError{"exec with a tty is not supported yet", errdefs.ErrNotImplemented})
-		return
-	}
 	ins, err := h.b.ExecInspect(r.Context(), id)
 	if err != nil {
 		h.s.writeError(w, r, err)
 		return
 	}
 	if req.Detach {
-		if err := h.b.ExecStart(r.Context(), id, true, nil, nil); err != nil {
+		if err := h.b.ExecStart(r.Context(), id, true, nil, nil, nil); err != nil {
 			h.s.writeError(w, r, err)
 			return
 		}
@@ -116,21 +119,21 @@ func (h *execHandlers) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	if err := writeAttachHead(buf.Writer, r, false); err != nil {
+	tty := ins.ProcessConfig != nil && ins.ProcessConfig.Tty
+	if err := writeAttachHead(buf.Writer, r, tty); err != nil {
 		return
 	}
-	mux := &frameMux{w: buf.Writer, flush: buf.Writer.Flush}
-	var stdout, stderr io.Writer
-	if ins.OpenStdout || !ins.OpenStderr {
-		stdout = mux.stream(streamStdout)
-	}
-	if ins.OpenStderr || !ins.OpenStdout {
-		stderr = mux.stream(streamStderr)
-	}
+	stdin, stdout, stderr := hijackedStreams(buf, tty, ins.OpenStdin,
+		ins.OpenStdout || !ins.OpenStderr, ins.OpenStderr || !ins.OpenStdout)
 	// The hijacked request's context no longer ends with the client.
-	if err := h.b.ExecStart(context.WithoutCancel(r.Context()), id, false, stdout, stderr); err != nil {
+	if err := h.b.ExecStart(context.WithoutCancel(r.Context()), id, false, stdin, stdout, stderr); err != nil {
 		// The status line is sent: tell the client on its stderr, as dockerd does.
-		_, _ = mux.stream(streamStderr).Write([]byte(err.Error() + "\r\n"))
+		if stderr == nil {
+			stderr = stdout
+		}
+		if stderr != nil {
+			_, _ = stderr.Write([]byte(err.Error() + "\r\n"))
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ type fakeExecs struct {
 	cfg      container.ExecCreateRequest
 	detached bool
 	started  bool
+	tty      bool
+	size     [2]uint
 }
 
 func (f *fakeExecs) ExecCreate(_ context.Context, ref string, cfg container.ExecCreateRequest) (string, error) {
@@ -38,11 +40,16 @@ func (f *fakeExecs) ExecCreate(_ context.Context, ref string, cfg container.Exec
 	return "e1", nil
 }
 
-func (f *fakeExecs) ExecStart(_ context.Context, id string, detach bool, stdout, stderr io.Writer) error {
+func (f *fakeExecs) ExecStart(_ context.Context, id string, detach bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	if id != "e1" {
 		return fmt.Errorf("No such exec instance: %s: %w", id, errdefs.ErrNotFound)
 	}
 	f.started, f.detached = true, detach
+	if stdin != nil { // a cat: until the client's half-close
+		if _, err := io.Copy(stdout, stdin); err != nil {
+			return err
+		}
+	}
 	if !detach {
 		fmt.Fprint(stdout, "hi\n")
 		fmt.Fprint(stderr, "oops\n")
@@ -55,7 +62,16 @@ func (f *fakeExecs) ExecInspect(_ context.Context, id string) (container.ExecIns
 		return container.ExecInspectResponse{}, fmt.Errorf("No such exec instance: %s: %w", id, errdefs.ErrNotFound)
 	}
 	code := 4
-	return container.ExecInspectResponse{ID: "e1", ContainerID: "abc123", ExitCode: &code, OpenStdout: true, OpenStderr: true}, nil
+	return container.ExecInspectResponse{ID: "e1", ContainerID: "abc123", ExitCode: &code, OpenStdout: true, OpenStderr: true,
+		OpenStdin: f.tty, ProcessConfig: &container.ExecProcessConfig{Tty: f.tty}}, nil
+}
+
+func (f *fakeExecs) ExecResize(_ context.Context, id string, height, width uint) error {
+	if id != "e1" {
+		return fmt.Errorf("No such exec instance: %s: %w", id, errdefs.ErrNotFound)
+	}
+	f.size = [2]uint{height, width}
+	return nil
 }
 
 func newExecServer(f *fakeExecs) *httptest.Server {
@@ -96,14 +112,16 @@ func TestExecCreateInspect(t *testing.T) {
 	for path, want := range map[string]int{
 		"/v1.50/containers/nope/exec":   http.StatusNotFound,
 		"/v1.50/exec/nope/start":        http.StatusNotFound,
-		"/v1.50/exec/e1/resize?h=1&w=2": http.StatusNotImplemented,
+		"/v1.50/exec/e1/resize?h=1&w=2": http.StatusOK,
+		"/v1.50/exec/e1/resize?h=x&w=2": http.StatusBadRequest,
+		"/v1.50/exec/no/resize?h=1&w=2": http.StatusNotFound,
 	} {
 		if resp, body := post(t, ts.URL+path, `{"Cmd":["true"]}`); resp.StatusCode != want {
 			t.Errorf("%s: %s %s, want %d", path, resp.Status, body, want)
 		}
 	}
-	if resp, body := post(t, ts.URL+"/v1.50/exec/e1/start", `{"Tty":true}`); resp.StatusCode != http.StatusNotImplemented || f.started {
-		t.Errorf("tty start: %s %s", resp.Status, body)
+	if f.size != [2]uint{1, 2} {
+		t.Errorf("resize gave the backend %v, want 1x2", f.size)
 	}
 	f.stopped = true
 	if resp, body := post(t, ts.URL+"/v1.50/containers/c1/exec", `{"Cmd":["true"]}`); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "is not running") {
@@ -149,5 +167,39 @@ func TestExecRoutesNeedTheBackend(t *testing.T) {
 	defer ts.Close()
 	if resp, _ := post(t, ts.URL+"/v1.50/containers/c1/exec", `{"Cmd":["true"]}`); resp.StatusCode == http.StatusCreated {
 		t.Error("exec route registered without an ExecBackend")
+	}
+}
+
+// hijack sends a request that upgrades to tcp and returns the connection
+// and the response.
+func hijack(t *testing.T, ts *httptest.Server, path, body string) (*net.TCPConn, *bufio.Reader, *http.Response) {
+	t.Helper()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn.(*net.TCPConn), br, resp
+}
+
+func TestExecStartTtyWithStdin(t *testing.T) {
+	f := &fakeExecs{fakeContainers: &fakeContainers{}, tty: true}
+	ts := newExecServer(f)
+	defer ts.Close()
+	conn, br, resp := hijack(t, ts, "/v1.50/exec/e1/start", `{"Tty":true}`)
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Content-Type") != "application/vnd.docker.raw-stream" {
+		t.Fatalf("exec start answered %s %v", resp.Status, resp.Header)
+	}
+	conn.Write([]byte("typed "))
+	conn.CloseWrite() // stdin's EOF
+	out, _ := io.ReadAll(br)
+	if string(out) != "typed hi\noops\n" {
+		t.Errorf("raw stream %q, want the stdin echoed, then hi and oops unframed", out)
 	}
 }
