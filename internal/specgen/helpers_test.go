@@ -9,6 +9,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/pier-engine/pier/internal/caps"
 )
 
 const testID = "0123456789abcdef0123456789abcdef"
@@ -56,6 +58,7 @@ func input(t *testing.T) Input {
 		HostDevices: func() ([]specs.LinuxDevice, error) {
 			return []specs.LinuxDevice{{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11}}, nil
 		},
+		HostCapabilities: func() ([]string, error) { return caps.Known(), nil },
 	}
 }
 

@@ -34,12 +34,32 @@ func setMounts(in Input, s *specs.Spec) error {
 		s.Mounts = append(s.Mounts, m)
 	}
 	s.Mounts = append(s.Mounts, user...)
+	s.Linux.RootfsPropagation = rootfsPropagation(user)
 	if initOn(in) {
 		s.Mounts = append(s.Mounts, specs.Mount{
 			Destination: InitTarget, Type: "bind", Source: in.InitPath, Options: []string{"bind", "ro"},
 		})
 	}
 	return nil
+}
+
+// rootfsPropagation is Docker's rule: a shared bind mount needs a shared
+// root and a slave one a slave root, or the container's copy of the source
+// is private and the host's later mounts never reach it. Otherwise the
+// runtime's default (rprivate) stands.
+func rootfsPropagation(user []specs.Mount) string {
+	root := ""
+	for _, m := range user {
+		for _, o := range m.Options {
+			switch o {
+			case "shared", "rshared":
+				return "rshared"
+			case "slave", "rslave":
+				root = "rslave"
+			}
+		}
+	}
+	return root
 }
 
 // defaultMounts are Docker's (moby oci/defaults.go), then /dev/shm by
@@ -76,18 +96,18 @@ func defaultMounts(in Input, s *specs.Spec) []specs.Mount {
 }
 
 // shmMount is a private tmpfs of ShmSize, the host's /dev/shm for
-// --ipc host, the other container's for --ipc container:X, and none for
-// --ipc none.
-func shmMount(in Input, s *specs.Spec) (specs.Mount, bool) {
+// --ipc host, and none for --ipc none. --ipc container:X shares X's System
+// V IPC (the namespace) but gets its own tmpfs: X's /dev/shm exists only in
+// X's mount namespace, and mount(2) cannot bind from another namespace
+// (/proc/PID/root/dev/shm gives EINVAL). Sharing it needs the engine to keep
+// a shareable container's /dev/shm on the host, as Docker does.
+func shmMount(in Input, _ *specs.Spec) (specs.Mount, bool) {
 	m := specs.Mount{Destination: "/dev/shm", Type: "bind", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
 	switch ipc := in.HostConfig.IpcMode; {
 	case ipc.IsNone():
 		return m, false
 	case ipc.IsHost():
 		m.Source = "/dev/shm"
-		return m, true
-	case ipc.IsContainer():
-		m.Source = fmt.Sprintf("/proc/%d/root/dev/shm", joinedIPC(s))
 		return m, true
 	}
 	size := in.HostConfig.ShmSize

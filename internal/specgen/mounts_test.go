@@ -177,8 +177,9 @@ func TestHostModesMounts(t *testing.T) {
 	if _, ok := envValue(s, "HOSTNAME"); ok {
 		t.Error("HOSTNAME set with --uts host")
 	}
-	if m, _ := mountAt(s, "/dev/shm"); m.Source != "/proc/4242/root/dev/shm" || m.Type != "bind" {
-		t.Errorf("/dev/shm = %+v, want the other container's", m)
+	// Not /proc/PID/root/dev/shm: mount(2) cannot bind across namespaces.
+	if m, _ := mountAt(s, "/dev/shm"); m.Type != "tmpfs" {
+		t.Errorf("/dev/shm = %+v, want its own tmpfs", m)
 	}
 	in.HostConfig.IpcMode = "none"
 	if _, ok := mountAt(build(t, in), "/dev/shm"); ok {
@@ -187,5 +188,27 @@ func TestHostModesMounts(t *testing.T) {
 	in.HostConfig.IpcMode = "host"
 	if m, _ := mountAt(build(t, in), "/dev/shm"); m.Source != "/dev/shm" {
 		t.Errorf("/dev/shm = %+v, want the host's", m)
+	}
+}
+
+// TestRootfsPropagation: Docker's rule, a shared bind needs a shared root
+// and a slave bind a slave root; else the runtime's rprivate.
+func TestRootfsPropagation(t *testing.T) {
+	for _, tc := range []struct {
+		binds []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"/a:/a"}, ""},
+		{[]string{"/a:/a:rprivate"}, ""},
+		{[]string{"/a:/a:ro,rslave"}, "rslave"},
+		{[]string{"/a:/a:slave", "/b:/b:rshared"}, "rshared"},
+		{[]string{"/b:/b:shared", "/a:/a:rslave"}, "rshared"},
+	} {
+		in := input(t)
+		in.HostConfig.Binds = tc.binds
+		if got := build(t, in).Linux.RootfsPropagation; got != tc.want {
+			t.Errorf("%v: rootfsPropagation %q, want %q", tc.binds, got, tc.want)
+		}
 	}
 }

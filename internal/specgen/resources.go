@@ -3,6 +3,7 @@ package specgen
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/moby/moby/api/types/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -20,7 +21,11 @@ func setResources(in Input, s *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	cpu, err := cpu(r, in.NumCPU)
+	numCPU := in.NumCPU
+	if numCPU == 0 {
+		numCPU = runtime.NumCPU()
+	}
+	cpu, err := cpu(r, numCPU)
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func TestSpecMarshalsComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	switch {
-	case s.Version != specs.Version:
+	case s.Version != OCIVersion:
 		t.Errorf("ociVersion = %q", s.Version)
 	case s.Root == nil || s.Root.Path == "":
 		t.Error("no root.path")

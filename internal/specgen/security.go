@@ -155,7 +155,10 @@ func (o *securityOpts) setSeccomp(val string) error {
 // capability; "ALL" in CapAdd means all but CapDrop; "ALL" in CapDrop
 // means only CapAdd; otherwise the defaults minus CapDrop plus CapAdd.
 func capabilities(in Input) ([]string, error) {
-	all := caps.Known()
+	all, err := hostCapabilities(in)
+	if err != nil {
+		return nil, err
+	}
 	if in.HostConfig.Privileged {
 		return all, nil
 	}
@@ -177,6 +180,44 @@ func capabilities(in Input) ([]string, error) {
 		out = append(without(DefaultCapabilities, drop), add...)
 	}
 	return dedupe(out), nil
+}
+
+// hostCapabilities is the known capabilities the engine's bounding set
+// holds, in number order.
+func hostCapabilities(in Input) ([]string, error) {
+	get := in.HostCapabilities
+	if get == nil {
+		get = boundingSet
+	}
+	host, err := get()
+	if err != nil {
+		return nil, fmt.Errorf("host capabilities: %w", err)
+	}
+	var out []string
+	for _, c := range caps.Known() {
+		if slices.Contains(host, c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// boundingSet reads this process's CapBnd.
+func boundingSet() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return nil, fmt.Errorf("CapBnd %q: %w", v, err)
+			}
+			return caps.Names(mask), nil
+		}
+	}
+	return nil, errors.New("no CapBnd in /proc/self/status")
 }
 
 // normalizeCaps uppercases names and adds the CAP_ prefix Docker lets users

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -206,5 +208,33 @@ func TestHostConfigMaskedPaths(t *testing.T) {
 	s := build(t, in)
 	if !slices.Equal(s.Linux.MaskedPaths, []string{"/proc/kcore"}) || len(s.Linux.ReadonlyPaths) != 0 {
 		t.Errorf("masked %v, readonly %v: want HostConfig's", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+}
+
+// TestHostCapabilitiesBound: privileged and --cap-add ALL get only what the
+// engine's bounding set holds (this host lacks CAP_SYS_RESOURCE, and capset
+// fails for a capability the runtime cannot have).
+func TestHostCapabilitiesBound(t *testing.T) {
+	host := slices.DeleteFunc(caps.Known(), func(c string) bool { return c == "CAP_SYS_RESOURCE" })
+	for _, hc := range []container.HostConfig{{Privileged: true}, {CapAdd: []string{"ALL"}}} {
+		in := input(t)
+		in.HostConfig = &hc
+		in.HostCapabilities = func() ([]string, error) { return host, nil }
+		got := build(t, in).Process.Capabilities.Bounding
+		if !sameSet(got, host) {
+			t.Errorf("%+v: caps %v, want the host's %v", hc, got, host)
+		}
+	}
+}
+
+func TestBoundingSet(t *testing.T) {
+	got, err := boundingSet()
+	if err != nil || len(got) == 0 {
+		t.Fatalf("boundingSet() = %v, %v", got, err)
+	}
+	for _, c := range got {
+		if _, ok := caps.Number(c); !ok && !strings.HasPrefix(c, "CAP_") {
+			t.Errorf("unexpected name %q", c)
+		}
 	}
 }

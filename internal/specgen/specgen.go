@@ -23,6 +23,11 @@ const InitTarget = "/sbin/pier-init"
 // Input or HostConfig names another.
 const DefaultCgroupParent = "/pier"
 
+// OCIVersion is the ociVersion of the specs Build writes: 1.1.0, the newest
+// Debian 12's crun (1.8.1) accepts ("unknown version specified" above it).
+// Build sets no field that runtime-spec added after 1.1.
+const OCIVersion = "1.1.0"
+
 // defaultStopTimeout is Docker's: 10 s between the stop signal and SIGKILL.
 const defaultStopTimeout = 10 * time.Second
 
@@ -74,7 +79,12 @@ type Input struct {
 	// walks /dev.
 	HostDevices func() ([]specs.LinuxDevice, error)
 
-	// NumCPU bounds HostConfig.NanoCPUs; 0 skips the check.
+	// HostCapabilities is the engine's capability bounding set, which bounds
+	// what privileged and --cap-add ALL get: a container cannot hold a
+	// capability the engine lacks. nil reads it from /proc/self/status.
+	HostCapabilities func() ([]string, error)
+
+	// NumCPU bounds HostConfig.NanoCPUs; 0 means this machine's count.
 	NumCPU int
 }
 
@@ -95,7 +105,7 @@ func Build(in Input) (*Output, error) {
 		return nil, invalid("Input", errors.New("ID and Rootfs are required"))
 	}
 	s := &specs.Spec{
-		Version:     specs.Version,
+		Version:     OCIVersion,
 		Root:        &specs.Root{Path: in.Rootfs, Readonly: in.HostConfig.ReadonlyRootfs},
 		Hostname:    hostname(in),
 		Domainname:  in.Config.Domainname,
