@@ -158,12 +158,13 @@ func (o *createOptions) hostConfig(f *pflag.FlagSet) (*container.HostConfig, err
 }
 
 // checkModes gives docker's messages for malformed namespace modes; for
-// --userns only "host" is valid, as in docker without userns-remap.
+// --userns only "host" is valid, as in docker without userns-remap. pier
+// also takes --uts container:<name|id>, which docker does not.
 func (o *createOptions) checkModes(hc *container.HostConfig) error {
 	switch {
 	case !hc.PidMode.Valid():
 		return errors.New("--pid: invalid PID mode")
-	case !hc.UTSMode.Valid():
+	case !hc.UTSMode.Valid() && !validContainerMode(string(hc.UTSMode)):
 		return errors.New("--uts: invalid UTS mode")
 	case !hc.UsernsMode.Valid():
 		return errors.New("--userns: invalid USER mode")
@@ -256,4 +257,10 @@ func usageExits125(cmd *cobra.Command) {
 		}
 		return nil
 	}
+}
+
+// validContainerMode is "container:" and a name or id.
+func validContainerMode(m string) bool {
+	name, ok := strings.CutPrefix(m, "container:")
+	return ok && name != ""
 }

@@ -66,11 +66,11 @@ func TestFlagsMapToRequest(t *testing.T) {
 			container.RestartPolicy{Name: container.RestartPolicyOnFailure, MaximumRetryCount: 2}},
 		{nil, func(o client.ContainerCreateOptions) any { return o.HostConfig.RestartPolicy },
 			container.RestartPolicy{Name: container.RestartPolicyDisabled}},
-		{[]string{"--pid", "container:x", "--ipc", "container:x", "--uts", "host", "--cgroupns", "host", "--userns", "host"},
+		{[]string{"--pid", "container:x", "--ipc", "container:x", "--uts", "container:x", "--cgroupns", "host", "--userns", "host"},
 			func(o client.ContainerCreateOptions) any {
 				h := o.HostConfig
 				return []string{string(h.PidMode), string(h.IpcMode), string(h.UTSMode), string(h.CgroupnsMode), string(h.UsernsMode)}
-			}, []string{"container:x", "container:x", "host", "host", "host"}},
+			}, []string{"container:x", "container:x", "container:x", "host", "host"}},
 		{[]string{"--log-driver", "json-file", "--log-opt", "max-size=1k", "--log-opt", "max-file=3"},
 			func(o client.ContainerCreateOptions) any { return o.HostConfig.LogConfig },
 			container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1k", "max-file": "3"}}},

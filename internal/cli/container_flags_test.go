@@ -98,6 +98,7 @@ func TestCreateRequestErrors(t *testing.T) {
 		{[]string{"--security-opt", "seccomp=" + bad}, "compacting json for seccomp profile"},
 		{[]string{"--pid", "bogus"}, "--pid: invalid PID mode"},
 		{[]string{"--uts", "container:"}, "--uts: invalid UTS mode"},
+		{[]string{"--uts", "bogus"}, "--uts: invalid UTS mode"},
 		{[]string{"--userns", "private"}, "--userns: invalid USER mode"},
 		{[]string{"--cgroupns", "shared"}, "--cgroupns: invalid CGROUP mode"},
 		{[]string{"--ipc", "weird"}, "--ipc: invalid IPC mode"},
