@@ -36,6 +36,9 @@ type EndpointConfig struct {
 	IfName    string           // name inside the namespace; "eth0" when empty
 	HostName  string           // host side; random when empty (see VethName)
 	MAC       net.HardwareAddr // MACFor(IP) when nil
+	// NoDefaultRoute leaves the namespace's routes alone: a second network
+	// connected to a container must not replace the first one's default.
+	NoDefaultRoute bool
 }
 
 // vethPrefix marks pier's host-side veths, so an operator (and a clean-up
@@ -205,6 +208,9 @@ func configurePeer(ns netns.NsHandle, c EndpointConfig) error {
 	}
 	if err := step("set lo up", h.LinkSetUp(lo)); err != nil {
 		return err
+	}
+	if c.NoDefaultRoute {
+		return nil
 	}
 	route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: c.Bridge.Gateway.AsSlice()}
 	return step("add default route via "+c.Bridge.Gateway.String(), h.RouteAdd(route))
