@@ -61,6 +61,8 @@ type Daemon struct {
 	// exits holds the waiters of containers' next ends, by id.
 	exitMu sync.Mutex
 	exits  map[string]*exitWaiter // Guarded by exitMu.
+	// nets is the bridge networks' state (network_live.go).
+	nets networks
 }
 
 // New makes the daemon's root and reads or creates its engine ID.
@@ -85,6 +87,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	if err := d.openStores(); err != nil {
 		return nil, err
 	}
+	d.networkRestore()
 	// Without it the daemon still serves every other image.
 	if err := d.ensureBusybox(context.Background()); err != nil {
 		logger.Warn("default busybox image", "image", busyboxRef, "err", err)

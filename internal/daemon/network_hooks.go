@@ -2,34 +2,225 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+
+	"github.com/pier-engine/pier/internal/errdefs"
 )
+
+// ownNetns reports whether a container in this network mode gets a
+// namespace pier wires: the default bridge and user networks. host, none
+// and container:<x> are specgen's alone.
+func ownNetns(m container.NetworkMode) bool {
+	return !m.IsHost() && !m.IsNone() && !m.IsContainer()
+}
 
 // netnsPath is the network namespace file the spec of container id joins
 // for host's network mode; "" leaves the namespace to specgen (none, host,
-// container:<x>, or a new one with only lo).
-func (d *Daemon) netnsPath(id string, host *container.HostConfig) string { return "" }
-
-// networkCreate checks and records container id's network settings at
-// create.
-func (d *Daemon) networkCreate(ctx context.Context, id string, nc *network.NetworkingConfig, host *container.HostConfig) error {
-	return nil
+// container:<x>).
+func (d *Daemon) netnsPath(id string, host *container.HostConfig) string {
+	if host == nil || !ownNetns(host.NetworkMode) {
+		return ""
+	}
+	return filepath.Join(d.netnsDir(), id)
 }
 
-// networkStart wires container r's network before its start.
-func (d *Daemon) networkStart(ctx context.Context, r *containerRecord) error { return nil }
+// networkCreate checks and records container id's endpoints at create:
+// its network mode's network first (eth0), then any other network the
+// request names.
+func (d *Daemon) networkCreate(ctx context.Context, id string, nc *network.NetworkingConfig, host *container.HostConfig) error {
+	if !ownNetns(host.NetworkMode) {
+		return nil
+	}
+	primary, err := d.findNetwork(string(host.NetworkMode))
+	if err != nil {
+		return err
+	}
+	if primary.Driver != driverBridge {
+		return fmt.Errorf("network %s: a container joins it with --network %s only: %w", primary.Name, primary.Driver, errdefs.ErrInvalidArgument)
+	}
+	var settings map[string]*network.EndpointSettings
+	if nc != nil {
+		settings = nc.EndpointsConfig
+	}
+	eps := ctrEndpoints{Endpoints: map[string]*endpointRecord{}}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var primarySettings *network.EndpointSettings
+	var others []netRecord
+	var otherSettings []*network.EndpointSettings
+	for _, k := range keys {
+		n, err := d.findNetwork(k)
+		if err != nil {
+			return err
+		}
+		if n.ID == primary.ID {
+			primarySettings = settings[k]
+			continue
+		}
+		if n.Driver != driverBridge {
+			return fmt.Errorf("container cannot be connected to network %s and %s: %w", primary.Name, n.Name, errdefs.ErrInvalidArgument)
+		}
+		others, otherSettings = append(others, n), append(otherSettings, settings[k])
+	}
+	ep, err := newEndpoint(primary, primarySettings, 0)
+	if err != nil {
+		return err
+	}
+	eps.Endpoints[primary.ID] = ep
+	for i, n := range others {
+		if eps.Endpoints[n.ID], err = newEndpoint(n, otherSettings[i], i+1); err != nil {
+			return err
+		}
+	}
+	return d.md.Put(endpointKind, id, &eps)
+}
+
+// newEndpoint checks the user's settings for one network, as dockerd
+// does: a fixed address and aliases only on user networks, the address in
+// the subnet, and pier's bandwidth options well formed.
+func newEndpoint(n netRecord, es *network.EndpointSettings, order int) (*endpointRecord, error) {
+	ep := &endpointRecord{NetworkID: n.ID, Order: order}
+	if es == nil {
+		return ep, nil
+	}
+	var err error
+	if ep.Egress, ep.Ingress, err = endpointRates(es.DriverOpts); err != nil {
+		return nil, err
+	}
+	ep.DriverOpts = es.DriverOpts
+	if len(es.Aliases) > 0 && n.predefined() {
+		return nil, fmt.Errorf("network-scoped alias is supported only for containers in user defined networks: %w", errdefs.ErrInvalidArgument)
+	}
+	ep.Aliases = es.Aliases
+	if es.IPAMConfig != nil && es.IPAMConfig.IPv4Address.IsValid() {
+		ip := es.IPAMConfig.IPv4Address
+		if n.predefined() {
+			return nil, fmt.Errorf("user specified IP address is supported on user defined networks only: %w", errdefs.ErrInvalidArgument)
+		}
+		if !n.Subnet.Contains(ip) || ip == n.gateway() {
+			return nil, fmt.Errorf("no configured subnet or ip-range contain the IP address %s: %w", ip, errdefs.ErrInvalidArgument)
+		}
+		ep.RequestedIP = ip
+	}
+	return ep, nil
+}
+
+// networkStart wires container r's network before its start: a new
+// namespace kept by a bind mount, one veth per endpoint, published ports,
+// rate limits, and /etc/hosts and resolv.conf. On failure it undoes it all.
+func (d *Daemon) networkStart(ctx context.Context, r *containerRecord) (err error) {
+	path := d.netnsPath(r.ID, r.HostConfig)
+	if path == "" {
+		return nil
+	}
+	eps := d.endpointsOf(r.ID)
+	if len(eps.Endpoints) == 0 {
+		// Created before pier wired networks: the default bridge.
+		if err := d.networkCreate(ctx, r.ID, nil, r.HostConfig); err != nil {
+			return err
+		}
+		eps = d.endpointsOf(r.ID)
+	}
+	if err := os.MkdirAll(d.netnsDir(), 0o700); err != nil {
+		return fmt.Errorf("container %s: %w", r.ID, err)
+	}
+	if err := d.removeNetns(path); err != nil {
+		return err
+	}
+	if err := newNetns(path); err != nil {
+		return fmt.Errorf("container %s: %w", r.ID, err)
+	}
+	defer func() {
+		if err != nil {
+			d.networkStop(*r)
+		}
+	}()
+	d.nets.mu.Lock()
+	defer d.nets.mu.Unlock()
+	for i, ep := range eps.ordered() {
+		n, err := d.networkByID(ep.NetworkID)
+		if err != nil {
+			return err
+		}
+		if err := d.attach(*r, n, ep, path, fmt.Sprintf("eth%d", i)); err != nil {
+			return err
+		}
+	}
+	if err := d.md.Put(endpointKind, r.ID, &eps); err != nil {
+		return err
+	}
+	return d.writeNetFiles(*r, eps)
+}
+
+// networkByID reads one network's record; a network removed since the
+// container was created is dockerd's "network not found".
+func (d *Daemon) networkByID(id string) (netRecord, error) {
+	var n netRecord
+	if err := d.md.Get(networkKind, id, &n); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return n, fmt.Errorf("network %s not found: %w", id, errdefs.ErrNotFound)
+		}
+		return n, err
+	}
+	return n, nil
+}
 
 // networkStop undoes networkStart once the container has ended or failed
-// to start.
-func (d *Daemon) networkStop(r containerRecord) {}
+// to start. It works from names and records alone, so after a crash it
+// cleans up whatever part was made, and calling it twice is harmless.
+func (d *Daemon) networkStop(r containerRecord) {
+	path := d.netnsPath(r.ID, r.HostConfig)
+	if path == "" {
+		return
+	}
+	eps := d.endpointsOf(r.ID)
+	d.nets.mu.Lock()
+	changed := false
+	for _, ep := range eps.ordered() {
+		changed = changed || ep.IP.IsValid() || len(ep.Ports) > 0
+		n, err := d.networkByID(ep.NetworkID)
+		if err != nil {
+			continue
+		}
+		if err := d.detach(r.ID, n, ep); err != nil {
+			d.log.Warn("network stop", "container_id", r.ID, "network", n.Name, "err", err)
+		}
+	}
+	d.nets.mu.Unlock()
+	if err := d.removeNetns(path); err != nil {
+		d.log.Warn("network stop", "container_id", r.ID, "err", err)
+	}
+	if changed {
+		var cur ctrEndpoints
+		err := d.md.Update(endpointKind, r.ID, &cur, func() error { cur = eps; return nil })
+		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			d.log.Warn("network stop", "container_id", r.ID, "err", err)
+		}
+	}
+}
 
-// networkRemove forgets container id's network settings.
-func (d *Daemon) networkRemove(id string) {}
+// networkRemove forgets container id's endpoints.
+func (d *Daemon) networkRemove(id string) {
+	if err := d.md.Delete(endpointKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		d.log.Warn("network remove", "container_id", id, "err", err)
+	}
+}
 
-// networkInspect fills the network parts of an inspect.
-func (d *Daemon) networkInspect(r containerRecord, resp *container.InspectResponse) {}
-
-// networkSummary fills the network parts of a `ps` row.
-func (d *Daemon) networkSummary(r containerRecord, s *container.Summary) {}
+// shortAliases are the names a container answers to on a user network:
+// its name, its aliases and its short id.
+func shortAliases(r containerRecord, ep *endpointRecord) []string {
+	names := []string{r.Name}
+	names = append(names, ep.Aliases...)
+	names = append(names, r.ID[:12])
+	return slices.Compact(names)
+}

@@ -1,0 +1,156 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/pier-engine/pier/internal/network"
+)
+
+// networks is the daemon's network state in memory. A network's bridge,
+// its NAT and isolation rules and its resolver exist only while a
+// container is attached: the first endpoint brings them up and the last
+// one to leave takes them down, so a host where no container runs carries
+// no pier bridge, rule or table.
+type networks struct {
+	defOnce sync.Once // makes the predefined networks' records
+	defErr  error
+
+	// mu serialises wiring, so a bridge's creation never interleaves with
+	// the removal that follows its last endpoint's departure.
+	mu    sync.Mutex
+	ipams map[string]*network.IPAM // by network id. Guarded by mu.
+	up    map[string]bool          // networks this process brought up. Guarded by mu.
+	dns   map[string]closer        // resolvers by network id. Guarded by mu.
+
+	// namesMu guards the resolvers' name tables, read on every query.
+	namesMu sync.RWMutex
+	names   map[string]map[string]nameEntry // network id → container id →. Guarded by namesMu.
+}
+
+// netnsDir holds the bind mounts that keep containers' namespaces.
+func (d *Daemon) netnsDir() string { return filepath.Join(d.cfg.Root, "netns") }
+
+// ipamOf opens a network's allocator once; d.nets.mu is held.
+func (d *Daemon) ipamOf(n netRecord) (*network.IPAM, error) {
+	if m, ok := d.nets.ipams[n.ID]; ok {
+		return m, nil
+	}
+	dir := filepath.Join(d.cfg.Root, "network", "ipam")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	m, err := network.OpenIPAM(dir, n.ID, n.Subnet)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	if d.nets.ipams == nil {
+		d.nets.ipams = map[string]*network.IPAM{}
+	}
+	d.nets.ipams[n.ID] = m
+	return m, nil
+}
+
+// bringUp makes n's bridge, NAT, isolation from every other bridge that is
+// up, and resolver exist; d.nets.mu is held. It is idempotent and cheap
+// when the bridge is up already.
+func (d *Daemon) bringUp(n netRecord) (*network.Bridge, error) {
+	if d.nets.up[n.ID] {
+		if l, err := netlink.LinkByName(n.Bridge); err == nil {
+			return &network.Bridge{Name: n.Bridge, Subnet: n.Subnet, Gateway: n.gateway(), MTU: l.Attrs().MTU}, nil
+		}
+	}
+	br, err := network.EnsureBridge(n.Bridge, n.Subnet, network.HostMTU())
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	if !n.Internal {
+		if err := network.EnsureNAT(n.Subnet, n.Bridge); err != nil {
+			return nil, fmt.Errorf("network %s: %w", n.Name, err)
+		}
+	}
+	recs, err := d.readNetworks()
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range recs {
+		if o.ID == n.ID || o.Bridge == "" {
+			continue
+		}
+		if _, err := netlink.LinkByName(o.Bridge); err != nil {
+			continue // down: its own bring-up isolates it
+		}
+		if err := network.Isolate(n.Bridge, o.Bridge); err != nil {
+			return nil, fmt.Errorf("network %s: %w", n.Name, err)
+		}
+	}
+	d.startResolver(n)
+	if d.nets.up == nil {
+		d.nets.up = map[string]bool{}
+	}
+	d.nets.up[n.ID] = true
+	return br, nil
+}
+
+// tearDownIfUnused removes n's bridge, rules and resolver once no
+// endpoint is attached to it, and pier's table once it is empty; d.nets.mu
+// is held.
+func (d *Daemon) tearDownIfUnused(n netRecord) error {
+	if n.Bridge == "" {
+		return nil
+	}
+	used, err := network.BridgeInUse(n.Bridge)
+	if err != nil || used {
+		return err
+	}
+	d.stopResolver(n.ID)
+	delete(d.nets.up, n.ID)
+	var errs []error
+	errs = append(errs, network.RemoveBridgeRules(n.Bridge))
+	errs = append(errs, network.DeleteBridge(n.Bridge))
+	errs = append(errs, network.DeleteTableIfEmpty())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("network %s: tear down: %w", n.Name, err)
+	}
+	return nil
+}
+
+func (d *Daemon) stopResolver(netID string) {
+	if s, ok := d.nets.dns[netID]; ok {
+		_ = s.Close()
+		delete(d.nets.dns, netID)
+	}
+}
+
+// networkRestore settles the networks after pierd starts: one whose
+// bridge still carries containers (they ran through a restart of pierd)
+// gets its rules, isolation and resolver back; a bridge left without any,
+// after a crash, goes.
+func (d *Daemon) networkRestore() {
+	recs, err := d.networkRecords()
+	if err != nil {
+		d.log.Warn("network restore", "err", err)
+		return
+	}
+	d.nets.mu.Lock()
+	defer d.nets.mu.Unlock()
+	for _, n := range recs {
+		if n.Bridge == "" {
+			continue
+		}
+		used, err := network.BridgeInUse(n.Bridge)
+		if err == nil && used {
+			_, err = d.bringUp(n)
+		} else if err == nil {
+			err = d.tearDownIfUnused(n)
+		}
+		if err != nil {
+			d.log.Warn("network restore", "network", n.Name, "err", err)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package daemon
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+	apinet "github.com/moby/moby/api/types/network"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/network"
+)
+
+// apiPort is the API's port-and-protocol.
+type apiPort = apinet.Port
+
+// portPlan lists the ports to publish for a container: its -p bindings,
+// and with -P every exposed port (the image's and the config's) not bound
+// already, on a free host port. A host port 0 or "" is picked free too.
+func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) ([]network.Port, error) {
+	var out []network.Port
+	bound := map[apinet.Port]bool{}
+	keys := make([]apinet.Port, 0, len(host.PortBindings))
+	for p := range host.PortBindings {
+		keys = append(keys, p)
+	}
+	slices.SortFunc(keys, func(a, b apinet.Port) int { return strings.Compare(a.String(), b.String()) })
+	for _, p := range keys {
+		bound[p] = true
+		for _, b := range host.PortBindings[p] {
+			np, ok, err := bindingPort(p, b, ip)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, np)
+			}
+		}
+	}
+	if host.PublishAllPorts {
+		for _, p := range exposed {
+			if !bound[p] {
+				bound[p] = true
+				np, _, err := bindingPort(p, apinet.PortBinding{}, ip)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, np)
+			}
+		}
+	}
+	return out, nil
+}
+
+// bindingPort turns one binding into a port to publish; an IPv6 host
+// address is skipped (pier's networks are IPv4).
+func bindingPort(p apinet.Port, b apinet.PortBinding, ip netip.Addr) (network.Port, bool, error) {
+	proto := string(p.Proto())
+	if proto != "tcp" && proto != "udp" {
+		return network.Port{}, false, fmt.Errorf("publish %s: protocol %s: %w", p, proto, errdefs.ErrNotImplemented)
+	}
+	hostIP := b.HostIP.Unmap()
+	if hostIP.IsValid() && hostIP.Is6() {
+		return network.Port{}, false, nil
+	}
+	np := network.Port{Proto: proto, HostIP: hostIP, ContainerIP: ip, ContainerPort: p.Num()}
+	hp := b.HostPort
+	if lo, _, ok := strings.Cut(hp, "-"); ok {
+		hp = lo // a range offered: its first port
+	}
+	if hp != "" && hp != "0" {
+		n, err := strconv.ParseUint(hp, 10, 16)
+		if err != nil || n == 0 {
+			return network.Port{}, false, fmt.Errorf("invalid host port %q for %s: %w", b.HostPort, p, errdefs.ErrInvalidArgument)
+		}
+		np.HostPort = uint16(n)
+		return np, true, nil
+	}
+	n, err := freePort(proto, hostIP)
+	if err != nil {
+		return network.Port{}, false, err
+	}
+	np.HostPort = n
+	return np, true, nil
+}
+
+// freePort asks the kernel for a free port in its ephemeral range by
+// binding port 0, and lets it go: the published port is DNAT, with no
+// socket of its own.
+func freePort(proto string, ip netip.Addr) (uint16, error) {
+	addr := net.JoinHostPort(ipOrAny(ip), "0")
+	if proto == "udp" {
+		c, err := net.ListenPacket("udp4", addr)
+		if err != nil {
+			return 0, fmt.Errorf("pick a free udp port: %w", err)
+		}
+		defer c.Close()
+		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
+	}
+	l, err := net.Listen("tcp4", addr)
+	if err != nil {
+		return 0, fmt.Errorf("pick a free tcp port: %w", err)
+	}
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+func ipOrAny(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return "0.0.0.0"
+	}
+	return ip.String()
+}
+
+// exposedPorts are the ports the image and the config expose.
+func (d *Daemon) exposedPorts(r containerRecord) []apinet.Port {
+	set := map[apinet.Port]bool{}
+	for p := range r.Config.ExposedPorts {
+		set[p] = true
+	}
+	if img, err := d.images.Get(r.Image); err == nil {
+		if cf, err := d.images.Config(img); err == nil {
+			for s := range cf.Config.ExposedPorts {
+				if p, err := apinet.ParsePort(s); err == nil {
+					set[p] = true
+				}
+			}
+		}
+	}
+	out := make([]apinet.Port, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b apinet.Port) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}

@@ -1,0 +1,241 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/network"
+)
+
+// Metadata kinds of the network records: one per network, and one per
+// container listing its endpoints.
+const (
+	networkKind  = "networks"
+	endpointKind = "endpoints"
+)
+
+// Drivers. "host" and "null" are the pseudo-networks Docker lists for the
+// host and none modes; only bridge networks have a bridge.
+const (
+	driverBridge = "bridge"
+	driverHost   = "host"
+	driverNull   = "null"
+)
+
+// netRecord is a network as the daemon keeps it. Its bridge and rules
+// exist in the kernel only while a container is attached (see liveNet).
+type netRecord struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Driver   string            `json:"driver"`
+	Bridge   string            `json:"bridge,omitempty"`
+	Subnet   netip.Prefix      `json:"subnet,omitzero"`
+	Internal bool              `json:"internal,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Options  map[string]string `json:"options,omitempty"`
+	Created  time.Time         `json:"created"`
+}
+
+func (n netRecord) gateway() netip.Addr { return network.Gateway(n.Subnet) }
+
+// predefined reports the networks Docker will not let a user remove.
+func (n netRecord) predefined() bool {
+	return n.Name == "bridge" || n.Name == "host" || n.Name == "none"
+}
+
+// endpointRecord is a container's attachment to one network: what the
+// user asked for at create or connect, and, while it runs, what was made.
+type endpointRecord struct {
+	NetworkID   string            `json:"networkId"`
+	Aliases     []string          `json:"aliases,omitempty"`
+	RequestedIP netip.Addr        `json:"requestedIp,omitzero"`
+	DriverOpts  map[string]string `json:"driverOpts,omitempty"`
+	Egress      uint64            `json:"egress,omitempty"`  // bit/s the container may send
+	Ingress     uint64            `json:"ingress,omitempty"` // bit/s it may receive
+	// Order is the interface's index: eth<Order>.
+	Order int `json:"order"`
+
+	// Set while the container runs.
+	IP       netip.Addr           `json:"ip,omitzero"`
+	HostVeth string               `json:"hostVeth,omitempty"`
+	IfName   string               `json:"ifName,omitempty"`
+	Ports    []network.PortHandle `json:"ports,omitempty"`
+	Mapped   []portMapping        `json:"mapped,omitempty"`
+}
+
+// portMapping is one published port as inspect shows it.
+type portMapping struct {
+	Proto         string     `json:"proto"`
+	HostIP        netip.Addr `json:"hostIp"`
+	HostPort      uint16     `json:"hostPort"`
+	ContainerPort uint16     `json:"containerPort"`
+}
+
+// ctrEndpoints is the endpoints record of one container, by network id.
+type ctrEndpoints struct {
+	Endpoints map[string]*endpointRecord `json:"endpoints"`
+}
+
+// ordered lists the endpoints by interface index.
+func (c ctrEndpoints) ordered() []*endpointRecord {
+	out := make([]*endpointRecord, 0, len(c.Endpoints))
+	for _, e := range c.Endpoints {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b *endpointRecord) int { return a.Order - b.Order })
+	return out
+}
+
+func newNetworkID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// networkRecords reads every network record, making the predefined ones
+// on first use.
+func (d *Daemon) networkRecords() ([]netRecord, error) {
+	if err := d.ensurePredefined(); err != nil {
+		return nil, err
+	}
+	return d.readNetworks()
+}
+
+func (d *Daemon) readNetworks() ([]netRecord, error) {
+	ids, err := d.md.List(networkKind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netRecord, 0, len(ids))
+	for _, id := range ids {
+		var n netRecord
+		if err := d.md.Get(networkKind, id, &n); err != nil {
+			if errors.Is(err, errdefs.ErrNotFound) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b netRecord) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// ensurePredefined records "bridge", "host" and "none" once. The default
+// bridge's subnet is the first candidate that collides with no host route
+// and no other network, or the one pier0 already holds.
+func (d *Daemon) ensurePredefined() error {
+	d.nets.defOnce.Do(func() { d.nets.defErr = d.makePredefined() })
+	return d.nets.defErr
+}
+
+func (d *Daemon) makePredefined() error {
+	recs, err := d.readNetworks()
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, n := range recs {
+		have[n.Name] = true
+	}
+	for _, n := range []netRecord{{Name: "bridge", Driver: driverBridge}, {Name: "host", Driver: driverHost}, {Name: "none", Driver: driverNull}} {
+		if have[n.Name] {
+			continue
+		}
+		n.ID, n.Created = newNetworkID(), time.Now().UTC()
+		if n.Driver == driverBridge {
+			n.Bridge = network.DefaultName
+			sub, ok := network.BridgeSubnet(n.Bridge)
+			if !ok {
+				if sub, err = d.freeSubnet(recs); err != nil {
+					return err
+				}
+			}
+			n.Subnet = sub
+		}
+		if err := d.md.Create(networkKind, n.ID, &n); err != nil {
+			return fmt.Errorf("network %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// freeSubnet picks a /16 overlapping neither the host's routes nor any
+// network's subnet.
+func (d *Daemon) freeSubnet(recs []netRecord) (netip.Prefix, error) {
+	routes, err := network.HostRoutes()
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	for _, n := range recs {
+		if n.Subnet.IsValid() {
+			routes = append(routes, n.Subnet)
+		}
+	}
+	return network.DefaultSubnet(routes)
+}
+
+// findNetwork finds a network by full id, name or unique id prefix, as
+// dockerd does.
+func (d *Daemon) findNetwork(ref string) (netRecord, error) {
+	recs, err := d.networkRecords()
+	if err != nil {
+		return netRecord{}, err
+	}
+	switch ref {
+	case "", "default":
+		ref = "bridge"
+	}
+	var prefixed []netRecord
+	for _, n := range recs {
+		if n.ID == ref || n.Name == ref {
+			return n, nil
+		}
+		if strings.HasPrefix(n.ID, ref) {
+			prefixed = append(prefixed, n)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0], nil
+	}
+	if len(prefixed) > 1 {
+		return netRecord{}, fmt.Errorf("network %s is ambiguous (%d matches found based on ID prefix): %w", ref, len(prefixed), errdefs.ErrInvalidArgument)
+	}
+	return netRecord{}, fmt.Errorf("network %s not found: %w", ref, errdefs.ErrNotFound)
+}
+
+// endpointsOf reads a container's endpoints; none recorded is an empty
+// set.
+func (d *Daemon) endpointsOf(id string) ctrEndpoints {
+	var c ctrEndpoints
+	if err := d.md.Get(endpointKind, id, &c); err != nil || c.Endpoints == nil {
+		c.Endpoints = map[string]*endpointRecord{}
+	}
+	return c
+}
+
+// updateEndpoints changes a container's endpoints record under the store's
+// lock, creating it when missing.
+func (d *Daemon) updateEndpoints(id string, fn func(c *ctrEndpoints) error) error {
+	var c ctrEndpoints
+	if err := d.md.Get(endpointKind, id, &c); errors.Is(err, errdefs.ErrNotFound) {
+		c = ctrEndpoints{Endpoints: map[string]*endpointRecord{}}
+		if err := fn(&c); err != nil {
+			return err
+		}
+		return d.md.Put(endpointKind, id, &c)
+	}
+	return d.md.Update(endpointKind, id, &c, func() error {
+		if c.Endpoints == nil {
+			c.Endpoints = map[string]*endpointRecord{}
+		}
+		return fn(&c)
+	})
+}
