@@ -1,6 +1,389 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
 
 // networkCommands are `pier network ...`.
-func (a *app) networkCommands() []*cobra.Command { return nil }
+func (a *app) networkCommands() []*cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "network",
+		Short: "Manage networks",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(a.networkCreateCommand(), a.networkListCommand(), a.networkInspectCommand(),
+		a.networkRemoveCommand(), a.networkConnectCommand(), a.networkDisconnectCommand(), a.networkPruneCommand())
+	return []*cobra.Command{cmd}
+}
+
+func (a *app) networkCreateCommand() *cobra.Command {
+	var (
+		opts                  client.NetworkCreateOptions
+		subnet, gateway       string
+		labels, driverOptions []string
+	)
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] NETWORK",
+		Short: "Create a network",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Labels, opts.Options = keyValues(labels), keyValues(driverOptions)
+			if subnet != "" || gateway != "" {
+				cfg, err := ipamConfig(subnet, gateway)
+				if err != nil {
+					return err
+				}
+				opts.IPAM = &network.IPAM{Driver: "default", Config: []network.IPAMConfig{cfg}}
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			res, err := c.NetworkCreate(cmd.Context(), args[0], opts)
+			if err != nil {
+				return daemonError(a.host, err)
+			}
+			_, err = fmt.Fprintln(a.stdout, res.ID)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Driver, "driver", "d", "bridge", "Driver to manage the Network")
+	f.StringVar(&subnet, "subnet", "", "Subnet in CIDR format that represents a network segment")
+	f.StringVar(&gateway, "gateway", "", "IPv4 Gateway for the master subnet")
+	f.BoolVar(&opts.Internal, "internal", false, "Restrict external access to the network")
+	f.StringArrayVar(&labels, "label", nil, "Set metadata on a network")
+	f.StringArrayVarP(&driverOptions, "opt", "o", nil, "Set driver specific options")
+	return cmd
+}
+
+// ipamConfig parses --subnet and --gateway as docker does.
+func ipamConfig(subnet, gateway string) (network.IPAMConfig, error) {
+	var cfg network.IPAMConfig
+	if subnet == "" {
+		return cfg, errors.New("every ip-range or gateway must have a corresponding subnet")
+	}
+	p, err := netip.ParsePrefix(subnet)
+	if err != nil {
+		return cfg, fmt.Errorf("invalid subnet %s: %w", subnet, err)
+	}
+	cfg.Subnet = p
+	if gateway != "" {
+		if cfg.Gateway, err = netip.ParseAddr(gateway); err != nil {
+			return cfg, fmt.Errorf("invalid gateway %s: %w", gateway, err)
+		}
+	}
+	return cfg, nil
+}
+
+func (a *app) networkListCommand() *cobra.Command {
+	var (
+		quiet, noTrunc bool
+		filters        []string
+		format         string
+	)
+	cmd := &cobra.Command{
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List networks",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := filterArgs(filters)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			res, err := c.NetworkList(cmd.Context(), client.NetworkListOptions{Filters: f})
+			if err != nil {
+				return daemonError(a.host, err)
+			}
+			slices.SortFunc(res.Items, func(x, y network.Summary) int { return strings.Compare(x.Name, y.Name) })
+			switch {
+			case quiet && (format == "" || format == "table"):
+				format = "{{.ID}}"
+			case format == "" || format == "table":
+				format = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+			}
+			return writeNetworkRows(a.stdout, format, res.Items, !noTrunc)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&quiet, "quiet", "q", false, "Only display network IDs")
+	f.BoolVar(&noTrunc, "no-trunc", false, "Do not truncate the output")
+	f.StringArrayVarP(&filters, "filter", "f", nil, `Provide filter values (e.g. "driver=bridge")`)
+	f.StringVar(&format, "format", "", `"table", "json" or a Go template`)
+	return cmd
+}
+
+// networkRow is what an ls --format template sees, as docker's; the
+// header row answers with column titles.
+type networkRow struct {
+	n      network.Summary
+	trunc  bool
+	header bool
+}
+
+func (r networkRow) pick(title, value string) string {
+	if r.header {
+		return title
+	}
+	return value
+}
+
+func (r networkRow) ID() string {
+	id := r.n.ID
+	if r.trunc && len(id) > 12 {
+		id = id[:12]
+	}
+	return r.pick("NETWORK ID", id)
+}
+func (r networkRow) Name() string      { return r.pick("NAME", r.n.Name) }
+func (r networkRow) Driver() string    { return r.pick("DRIVER", r.n.Driver) }
+func (r networkRow) Scope() string     { return r.pick("SCOPE", r.n.Scope) }
+func (r networkRow) IPv4() string      { return r.pick("IPV4", fmt.Sprint(r.n.EnableIPv4)) }
+func (r networkRow) IPv6() string      { return r.pick("IPV6", fmt.Sprint(r.n.EnableIPv6)) }
+func (r networkRow) Internal() string  { return r.pick("INTERNAL", fmt.Sprint(r.n.Internal)) }
+func (r networkRow) CreatedAt() string { return r.pick("CREATED AT", r.n.Created.String()) }
+func (r networkRow) Label(k string) string {
+	return r.pick("LABEL", r.n.Labels[k])
+}
+
+// Labels is "k=v,k2=v2", sorted.
+func (r networkRow) Labels() string {
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(r.n.Labels)) {
+		kv = append(kv, k+"="+r.n.Labels[k])
+	}
+	return r.pick("LABELS", strings.Join(kv, ","))
+}
+
+func (r networkRow) jsonFields() map[string]string {
+	return map[string]string{"ID": r.ID(), "Name": r.Name(), "Driver": r.Driver(), "Scope": r.Scope(),
+		"IPv4": r.IPv4(), "IPv6": r.IPv6(), "Internal": r.Internal(), "Labels": r.Labels(), "CreatedAt": r.CreatedAt()}
+}
+
+// writeNetworkRows prints one line per network: a "table ..." format gets
+// a header and aligned columns, "json" one JSON object per line.
+func writeNetworkRows(w io.Writer, format string, nets []network.Summary, trunc bool) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		for _, n := range nets {
+			if err := enc.Encode(networkRow{n: n, trunc: trunc}.jsonFields()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	body, table := strings.CutPrefix(format, "table")
+	if table {
+		body = strings.TrimLeft(body, " ")
+	}
+	body = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(body)
+	tmpl, err := template.New("format").Funcs(template.FuncMap{"join": strings.Join}).Parse(body)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	rows := make([]networkRow, 0, len(nets)+1)
+	if table {
+		rows = append(rows, networkRow{header: true})
+	}
+	for _, n := range nets {
+		rows = append(rows, networkRow{n: n, trunc: trunc})
+	}
+	var buf bytes.Buffer
+	for _, r := range rows {
+		if err := tmpl.Execute(&buf, r); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		buf.WriteByte('\n')
+	}
+	if !table {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	// docker's table layout: columns at least 10 wide, 3 spaces apart.
+	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+	tw.Write(buf.Bytes())
+	return tw.Flush()
+}
+
+func (a *app) networkInspectCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var (
+				raws []json.RawMessage
+				errs []error
+			)
+			for _, ref := range args {
+				res, err := c.NetworkInspect(cmd.Context(), ref, client.NetworkInspectOptions{})
+				if err != nil {
+					errs = append(errs, daemonError(a.host, err))
+					continue
+				}
+				if format != "" {
+					if err := render(a.stdout, format, res.Network); err != nil {
+						return err
+					}
+					continue
+				}
+				raws = append(raws, res.Raw)
+			}
+			if format == "" {
+				if err := writeIndented(a.stdout, raws); err != nil {
+					return err
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", `Go template, or "json"`)
+	return cmd
+}
+
+func (a *app) networkRemoveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NETWORK [NETWORK...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more networks",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var errs []error
+			for _, ref := range args {
+				if _, err := c.NetworkRemove(cmd.Context(), ref, client.NetworkRemoveOptions{}); err != nil {
+					errs = append(errs, daemonError(a.host, err))
+					continue
+				}
+				fmt.Fprintln(a.stdout, ref)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+func (a *app) networkConnectCommand() *cobra.Command {
+	var (
+		aliases, driverOpts []string
+		ip                  string
+	)
+	cmd := &cobra.Command{
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			es := &network.EndpointSettings{Aliases: aliases, DriverOpts: keyValues(driverOpts)}
+			if ip != "" {
+				a, err := netip.ParseAddr(ip)
+				if err != nil {
+					return fmt.Errorf("invalid IPv4 address: %s", ip)
+				}
+				es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: a}
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.NetworkConnect(cmd.Context(), args[0], client.NetworkConnectOptions{Container: args[1], EndpointConfig: es})
+			return daemonError(a.host, err)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&aliases, "alias", nil, "Add network-scoped alias for the container")
+	f.StringVar(&ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	f.StringArrayVar(&driverOpts, "driver-opt", nil, "driver options for the network (pier.bandwidth.egress=10mbit, pier.bandwidth.ingress=...)")
+	return cmd
+}
+
+func (a *app) networkDisconnectCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.NetworkDisconnect(cmd.Context(), args[0], client.NetworkDisconnectOptions{Container: args[1], Force: force})
+			return daemonError(a.host, err)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the container to disconnect from a network")
+	return cmd
+}
+
+const networkPruneWarning = "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?"
+
+func (a *app) networkPruneCommand() *cobra.Command {
+	var (
+		force   bool
+		filters []string
+	)
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove all unused networks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := filterArgs(filters)
+			if err != nil {
+				return err
+			}
+			if !force && !confirm(cmd.InOrStdin(), a.stdout, networkPruneWarning) {
+				return errors.New("network prune has been cancelled")
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			res, err := c.NetworkPrune(cmd.Context(), client.NetworkPruneOptions{Filters: f})
+			if err != nil {
+				return daemonError(a.host, err)
+			}
+			if len(res.Report.NetworksDeleted) > 0 {
+				_, err = fmt.Fprintf(a.stdout, "Deleted Networks:\n%s\n", strings.Join(res.Report.NetworksDeleted, "\n"))
+			}
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	fl.StringArrayVar(&filters, "filter", nil, `Provide filter values (e.g. "label=<label>")`)
+	return cmd
+}
