@@ -2,10 +2,9 @@
 
 // Package monitor is pier-monitor: one small process per container, outside
 // it, that owns the container's stdio (pipes or a terminal), serves
-// attaches to it, writes its output to the
-// json-file log, and records how the container ended, so that pierd can be
-// killed (even with SIGKILL) and restarted without harm. It plays the part
-// of Podman's conmon.
+// attaches to it, writes its output to the json-file log, and records how
+// the container ended, so that pierd can be killed (even with SIGKILL) and
+// restarted without harm. It plays the part of Podman's conmon.
 //
 // # Life of a monitor
 //
