@@ -11,10 +11,12 @@
 //	pierd ── Start(bin, configPath, cfg) ──▶ pier-monitor CONFIG.json
 //	                                          (new session, GOMAXPROCS=1)
 //	  prctl(PR_SET_CHILD_SUBREAPER); setsid; write MonitorPidFile
-//	  pipes for stdout/stderr ──▶ RUNTIME create --bundle B --pid-file P ID
+//	  listen on AttachSocket (if set)
+//	  pipes for stdout/stderr (or a console socket with Tty) ──▶
+//	      RUNTIME create --bundle B --pid-file P [--console-socket S] ID
 //	      (the runtime hands its stdio to the container; when it exits, the
 //	       container's init is re-parented to the monitor, its subreaper)
-//	  read oom_kill counters; RUNTIME start ID
+//	  wait for AttachWait clients; read oom_kill counters; RUNTIME start ID
 //	  report {"pid":N} (or {"error":...}) on SyncFD ──▶ Start returns
 //	  copy pipes → logfile.Stream → json log       (two goroutines)
 //	  wait4(-1) until the init is reaped            (main goroutine)
