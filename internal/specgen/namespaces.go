@@ -107,17 +107,3 @@ func namespace(in Input, m nsMode) (specs.LinuxNamespace, error) {
 	ns.Path = fmt.Sprintf("/proc/%d/ns/%s", pid, m.file)
 	return ns, nil
 }
-
-// joinedIPC returns the pid whose IPC namespace the container joins, 0 if
-// none; its /dev/shm then comes from that container.
-func joinedIPC(s *specs.Spec) int {
-	for _, ns := range s.Linux.Namespaces {
-		var pid int
-		if ns.Type == specs.IPCNamespace && ns.Path != "" {
-			if _, err := fmt.Sscanf(ns.Path, "/proc/%d/ns/ipc", &pid); err == nil {
-				return pid
-			}
-		}
-	}
-	return 0
-}
