@@ -155,13 +155,14 @@ func (cfs *ctrFS) archive(ctx context.Context, ref, p string, stat func(containe
 	if name == "/" {
 		name = ""
 	}
-	root, entry, err := cfs.openTop(abs, st.Mode.IsDir())
+	root, entry, dir, err := cfs.openTop(abs, st.Mode.IsDir())
 	if err != nil {
 		return notFound(err, ref, p)
 	}
 	defer root.Close()
 	stat(st)
-	if err := writeTree(ctx, w, root, entry, name); err != nil {
+	opaque := func(rel string) bool { return cfs.kernelMount(path.Join(dir, rel)) }
+	if err := writeTree(ctx, w, root, entry, name, opaque); err != nil {
 		return fmt.Errorf("archive %s in %s: %w", p, cfs.rec.ID, err)
 	}
 	return nil

@@ -45,7 +45,15 @@ type fsMount struct {
 	dst, src string
 	ro, bind bool
 	dir      bool // the source is a directory (binds of files are files)
+	// kernel is a file system of the kernel's (proc, sysfs, cgroup...),
+	// whose files are not the container's data.
+	kernel bool
 }
+
+// kernelFS are the mount types a copy does not descend into: dockerd's
+// view of a container has them as empty directories, and /proc/kcore
+// is not a file anyone wants in a tar.
+var kernelFS = map[string]bool{"proc": true, "sysfs": true, "cgroup": true, "cgroup2": true, "devpts": true, "mqueue": true}
 
 // openFS gives the file system of container ref; release it when done.
 // A stopped container stays locked until then, so it cannot start while
@@ -124,7 +132,7 @@ func (d *Daemon) specMounts(id string) ([]fsMount, error) {
 func fsMounts(ms []specs.Mount) []fsMount {
 	var out []fsMount
 	for _, m := range ms {
-		fm := fsMount{dst: path.Clean("/" + m.Destination), src: m.Source, bind: m.Type == "bind"}
+		fm := fsMount{dst: path.Clean("/" + m.Destination), src: m.Source, bind: m.Type == "bind", kernel: kernelFS[m.Type]}
 		for _, o := range m.Options {
 			switch o {
 			case "ro":
@@ -236,8 +244,9 @@ func (fs *ctrFS) writable(abs string) error {
 
 // openTop opens what a tar of abs starts from, as a root no name of the
 // tar can leave: a directory itself (entry "."), anything else from its
-// parent, so that a final symlink stays a link.
-func (fs *ctrFS) openTop(abs string, isDir bool) (*os.Root, string, error) {
+// parent, so that a final symlink stays a link. It also gives the
+// container path of that directory.
+func (fs *ctrFS) openTop(abs string, isDir bool) (*os.Root, string, string, error) {
 	root, rel := fs.locate(abs)
 	entry := "."
 	if !isDir {
@@ -245,14 +254,32 @@ func (fs *ctrFS) openTop(abs string, isDir bool) (*os.Root, string, error) {
 	}
 	f, err := sys.OpenInRoot(root, rel, oPath|syscall.O_DIRECTORY)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	defer f.Close()
+	dir, err := fs.containerPath(f)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("resolve %s: %w", abs, err)
+	}
 	r, err := os.OpenRoot(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 	if err != nil {
-		return nil, "", fmt.Errorf("open %s: %w", abs, err)
+		return nil, "", "", fmt.Errorf("open %s: %w", abs, err)
 	}
-	return r, entry, nil
+	return r, entry, dir, nil
+}
+
+// kernelMount says the container path p is where a kernel file system
+// is mounted in a live container.
+func (fs *ctrFS) kernelMount(p string) bool {
+	if !fs.live {
+		return false
+	}
+	for _, m := range fs.mounts {
+		if m.dst == p {
+			return m.kernel
+		}
+	}
+	return false
 }
 
 // oPath is Linux's O_PATH, which package syscall does not name; the

@@ -28,13 +28,16 @@ type treeWriter struct {
 	root *os.Root
 	seen map[[2]uint64]string // hardlinks: the first name of an inode
 	buf  []byte
+	// opaque says a directory is archived without its contents.
+	opaque func(rel string) bool
 }
 
 // writeTree writes entry of root (and, for a directory, all below it)
 // to w as a tar whose names start with name: entry itself is name, its
-// child c is name/c.
-func writeTree(ctx context.Context, w io.Writer, root *os.Root, entry, name string) error {
-	t := &treeWriter{ctx: ctx, tw: tar.NewWriter(w), root: root, seen: map[[2]uint64]string{}, buf: make([]byte, 256<<10)}
+// child c is name/c. Directories for which opaque is true are archived
+// empty.
+func writeTree(ctx context.Context, w io.Writer, root *os.Root, entry, name string, opaque func(rel string) bool) error {
+	t := &treeWriter{ctx: ctx, tw: tar.NewWriter(w), root: root, seen: map[[2]uint64]string{}, buf: make([]byte, 256<<10), opaque: opaque}
 	if err := t.add(entry, name, true); err != nil {
 		return err
 	}
@@ -60,7 +63,7 @@ func (t *treeWriter) add(rel, name string, top bool) error {
 		return err
 	}
 	switch {
-	case fi.IsDir():
+	case fi.IsDir() && !t.opaque(rel):
 		return t.children(rel, name)
 	case hdr.Typeflag == tar.TypeReg && hdr.Size > 0:
 		return t.content(rel, hdr.Size)

@@ -119,13 +119,13 @@ func tarEntries(t *testing.T, fs *ctrFS, p string) ([]string, container.PathStat
 func TestArchiveNames(t *testing.T) {
 	fs, _ := testFS(t)
 	for p, want := range map[string][]string{
-		"/d":         {"d/ 5", "d/f 0 f", "d/rel 2 -> ../etc/passwd", "d/sub/ 5", "d/sub/g 0 g"},
-		"/d/":        {"d/ 5", "d/f 0 f", "d/rel 2 -> ../etc/passwd", "d/sub/ 5", "d/sub/g 0 g"},
-		"/d/.":       {"./ 5", "./f 0 f", "./rel 2 -> ../etc/passwd", "./sub/ 5", "./sub/g 0 g"},
-		"/d/f":       {"f 0 f"},
-		"/d/rel":     {"rel 2 -> ../etc/passwd"},
-		"/etc/evil":  {"evil 2 -> /../../../" + mustHost(fs)},
-		"/up/etc":    {"etc/ 5", "etc/evil 2 -> /../../../" + mustHost(fs), "etc/passwd 0 container"},
+		"/d":        {"d/ 5", "d/f 0 f", "d/rel 2 -> ../etc/passwd", "d/sub/ 5", "d/sub/g 0 g"},
+		"/d/":       {"d/ 5", "d/f 0 f", "d/rel 2 -> ../etc/passwd", "d/sub/ 5", "d/sub/g 0 g"},
+		"/d/.":      {"./ 5", "./f 0 f", "./rel 2 -> ../etc/passwd", "./sub/ 5", "./sub/g 0 g"},
+		"/d/f":      {"f 0 f"},
+		"/d/rel":    {"rel 2 -> ../etc/passwd"},
+		"/etc/evil": {"evil 2 -> /../../../" + mustHost(fs)},
+		"/up/etc":   {"etc/ 5", "etc/evil 2 -> /../../../" + mustHost(fs), "etc/passwd 0 container"},
 	} {
 		got, _ := tarEntries(t, fs, p)
 		if !slices.Equal(got, want) {
