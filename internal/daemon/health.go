@@ -240,24 +240,6 @@ func healthFilter(vals []string) error {
 	return nil
 }
 
-// healthMatches reports whether r's health is one of vals (all when
-// empty); a container without a check is "none".
-func (d *Daemon) healthMatches(r containerRecord, vals []string) bool {
-	if len(vals) == 0 {
-		return true
-	}
-	status := container.NoHealthcheck
-	if rec, ok := d.healthRecordOf(r.ID); ok {
-		status = rec.Health.Status
-	}
-	for _, v := range vals {
-		if container.HealthStatus(v) == status {
-			return true
-		}
-	}
-	return false
-}
-
 // healthRemove forgets a removed container's health.
 func (d *Daemon) healthRemove(id string) {
 	if err := d.md.Delete(healthKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
