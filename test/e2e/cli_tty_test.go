@@ -138,7 +138,9 @@ func TestCLITTY(t *testing.T) {
 	testutil.CheckLeaks(t)
 	d := startPierd(t, shortDir(t))
 	pier := testutil.Binary(t, "pier")
-	p := func(args ...string) (int, string, string) { return run(t, pier, append([]string{"-H", d.host}, args...)...) }
+	p := func(args ...string) (int, string, string) {
+		return run(t, pier, append([]string{"-H", d.host}, args...)...)
+	}
 	t.Cleanup(func() { p("rm", "-f", "tty1", "tty2") })
 
 	sh := startOnPTY(t, 30, 100, pier, "-H", d.host, "run", "-it", "--name", "tty1", "busybox", "sh")
