@@ -87,6 +87,9 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if cfg.Image == "" {
 		return container.CreateResponse{}, fmt.Errorf("no image given: %w", errdefs.ErrInvalidArgument)
 	}
+	if err := validateHealthConfig(cfg.Healthcheck); err != nil {
+		return container.CreateResponse{}, err
+	}
 	img, err := d.images.Get(cfg.Image)
 	if err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
@@ -98,6 +101,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
+	cfg.Healthcheck = mergeHealthConfig(cfg.Healthcheck, imgCfg.Config.Healthcheck)
 	if err := d.hostRuntime(host); err != nil {
 		return container.CreateResponse{}, err
 	}

@@ -59,6 +59,9 @@ func (d *Daemon) psFilter(recs []containerRecord, filters map[string][]string) (
 		case "network":
 			anyOf(vals, func(r containerRecord, v string) bool { return string(r.HostConfig.NetworkMode) == v })
 		case "health":
+			if err := healthFilter(vals); err != nil {
+				return nil, err
+			}
 			anyOf(vals, func(r containerRecord, v string) bool { return d.healthName(r) == v })
 		default:
 			return nil, fmt.Errorf("invalid filter '%s': %w", key, errdefs.ErrInvalidArgument)

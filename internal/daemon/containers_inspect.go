@@ -80,6 +80,7 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 		if r.State == container.StateRunning {
 			s.Status += d.healthStatus(r)
 		}
+		s.Health = d.healthSummary(r)
 		d.showPausedSummary(r, &s)
 		d.networkSummary(r, &s)
 		out = append(out, s)

@@ -295,6 +295,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 		return err
 	}
 	d.networkRemove(r.ID)
+	d.healthRemove(r.ID)
 	d.emitContainer(r, "destroy")
 	return nil
 }

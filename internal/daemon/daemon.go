@@ -107,7 +107,11 @@ func (d *Daemon) openStores() (err error) {
 	if d.volumes, err = volume.New(d.cfg.Root, d.md); err != nil {
 		return err
 	}
-	return d.adoptContainers()
+	if err := d.adoptContainers(); err != nil {
+		return err
+	}
+	d.healthResume()
+	return nil
 }
 
 // engineID returns the ID kept in path, creating it on first start so

@@ -308,3 +308,54 @@ func TestHealthcheckPaused(t *testing.T) {
 		t.Error("no probe after unpause")
 	}
 }
+
+// TestHealthcheckAcrossPierdKill: a pierd killed with -9 and started
+// again shows the health it had and goes on probing the container.
+func TestHealthcheckAcrossPierdKill(t *testing.T) {
+	e := newHealthEnv(t)
+	dir := filepath.Dir(e.d.sock)
+	e.runDetached("hk", "--health-cmd", "test ! -f /tmp/bad", "--health-interval", "100ms", "--health-retries", "1", "busybox")
+	e.waitStatus("hk", container.Healthy, 5*time.Second)
+	if err := e.d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-e.d.done
+	e.d = startPierd(t, dir)
+	cli, err := client.New(client.WithHost(e.d.host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	e.cli = cli
+	t.Cleanup(func() { e.docker("rm", "-f", "hk") }) // before this pierd stops
+	if h := e.health("hk"); h == nil || h.Status != container.Healthy || len(h.Log) == 0 {
+		t.Errorf("health after the restart = %+v", h)
+	}
+	e.docker("exec", "hk", "touch", "/tmp/bad")
+	e.waitStatus("hk", container.Unhealthy, 5*time.Second)
+}
+
+// TestHealthcheckFilterAndLimits: ps --filter health=…, and create
+// refuses an interval under dockerd's 1 ms minimum in dockerd's words.
+func TestHealthcheckFilterAndLimits(t *testing.T) {
+	e := newHealthEnv(t)
+	e.runDetached("good", "--health-cmd", "true", "--health-interval", "100ms", "busybox")
+	e.runDetached("bad", "--health-cmd", "false", "--health-interval", "100ms", "--health-retries", "1", "busybox")
+	e.runDetached("plain", "busybox")
+	e.waitStatus("good", container.Healthy, 5*time.Second)
+	e.waitStatus("bad", container.Unhealthy, 5*time.Second)
+	for filter, want := range map[string]string{"healthy": "good", "unhealthy": "bad", "none": "plain", "starting": ""} {
+		code, out, errs := e.docker("ps", "--filter", "health="+filter, "--format", "{{.Names}}")
+		if code != 0 || strings.TrimSpace(out) != want {
+			t.Errorf("ps --filter health=%s = %d %q %q, want %q", filter, code, out, errs, want)
+		}
+	}
+	if code, _, errs := e.docker("ps", "--filter", "health=sick"); code == 0 ||
+		!strings.Contains(errs, "Unrecognised filter value for health: sick") {
+		t.Errorf("ps --filter health=sick = %d %q", code, errs)
+	}
+	if code, _, errs := e.docker("create", "--health-cmd", "true", "--health-interval", "500us", "busybox"); code == 0 ||
+		!strings.Contains(errs, "Interval in Healthcheck cannot be less than 1ms") {
+		t.Errorf("create --health-interval 500us = %d %q", code, errs)
+	}
+}
