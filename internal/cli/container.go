@@ -17,8 +17,13 @@ func (a *app) containerCommands() []*cobra.Command {
 	group.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.psCommand("ls"), a.logsCommand(),
 		a.stopCommand(), a.killCommand(), a.rmCommand("rm"), a.waitCommand(), a.containerInspectCommand(),
-		a.containerPruneCommand(),
+		a.containerPruneCommand(), a.exportCommand(),
 	)
+	// The other groups' verbs are `pier container` verbs too, as in docker.
+	group.AddCommand(a.execCommands()...)
+	group.AddCommand(a.processCommands()...)
+	group.AddCommand(a.statsCommands()...)
+	group.AddCommand(a.cpCommands()...)
 	return []*cobra.Command{
 		group, a.runCommand(), a.createCommand(), a.startCommand(), a.psCommand("ps"), a.logsCommand(),
 		a.stopCommand(), a.killCommand(), a.rmCommand("rm"), a.waitCommand(), a.inspectCommand(),
