@@ -102,19 +102,41 @@ func (p *ptyProc) send(t *testing.T, keys string) {
 	}
 }
 
-// expect waits until the screen shows want after what was seen before
-// this call's mark, and returns the new mark.
+// expect waits until the screen shows want after mark, an offset in
+// what the screen has shown, and returns the mark just past it.
 func (p *ptyProc) expect(t *testing.T, mark int, want string) int {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	end, ok := p.shows(mark, want, 10*time.Second)
+	if !ok {
+		t.Fatalf("the screen never showed %q; it has %q", want, p.screen.String()[mark:])
+	}
+	return end
+}
+
+func (p *ptyProc) shows(mark int, want string, timeout time.Duration) (int, bool) {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(10 * time.Millisecond) {
 		screen := p.screen.String()
 		if i := strings.Index(screen[mark:], want); i >= 0 {
-			return mark + i + len(want)
+			return mark + i + len(want), true
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the screen never showed %q; it has %q", want, screen[mark:])
+			return mark, false
 		}
 	}
+}
+
+// retype types keys until the screen shows want: a resize travels pier →
+// pierd → monitor while the shell may already have answered.
+func (p *ptyProc) retype(t *testing.T, mark int, keys, want string) int {
+	t.Helper()
+	for range 20 {
+		p.send(t, keys)
+		if end, ok := p.shows(mark, want, 500*time.Millisecond); ok {
+			return end
+		}
+	}
+	t.Fatalf("the screen never showed %q; it has %q", want, p.screen.String()[mark:])
+	return mark
 }
 
 func (p *ptyProc) wait(t *testing.T) int {
@@ -148,9 +170,8 @@ func TestCLITTY(t *testing.T) {
 	sh.send(t, "stty size\r")
 	m = sh.expect(t, m, "30 100")
 	sh.resize(t, 40, 120)
-	time.Sleep(100 * time.Millisecond) // the resize travels pier → pierd → monitor
-	sh.send(t, "stty size; echo $((6*7))\r")
-	m = sh.expect(t, m, "40 120")
+	m = sh.retype(t, m, "stty size\r", "40 120")
+	sh.send(t, "echo $((6*7))\r")
 	sh.expect(t, m, "42")
 	sh.send(t, "\x10\x11")
 	if code := sh.wait(t); code != 0 {
@@ -177,9 +198,7 @@ func TestCLITTY(t *testing.T) {
 	ex.send(t, "stty size\r")
 	m = ex.expect(t, m, "25 90")
 	ex.resize(t, 35, 110)
-	time.Sleep(100 * time.Millisecond)
-	ex.send(t, "stty size\r")
-	ex.expect(t, m, "35 110")
+	ex.retype(t, m, "stty size\r", "35 110")
 	ex.send(t, "exit 5\r")
 	if code := ex.wait(t); code != 5 {
 		t.Errorf("exec -it, exit 5 = %d; screen %q", code, ex.screen.String())
