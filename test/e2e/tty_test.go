@@ -143,13 +143,31 @@ func (p *termProc) wait() int {
 }
 
 // TestDockerRunInteractiveTerminal: `docker run -it` at a terminal gets
-// one in the container, follows its size and returns its exit code.
+// one in the container, follows its size and returns its exit code, with
+// pier-runtime and runc (crun refuses this machine's hybrid cgroups).
 func TestDockerRunInteractiveTerminal(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.Requires(t, "busybox", "overlay")
 	testutil.CheckLeaks(t)
 	d := startPierd(t, shortDir(t))
-	p := startTerm(t, dockers[0], "--host", d.host, "run", "-it", "--rm", "--network", "none", "busybox", "sh")
+	for _, rt := range []string{"pier-runtime", "runc"} {
+		t.Run(rt, func(t *testing.T) {
+			args := []string{"--host", d.host, "run", "-it", "--rm", "--network", "none"}
+			if rt != "pier-runtime" {
+				if _, err := exec.LookPath(rt); err != nil {
+					t.Skipf("%s: not installed", rt)
+				}
+				args = append(args, "--runtime", rt)
+			}
+			p := startTerm(t, dockers[0], append(args, "busybox", "sh")...)
+			interactiveShell(t, p)
+			noContainersLeft(t, d)
+		})
+	}
+}
+
+// interactiveShell drives a busybox sh at the terminal of p.
+func interactiveShell(t *testing.T, p *termProc) {
 	at := p.expect(0, "# ")
 	p.send("echo h''i; tty\r")
 	at = p.expect(at, "hi\r\n/dev/pts/0")
@@ -167,7 +185,6 @@ func TestDockerRunInteractiveTerminal(t *testing.T) {
 	if code := p.wait(); code != 3 {
 		t.Errorf("docker run -it exited %d, want 3; output %q", code, p.output())
 	}
-	noContainersLeft(t, d)
 }
 
 // TestDockerRunStdinPipe: `docker run -i` without a terminal passes a
@@ -238,5 +255,12 @@ func TestDockerExecAttachDetachSurvive(t *testing.T) {
 	a.send("exit 6\r")
 	if code := a.wait(); code != 6 {
 		t.Errorf("attach after pierd's restart exited %d, want 6; output %q", code, a.output())
+	}
+	// start -ai attaches before the start: the prompt is not lost.
+	a = startTerm(t, docker, "--host", d.host, "start", "-ai", "term")
+	a.expect(0, "# ")
+	a.send("exit 2\r")
+	if code := a.wait(); code != 2 {
+		t.Errorf("start -ai exited %d, want 2; output %q", code, a.output())
 	}
 }
