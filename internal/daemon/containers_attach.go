@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 
@@ -103,12 +104,22 @@ func (d *Daemon) attachRun(ctx context.Context, id string, started <-chan struct
 		}
 		return a, err
 	}
-	select {
-	case <-started:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	// Nothing tells a hijacked attach that its client left; a removed
+	// container at least ends the wait.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-started:
+			return dialAttach(ctx, path, flags)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+			if err := d.md.Get(containerKind, id, &r); errors.Is(err, errdefs.ErrNotFound) {
+				return nil, fmt.Errorf("container %s: removed while attached: %w", id, err)
+			}
+		}
 	}
-	return dialAttach(ctx, path, flags)
 }
 
 func attachFlags(stdin io.Reader, stdout, stderr io.Writer) byte {
