@@ -1,9 +1,13 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -244,6 +248,8 @@ func TestDockerExecAttachDetachSurvive(t *testing.T) {
 		t.Fatalf("after detach the container runs: %q", out)
 	}
 
+	rawAttachDetach(t, d, "term")
+
 	if err := d.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -262,5 +268,42 @@ func TestDockerExecAttachDetachSurvive(t *testing.T) {
 	a.send("exit 2\r")
 	if code := a.wait(); code != 2 {
 		t.Errorf("start -ai exited %d, want 2; output %q", code, a.output())
+	}
+}
+
+// rawAttachDetach attaches to container name with stdin over a hijacked
+// connection, as a client that leaves detaching to the server, types
+// ctrl-a ctrl-b (its detachKeys) and sees the server end the stream.
+func rawAttachDetach(t *testing.T, d *pierd, name string) {
+	t.Helper()
+	conn, err := net.Dial("unix", d.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1.47/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=ctrl-a,ctrl-b HTTP/1.1\r\n"+
+		"Host: pierd\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", name)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("attach: %v %v", resp, err)
+	}
+	fmt.Fprint(conn, "echo r''aw\r")
+	var out bytes.Buffer
+	buf := make([]byte, 512)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !strings.Contains(out.String(), "raw") {
+		n, err := br.Read(buf)
+		if err != nil {
+			t.Fatalf("raw attach output %q: %v", out.String(), err)
+		}
+		out.Write(buf[:n])
+	}
+	fmt.Fprint(conn, "\x01\x02")
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Errorf("after the detach keys: %v, want the server to end the stream", err)
+	}
+	if _, out, _ := run(t, dockers[0], "--host", d.host, "inspect", "-f", "{{.State.Running}}", name); out != "true\n" {
+		t.Fatalf("after a server-side detach the container runs: %q", out)
 	}
 }
