@@ -192,19 +192,26 @@ func interactiveShell(t *testing.T, p *termProc) {
 }
 
 // TestDockerRunStdinPipe: `docker run -i` without a terminal passes a
-// pipe's bytes to the container, and its EOF.
+// pipe's bytes to the container, and its EOF, with both docker CLIs.
 func TestDockerRunStdinPipe(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.Requires(t, "busybox", "overlay")
 	testutil.CheckLeaks(t)
 	d := startPierd(t, shortDir(t))
-	cmd := exec.Command(dockers[0], "--host", d.host, "run", "-i", "--rm", "--network", "none", "busybox", "sh", "-c", "cat; echo end >&2")
-	cmd.Env = append(cleanEnv(), "DOCKER_CONFIG="+t.TempDir())
-	cmd.Stdin = strings.NewReader("line one\nline two\n")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil || out.String() != "line one\nline two\n" || errb.String() != "end\n" {
-		t.Errorf("run -i cat = %v, stdout %q, stderr %q", err, out.String(), errb.String())
+	for _, docker := range dockers {
+		t.Run(docker, func(t *testing.T) {
+			if _, err := os.Stat(docker); err != nil {
+				t.Skipf("%s: no such docker CLI here: %v", docker, err)
+			}
+			cmd := exec.Command(docker, "--host", d.host, "run", "-i", "--rm", "--network", "none", "busybox", "sh", "-c", "cat; echo end >&2")
+			cmd.Env = append(cleanEnv(), "DOCKER_CONFIG="+t.TempDir())
+			cmd.Stdin = strings.NewReader("line one\nline two\n")
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Run(); err != nil || out.String() != "line one\nline two\n" || errb.String() != "end\n" {
+				t.Errorf("run -i cat = %v, stdout %q, stderr %q", err, out.String(), errb.String())
+			}
+		})
 	}
 	noContainersLeft(t, d)
 }
