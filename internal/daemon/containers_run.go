@@ -62,6 +62,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	m, w, err := d.launch(ctx, &r, p)
 	if err != nil {
 		_ = snapshot.Unmount(p.rootfs)
+		d.startFailed(r, err)
 		return err
 	}
 	if usesInit(r.HostConfig) {
@@ -103,6 +104,40 @@ func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (*m
 	}
 	d.networkStop(*r)
 	return nil, nil, err
+}
+
+// startFailed records a start that failed as dockerd does: exit code 127
+// (command not found), 126 (not executable) or 128, and the error; an
+// AutoRemove container is removed (`docker run --rm` waits for that), and
+// whoever waits for the end of this run wakes up.
+func (d *Daemon) startFailed(r containerRecord, startErr error) {
+	msg := startErr.Error()
+	code := 128
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		code = 127
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "is a directory"):
+		code = 126
+	}
+	if err := d.md.Update(containerKind, r.ID, &r, func() error {
+		r.ExitCode, r.Error = code, msg
+		return nil
+	}); err != nil {
+		d.log.Warn("record failed start", "container_id", r.ID, "err", err)
+	}
+	if r.HostConfig.AutoRemove {
+		if err := d.ContainerRemove(context.Background(), r.ID, true); err != nil {
+			d.log.Warn("auto-remove after a failed start", "container_id", r.ID, "err", err)
+		}
+	}
+	d.exitMu.Lock()
+	w, ok := d.exits[r.ID]
+	delete(d.exits, r.ID)
+	d.exitMu.Unlock()
+	if ok {
+		w.code, w.err = code, msg
+		close(w.done)
+	}
 }
 
 func (d *Daemon) runtimeRoot() string { return filepath.Join(d.cfg.Root, "runtime") }

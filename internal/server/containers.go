@@ -47,6 +47,7 @@ func (s *Server) containerRoutes(mux *http.ServeMux) {
 	s.eventRoutes(mux)
 	s.statsRoutes(mux)
 	s.archiveRoutes(mux)
+	s.attachRoutes(mux)
 	s.networkRoutes(mux)
 	mux.HandleFunc("POST /containers/create", s.postContainersCreate)
 	mux.HandleFunc("POST /containers/{id}/start", s.postContainerStart)

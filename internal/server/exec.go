@@ -32,7 +32,6 @@ type ExecBackend interface {
 
 func (s *Server) execRoutes(mux *http.ServeMux) {
 	// Registered from here until containerRoutes calls it itself.
-	s.attachRoutes(mux)
 	b, ok := s.containers.(ExecBackend)
 	if !ok {
 		return

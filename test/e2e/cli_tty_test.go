@@ -245,4 +245,20 @@ func TestCLIExitCodes(t *testing.T) {
 			t.Errorf("pier run %q = %d %q %q, want %d", c.args, code, out, errs, c.want)
 		}
 	}
+	// docker run --rm waits for the removal even when the start fails:
+	// pierd removes the container then, as dockerd does.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		code, out, errs := run(t, dockers[0], "--host", d.host, "run", "--rm", "--init=false", "busybox", "nosuchcmd")
+		if code != 127 || !strings.Contains(errs, "nosuchcmd") {
+			t.Errorf("docker run --rm --init=false busybox nosuchcmd = %d %q %q, want 127", code, out, errs)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("docker run --rm of a failing start still waits after 20 s")
+	}
+	noContainersLeft(t, d)
 }
