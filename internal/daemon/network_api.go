@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -146,6 +145,7 @@ func (d *Daemon) NetworkCreate(ctx context.Context, req network.CreateRequest) (
 		}
 	}
 	if !n.Subnet.IsValid() {
+		n.AutoSubnet = true
 		if n.Subnet, err = d.freeSubnet(recs); err != nil {
 			return network.CreateResponse{}, err
 		}
@@ -228,7 +228,7 @@ func (d *Daemon) NetworkRemove(ctx context.Context, ref string) error {
 		return err
 	}
 	delete(d.nets.ipams, n.ID)
-	if err := os.Remove(filepath.Join(d.cfg.Root, "network", "ipam", n.ID+".json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(d.ipamPath(n.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	if err := d.md.Delete(networkKind, n.ID); err != nil {

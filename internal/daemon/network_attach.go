@@ -20,7 +20,7 @@ func vethFor(id, netID string) string { return network.VethName("n" + netID + id
 // it made in ep; d.nets.mu is held. The first interface also gets the
 // container's published ports.
 func (d *Daemon) attach(r containerRecord, n netRecord, ep *endpointRecord, path, ifname string) error {
-	br, err := d.bringUp(n)
+	br, err := d.bringUp(&n)
 	if err != nil {
 		return err
 	}

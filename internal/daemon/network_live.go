@@ -3,8 +3,10 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -33,6 +35,11 @@ type networks struct {
 	names   map[string]map[string]nameEntry // network id → container id →. Guarded by namesMu.
 }
 
+// ipamPath is the file of network id's address allocations.
+func (d *Daemon) ipamPath(id string) string {
+	return filepath.Join(d.cfg.Root, "network", "ipam", id+".json")
+}
+
 // netnsDir holds the bind mounts that keep containers' namespaces.
 func (d *Daemon) netnsDir() string { return filepath.Join(d.cfg.Root, "netns") }
 
@@ -41,7 +48,7 @@ func (d *Daemon) ipamOf(n netRecord) (*network.IPAM, error) {
 	if m, ok := d.nets.ipams[n.ID]; ok {
 		return m, nil
 	}
-	dir := filepath.Join(d.cfg.Root, "network", "ipam")
+	dir := filepath.Dir(d.ipamPath(n.ID))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
@@ -59,12 +66,18 @@ func (d *Daemon) ipamOf(n netRecord) (*network.IPAM, error) {
 // bringUp makes n's bridge, NAT, isolation from every other bridge that is
 // up, and resolver exist; d.nets.mu is held. It is idempotent and cheap
 // when the bridge is up already.
-func (d *Daemon) bringUp(n netRecord) (*network.Bridge, error) {
+func (d *Daemon) bringUp(np *netRecord) (*network.Bridge, error) {
+	n := *np
 	if d.nets.up[n.ID] {
 		if l, err := netlink.LinkByName(n.Bridge); err == nil {
 			return &network.Bridge{Name: n.Bridge, Subnet: n.Subnet, Gateway: n.gateway(), MTU: l.Attrs().MTU}, nil
 		}
 	}
+	n, err := d.moveSubnet(n)
+	if err != nil {
+		return nil, err
+	}
+	*np = n
 	br, err := network.EnsureBridge(n.Bridge, n.Subnet, network.HostMTU())
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
@@ -95,6 +108,40 @@ func (d *Daemon) bringUp(n netRecord) (*network.Bridge, error) {
 	}
 	d.nets.up[n.ID] = true
 	return br, nil
+}
+
+// moveSubnet gives a network whose bridge is down, and whose subnet pier
+// picked, a free subnet when a host route (another daemon's bridge, a VPN)
+// overlaps it now; d.nets.mu is held. With no bridge there is no
+// container on it, so no address is in use.
+func (d *Daemon) moveSubnet(n netRecord) (netRecord, error) {
+	if !n.AutoSubnet {
+		return n, nil
+	}
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
+		return n, nil
+	}
+	routes, err := network.HostRoutes()
+	if err != nil {
+		return n, err
+	}
+	if !slices.ContainsFunc(routes, func(r netip.Prefix) bool { return r.Bits() > 0 && r.Overlaps(n.Subnet) }) {
+		return n, nil
+	}
+	recs, err := d.readNetworks()
+	if err != nil {
+		return n, err
+	}
+	sub, err := d.freeSubnet(recs)
+	if err != nil {
+		return n, err
+	}
+	if err := os.Remove(d.ipamPath(n.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return n, fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	delete(d.nets.ipams, n.ID)
+	err = d.md.Update(networkKind, n.ID, &n, func() error { n.Subnet = sub; return nil })
+	return n, err
 }
 
 // tearDownIfUnused removes n's bridge, rules and resolver once no
@@ -145,7 +192,7 @@ func (d *Daemon) networkRestore() {
 		}
 		used, err := network.BridgeInUse(n.Bridge)
 		if err == nil && used {
-			_, err = d.bringUp(n)
+			_, err = d.bringUp(&n)
 		} else if err == nil {
 			err = d.tearDownIfUnused(n)
 		}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type netRecord struct {
 	Driver   string            `json:"driver"`
 	Bridge   string            `json:"bridge,omitempty"`
 	Subnet   netip.Prefix      `json:"subnet,omitzero"`
+	// AutoSubnet says pier picked the subnet, so it may move it to a free
+	// one when the host has taken it meanwhile (see bringUp).
+	AutoSubnet bool `json:"autoSubnet,omitempty"`
 	Internal bool              `json:"internal,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
 	Options  map[string]string `json:"options,omitempty"`
@@ -151,20 +155,29 @@ func (d *Daemon) makePredefined() error {
 		}
 		n.ID, n.Created = newNetworkID(), time.Now().UTC()
 		if n.Driver == driverBridge {
-			n.Bridge = network.DefaultName
-			sub, ok := network.BridgeSubnet(n.Bridge)
-			if !ok {
-				if sub, err = d.freeSubnet(recs); err != nil {
-					return err
-				}
+			n.Bridge = d.defaultBridge()
+			if n.Subnet, err = d.freeSubnet(recs); err != nil {
+				return err
 			}
-			n.Subnet = sub
+			n.AutoSubnet = true
 		}
 		if err := d.md.Create(networkKind, n.ID, &n); err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)
 		}
 	}
 	return nil
+}
+
+// defaultBridge names the default network's bridge: pier0 for the
+// daemon at the default root; another root (a second pierd, a test's) gets
+// its own, so two daemons never share a bridge whose addresses each
+// allocates alone.
+func (d *Daemon) defaultBridge() string {
+	if d.cfg.Root == DefaultRoot {
+		return network.DefaultName
+	}
+	sum := sha256.Sum256([]byte(d.cfg.Root))
+	return network.DefaultName + "-" + hex.EncodeToString(sum[:])[:6]
 }
 
 // freeSubnet picks a /16 overlapping neither the host's routes nor any

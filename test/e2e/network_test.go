@@ -1,0 +1,288 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pier-engine/pier/internal/testutil"
+)
+
+// dockerOn runs the docker CLI against d and fails the test on a non-zero
+// exit.
+func dockerOn(t *testing.T, d *pierd) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		code, out, errs := run(t, dockers[0], append([]string{"--host", d.host}, args...)...)
+		if code != 0 {
+			t.Fatalf("docker %s = %d %q %q", strings.Join(args, " "), code, out, errs)
+		}
+		return strings.TrimSpace(out)
+	}
+}
+
+// httpdScript serves /www/index.html saying what, logging each client.
+func httpdScript(what string) string {
+	return "mkdir -p /www && echo " + what + " > /www/index.html && exec httpd -f -vv -p 80 -h /www"
+}
+
+// getRetry fetches url until it answers or 3 s pass: the server in a
+// just-started container may not listen yet.
+func getRetry(t *testing.T, url string) string {
+	t.Helper()
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestNetworkUserDNS: containers on a user network reach each other by
+// name and alias (ping, and wget to httpd); another network cannot reach
+// them; a network in use cannot be removed; nothing is left afterwards.
+func TestNetworkUserDNS(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	d := startPierd(t, shortDir(t))
+	dk := dockerOn(t, d)
+	dk("network", "create", "front")
+	dk("network", "create", "--subnet", "10.234.5.0/24", "back")
+	dk("run", "-d", "--name", "web1", "--network", "front", "--network-alias", "www", "busybox", "sh", "-c", httpdScript("hi-web1"))
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "web1") })
+	out := dk("run", "--rm", "--network", "front", "busybox", "sh", "-c",
+		"ping -c1 -W2 web1 >/dev/null && for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://www/ && exit 0; sleep 0.2; done; exit 1")
+	if out != "hi-web1" {
+		t.Errorf("wget by alias = %q", out)
+	}
+	ip := dk("inspect", "-f", "{{.NetworkSettings.Networks.front.IPAddress}}", "web1")
+	code, _, _ := run(t, dockers[0], "--host", d.host, "run", "--rm", "--network", "back", "busybox", "ping", "-c1", "-W1", ip)
+	if code == 0 {
+		t.Errorf("a container on network back pinged %s on network front", ip)
+	}
+	if got := dk("run", "--rm", "--network", "back", "busybox", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"); !strings.HasPrefix(got, "10.234.5.") {
+		t.Errorf("address on back = %q", got)
+	}
+	if code, _, errs := run(t, dockers[0], "--host", d.host, "network", "rm", "front"); code == 0 || !strings.Contains(errs, "has active endpoints") {
+		t.Errorf("network rm in use = %d %q", code, errs)
+	}
+	dk("rm", "-f", "web1")
+	dk("network", "rm", "front", "back")
+	if out := dk("network", "ls", "--format", "{{.Name}}"); out != "bridge\nhost\nnone" {
+		t.Errorf("network ls = %q", out)
+	}
+}
+
+// TestNetworkPublish: -p 127.0.0.1:18080:80 reaches httpd from the host,
+// which sees the gateway as the client (the host's loopback is
+// masqueraded to it); a port published on the gateway address sees the
+// host's own bridge address; -P picks a free port for --expose.
+func TestNetworkPublish(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	d := startPierd(t, shortDir(t))
+	dk := dockerOn(t, d)
+	gw := dk("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge")
+	dk("run", "-d", "--name", "pub", "-p", "127.0.0.1:18080:80", "-p", gw+":18081:80", "busybox", "sh", "-c", httpdScript("hi-pub"))
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "pub") })
+	if got := getRetry(t, "http://127.0.0.1:18080/"); got != "hi-pub\n" {
+		t.Errorf("GET 127.0.0.1:18080 = %q", got)
+	}
+	if got := getRetry(t, "http://"+gw+":18081/"); got != "hi-pub\n" {
+		t.Errorf("GET %s:18081 = %q", gw, got)
+	}
+	_, _, logs := run(t, dockers[0], "--host", d.host, "logs", "pub") // httpd logs to stderr
+	if n := strings.Count(logs, "["+"::ffff:"+gw+"]:"); n < 4 {
+		t.Errorf("httpd saw clients other than %s:\n%s", gw, logs)
+	}
+	if got := dk("port", "pub", "80"); !strings.Contains(got, "127.0.0.1:18080") || !strings.Contains(got, gw+":18081") {
+		t.Errorf("docker port = %q", got)
+	}
+	dk("run", "-d", "--name", "pubp", "--expose", "80", "-P", "busybox", "sh", "-c", httpdScript("hi-all"))
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "pubp") })
+	hp := dk("inspect", "-f", `{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}`, "pubp")
+	if got := getRetry(t, "http://127.0.0.1:"+hp+"/"); got != "hi-all\n" {
+		t.Errorf("GET -P port %s = %q", hp, got)
+	}
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "taken") })
+	if code, _, errs := run(t, dockers[0], "--host", d.host, "run", "--name", "taken", "-p", "127.0.0.1:18080:80", "busybox", "true"); code == 0 || !strings.Contains(errs, "port is already allocated") {
+		t.Errorf("second -p 18080 = %d %q", code, errs)
+	}
+	dk("rm", "-f", "pub", "pubp", "taken")
+}
+
+// TestNetworkModes: none has only lo, container:X shares X's namespace,
+// host the host's, and the default bridge gives eth0 with the host's MTU.
+func TestNetworkModes(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	d := startPierd(t, shortDir(t))
+	dk := dockerOn(t, d)
+	if got := dk("run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"); got != "lo" {
+		t.Errorf("none: links %q", got)
+	}
+	if got := dk("run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net | tr '\\n' ' '; ip route | grep -c default"); got != "eth0 lo 1" {
+		t.Errorf("bridge: links and default routes %q", got)
+	}
+	dk("run", "-d", "--name", "owner", "busybox", "sleep", "1000")
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "owner") })
+	pid := dk("inspect", "-f", "{{.State.Pid}}", "owner")
+	want, err := os.Readlink("/proc/" + pid + "/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dk("run", "--rm", "--network", "container:owner", "busybox", "readlink", "/proc/self/ns/net"); got != want {
+		t.Errorf("container:owner netns %q, owner's %q", got, want)
+	}
+	host, _ := os.Readlink("/proc/self/ns/net")
+	if got := dk("run", "--rm", "--network", "host", "busybox", "readlink", "/proc/self/ns/net"); got != host {
+		t.Errorf("host netns %q, host's %q", got, host)
+	}
+	dk("rm", "-f", "owner")
+}
+
+// TestNetworkBandwidth: a 10 mbit egress limit measures within ±20 % with
+// iperf3, the server in the container's namespace and the client on the
+// host receiving (-R).
+func TestNetworkBandwidth(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		t.Skip("iperf3 not installed (apt-get install -y iperf3)")
+	}
+	testutil.CheckLeaks(t)
+	d := startPierd(t, shortDir(t))
+	dk := dockerOn(t, d)
+	dk("run", "-d", "--name", "bw", "--network", "name=bridge,driver-opt=pier.bandwidth.egress=10mbit", "busybox", "sleep", "1000")
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "bw") })
+	pid := dk("inspect", "-f", "{{.State.Pid}}", "bw")
+	ip := dk("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "bw")
+	srv := exec.Command("nsenter", "--net=/proc/"+pid+"/ns/net", "iperf3", "-s", "-1", "-p", "5201")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	var res struct {
+		Error string `json:"error"`
+		End   struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	for i := 0; ; i++ { // until the server listens: iperf3 -J says so in "error"
+		out, err := exec.Command("iperf3", "-c", ip, "-p", "5201", "-t", "2", "-R", "-J").Output()
+		if err == nil {
+			err = json.Unmarshal(out, &res)
+		}
+		if err == nil && res.Error == "" {
+			break
+		}
+		if i == 40 {
+			t.Fatalf("iperf3 client: %v %s %s", err, res.Error, out)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	mbit := res.End.SumReceived.BitsPerSecond / 1e6
+	t.Logf("egress limited to 10 mbit: measured %.2f mbit/s", mbit)
+	if mbit < 8 || mbit > 12 {
+		t.Errorf("egress %.2f mbit/s, want 10 ±20%%", mbit)
+	}
+	if code, _, errs := run(t, dockers[0], "--host", d.host, "run", "--rm", "--network", "name=bridge,driver-opt=pier.bandwidth.ingress=fast", "busybox", "true"); code == 0 || !strings.Contains(errs, "pier.bandwidth.ingress") {
+		t.Errorf("bad rate = %d %q", code, errs)
+	}
+	dk("rm", "-f", "bw")
+}
+
+// TestNetworkChurn: 50 containers started and removed, five at a time,
+// leave no veth, address, namespace file or rule (the leak check) and no
+// allocation.
+func TestNetworkChurn(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	d := startPierd(t, shortDir(t))
+	dk := dockerOn(t, d)
+	dk("network", "create", "churn")
+	var wg sync.WaitGroup
+	for w := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				net := "bridge"
+				if i%2 == 1 {
+					net = "churn"
+				}
+				name := fmt.Sprintf("churn%d-%d", w, i)
+				code, out, errs := run(t, dockers[0], "--host", d.host, "run", "-d", "--name", name, "--network", net, "-p", "80", "busybox", "sleep", "1000")
+				if code != 0 {
+					t.Errorf("run %s = %d %q %q", name, code, out, errs)
+				}
+				if code, _, errs := run(t, dockers[0], "--host", d.host, "rm", "-f", name); code != 0 {
+					t.Errorf("rm %s = %d %q", name, code, errs)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	dk("network", "rm", "churn")
+	if ents, _ := os.ReadDir(filepath.Join(d.root, "netns")); len(ents) != 0 {
+		t.Errorf("namespace files left: %v", ents)
+	}
+	b, _ := os.ReadFile(filepath.Join(d.root, "network", "ipam", dk("network", "inspect", "-f", "{{.ID}}", "bridge")+".json"))
+	if !strings.Contains(string(b), `"allocated": {}`) {
+		t.Errorf("addresses left allocated: %s", b)
+	}
+	noContainersLeft(t, d)
+}
+
+// TestNetworkSurvivesPierdKill: after kill -9 of pierd a running container
+// keeps its address and name, served by the restarted pierd's resolver.
+func TestNetworkSurvivesPierdKill(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	dir := shortDir(t)
+	d := startPierd(t, dir)
+	dk := dockerOn(t, d)
+	dk("network", "create", "keep")
+	dk("run", "-d", "--name", "kept", "--network", "keep", "busybox", "sh", "-c", httpdScript("still-here"))
+	ip := dk("inspect", "-f", "{{.NetworkSettings.Networks.keep.IPAddress}}", "kept")
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	d = startPierd(t, dir)
+	dk = dockerOn(t, d)
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "kept") })
+	if got := dk("inspect", "-f", "{{.NetworkSettings.Networks.keep.IPAddress}}", "kept"); got != ip {
+		t.Errorf("address after restart %q, before %q", got, ip)
+	}
+	out := dk("run", "--rm", "--network", "keep", "busybox", "sh", "-c",
+		"for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://kept/ && exit 0; sleep 0.2; done; exit 1")
+	if out != "still-here" {
+		t.Errorf("wget kept after restart = %q", out)
+	}
+	dk("rm", "-f", "kept")
+	dk("network", "rm", "keep")
+}
