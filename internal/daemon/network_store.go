@@ -33,18 +33,18 @@ const (
 // netRecord is a network as the daemon keeps it. Its bridge and rules
 // exist in the kernel only while a container is attached (see liveNet).
 type netRecord struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name"`
-	Driver   string            `json:"driver"`
-	Bridge   string            `json:"bridge,omitempty"`
-	Subnet   netip.Prefix      `json:"subnet,omitzero"`
+	ID     string       `json:"id"`
+	Name   string       `json:"name"`
+	Driver string       `json:"driver"`
+	Bridge string       `json:"bridge,omitempty"`
+	Subnet netip.Prefix `json:"subnet,omitzero"`
 	// AutoSubnet says pier picked the subnet, so it may move it to a free
 	// one when the host has taken it meanwhile (see bringUp).
-	AutoSubnet bool `json:"autoSubnet,omitempty"`
-	Internal bool              `json:"internal,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Options  map[string]string `json:"options,omitempty"`
-	Created  time.Time         `json:"created"`
+	AutoSubnet bool              `json:"autoSubnet,omitempty"`
+	Internal   bool              `json:"internal,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Options    map[string]string `json:"options,omitempty"`
+	Created    time.Time         `json:"created"`
 }
 
 func (n netRecord) gateway() netip.Addr { return network.Gateway(n.Subnet) }
