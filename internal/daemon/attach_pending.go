@@ -13,14 +13,10 @@ import (
 // -a) must see its first bytes: they register here, the start tells the
 // monitor how many to wait for (monitorConfig), and they dial its attach
 // socket as soon as it is launched.
-//
-// The table is the package's, not the Daemon's, because the Daemon struct
-// is not this file's to change; container ids are random and unique, so
-// daemons in one process (tests) cannot collide.
-var attachWaits = struct {
+type attachTable struct {
 	mu sync.Mutex
-	m  map[string]*attachWait // by container id; Guarded by mu.
-}{m: map[string]*attachWait{}}
+	m  map[string]*attachWait // by container id; Guarded by mu; made on first use.
+}
 
 // attachWait is the clients waiting for one container's next start.
 type attachWait struct {
@@ -35,21 +31,24 @@ func (d *Daemon) attachSocket(id string) string {
 
 // awaitStart registers one client for container id's next start; cancel
 // withdraws it unless the start has taken it already.
-func awaitStart(id string) (started <-chan struct{}, cancel func()) {
-	attachWaits.mu.Lock()
-	defer attachWaits.mu.Unlock()
-	w := attachWaits.m[id]
+func (d *Daemon) awaitStart(id string) (started <-chan struct{}, cancel func()) {
+	d.attaches.mu.Lock()
+	defer d.attaches.mu.Unlock()
+	w := d.attaches.m[id]
 	if w == nil {
+		if d.attaches.m == nil {
+			d.attaches.m = map[string]*attachWait{}
+		}
 		w = &attachWait{started: make(chan struct{})}
-		attachWaits.m[id] = w
+		d.attaches.m[id] = w
 	}
 	w.n++
 	return w.started, func() {
-		attachWaits.mu.Lock()
-		defer attachWaits.mu.Unlock()
-		if attachWaits.m[id] == w {
+		d.attaches.mu.Lock()
+		defer d.attaches.mu.Unlock()
+		if d.attaches.m[id] == w {
 			if w.n--; w.n == 0 {
-				delete(attachWaits.m, id)
+				delete(d.attaches.m, id)
 			}
 		}
 	}
@@ -57,14 +56,14 @@ func awaitStart(id string) (started <-chan struct{}, cancel func()) {
 
 // takeAttachWaits is called as container id's monitor is launched: it
 // returns how many clients to wait for and lets them dial.
-func takeAttachWaits(id string) int {
-	attachWaits.mu.Lock()
-	defer attachWaits.mu.Unlock()
-	w := attachWaits.m[id]
+func (d *Daemon) takeAttachWaits(id string) int {
+	d.attaches.mu.Lock()
+	defer d.attaches.mu.Unlock()
+	w := d.attaches.m[id]
 	if w == nil {
 		return 0
 	}
-	delete(attachWaits.m, id)
+	delete(d.attaches.m, id)
 	close(w.started)
 	return w.n
 }

@@ -56,7 +56,7 @@ func (d *Daemon) ContainerAttachStreams(ctx context.Context, ref string, logs, s
 	var started <-chan struct{}
 	if stream {
 		var cancel func()
-		started, cancel = awaitStart(r.ID)
+		started, cancel = d.awaitStart(r.ID)
 		defer cancel()
 	}
 	stdin, stdout, stderr, err := streams(tty)

@@ -25,6 +25,6 @@ func (d *Daemon) monitorConfig(r containerRecord, p ctrPaths) (monitor.Config, e
 	if c := r.Config; c != nil {
 		cfg.Tty, cfg.OpenStdin, cfg.StdinOnce = c.Tty, c.OpenStdin, c.StdinOnce
 	}
-	cfg.AttachWait = takeAttachWaits(r.ID)
+	cfg.AttachWait = d.takeAttachWaits(r.ID)
 	return cfg, nil
 }

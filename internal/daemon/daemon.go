@@ -58,6 +58,10 @@ type Daemon struct {
 	pendingNames map[string]bool // Guarded by ctrMu.
 	// ctrLocks serialise changes to one container's run.
 	ctrLocks ctrLocks
+	// health holds the healthcheck monitors of running containers, and
+	// attaches the clients waiting for a container's start.
+	health   healthTable
+	attaches attachTable
 	// exits holds the waiters of containers' next ends, by id.
 	exitMu sync.Mutex
 	exits  map[string]*exitWaiter // Guarded by exitMu.

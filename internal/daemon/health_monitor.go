@@ -15,13 +15,12 @@ type healthMonitor struct {
 	done   chan struct{}      // closed when the goroutine has returned
 }
 
-// healthMonitors are the running monitors, keyed by the container's
-// directory, which names both the daemon and the container: a Daemon
-// built by a test needs no setup, and an ended monitor leaves no entry.
-var healthMonitors = struct {
+// healthTable holds the running monitors by container id; an ended
+// monitor leaves no entry.
+type healthTable struct {
 	mu sync.Mutex
-	m  map[string]*healthMonitor // Guarded by mu.
-}{m: map[string]*healthMonitor{}}
+	m  map[string]*healthMonitor // Guarded by mu; made on first use.
+}
 
 // healthOps is what the probing loop needs of the daemon; tests fake it.
 type healthOps interface {
@@ -115,10 +114,13 @@ func (d *Daemon) healthRun(r containerRecord, hc healthCheck, h container.Health
 	d.healthStop(r.ID)
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &healthMonitor{cancel: cancel, done: make(chan struct{})}
-	key := d.paths(r.ID).dir
-	healthMonitors.mu.Lock()
-	healthMonitors.m[key] = m
-	healthMonitors.mu.Unlock()
+	key := r.ID
+	d.health.mu.Lock()
+	if d.health.m == nil {
+		d.health.m = map[string]*healthMonitor{}
+	}
+	d.health.m[key] = m
+	d.health.mu.Unlock()
 	ops := &containerHealth{d: d, r: r, hc: hc}
 	go func() {
 		defer close(m.done)
@@ -129,21 +131,21 @@ func (d *Daemon) healthRun(r containerRecord, hc healthCheck, h container.Health
 
 // healthForget removes m from the table unless it was replaced already.
 func (d *Daemon) healthForget(key string, m *healthMonitor) {
-	healthMonitors.mu.Lock()
-	defer healthMonitors.mu.Unlock()
-	if healthMonitors.m[key] == m {
-		delete(healthMonitors.m, key)
+	d.health.mu.Lock()
+	defer d.health.mu.Unlock()
+	if d.health.m[key] == m {
+		delete(d.health.m, key)
 	}
 }
 
 // healthStop stops container id's healthcheck, killing a probe under way,
 // and returns once its goroutine has ended.
 func (d *Daemon) healthStop(id string) {
-	key := d.paths(id).dir
-	healthMonitors.mu.Lock()
-	m := healthMonitors.m[key]
-	delete(healthMonitors.m, key)
-	healthMonitors.mu.Unlock()
+	key := id
+	d.health.mu.Lock()
+	m := d.health.m[key]
+	delete(d.health.m, key)
+	d.health.mu.Unlock()
 	if m != nil {
 		m.cancel()
 		<-m.done

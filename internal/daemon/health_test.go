@@ -323,20 +323,20 @@ func TestHealthStartStop(t *testing.T) {
 	if h := d.healthOf(r); h == nil || h.Status != container.Starting {
 		t.Fatalf("after start: %+v", h)
 	}
-	key := d.paths(id).dir
+	key := id
 	if !waitUntil(time.Second, func() bool {
-		healthMonitors.mu.Lock()
-		defer healthMonitors.mu.Unlock()
-		return healthMonitors.m[key] == nil
+		d.health.mu.Lock()
+		defer d.health.mu.Unlock()
+		return d.health.m[key] == nil
 	}) {
 		t.Error("the monitor of a container that does not run goes on")
 	}
 	r.Config.Healthcheck.Interval = time.Hour
 	d.healthRun(r, healthCheck{Interval: time.Hour}, container.Health{})
 	d.healthStop(id)
-	healthMonitors.mu.Lock()
-	n := healthMonitors.m[key]
-	healthMonitors.mu.Unlock()
+	d.health.mu.Lock()
+	n := d.health.m[key]
+	d.health.mu.Unlock()
 	if n != nil {
 		t.Error("healthStop left its monitor")
 	}
