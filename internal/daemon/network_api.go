@@ -224,7 +224,8 @@ func (d *Daemon) NetworkRemove(ctx context.Context, ref string) error {
 	} else if len(users) > 0 {
 		return fmt.Errorf("error while removing network: network %s has active endpoints (name:%q id:%q): %w", n.Name, users[0].Name, users[0].ID[:12], errdefs.ErrConflict)
 	}
-	if err := d.tearDownIfUnused(n); err != nil {
+	d.waitDetaches("")
+	if err := d.tearDown(n); err != nil {
 		return err
 	}
 	delete(d.nets.ipams, n.ID)

@@ -44,6 +44,7 @@ func (d *Daemon) attach(r containerRecord, n netRecord, ep *endpointRecord, path
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	ep.IP, ep.HostVeth, ep.IfName = ip, vethFor(r.ID, n.ID), ifname
+	d.waitDetaches(ep.HostVeth)
 	if err := network.Detach(&network.Endpoint{HostName: ep.HostVeth}); err != nil {
 		return err
 	}
@@ -103,7 +104,7 @@ func (d *Daemon) detach(id string, n netRecord, ep *endpointRecord) error {
 	for _, h := range ep.Ports {
 		errs = append(errs, network.Unpublish(h))
 	}
-	errs = append(errs, network.Detach(&network.Endpoint{HostName: vethFor(id, n.ID)}))
+	errs = append(errs, d.deleteVeth(vethFor(id, n.ID)))
 	if n.Subnet.IsValid() {
 		if m, err := d.ipamOf(n); err != nil {
 			errs = append(errs, err)

@@ -28,6 +28,11 @@ type networks struct {
 	mu    sync.Mutex
 	ipams map[string]*network.IPAM // by network id. Guarded by mu.
 	up    map[string]bool          // networks this process brought up. Guarded by mu.
+	// hold keeps networks up once unused (HoldNetworks). Guarded by mu.
+	hold bool
+	// detaching are the veths being deleted in the background, by name;
+	// each channel closes when its deletion ends. Guarded by mu.
+	detaching map[string]chan struct{}
 	dns   map[string]closer        // resolvers by network id. Guarded by mu.
 
 	// namesMu guards the resolvers' name tables, read on every query.
@@ -145,9 +150,17 @@ func (d *Daemon) moveSubnet(n netRecord) (netRecord, error) {
 }
 
 // tearDownIfUnused removes n's bridge, rules and resolver once no
-// endpoint is attached to it, and pier's table once it is empty; d.nets.mu
-// is held.
+// endpoint is attached to it, and pier's table once it is empty, unless
+// networks are held; d.nets.mu is held.
 func (d *Daemon) tearDownIfUnused(n netRecord) error {
+	if n.Bridge == "" || d.nets.hold {
+		return nil
+	}
+	return d.tearDown(n)
+}
+
+// tearDown is tearDownIfUnused, held or not.
+func (d *Daemon) tearDown(n netRecord) error {
 	if n.Bridge == "" {
 		return nil
 	}

@@ -31,7 +31,7 @@ const (
 )
 
 // netRecord is a network as the daemon keeps it. Its bridge and rules
-// exist in the kernel only while a container is attached (see liveNet).
+// exist in the kernel only while a container is attached (see networks).
 type netRecord struct {
 	ID     string       `json:"id"`
 	Name   string       `json:"name"`
