@@ -33,7 +33,7 @@ type networks struct {
 	// detaching are the veths being deleted in the background, by name;
 	// each channel closes when its deletion ends. Guarded by mu.
 	detaching map[string]chan struct{}
-	dns   map[string]closer        // resolvers by network id. Guarded by mu.
+	dns       map[string]closer // resolvers by network id. Guarded by mu.
 
 	// namesMu guards the resolvers' name tables, read on every query.
 	namesMu sync.RWMutex
