@@ -170,6 +170,10 @@ func (d *Daemon) tearDown(n netRecord) error {
 	}
 	d.stopResolver(n.ID)
 	delete(d.nets.up, n.ID)
+	if _, err := netlink.LinkByName(n.Bridge); err != nil {
+		// Never up, or gone with its rules: the bridge goes last.
+		return nil
+	}
 	var errs []error
 	errs = append(errs, network.RemoveBridgeRules(n.Bridge))
 	errs = append(errs, network.DeleteBridge(n.Bridge))
