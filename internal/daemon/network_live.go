@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/vishvananda/netlink"
 
 	"github.com/pier-engine/pier/internal/network"
@@ -201,6 +202,7 @@ func (d *Daemon) networkRestore() {
 		d.log.Warn("network restore", "err", err)
 		return
 	}
+	d.sweepNetns()
 	d.nets.mu.Lock()
 	defer d.nets.mu.Unlock()
 	for _, n := range recs {
@@ -215,6 +217,29 @@ func (d *Daemon) networkRestore() {
 		}
 		if err != nil {
 			d.log.Warn("network restore", "network", n.Name, "err", err)
+		}
+	}
+}
+
+// sweepNetns undoes the network of every namespace file whose container
+// does not run: what a crash of pierd in the middle of a start left.
+func (d *Daemon) sweepNetns() {
+	ents, err := os.ReadDir(d.netnsDir())
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		var r containerRecord
+		err := d.md.Get(containerKind, e.Name(), &r)
+		switch {
+		case err == nil && (r.State == container.StateRunning || r.State == container.StatePaused):
+			continue
+		case err == nil:
+			d.networkStop(r)
+		default:
+			if err := network.DeleteNetns(filepath.Join(d.netnsDir(), e.Name())); err != nil {
+				d.log.Warn("network restore", "container_id", e.Name(), "err", err)
+			}
 		}
 	}
 }

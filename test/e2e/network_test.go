@@ -160,9 +160,9 @@ func TestNetworkModes(t *testing.T) {
 	dk("rm", "-f", "owner")
 }
 
-// TestNetworkBandwidth: a 10 mbit egress limit measures within ±20 % with
-// iperf3, the server in the container's namespace and the client on the
-// host receiving (-R).
+// TestNetworkBandwidth: a 10 mbit egress and a 20 mbit ingress limit
+// measure within ±20 % with iperf3, the server in the container's
+// namespace and the client on the host (receiving with -R).
 func TestNetworkBandwidth(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.Requires(t, "busybox", "overlay")
@@ -172,40 +172,20 @@ func TestNetworkBandwidth(t *testing.T) {
 	testutil.CheckLeaks(t)
 	d := startPierd(t, shortDir(t))
 	dk := dockerOn(t, d)
-	dk("run", "-d", "--name", "bw", "--network", "name=bridge,driver-opt=pier.bandwidth.egress=10mbit", "busybox", "sleep", "1000")
+	dk("run", "-d", "--name", "bw", "--network", "name=bridge,driver-opt=pier.bandwidth.egress=10mbit,driver-opt=pier.bandwidth.ingress=20mbit", "busybox", "sleep", "1000")
 	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "bw") })
 	pid := dk("inspect", "-f", "{{.State.Pid}}", "bw")
 	ip := dk("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "bw")
-	srv := exec.Command("nsenter", "--net=/proc/"+pid+"/ns/net", "iperf3", "-s", "-1", "-p", "5201")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
-	var res struct {
-		Error string `json:"error"`
-		End   struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	for i := 0; ; i++ { // until the server listens: iperf3 -J says so in "error"
-		out, err := exec.Command("iperf3", "-c", ip, "-p", "5201", "-t", "2", "-R", "-J").Output()
-		if err == nil {
-			err = json.Unmarshal(out, &res)
+	for _, c := range []struct {
+		dir  string
+		want float64
+		args []string
+	}{{"egress", 10, []string{"-R"}}, {"ingress", 20, nil}} {
+		mbit := iperf(t, pid, ip, c.args...)
+		t.Logf("%s limited to %.0f mbit: measured %.2f mbit/s", c.dir, c.want, mbit)
+		if mbit < 0.8*c.want || mbit > 1.2*c.want {
+			t.Errorf("%s %.2f mbit/s, want %.0f ±20%%", c.dir, mbit, c.want)
 		}
-		if err == nil && res.Error == "" {
-			break
-		}
-		if i == 40 {
-			t.Fatalf("iperf3 client: %v %s %s", err, res.Error, out)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	mbit := res.End.SumReceived.BitsPerSecond / 1e6
-	t.Logf("egress limited to 10 mbit: measured %.2f mbit/s", mbit)
-	if mbit < 8 || mbit > 12 {
-		t.Errorf("egress %.2f mbit/s, want 10 ±20%%", mbit)
 	}
 	if code, _, errs := run(t, dockers[0], "--host", d.host, "run", "--rm", "--network", "name=bridge,driver-opt=pier.bandwidth.ingress=fast", "busybox", "true"); code == 0 || !strings.Contains(errs, "pier.bandwidth.ingress") {
 		t.Errorf("bad rate = %d %q", code, errs)
@@ -285,4 +265,39 @@ func TestNetworkSurvivesPierdKill(t *testing.T) {
 	}
 	dk("rm", "-f", "kept")
 	dk("network", "rm", "keep")
+}
+
+// iperf runs a 2 s iperf3 test between the host and a server in the
+// namespace of process pid, and returns what the receiver measured.
+func iperf(t *testing.T, pid, ip string, args ...string) float64 {
+	t.Helper()
+	srv := exec.Command("nsenter", "--net=/proc/"+pid+"/ns/net", "iperf3", "-s", "-1", "-p", "5201")
+	var srvOut strings.Builder
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	var res struct {
+		Error string `json:"error"`
+		End   struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	for i := 0; ; i++ { // until the server listens: iperf3 -J says so in "error"
+		out, err := exec.Command("iperf3", append([]string{"-c", ip, "-p", "5201", "-t", "2", "-J"}, args...)...).Output()
+		res.Error = ""
+		if err == nil {
+			err = json.Unmarshal(out, &res)
+		}
+		if err == nil && res.Error == "" {
+			return res.End.SumReceived.BitsPerSecond / 1e6
+		}
+		if i == 40 {
+			t.Fatalf("iperf3 client: %v %s; server: %s", err, res.Error, srvOut.String())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
