@@ -172,6 +172,9 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Networks stay up while pierd serves: building a bridge and its rules
+	// for each run would cost ~100 ms. They go when pierd stops.
+	defer d.HoldNetworks()()
 	srv := server.New(server.Config{Backend: d, Images: d, Volumes: d, Containers: d, Version: daemon.Version, Logger: log})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
