@@ -26,23 +26,39 @@ func NewNetns(path string) (err error) {
 	}()
 	errc := make(chan error, 1)
 	go func() {
-		// The thread that unshares is never unlocked: it ends with this
-		// goroutine, so no other goroutine ever runs in the new namespace.
 		runtime.LockOSThread()
-		errc <- unshareNetTo(path)
+		back, err := unshareNetTo(path)
+		// A thread that could not go back to the daemon's namespace stays
+		// locked and ends with this goroutine. Returning is the rule, not
+		// ending: Go parks rather than ends the main thread, and /proc/self
+		// shows the main thread's namespace.
+		if back {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }
 
-func unshareNetTo(path string) error {
+// unshareNetTo moves the calling (locked) thread into a new network
+// namespace, binds it on path and moves the thread back; back says it is.
+func unshareNetTo(path string) (back bool, err error) {
+	orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+	if err != nil {
+		return true, fmt.Errorf("netns %s: %w", path, err)
+	}
+	defer orig.Close()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("netns %s: unshare: %w", path, err)
+		return true, fmt.Errorf("netns %s: unshare: %w", path, err)
 	}
 	src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-	if err := unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("netns %s: bind mount %s: %w", path, src, err)
+	if err = unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
+		err = fmt.Errorf("netns %s: bind mount %s: %w", path, src, err)
 	}
-	return nil
+	if serr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); serr != nil {
+		return false, errors.Join(err, fmt.Errorf("netns %s: back to the daemon's namespace: %w", path, serr))
+	}
+	return true, err
 }
 
 // DeleteNetns unmounts and removes a namespace file NewNetns made; the
