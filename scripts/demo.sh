@@ -71,7 +71,7 @@ trap 'stop_pierd; cleanup' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && "$PWD/bin/pier" -H "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.05; done
 pier() { "$PWD/bin/pier" -H "unix://$sock" "$@"; }
 pier images
-pier run --rm --name demo busybox sh -c 'echo; echo "inside: hostname=$(hostname) pid1=$(tr "\0" " " </proc/1/cmdline | cut -d" " -f1-2)"; ls -l /proc/self/ns | sed 1d | awk "{print \"  \" \$9, \$10, \$11}"; echo "  cgroup: $(grep memory /proc/self/cgroup)"'
+pier run --rm --name demo busybox sh -c 'echo; echo "inside: hostname=$(hostname) pid1=$(tr "\0" " " </proc/1/cmdline | cut -d" " -f1-2)"; ls -l /proc/self/ns | sed 1d | awk "{print \"  \" \$9, \$10, \$11}"; echo "  cgroup: $(grep memory /proc/self/cgroup)"; echo "  network: $(ip -4 -o addr show eth0 | awk "{print \$2, \$4}") via $(ip route | awk "/default/ {print \$3}")"'
 echo "pier run exited $?; containers left: $(pier ps -aq | wc -l)"
 stop_pierd
 echo "pierd stopped"
