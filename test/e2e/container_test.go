@@ -171,3 +171,43 @@ func TestContainerSurvivesPierdKill(t *testing.T) {
 	}
 	noContainersLeft(t, d)
 }
+
+// TestStopWithoutInitWaitsForTimeout: with --init=false, sleep is PID 1,
+// which the kernel spares SIGTERM, so stop waits its timeout and kills —
+// Docker's behaviour, and why pier-init is the default.
+func TestStopWithoutInitWaitsForTimeout(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	d := startPierd(t, shortDir(t))
+	dk := func(args ...string) (int, string, string) {
+		return run(t, dockers[0], append([]string{"--host", d.host}, args...)...)
+	}
+	for _, c := range []struct {
+		init     string
+		min, max time.Duration
+		exit     string
+	}{
+		{"--init=false", 2 * time.Second, 6 * time.Second, "137"},
+		{"--init=true", 0, time.Second, "143"},
+	} {
+		code, out, errs := dk("run", "-d", "--network", "none", c.init, "busybox", "sleep", "1000")
+		id := strings.TrimSpace(out)
+		if code != 0 || len(id) != 64 {
+			t.Fatalf("run -d %s = %d %q %q", c.init, code, out, errs)
+		}
+		start := time.Now()
+		if code, _, errs := dk("stop", "-t", "2", id); code != 0 {
+			t.Errorf("stop %s = %d %q", c.init, code, errs)
+		}
+		took := time.Since(start)
+		if took < c.min || took > c.max {
+			t.Errorf("stop -t 2 with %s took %v, want %v..%v", c.init, took, c.min, c.max)
+		}
+		if _, out, _ := dk("inspect", "-f", "{{.State.ExitCode}}", id); strings.TrimSpace(out) != c.exit {
+			t.Errorf("exit code with %s = %q, want %s", c.init, out, c.exit)
+		}
+		dk("rm", "-f", id)
+	}
+	noContainersLeft(t, d)
+}
