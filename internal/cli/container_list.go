@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"text/template"
 	"time"
 	"unicode/utf8"
 
@@ -173,44 +169,11 @@ func (r containerRow) jsonFields() map[string]string {
 		"Mounts": "", "Networks": "", "LocalVolumes": "0"}
 }
 
-// writeContainerRows prints one line per container: a "table ..." format
-// gets a header and aligned columns, "json" one JSON object per line.
+// writeContainerRows prints one line per container (see writeRows).
 func writeContainerRows(w io.Writer, format string, cs []container.Summary, trunc bool, now time.Time) error {
-	rows := make([]containerRow, 0, len(cs)+1)
+	rows := make([]containerRow, 0, len(cs))
 	for _, c := range cs {
 		rows = append(rows, containerRow{c: c, trunc: trunc, now: now})
 	}
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r.jsonFields()); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	body, table := strings.CutPrefix(format, "table")
-	if table {
-		body = strings.TrimLeft(body, " ")
-		rows = append([]containerRow{{header: true}}, rows...)
-	}
-	body = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(body)
-	tmpl, err := template.New("format").Funcs(template.FuncMap{"join": strings.Join}).Parse(body)
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	var buf bytes.Buffer
-	for _, r := range rows {
-		if err := tmpl.Execute(&buf, r); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		buf.WriteByte('\n')
-	}
-	if !table {
-		_, err := w.Write(buf.Bytes())
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
-	tw.Write(buf.Bytes())
-	return tw.Flush()
+	return writeRows(w, format, containerRow{header: true}, rows)
 }

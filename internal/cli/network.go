@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +10,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"text/tabwriter"
-	"text/template"
 
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -182,49 +180,13 @@ func (r networkRow) jsonFields() map[string]string {
 		"IPv4": r.IPv4(), "IPv6": r.IPv6(), "Internal": r.Internal(), "Labels": r.Labels(), "CreatedAt": r.CreatedAt()}
 }
 
-// writeNetworkRows prints one line per network: a "table ..." format gets
-// a header and aligned columns, "json" one JSON object per line.
+// writeNetworkRows prints one line per network (see writeRows).
 func writeNetworkRows(w io.Writer, format string, nets []network.Summary, trunc bool) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		for _, n := range nets {
-			if err := enc.Encode(networkRow{n: n, trunc: trunc}.jsonFields()); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	body, table := strings.CutPrefix(format, "table")
-	if table {
-		body = strings.TrimLeft(body, " ")
-	}
-	body = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(body)
-	tmpl, err := template.New("format").Funcs(template.FuncMap{"join": strings.Join}).Parse(body)
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	rows := make([]networkRow, 0, len(nets)+1)
-	if table {
-		rows = append(rows, networkRow{header: true})
-	}
+	rows := make([]networkRow, 0, len(nets))
 	for _, n := range nets {
 		rows = append(rows, networkRow{n: n, trunc: trunc})
 	}
-	var buf bytes.Buffer
-	for _, r := range rows {
-		if err := tmpl.Execute(&buf, r); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		buf.WriteByte('\n')
-	}
-	if !table {
-		_, err := w.Write(buf.Bytes())
-		return err
-	}
-	// docker's table layout: columns at least 10 wide, 3 spaces apart.
-	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
-	tw.Write(buf.Bytes())
-	return tw.Flush()
+	return writeRows(w, format, networkRow{header: true}, rows)
 }
 
 func (a *app) networkInspectCommand() *cobra.Command {
@@ -239,30 +201,10 @@ func (a *app) networkInspectCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			var (
-				raws []json.RawMessage
-				errs []error
-			)
-			for _, ref := range args {
-				res, err := c.NetworkInspect(cmd.Context(), ref, client.NetworkInspectOptions{})
-				if err != nil {
-					errs = append(errs, daemonError(a.host, err))
-					continue
-				}
-				if format != "" {
-					if err := render(a.stdout, format, res.Network); err != nil {
-						return err
-					}
-					continue
-				}
-				raws = append(raws, res.Raw)
-			}
-			if format == "" {
-				if err := writeIndented(a.stdout, raws); err != nil {
-					return err
-				}
-			}
-			return errors.Join(errs...)
+			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
+				res, err := c.NetworkInspect(ctx, ref, client.NetworkInspectOptions{})
+				return res.Network, res.Raw, err
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", `Go template, or "json"`)

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
-	"text/template"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/volume"
@@ -182,50 +180,13 @@ func (r volumeRow) jsonFields() map[string]string {
 		"Availability": "N/A", "Group": "N/A", "Links": "N/A", "Size": "N/A", "Status": "N/A"}
 }
 
-// writeVolumeRows prints one line per volume: a "table ..." format gets
-// a header and aligned columns, "json" one JSON object per line.
+// writeVolumeRows prints one line per volume (see writeRows).
 func writeVolumeRows(w io.Writer, format string, vols []volume.Volume) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		for _, v := range vols {
-			if err := enc.Encode(volumeRow{v: v}.jsonFields()); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	body, table := strings.CutPrefix(format, "table")
-	if table {
-		body = strings.TrimLeft(body, " ")
-	}
-	// Shell users type \t and \n literally.
-	body = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(body)
-	tmpl, err := template.New("format").Funcs(template.FuncMap{"join": strings.Join}).Parse(body)
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	var buf bytes.Buffer
-	rows := make([]volumeRow, 0, len(vols)+1)
-	if table {
-		rows = append(rows, volumeRow{header: true})
-	}
+	rows := make([]volumeRow, 0, len(vols))
 	for _, v := range vols {
 		rows = append(rows, volumeRow{v: v})
 	}
-	for _, r := range rows {
-		if err := tmpl.Execute(&buf, r); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		buf.WriteByte('\n')
-	}
-	if !table {
-		_, err := w.Write(buf.Bytes())
-		return err
-	}
-	// docker's table layout: columns at least 10 wide, 3 spaces apart.
-	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
-	tw.Write(buf.Bytes())
-	return tw.Flush()
+	return writeRows(w, format, volumeRow{header: true}, rows)
 }
 
 func (a *app) volumeInspectCommand() *cobra.Command {
@@ -240,30 +201,10 @@ func (a *app) volumeInspectCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			var (
-				raws []json.RawMessage
-				errs []error
-			)
-			for _, name := range args {
-				res, err := c.VolumeInspect(cmd.Context(), name, client.VolumeInspectOptions{})
-				if err != nil {
-					errs = append(errs, daemonError(a.host, err))
-					continue
-				}
-				if format != "" {
-					if err := render(a.stdout, format, res.Volume); err != nil {
-						return err
-					}
-					continue
-				}
-				raws = append(raws, res.Raw)
-			}
-			if format == "" {
-				if err := writeIndented(a.stdout, raws); err != nil {
-					return err
-				}
-			}
-			return errors.Join(errs...)
+			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
+				res, err := c.VolumeInspect(ctx, ref, client.VolumeInspectOptions{})
+				return res.Volume, res.Raw, err
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", `Go template, or "json"`)
