@@ -74,21 +74,11 @@ type runAttachOptions struct {
 // runAttached is docker's sequence for a foreground run: attach and wait
 // before start so no output and no exit is missed, then start, copy the
 // streams until the container's output ends or the user detaches, and
-// take the exit code from wait. With --rm the container is removed after
-// (the daemon may have done it), unless the user detached from it.
-func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg *container.Config, o runAttachOptions) (retErr error) {
-	if o.remove {
-		defer func() {
-			if errors.Is(retErr, errDetached) {
-				retErr = nil
-				return
-			}
-			_, err := c.ContainerRemove(context.WithoutCancel(ctx), id, client.ContainerRemoveOptions{Force: true})
-			if err != nil && !isNotFound(err) && retErr == nil {
-				retErr = daemonError(a.host, err)
-			}
-		}()
-	}
+// take the exit code from wait. With --rm the daemon removes the
+// container (AutoRemove), after a failed start too, and wait's "removed"
+// condition returns once it has, as docker's CLI does; a detached
+// container stays until it ends.
+func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg *container.Config, o runAttachOptions) error {
 	if o.sigProxy && !cfg.Tty {
 		defer proxySignals(ctx, c, id)()
 	}
@@ -104,7 +94,11 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 	streamed := make(chan error, 1)
 	go func() { streamed <- s.stream(streamCtx) }()
 
-	wait := c.ContainerWait(context.WithoutCancel(ctx), id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	cond := container.WaitConditionNextExit
+	if o.remove {
+		cond = container.WaitConditionRemoved
+	}
+	wait := c.ContainerWait(context.WithoutCancel(ctx), id, client.ContainerWaitOptions{Condition: cond})
 	if _, err := c.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		stopStream()
 		<-streamed // the terminal is restored before the error shows
@@ -115,9 +109,6 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 	}
 	if err := <-streamed; err != nil {
 		if errors.Is(err, errDetached) {
-			if o.remove {
-				return err // the deferred removal turns it into success
-			}
 			return nil
 		}
 		return fmt.Errorf("attach %s: %w", id, err)

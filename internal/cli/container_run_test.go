@@ -84,9 +84,10 @@ func TestRunRemove(t *testing.T) {
 	if !f.lastCreate(t).HostConfig.AutoRemove {
 		t.Error("--rm did not set AutoRemove")
 	}
+	// The daemon removes it; the CLI waits for that, as docker's does.
 	calls := f.recorded()
-	if del := index(calls, "DELETE /containers/"+fakeID+"?force=1"); del < 0 || del < index(calls, "POST /containers/"+fakeID+"/start") {
-		t.Errorf("--rm: no forced DELETE after start: %q", calls)
+	if index(calls, "POST /containers/"+fakeID+"/wait?condition=removed") < 0 || index(calls, "DELETE") >= 0 {
+		t.Errorf("--rm: want a wait for removal and no DELETE: %q", calls)
 	}
 }
 
