@@ -53,7 +53,7 @@ type containerRecord struct {
 // ctrPaths are a container's files under the daemon's root.
 type ctrPaths struct {
 	dir, bundle, rootfs, config                 string
-	hostname, hosts, resolvConf                 string
+	hostname, hosts, resolvConf, shm            string
 	log, status, pid, monitorPid, monitorConfig string
 }
 
@@ -64,9 +64,9 @@ func (d *Daemon) paths(id string) ctrPaths {
 		dir: dir, bundle: bundle, rootfs: filepath.Join(bundle, "rootfs"),
 		config:   filepath.Join(bundle, "config.json"),
 		hostname: filepath.Join(dir, "hostname"), hosts: filepath.Join(dir, "hosts"),
-		resolvConf: filepath.Join(dir, "resolv.conf"),
-		log:        filepath.Join(dir, id+"-json.log"),
-		status:     filepath.Join(dir, "status.json"), pid: filepath.Join(dir, "init.pid"),
+		resolvConf: filepath.Join(dir, "resolv.conf"), shm: filepath.Join(dir, "shm"),
+		log:    filepath.Join(dir, id+"-json.log"),
+		status: filepath.Join(dir, "status.json"), pid: filepath.Join(dir, "init.pid"),
 		monitorPid: filepath.Join(dir, "monitor.pid"), monitorConfig: filepath.Join(dir, "monitor.json"),
 	}
 }
@@ -122,6 +122,10 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err := d.writeContainerFiles(id, cfg, host, p); err != nil {
 		return container.CreateResponse{}, err
 	}
+	shmPath, err := d.shmPathFor(id, host)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
 	if err := d.images.Snapshots().Prepare(id, img.TopChainID()); err != nil {
 		return container.CreateResponse{}, fmt.Errorf("container %s: %w", id, err)
 	}
@@ -132,6 +136,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		ContainerPID: d.containerPID,
 		VolumePath:   d.volumePath,
 		NetnsPath:    d.netnsPath(id, host),
+		ShmPath:      shmPath,
 	})
 	if err != nil {
 		return container.CreateResponse{}, err

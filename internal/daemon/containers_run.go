@@ -59,8 +59,13 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	if err := d.images.Snapshots().Mount(r.ID, p.rootfs); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
+	if err := d.mountShm(r, p); err != nil {
+		_ = snapshot.Unmount(p.rootfs)
+		return err
+	}
 	m, w, err := d.launch(ctx, &r, p)
 	if err != nil {
+		d.unmountShm(p)
 		_ = snapshot.Unmount(p.rootfs)
 		d.startFailed(r, err)
 		return err
@@ -163,6 +168,7 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 			}
 			r.Mounted = false
 		}
+		d.unmountShm(p)
 		return nil
 	})
 	if uerr == nil {
@@ -320,6 +326,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 			return fmt.Errorf("container %s: %w", r.ID, err)
 		}
 	}
+	d.unmountShm(p)
 	if err := d.images.Snapshots().Remove(r.ID); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}

@@ -96,11 +96,10 @@ func defaultMounts(in Input, s *specs.Spec) []specs.Mount {
 }
 
 // shmMount is a private tmpfs of ShmSize, the host's /dev/shm for
-// --ipc host, and none for --ipc none. --ipc container:X shares X's System
-// V IPC (the namespace) but gets its own tmpfs: X's /dev/shm exists only in
-// X's mount namespace, and mount(2) cannot bind from another namespace
-// (/proc/PID/root/dev/shm gives EINVAL). Sharing it needs the engine to keep
-// a shareable container's /dev/shm on the host, as Docker does.
+// --ipc host, none for --ipc none, and Input.ShmPath when the engine keeps
+// the tmpfs on the host: a shareable container's, or the donor's for
+// --ipc container:X (X's /dev/shm exists only in X's mount namespace, and
+// mount(2) cannot bind from another one).
 func shmMount(in Input, _ *specs.Spec) (specs.Mount, bool) {
 	m := specs.Mount{Destination: "/dev/shm", Type: "bind", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
 	switch ipc := in.HostConfig.IpcMode; {
@@ -108,6 +107,9 @@ func shmMount(in Input, _ *specs.Spec) (specs.Mount, bool) {
 		return m, false
 	case ipc.IsHost():
 		m.Source = "/dev/shm"
+		return m, true
+	case in.ShmPath != "":
+		m.Source = in.ShmPath
 		return m, true
 	}
 	size := in.HostConfig.ShmSize

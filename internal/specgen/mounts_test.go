@@ -212,3 +212,28 @@ func TestRootfsPropagation(t *testing.T) {
 		}
 	}
 }
+
+func TestShmFromTheEngine(t *testing.T) {
+	for _, tc := range []struct {
+		ipc      container.IpcMode
+		shmPath  string
+		wantType string
+		wantSrc  string
+	}{
+		{"shareable", "/var/lib/pier/containers/x/shm", "bind", "/var/lib/pier/containers/x/shm"},
+		{"container:db", "/var/lib/pier/containers/db/shm", "bind", "/var/lib/pier/containers/db/shm"},
+		{"private", "", "tmpfs", "shm"},
+		{"host", "/ignored", "bind", "/dev/shm"},
+	} {
+		in := input(t)
+		in.HostConfig.IpcMode, in.ShmPath = tc.ipc, tc.shmPath
+		if tc.ipc.IsContainer() {
+			in.HostConfig.NetworkMode = "none"
+		}
+		s := build(t, in)
+		m, ok := mountAt(s, "/dev/shm")
+		if !ok || m.Type != tc.wantType || m.Source != tc.wantSrc {
+			t.Errorf("--ipc %s with ShmPath %q: /dev/shm %+v, want %s from %s", tc.ipc, tc.shmPath, m, tc.wantType, tc.wantSrc)
+		}
+	}
+}

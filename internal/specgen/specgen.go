@@ -68,6 +68,11 @@ type Input struct {
 	// new namespace with only lo.
 	NetnsPath string
 
+	// ShmPath is a host directory (a tmpfs the engine mounts) to bind on
+	// /dev/shm, for shareable IPC and --ipc container:X; empty gives the
+	// container its own tmpfs.
+	ShmPath string
+
 	// VolumePath returns the host directory of a named volume.
 	VolumePath func(name string) (string, error)
 

@@ -276,6 +276,17 @@ func TestRunFlagsJoinNamespaces(t *testing.T) {
 	if got != want {
 		t.Errorf("joiner's namespaces\n%s, want nsx's\n%s", got, want)
 	}
+	// POSIX shared memory is a file on the donor's /dev/shm, which pierd
+	// keeps on the host for a shareable container.
+	r.out("exec", "nsx", "sh", "-c", "echo shared > /dev/shm/seg")
+	if got := r.out("run", "--rm", "--ipc", "container:nsx", "busybox", "cat", "/dev/shm/seg"); got != "shared\n" {
+		t.Errorf("joiner's /dev/shm/seg = %q, want the donor's", got)
+	}
+	r.out("run", "-d", "--name", "nsp", "busybox", "sleep", "100")
+	t.Cleanup(func() { r.rm("nsp") })
+	if code, _, errs := r.run("run", "--rm", "--ipc", "container:nsp", "busybox", "true"); code != 125 || !strings.Contains(errs, "non-shareable IPC") {
+		t.Errorf("joining a private IPC = %d %q, want 125 and dockerd's hint", code, errs)
+	}
 	r.out("restart", "-t", "0", "nsx")
 	// The new namespaces may reuse the old inode numbers (the kernel frees
 	// and reallocates them), so only the joiner's match is checked: joining
