@@ -1,6 +1,7 @@
 #!/bin/sh
-# vmtest.sh runs the root tests of internal/runtime and internal/cgroups in
-# the cgroup-v2-only VM of ../shared/vm (vm-run.sh). The dev machines are
+# vmtest.sh runs the root tests of internal/runtime and internal/cgroups, and
+# pierd's end-to-end tests that do not time anything (emulation is ~10x
+# slower), in the cgroup-v2-only VM of ../shared/vm (vm-run.sh). The dev machines are
 # cgroup-hybrid with no v2 controllers, so pier-runtime's pure-v2 paths
 # (clone3 CLONE_INTO_CGROUP, the eBPF device filter, cgroup2 mounts in the
 # container, memory.max, pids.max, cgroup.freeze, cgroup.kill) only meet a
@@ -38,17 +39,22 @@ cp -a bin "$share/bin"
 for pkg in runtime cgroups; do
 	go test -c -o "$share/$pkg.test" "./internal/$pkg"
 done
+go test -c -o "$share/e2e.test" ./test/e2e
+# pierd on cgroup v2: containers, OOM, the process view, networks, a tty.
+e2e_run=${VMTEST_E2E:-'TestDockerRun$|TestDockerOOM|TestContainerIsAProcess|TestNetworkModes|TestNetworkUserDNS|TestDockerRunInteractiveTerminal'}
 
-# One boot runs both packages; each writes its log into the share so the
+# One boot runs the three packages; each writes its log into the share so the
 # host can summarise it, and its exit status to $pkg.rc.
 args="-test.v -test.count=1 -test.timeout 20m"
 for a in "$@"; do args="$args '$(printf '%s' "$a" | sed "s/'/'\\\\''/g")'"; done
 cat >"$share/run.sh" <<EOF
 #!/bin/sh
 cd "$share"
-for pkg in runtime cgroups; do
+for pkg in runtime cgroups e2e; do
 	echo "=== vmtest: \$pkg ==="
-	{ PIER_TEST_ROOT=1 PIER_BIN_DIR="$share/bin" ./\$pkg.test $args 2>&1
+	run=-test.count=1
+	[ \$pkg != e2e ] || run='-test.run=$e2e_run'
+	{ PIER_TEST_ROOT=1 PIER_BIN_DIR="$share/bin" ./\$pkg.test $args "\$run" 2>&1
 	  echo \$? >\$pkg.rc; } | tee \$pkg.log
 done
 EOF
@@ -56,13 +62,15 @@ chmod +x "$share/run.sh"
 
 start=$(date +%s)
 vmrc=0
-"$vm" --timeout "${VMTEST_TIMEOUT:-2400}" --share "$share" -- "$share/run.sh" || vmrc=$?
+"$vm" --timeout "${VMTEST_TIMEOUT:-2400}" --share "$share" \
+	--modules "overlay veth bridge nf_tables nft_nat nft_masq nft_chain_nat nf_nat" \
+	-- "$share/run.sh" || vmrc=$?
 took=$(($(date +%s) - start))
 
 echo
 echo "=== vmtest summary (cgroup v2 VM, ${took}s) ==="
 rc=0
-for pkg in runtime cgroups; do
+for pkg in runtime cgroups e2e; do
 	if [ ! -f "$share/$pkg.rc" ]; then
 		echo "$pkg: did not finish (vm-run exit $vmrc)"
 		[ "$rc" != 0 ] || rc=${vmrc:-1}

@@ -16,7 +16,7 @@ import (
 
 // initReadyTimeout bounds the wait: a slow machine must not make start
 // fail, only stop less prompt in that rare window.
-const initReadyTimeout = 500 * time.Millisecond
+const initReadyTimeout = 3 * time.Second
 
 // usesInit reports whether pier-init is the container's PID 1.
 func usesInit(host *container.HostConfig) bool {
@@ -34,7 +34,9 @@ func waitInitReady(pid int) {
 	}
 }
 
-// takesSIGTERM reads the SigCgt and SigBlk masks of /proc/PID/status.
+// takesSIGTERM reads the SigCgt and SigBlk masks of /proc/PID/status; a
+// process that has ended (gone, or a zombie its monitor has yet to reap)
+// needs no wait either.
 func takesSIGTERM(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -43,6 +45,9 @@ func takesSIGTERM(pid int) bool {
 	const sigterm = uint64(1) << (15 - 1)
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
+		if st := strings.TrimSpace(v); ok && k == "State" && (strings.HasPrefix(st, "Z") || strings.HasPrefix(st, "X")) {
+			return true
+		}
 		if !ok || (k != "SigCgt" && k != "SigBlk") {
 			continue
 		}

@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 )
@@ -27,6 +30,21 @@ func TestTakesSIGTERM(t *testing.T) {
 	}
 	if !takesSIGTERM(1 << 30) {
 		t.Error("a process that is gone should not be waited for")
+	}
+	// A zombie (ended, not yet reaped) is not waited for either.
+	z := exec.Command("true")
+	if err := z.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer z.Wait()
+	for i := 0; i < 200; i++ {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(z.Process.Pid) + "/status"); strings.Contains(string(b), "State:\tZ") {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !takesSIGTERM(z.Process.Pid) {
+		t.Error("a zombie is waited for")
 	}
 }
 

@@ -83,11 +83,13 @@ func TestContainerIsAProcess(t *testing.T) {
 	if code != 0 || len(f) != 4 || f[0] != pid {
 		t.Fatalf("pier inspect Pier = %d %q %q, want pid %s first", code, out, errs, pid)
 	}
-	if _, err := os.Stat("/sys/fs/cgroup/pids" + f[1]); err != nil {
-		t.Errorf("inspect's cgroup path %s: %v", f[1], err)
+	// The pids hierarchy on cgroup v1 and hybrid hosts, the only one on v2.
+	cgDir := "/sys/fs/cgroup/pids" + f[1]
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		cgDir = "/sys/fs/cgroup" + f[1]
 	}
-	if procs, _ := os.ReadFile("/sys/fs/cgroup/pids" + f[1] + "/cgroup.procs"); !strings.Contains("\n"+string(procs), "\n"+pid+"\n") {
-		t.Errorf("init %s not in cgroup %s: %q", pid, f[1], procs)
+	if procs, err := os.ReadFile(cgDir + "/cgroup.procs"); err != nil || !strings.Contains("\n"+string(procs), "\n"+pid+"\n") {
+		t.Errorf("init %s not in cgroup %s: %q %v", pid, cgDir, procs, err)
 	}
 	for i, typ := range []string{"pid", "mnt"} {
 		if l, _ := os.Readlink("/proc/" + pid + "/ns/" + typ); l != f[2+i] {
