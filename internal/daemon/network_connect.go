@@ -56,6 +56,9 @@ func (d *Daemon) NetworkConnect(ctx context.Context, ref string, req network.Con
 	if err := d.md.Put(endpointKind, r.ID, &eps); err != nil {
 		return err
 	}
+	if err := d.rewriteNetFiles(r, eps); err != nil {
+		return err
+	}
 	d.emitNetwork(n, "connect", "container", r.ID)
 	return nil
 }
@@ -111,6 +114,21 @@ func (d *Daemon) NetworkDisconnect(ctx context.Context, ref string, req network.
 	if err := d.md.Put(endpointKind, r.ID, &eps); err != nil {
 		return err
 	}
+	if err := d.rewriteNetFiles(r, eps); err != nil {
+		return err
+	}
 	d.emitNetwork(n, "disconnect", "container", r.ID)
 	return nil
+}
+
+// rewriteNetFiles brings a running container's /etc/hosts and resolv.conf
+// up to date with its endpoints. They are bind mounts of files pierd
+// rewrites in place, so the container sees the change at once.
+func (d *Daemon) rewriteNetFiles(r containerRecord, eps ctrEndpoints) error {
+	if r.State != container.StateRunning {
+		return nil // written at the next start
+	}
+	d.nets.mu.Lock()
+	defer d.nets.mu.Unlock()
+	return d.writeNetFiles(r, eps)
 }

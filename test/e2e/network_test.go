@@ -301,3 +301,51 @@ func iperf(t *testing.T, pid, ip string, args ...string) float64 {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+// TestNetworkConnectRunning: a running container connected to a user
+// network gets a second interface there, its /etc/hosts names its new
+// address, and that network's containers reach it by name; disconnecting
+// takes all of it away again.
+func TestNetworkConnectRunning(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	d := startPierd(t, shortDir(t))
+	pier := testutil.Binary(t, "pier")
+	p := func(args ...string) string {
+		t.Helper()
+		code, out, errs := run(t, pier, append([]string{"-H", d.host}, args...)...)
+		if code != 0 {
+			t.Fatalf("pier %s = %d %q %q", strings.Join(args, " "), code, out, errs)
+		}
+		return strings.TrimSpace(out)
+	}
+	p("network", "create", "--subnet", "10.235.7.0/24", "late")
+	p("run", "-d", "--name", "joiner", "busybox", "sleep", "1000")
+	t.Cleanup(func() { run(t, pier, "-H", d.host, "rm", "-f", "joiner") })
+	p("network", "connect", "late", "joiner")
+	ip := p("inspect", "-f", "{{.NetworkSettings.Networks.late.IPAddress}}", "joiner")
+	if !strings.HasPrefix(ip, "10.235.7.") {
+		t.Fatalf("joiner's address on late = %q", ip)
+	}
+	if got := p("exec", "joiner", "sh", "-c", "ip -4 -o addr show eth1 | awk '{print $4}'"); got != ip+"/24" {
+		t.Errorf("joiner's eth1 = %q, want %s/24", got, ip)
+	}
+	if hosts := p("exec", "joiner", "cat", "/etc/hosts"); !strings.Contains(hosts, ip) {
+		t.Errorf("/etc/hosts after connect lacks %s:\n%s", ip, hosts)
+	}
+	p("run", "--rm", "--network", "late", "busybox", "ping", "-c1", "-W2", "joiner")
+	p("network", "disconnect", "late", "joiner")
+	if code, out, _ := run(t, pier, "-H", d.host, "exec", "joiner", "ip", "link", "show", "eth1"); code == 0 {
+		t.Errorf("eth1 still there after disconnect: %q", out)
+	}
+	if hosts := p("exec", "joiner", "cat", "/etc/hosts"); strings.Contains(hosts, ip) {
+		t.Errorf("/etc/hosts after disconnect still names %s:\n%s", ip, hosts)
+	}
+	if code, _, _ := run(t, pier, "-H", d.host, "run", "--rm", "--network", "late", "busybox", "ping", "-c1", "-W1", ip); code == 0 {
+		t.Errorf("%s still answers on late after disconnect", ip)
+	}
+	p("rm", "-f", "joiner")
+	p("network", "rm", "late")
+	noContainersLeft(t, d)
+}
