@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -348,4 +349,50 @@ func TestNetworkConnectRunning(t *testing.T) {
 	p("rm", "-f", "joiner")
 	p("network", "rm", "late")
 	noContainersLeft(t, d)
+}
+
+// TestNetworkPublishUDP: a UDP port published on 127.0.0.1 reaches a
+// server in the container's namespace, and the reply comes back.
+func TestNetworkPublishUDP(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.Requires(t, "busybox", "overlay")
+	testutil.CheckLeaks(t)
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 (the UDP server) is not installed")
+	}
+	d := startPierd(t, shortDir(t))
+	dk := dockerOn(t, d)
+	dk("run", "-d", "--name", "udp1", "-p", "127.0.0.1:15353:5353/udp", "busybox", "sleep", "1000")
+	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "udp1") })
+	if got := dk("port", "udp1"); got != "5353/udp -> 127.0.0.1:15353" {
+		t.Errorf("docker port = %q", got)
+	}
+	pid := dk("inspect", "-f", "{{.State.Pid}}", "udp1")
+	// busybox has no UDP server: python3 serves in the container's netns.
+	srv := exec.Command("nsenter", "--net=/proc/"+pid+"/ns/net", "python3", "-c",
+		"import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',5353))\n"+
+			"while True:\n d,a=s.recvfrom(100)\n s.sendto(d.upper(),a)\n")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	conn, err := net.Dial("udp", "127.0.0.1:15353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 100)
+	for i := 0; ; i++ {
+		if _, err := conn.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		n, err := conn.Read(buf)
+		if err == nil && string(buf[:n]) == "PING" {
+			break
+		}
+		if i == 25 {
+			t.Fatalf("no UDP answer through 127.0.0.1:15353: %v %q", err, buf[:n])
+		}
+	}
 }
