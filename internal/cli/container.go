@@ -17,7 +17,7 @@ func (a *app) containerCommands() []*cobra.Command {
 	group.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.psCommand("ls"), a.logsCommand(),
 		a.stopCommand(), a.killCommand(), a.rmCommand("rm"), a.waitCommand(), a.containerInspectCommand(),
-		a.containerPruneCommand(), a.exportCommand(),
+		a.containerPruneCommand(), a.exportCommand(), a.portCommand(),
 	)
 	// The other groups' verbs are `pier container` verbs too, as in docker.
 	group.AddCommand(a.execCommands()...)
@@ -27,6 +27,7 @@ func (a *app) containerCommands() []*cobra.Command {
 	return []*cobra.Command{
 		group, a.runCommand(), a.createCommand(), a.startCommand(), a.psCommand("ps"), a.logsCommand(),
 		a.stopCommand(), a.killCommand(), a.rmCommand("rm"), a.waitCommand(), a.inspectCommand(),
+		a.portCommand(),
 	}
 }
 

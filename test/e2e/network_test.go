@@ -367,6 +367,9 @@ func TestNetworkPublishUDP(t *testing.T) {
 	if got := dk("port", "udp1"); got != "5353/udp -> 127.0.0.1:15353" {
 		t.Errorf("docker port = %q", got)
 	}
+	if code, out, errs := run(t, testutil.Binary(t, "pier"), "-H", d.host, "port", "udp1", "5353/udp"); code != 0 || out != "127.0.0.1:15353\n" {
+		t.Errorf("pier port udp1 5353/udp = %d %q %q", code, out, errs)
+	}
 	pid := dk("inspect", "-f", "{{.State.Pid}}", "udp1")
 	// busybox has no UDP server: python3 serves in the container's netns.
 	srv := exec.Command("nsenter", "--net=/proc/"+pid+"/ns/net", "python3", "-c",
