@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -87,7 +88,7 @@ func oneStats(cmd *cobra.Command, c *client.Client, id string) (container.StatsR
 // printStats writes docker's stats table.
 func printStats(out io.Writer, rows []container.StatsResponse) {
 	tw := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tPIDS")
+	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS")
 	for _, st := range rows {
 		memPct := 0.0
 		if st.MemoryStats.Limit != 0 {
@@ -97,10 +98,36 @@ func printStats(out io.Writer, rows []container.StatsResponse) {
 		if len(name) > 0 && name[0] == '/' {
 			name = name[1:]
 		}
-		fmt.Fprintf(tw, "%.12s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%d\n", st.ID, name, cpuPercent(st),
-			units.BytesSize(float64(st.MemoryStats.Usage)), units.BytesSize(float64(st.MemoryStats.Limit)), memPct, st.PidsStats.Current)
+		rx, tx := netIO(st)
+		rd, wr := blockIO(st)
+		fmt.Fprintf(tw, "%.12s\t%s\t%.2f%%\t%s / %s\t%.2f%%\t%s / %s\t%s / %s\t%d\n", st.ID, name, cpuPercent(st),
+			units.BytesSize(float64(st.MemoryStats.Usage)), units.BytesSize(float64(st.MemoryStats.Limit)), memPct,
+			units.HumanSizeWithPrecision(rx, 3), units.HumanSizeWithPrecision(tx, 3),
+			units.HumanSizeWithPrecision(rd, 3), units.HumanSizeWithPrecision(wr, 3), st.PidsStats.Current)
 	}
 	tw.Flush()
+}
+
+// netIO sums what every interface received and sent.
+func netIO(st container.StatsResponse) (rx, tx float64) {
+	for _, n := range st.Networks {
+		rx += float64(n.RxBytes)
+		tx += float64(n.TxBytes)
+	}
+	return rx, tx
+}
+
+// blockIO sums the bytes read and written on every device.
+func blockIO(st container.StatsResponse) (read, write float64) {
+	for _, e := range st.BlkioStats.IoServiceBytesRecursive {
+		switch strings.ToLower(e.Op) {
+		case "read":
+			read += float64(e.Value)
+		case "write":
+			write += float64(e.Value)
+		}
+	}
+	return read, write
 }
 
 // cpuPercent is docker's: the container's share of the host's cpu time

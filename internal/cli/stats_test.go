@@ -25,7 +25,10 @@ func startFakeStats(t *testing.T, update *container.UpdateConfig) string {
 			return
 		}
 		json.NewEncoder(w).Encode(container.StatsResponse{ID: "0123456789abcdef", Name: "/s",
-			MemoryStats: container.MemoryStats{Usage: 16 << 20, Limit: 64 << 20}, PidsStats: container.PidsStats{Current: 3}})
+			MemoryStats: container.MemoryStats{Usage: 16 << 20, Limit: 64 << 20}, PidsStats: container.PidsStats{Current: 3},
+			Networks: map[string]container.NetworkStats{"eth0": {RxBytes: 1500, TxBytes: 648}, "eth1": {RxBytes: 500}},
+			BlkioStats: container.BlkioStats{IoServiceBytesRecursive: []container.BlkioStatEntry{
+				{Major: 8, Op: "Read", Value: 4096}, {Major: 8, Op: "Write", Value: 2 << 20}, {Major: 8, Op: "Total", Value: 1}}}})
 	})
 	mux.HandleFunc("POST /containers/{id}/update", func(w http.ResponseWriter, r *http.Request) {
 		json.NewDecoder(r.Body).Decode(update)
@@ -55,10 +58,10 @@ func TestStatsNoStream(t *testing.T) {
 	if code != 0 || len(lines) != 2 {
 		t.Fatalf("stats = %d %q %s", code, out, errs)
 	}
-	if got := strings.Join(strings.Fields(lines[0]), " "); got != "CONTAINER ID NAME CPU % MEM USAGE / LIMIT MEM % PIDS" {
+	if got := strings.Join(strings.Fields(lines[0]), " "); got != "CONTAINER ID NAME CPU % MEM USAGE / LIMIT MEM % NET I/O BLOCK I/O PIDS" {
 		t.Errorf("header %q", got)
 	}
-	if got := strings.Join(strings.Fields(lines[1]), " "); got != "0123456789ab s 0.00% 16MiB / 64MiB 25.00% 3" {
+	if got := strings.Join(strings.Fields(lines[1]), " "); got != "0123456789ab s 0.00% 16MiB / 64MiB 25.00% 2kB / 648B 4.1kB / 2.1MB 3" {
 		t.Errorf("row %q", got)
 	}
 	if code, _, _ := run(t, "-H", host, "stats", "--no-stream", "nope"); code == 0 {

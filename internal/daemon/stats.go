@@ -72,6 +72,9 @@ func (d *Daemon) statsOnce(ctx context.Context, r containerRecord) (container.St
 	}
 	fillStats(&resp, &ev.Data)
 	resp.CPUStats.SystemUsage, _ = systemCPUUsage()
+	if nets, err := netStats(cur.Pid); err == nil && len(nets) > 0 {
+		resp.Networks = nets
+	}
 	return resp, nil
 }
 
@@ -99,6 +102,7 @@ func fillStats(resp *container.StatsResponse, st *cgroups.Stats) {
 	resp.MemoryStats = container.MemoryStats{
 		Usage: st.Memory.Usage, MaxUsage: st.Memory.MaxUsage, Limit: limit, Stats: st.Memory.Stat,
 	}
+	resp.BlkioStats = blkioStats(st.IO)
 	resp.PidsStats = container.PidsStats{Current: st.Pids.Current}
 	if st.Pids.Limit != math.MaxUint64 {
 		resp.PidsStats.Limit = st.Pids.Limit

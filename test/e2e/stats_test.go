@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,6 +38,15 @@ func TestStatsAndUpdate(t *testing.T) {
 	}
 	if _, out, _ := dk("inspect", "-f", "{{.HostConfig.Memory}}", "st"); strings.TrimSpace(out) != "67108864" {
 		t.Errorf("HostConfig.Memory after update = %q", out)
+	}
+	// The container is on the default bridge: its eth0 counts a ping of
+	// the gateway, and stats shows it (about 1 kB each way).
+	_, gw, _ := dk("inspect", "-f", "{{.NetworkSettings.Networks.bridge.Gateway}}", "st")
+	if code, _, errs := dk("exec", "st", "ping", "-c1", "-W2", "-s", "1000", strings.TrimSpace(gw)); code != 0 {
+		t.Fatalf("ping of the gateway %q = %d %q", gw, code, errs)
+	}
+	if _, out, _ := dk("stats", "--no-stream", "--format", "{{.NetIO}}", "st"); !regexp.MustCompile(`^[12]\.\d+kB / [12]\.\d+kB$`).MatchString(strings.TrimSpace(out)) {
+		t.Errorf("docker stats NetIO after a 1000-byte ping = %q, want about 1kB each way", out)
 	}
 	for _, cli := range []string{dockers[0], pier} {
 		flag := "--host"
