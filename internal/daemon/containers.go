@@ -318,6 +318,15 @@ func (d *Daemon) containerRecords() ([]containerRecord, error) {
 // lookup finds a container by full id, name (with or without "/") or
 // unique id prefix, as dockerd does.
 func (d *Daemon) lookup(ref string) (containerRecord, error) {
+	// A full id, what clients send after create and what the daemon uses
+	// inside, is one record read, not a scan of every container's.
+	if len(ref) == 64 && isHexID(ref) {
+		var r containerRecord
+		err := d.md.Get(containerKind, ref, &r)
+		if err == nil || !errors.Is(err, errdefs.ErrNotFound) {
+			return r, err
+		}
+	}
 	recs, err := d.containerRecords()
 	if err != nil {
 		return containerRecord{}, err
@@ -361,4 +370,13 @@ func (d *Daemon) volumePath(name string) (string, error) {
 		return "", err
 	}
 	return v.ToAPI().Mountpoint, nil
+}
+
+func isHexID(s string) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
