@@ -114,6 +114,10 @@ func TestFlagsMapToRequest(t *testing.T) {
 			&network.EndpointSettings{Aliases: []string{"db"}, DriverOpts: map[string]string{"pier.bandwidth.egress": "1mbit"},
 				IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr("10.1.0.9")}}},
 		{nil, func(o client.ContainerCreateOptions) any { return o.NetworkingConfig }, (*network.NetworkingConfig)(nil)},
+		{[]string{"--mac-address", "02:42:AC:11:00:99"},
+			func(o client.ContainerCreateOptions) any {
+				return o.NetworkingConfig.EndpointsConfig["bridge"].MacAddress.String()
+			}, "02:42:ac:11:00:99"},
 	} {
 		opts := mustCreate(t, append(tc.args, "busybox", "true")...)
 		if got := tc.check(opts); !reflect.DeepEqual(got, tc.want) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 
@@ -21,7 +22,7 @@ const (
 
 // networkOptions are the flags that shape the container's endpoint.
 type networkOptions struct {
-	name, ip              string
+	name, ip, mac         string
 	aliases               listValue
 	egress, ingress       rateValue
 	publish, expose       listValue
@@ -128,6 +129,16 @@ func (n *networkOptions) endpoints() (*network.NetworkingConfig, error) {
 		}
 		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: ip}
 	}
+	if n.mac != "" {
+		hw, err := net.ParseMAC(n.mac)
+		if err != nil || len(hw) != 6 {
+			return nil, fmt.Errorf("invalid argument %q for \"--mac-address\" flag: not an Ethernet address", n.mac)
+		}
+		if mode.IsNone() || mode.IsHost() || mode.IsContainer() {
+			return nil, fmt.Errorf("--mac-address needs a network the container has its own link on, not %q", name)
+		}
+		ep.MacAddress = network.HardwareAddr(hw)
+	}
 	for _, r := range []struct {
 		flag, key string
 		v         rateValue
@@ -143,7 +154,7 @@ func (n *networkOptions) endpoints() (*network.NetworkingConfig, error) {
 		}
 		ep.DriverOpts[r.key] = r.v.text
 	}
-	if ep.Aliases == nil && ep.IPAMConfig == nil && ep.DriverOpts == nil {
+	if ep.Aliases == nil && ep.IPAMConfig == nil && ep.DriverOpts == nil && ep.MacAddress == nil {
 		return nil, nil
 	}
 	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{name: ep}}, nil

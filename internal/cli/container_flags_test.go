@@ -112,6 +112,8 @@ func TestCreateRequestErrors(t *testing.T) {
 		{[]string{"--network-alias", "a"}, "network-scoped aliases are only supported for user-defined networks"},
 		{[]string{"--network", "none", "--egress-rate", "1mbit"}, `--egress-rate needs a network`},
 		{[]string{"--ip", "fe80::1"}, `for "--ip" flag`},
+		{[]string{"--mac-address", "02:42:zz:11:00:99"}, `for "--mac-address" flag`},
+		{[]string{"--network", "host", "--mac-address", "02:42:ac:11:00:99"}, `--mac-address needs a network`},
 		{[]string{"--cpus", "-1"}, `for "--cpus" flag`},
 	} {
 		_, err := parseCreate(t, append(tc.args, "busybox")...)

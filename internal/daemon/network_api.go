@@ -14,7 +14,6 @@ import (
 	"github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
-	pnet "github.com/pier-engine/pier/internal/network"
 )
 
 // bridgeNameOption is Docker's option naming a network's bridge.
@@ -113,7 +112,7 @@ func (d *Daemon) NetworkInspect(ctx context.Context, ref string) (network.Inspec
 			continue
 		}
 		out.Containers[r.ID] = network.EndpointResource{
-			Name: r.Name, EndpointID: ep.HostVeth, MacAddress: network.HardwareAddr(pnet.MACFor(ep.IP)),
+			Name: r.Name, EndpointID: ep.HostVeth, MacAddress: network.HardwareAddr(ep.mac()),
 			IPv4Address: netip.PrefixFrom(ep.IP, n.Subnet.Bits()),
 		}
 	}

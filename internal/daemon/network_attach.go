@@ -49,7 +49,7 @@ func (d *Daemon) attach(r containerRecord, n netRecord, ep *endpointRecord, path
 		return err
 	}
 	_, err = network.AttachConfig(network.EndpointConfig{
-		NetnsPath: path, Bridge: br, IP: ip, IfName: ifname, HostName: ep.HostVeth,
+		NetnsPath: path, Bridge: br, IP: ip, IfName: ifname, HostName: ep.HostVeth, MAC: ep.mac(),
 		NoDefaultRoute: ifname != "eth0",
 	})
 	if err != nil {

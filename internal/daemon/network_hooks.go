@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,6 +103,13 @@ func newEndpoint(n netRecord, es *network.EndpointSettings, order int) (*endpoin
 		return nil, fmt.Errorf("network-scoped alias is supported only for containers in user defined networks: %w", errdefs.ErrInvalidArgument)
 	}
 	ep.Aliases = es.Aliases
+	if len(es.MacAddress) > 0 {
+		hw := net.HardwareAddr(es.MacAddress)
+		if len(hw) != 6 || hw[0]&1 == 1 {
+			return nil, fmt.Errorf("invalid MAC address %s: not a unicast Ethernet address: %w", hw, errdefs.ErrInvalidArgument)
+		}
+		ep.RequestedMAC = hw.String()
+	}
 	if es.IPAMConfig != nil && es.IPAMConfig.IPv4Address.IsValid() {
 		ip := es.IPAMConfig.IPv4Address
 		if n.predefined() {

@@ -6,8 +6,6 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
-
-	pnet "github.com/pier-engine/pier/internal/network"
 )
 
 // networkInspect fills the network parts of an inspect: each network's
@@ -100,7 +98,7 @@ func (d *Daemon) endpointSettings(r containerRecord) map[string]*network.Endpoin
 		if running && ep.IP.IsValid() {
 			es.EndpointID = ep.HostVeth
 			es.Gateway, es.IPAddress, es.IPPrefixLen = n.gateway(), ep.IP, n.Subnet.Bits()
-			es.MacAddress = network.HardwareAddr(pnet.MACFor(ep.IP))
+			es.MacAddress = network.HardwareAddr(ep.mac())
 		}
 		out[n.Name] = es
 	}

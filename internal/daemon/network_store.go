@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -57,12 +58,13 @@ func (n netRecord) predefined() bool {
 // endpointRecord is a container's attachment to one network: what the
 // user asked for at create or connect, and, while it runs, what was made.
 type endpointRecord struct {
-	NetworkID   string            `json:"networkId"`
-	Aliases     []string          `json:"aliases,omitempty"`
-	RequestedIP netip.Addr        `json:"requestedIp,omitzero"`
-	DriverOpts  map[string]string `json:"driverOpts,omitempty"`
-	Egress      uint64            `json:"egress,omitempty"`  // bit/s the container may send
-	Ingress     uint64            `json:"ingress,omitempty"` // bit/s it may receive
+	NetworkID    string            `json:"networkId"`
+	Aliases      []string          `json:"aliases,omitempty"`
+	RequestedIP  netip.Addr        `json:"requestedIp,omitzero"`
+	RequestedMAC string            `json:"requestedMac,omitempty"`
+	DriverOpts   map[string]string `json:"driverOpts,omitempty"`
+	Egress       uint64            `json:"egress,omitempty"`  // bit/s the container may send
+	Ingress      uint64            `json:"ingress,omitempty"` // bit/s it may receive
 	// Order is the interface's index: eth<Order>.
 	Order int `json:"order"`
 
@@ -251,4 +253,13 @@ func (d *Daemon) updateEndpoints(id string, fn func(c *ctrEndpoints) error) erro
 		}
 		return fn(&c)
 	})
+}
+
+// mac is the endpoint's MAC address: the one asked for, else the stable
+// one its address gives.
+func (ep *endpointRecord) mac() net.HardwareAddr {
+	if hw, err := net.ParseMAC(ep.RequestedMAC); err == nil {
+		return hw
+	}
+	return network.MACFor(ep.IP)
 }

@@ -144,6 +144,9 @@ func TestNetworkModes(t *testing.T) {
 	if got := dk("run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net | tr '\\n' ' '; ip route | grep -c default"); got != "eth0 lo 1" {
 		t.Errorf("bridge: links and default routes %q", got)
 	}
+	if got := dk("run", "--rm", "--mac-address", "02:42:ac:11:00:99", "busybox", "cat", "/sys/class/net/eth0/address"); got != "02:42:ac:11:00:99" {
+		t.Errorf("--mac-address: eth0 has %q", got)
+	}
 	dk("run", "-d", "--name", "owner", "busybox", "sleep", "1000")
 	t.Cleanup(func() { run(t, dockers[0], "--host", d.host, "rm", "-f", "owner") })
 	pid := dk("inspect", "-f", "{{.State.Pid}}", "owner")
