@@ -32,6 +32,7 @@ type createOptions struct {
 	stopTimeout                                        int
 	init, readOnly, autoRemove, privileged             bool
 	oomKillDisable, interactive, tty                   bool
+	attach                                             listValue
 }
 
 // createRequest turns the flags and the positional IMAGE [CMD...] into the
@@ -78,6 +79,23 @@ func (o *createOptions) config(f *pflag.FlagSet, args []string) (*container.Conf
 		Labels: keyValues(o.labels), StopSignal: o.stopSignal, Hostname: o.hostname,
 		Tty: o.tty, OpenStdin: o.interactive, StdinOnce: o.interactive, AttachStdin: o.interactive,
 		AttachStdout: true, AttachStderr: true,
+	}
+	if len(o.attach.values) > 0 {
+		// -a names the streams to attach, as docker's: the rest stay off.
+		cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = false, false, false
+		for _, v := range o.attach.values {
+			switch strings.ToLower(v) {
+			case "stdin":
+				cfg.AttachStdin = true
+			case "stdout":
+				cfg.AttachStdout = true
+			case "stderr":
+				cfg.AttachStderr = true
+			default:
+				return nil, fmt.Errorf("invalid argument %q for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", v)
+			}
+		}
+		cfg.StdinOnce = cfg.AttachStdin && o.interactive
 	}
 	if len(cfg.Cmd) == 0 {
 		cfg.Cmd = nil

@@ -95,6 +95,14 @@ func TestFlagsMapToRequest(t *testing.T) {
 			c := o.Config
 			return []bool{c.OpenStdin, c.AttachStdin, c.Tty}
 		}, []bool{false, false, false}},
+		{[]string{"-a", "STDOUT"}, func(o client.ContainerCreateOptions) any {
+			c := o.Config
+			return []bool{c.AttachStdin, c.AttachStdout, c.AttachStderr, c.StdinOnce}
+		}, []bool{false, true, false, false}},
+		{[]string{"-i", "-a", "stdin", "-a", "stderr"}, func(o client.ContainerCreateOptions) any {
+			c := o.Config
+			return []bool{c.AttachStdin, c.AttachStdout, c.AttachStderr, c.StdinOnce}
+		}, []bool{true, false, true, true}},
 		{[]string{"--health-cmd", "wget -q localhost", "--health-interval", "2s", "--health-retries", "3",
 			"--health-timeout", "1s", "--health-start-period", "5s", "--health-start-interval", "100ms"},
 			func(o client.ContainerCreateOptions) any { return o.Config.Healthcheck },

@@ -36,6 +36,7 @@ func (o *createOptions) addProcessFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.restart, "restart", "no", "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
 	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	f.VarP(&o.attach, "attach", "a", "Attach to STDIN, STDOUT or STDERR")
 	f.StringVar(&o.runtime, "runtime", "", "Runtime to use for this container (pier-runtime, runc or crun)")
 	f.StringVar(&o.logDriver, "log-driver", "", "Logging driver for the container (json-file only)")
 	f.StringArrayVar(&o.logOpts, "log-opt", nil, "Log driver options (max-size=10m, max-file=3)")

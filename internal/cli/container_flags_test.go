@@ -113,6 +113,7 @@ func TestCreateRequestErrors(t *testing.T) {
 		{[]string{"--network", "none", "--egress-rate", "1mbit"}, `--egress-rate needs a network`},
 		{[]string{"--ip", "fe80::1"}, `for "--ip" flag`},
 		{[]string{"--mac-address", "02:42:zz:11:00:99"}, `for "--mac-address" flag`},
+		{[]string{"-a", "stdnothing"}, `valid streams are STDIN, STDOUT and STDERR`},
 		{[]string{"--network", "host", "--mac-address", "02:42:ac:11:00:99"}, `--mac-address needs a network`},
 		{[]string{"--cpus", "-1"}, `for "--cpus" flag`},
 	} {

@@ -28,6 +28,9 @@ func (a *app) runCommand() *cobra.Command {
 				return daemonFailure{err}
 			}
 			cfg := opts.Config
+			if detach && cmd.Flags().Changed("attach") {
+				return daemonFailure{errors.New("Conflicting options: -a and -d")}
+			}
 			if detach {
 				cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.StdinOnce = false, false, false, false
 			} else if err := checkTTY(cfg.AttachStdin, cfg.Tty); err != nil {

@@ -245,6 +245,13 @@ func TestCLIExitCodes(t *testing.T) {
 			t.Errorf("pier run %q = %d %q %q, want %d", c.args, code, out, errs, c.want)
 		}
 	}
+	// -a names the streams the CLI shows: the container's stderr is not.
+	if code, out, errs := run(t, pier, "-H", d.host, "run", "--rm", "-a", "stdout", "busybox", "sh", "-c", "echo out; echo err >&2"); code != 0 || out != "out\n" || strings.Contains(errs, "err") {
+		t.Errorf("pier run -a stdout = %d %q %q, want only out", code, out, errs)
+	}
+	if code, _, errs := run(t, pier, "-H", d.host, "run", "-d", "-a", "stdout", "busybox", "true"); code != 125 || !strings.Contains(errs, "Conflicting options: -a and -d") {
+		t.Errorf("pier run -d -a = %d %q", code, errs)
+	}
 	// docker run --rm waits for the removal even when the start fails:
 	// pierd removes the container then, as dockerd does.
 	done := make(chan struct{})
