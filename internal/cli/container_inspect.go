@@ -2,8 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/moby/moby/client"
@@ -41,30 +41,9 @@ func (a *app) objectInspectCommand(use, short, kind string) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			var (
-				raws []json.RawMessage
-				errs []error
-			)
-			for _, ref := range args {
-				typed, raw, err := inspectObject(cmd, c, ref, typ)
-				if err != nil {
-					errs = append(errs, daemonError(a.host, err))
-					continue
-				}
-				if format == "" {
-					raws = append(raws, raw)
-					continue
-				}
-				if err := renderEither(a.stdout, format, typed, raw); err != nil {
-					return err
-				}
-			}
-			if format == "" {
-				if err := writeIndented(a.stdout, raws); err != nil {
-					return err
-				}
-			}
-			return errors.Join(errs...)
+			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
+				return inspectObject(ctx, c, ref, typ)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", `Go template, or "json"`)
@@ -76,9 +55,9 @@ func (a *app) objectInspectCommand(use, short, kind string) *cobra.Command {
 }
 
 // inspectObject fetches ref as a container, then as an image.
-func inspectObject(cmd *cobra.Command, c *client.Client, ref, typ string) (any, json.RawMessage, error) {
+func inspectObject(ctx context.Context, c *client.Client, ref, typ string) (any, json.RawMessage, error) {
 	if typ == "" || typ == "container" {
-		res, err := c.ContainerInspect(cmd.Context(), ref, client.ContainerInspectOptions{})
+		res, err := c.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
 		if err == nil {
 			return res.Container, res.Raw, nil
 		}
@@ -87,7 +66,7 @@ func inspectObject(cmd *cobra.Command, c *client.Client, ref, typ string) (any, 
 		}
 	}
 	var raw bytes.Buffer
-	res, err := c.ImageInspect(cmd.Context(), ref, client.ImageInspectWithRawResponse(&raw))
+	res, err := c.ImageInspect(ctx, ref, client.ImageInspectWithRawResponse(&raw))
 	if err != nil {
 		if typ == "" && isNotFound(err) {
 			return nil, nil, fmt.Errorf("No such object: %s", ref)

@@ -190,25 +190,11 @@ func writeNetworkRows(w io.Writer, format string, nets []network.Summary, trunc 
 }
 
 func (a *app) networkInspectCommand() *cobra.Command {
-	var format string
-	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
-		Short: "Display detailed information on one or more networks",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
-				res, err := c.NetworkInspect(ctx, ref, client.NetworkInspectOptions{})
-				return res.Network, res.Raw, err
-			})
-		},
-	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", `Go template, or "json"`)
-	return cmd
+	return a.kindInspectCommand("inspect [OPTIONS] NETWORK [NETWORK...]", "Display detailed information on one or more networks",
+		func(ctx context.Context, c *client.Client, ref string) (any, json.RawMessage, error) {
+			res, err := c.NetworkInspect(ctx, ref, client.NetworkInspectOptions{})
+			return res.Network, res.Raw, err
+		})
 }
 
 func (a *app) networkRemoveCommand() *cobra.Command {
@@ -218,20 +204,10 @@ func (a *app) networkRemoveCommand() *cobra.Command {
 		Short:   "Remove one or more networks",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
+			return a.forEach(args, func(c *client.Client, ref string) error {
+				_, err := c.NetworkRemove(cmd.Context(), ref, client.NetworkRemoveOptions{})
 				return err
-			}
-			defer c.Close()
-			var errs []error
-			for _, ref := range args {
-				if _, err := c.NetworkRemove(cmd.Context(), ref, client.NetworkRemoveOptions{}); err != nil {
-					errs = append(errs, daemonError(a.host, err))
-					continue
-				}
-				fmt.Fprintln(a.stdout, ref)
-			}
-			return errors.Join(errs...)
+			})
 		},
 	}
 }

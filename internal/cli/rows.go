@@ -10,6 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"text/template"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
 )
 
 // listRow is one line of a list command's --format: an object's, or the
@@ -60,8 +63,31 @@ func writeRows[R listRow](w io.Writer, format string, header R, rows []R) error 
 	return tw.Flush()
 }
 
+// kindInspectCommand is the `inspect` verb of one kind of object (volume,
+// network): --format, and get to fetch each one.
+func (a *app) kindInspectCommand(use, short string,
+	get func(ctx context.Context, c *client.Client, ref string) (any, json.RawMessage, error)) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
+				return get(ctx, c, ref)
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", `Go template, or "json"`)
+	return cmd
+}
+
 // inspectEach prints the objects refs name as docker's inspect commands do:
-// with format, each rendered through it; without, one indented JSON array
+// with format, each rendered through it (the typed object, or the raw one
+// for fields the API types lack); without, one indented JSON array
 // of the daemon's own bytes. A ref that fails is reported after the rest.
 func (a *app) inspectEach(ctx context.Context, refs []string, format string,
 	get func(ctx context.Context, ref string) (typed any, raw json.RawMessage, err error)) error {
@@ -76,7 +102,7 @@ func (a *app) inspectEach(ctx context.Context, refs []string, format string,
 			continue
 		}
 		if format != "" {
-			if err := render(a.stdout, format, typed); err != nil {
+			if err := renderEither(a.stdout, format, typed, raw); err != nil {
 				return err
 			}
 			continue

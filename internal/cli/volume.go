@@ -190,25 +190,11 @@ func writeVolumeRows(w io.Writer, format string, vols []volume.Volume) error {
 }
 
 func (a *app) volumeInspectCommand() *cobra.Command {
-	var format string
-	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
-		Short: "Display detailed information on one or more volumes",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
-				res, err := c.VolumeInspect(ctx, ref, client.VolumeInspectOptions{})
-				return res.Volume, res.Raw, err
-			})
-		},
-	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", `Go template, or "json"`)
-	return cmd
+	return a.kindInspectCommand("inspect [OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes",
+		func(ctx context.Context, c *client.Client, ref string) (any, json.RawMessage, error) {
+			res, err := c.VolumeInspect(ctx, ref, client.VolumeInspectOptions{})
+			return res.Volume, res.Raw, err
+		})
 }
 
 // writeIndented prints the daemon's objects as docker inspect does: a JSON
@@ -233,20 +219,10 @@ func (a *app) volumeRemoveCommand() *cobra.Command {
 		Short:   "Remove one or more volumes",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
+			return a.forEach(args, func(c *client.Client, name string) error {
+				_, err := c.VolumeRemove(cmd.Context(), name, client.VolumeRemoveOptions{Force: force})
 				return err
-			}
-			defer c.Close()
-			var errs []error
-			for _, name := range args {
-				if _, err := c.VolumeRemove(cmd.Context(), name, client.VolumeRemoveOptions{Force: force}); err != nil {
-					errs = append(errs, daemonError(a.host, err))
-					continue
-				}
-				fmt.Fprintln(a.stdout, name)
-			}
-			return errors.Join(errs...)
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of one or more volumes")
