@@ -14,10 +14,11 @@ const module = "github.com/pier-engine/pier"
 // conscious decision about where it sits.
 var layers = map[string]int{
 	// L0: leaves.
-	"internal/sys":     0,
-	"internal/errdefs": 0,
-	"internal/ocispec": 0,
-	"internal/archive": 0,
+	"internal/sys":        0,
+	"internal/errdefs":    0,
+	"internal/ocispec":    0,
+	"internal/archive":    0,
+	"internal/atomicfile": 0,
 	// L1: kernel mechanisms, each on its own.
 	"internal/cgroups":          1,
 	"internal/cgroups/fscommon": 1,

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -32,7 +33,7 @@ import (
 const MaxIDLen = 200
 
 const (
-	tmpPrefix = ".tmp-"
+	tmpPrefix = atomicfile.TempPrefix
 	ext       = ".json"
 )
 
