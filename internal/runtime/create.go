@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/hooks"
 	"github.com/pier-engine/pier/internal/syncmsg"
@@ -252,12 +253,8 @@ func dialConsole(path string) (*os.File, error) {
 }
 
 func writePidFile(path string, pid int) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		return fmt.Errorf("pid file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("pid file %s: %w", path, err)
+	if err := atomicfile.WriteFile(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("pid file: %w", err)
 	}
 	return nil
 }

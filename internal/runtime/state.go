@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -83,12 +84,7 @@ func (r *Runtime) save(rec *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode state of %s: %w", rec.ID, err)
 	}
-	dir := r.dir(rec.ID)
-	tmp := filepath.Join(dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write state of %s: %w", rec.ID, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, stateFile)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(r.dir(rec.ID), stateFile), b, 0o600); err != nil {
 		return fmt.Errorf("write state of %s: %w", rec.ID, err)
 	}
 	return nil
