@@ -11,6 +11,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/snapshot"
 )
@@ -110,29 +111,14 @@ func (s *Store) recordPath(id string) (string, error) {
 	return filepath.Join(s.cfg.Root, "images", h.Hex+".json"), nil
 }
 
-// writeJSON writes v to path atomically: temp file, fsync, rename.
+// writeJSON writes v to path atomically (atomicfile), 0600: the auth file
+// holds credentials and the records need no wider access.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, b, 0o600)
 }
 
 func (s *Store) readRecord(id string) (*Image, error) {
