@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -168,38 +169,10 @@ func (m *IPAM) commit(st ipamState) error {
 	if err != nil {
 		return fmt.Errorf("ipam encode: %w", err)
 	}
-	if err := writeFileAtomic(m.path, b); err != nil {
-		return err
+	if err := atomicfile.WriteFile(m.path, b, 0o600); err != nil {
+		return fmt.Errorf("ipam: %w", err)
 	}
 	m.state = st
 	return nil
 }
 
-// writeFileAtomic writes b to path through a synced temporary file renamed
-// over it: a crash leaves either the old content or the new, never a torn
-// file.
-func writeFileAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("ipam write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("ipam write %s: %w", f.Name(), err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("ipam sync %s: %w", f.Name(), err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("ipam close %s: %w", f.Name(), err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("ipam rename %s: %w", path, err)
-	}
-	return nil
-}
