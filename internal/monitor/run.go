@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/logfile"
 )
 
@@ -99,7 +100,7 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 		return 0, startedAt, fmt.Errorf("setsid: %w", err)
 	}
 	if m.cfg.MonitorPidFile != "" {
-		if err := writeAtomic(m.cfg.MonitorPidFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		if err := atomicfile.WriteFile(m.cfg.MonitorPidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return 0, startedAt, err
 		}
 	}

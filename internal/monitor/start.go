@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/pier-engine/pier/internal/atomicfile"
 )
 
 // Monitor is a running pier-monitor seen from the process that started it.
@@ -41,7 +43,7 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 		w.Close()
 		return nil, fmt.Errorf("monitor config: %w", err)
 	}
-	if err := writeAtomic(configPath, b); err != nil {
+	if err := atomicfile.WriteFile(configPath, b, 0o644); err != nil {
 		w.Close()
 		return nil, err
 	}

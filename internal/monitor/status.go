@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -59,7 +59,7 @@ func WriteStatus(path string, s Status) error {
 	if err != nil {
 		return fmt.Errorf("status %s: %w", path, err)
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // ReadPid reads a pid file (the runtime's or the monitor's).
@@ -73,37 +73,4 @@ func ReadPid(path string) (int, error) {
 		return 0, fmt.Errorf("pid file %s: %q is not a pid: %w", path, b, errdefs.ErrInvalidArgument)
 	}
 	return pid, nil
-}
-
-// writeAtomic writes data to a temp file beside path, syncs it and renames
-// it over path, then syncs the directory so the rename survives a crash.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
