@@ -33,6 +33,7 @@ var layers = map[string]int{
 	"internal/logfile":          1,
 	"internal/hooks":            1,
 	"internal/syncmsg":          1,
+	"internal/ociruntime":       1,
 	// L2: the runtime, what runs inside before execve, PID 1.
 	"internal/runtime":       2,
 	"internal/containerinit": 2,
