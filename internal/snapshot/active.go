@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -33,13 +34,13 @@ func (s *Store) Prepare(id, chainID string) error {
 			return fmt.Errorf("prepare %s: %w", id, err)
 		}
 	}
-	if err := writeFileSync(filepath.Join(tmp, "parent"), chainID); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(tmp, "parent"), []byte(chainID), 0o600); err != nil {
 		return fmt.Errorf("prepare %s: %w", id, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("prepare %s: %w", id, err)
 	}
-	return nil
+	return atomicfile.SyncDir(filepath.Dir(dir))
 }
 
 // UpperDir is the writable layer of container id: what docker diff and

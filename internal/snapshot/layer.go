@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"golang.org/x/sys/unix"
 )
@@ -68,7 +69,7 @@ func commit(tmp, final, parent string) error {
 	if err != nil {
 		return fmt.Errorf("syncfs %s: %w", tmp, err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, "parent"), parent); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(tmp, "parent"), []byte(parent), 0o600); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -77,7 +78,7 @@ func commit(tmp, final, parent string) error {
 		}
 		return err
 	}
-	return syncDir(filepath.Dir(final))
+	return atomicfile.SyncDir(filepath.Dir(final))
 }
 
 // Layers lists the chain ids of all unpacked layers.

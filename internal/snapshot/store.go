@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/pier-engine/pier/internal/errdefs"
-	"golang.org/x/sys/unix"
 )
 
 // Store is a directory of layer snapshots and container writable layers.
@@ -50,36 +49,6 @@ func key(id string) (string, error) {
 		return "", fmt.Errorf("snapshot id %q: %w", id, errdefs.ErrInvalidArgument)
 	}
 	return k, nil
-}
-
-// writeFileSync writes a small file and flushes it before returning.
-func writeFileSync(path, content string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir flushes a directory, so that renames into it survive a crash.
-func syncDir(dir string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Fsync(fd); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func readParent(dir string) (string, error) {
