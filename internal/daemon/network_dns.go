@@ -29,7 +29,7 @@ func (d *Daemon) startResolver(n netRecord) {
 	if !n.predefined() {
 		names = func(q string) []netip.Addr { return d.lookupName(n.ID, q) }
 	}
-	s, err := dns.Listen(n.gateway(), 53, names, dns.HostUpstreams())
+	s, err := dns.Listen(netip.PrefixFrom(n.gateway(), n.Subnet.Bits()), 53, names, dns.HostUpstreams())
 	if err != nil {
 		d.log.Warn("network resolver", "network", n.Name, "err", err)
 		return

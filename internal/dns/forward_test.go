@@ -154,7 +154,7 @@ func TestNoForwardToSelf(t *testing.T) {
 	port := s.Port()
 	s.Close()
 	self := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	s2, err := listen(self.Addr(), port, names, []netip.AddrPort{self}, time.Second)
+	s2, err := listen(netip.PrefixFrom(self.Addr(), 8), port, names, []netip.AddrPort{self}, time.Second)
 	if err != nil {
 		t.Skipf("port %d taken again: %v", port, err)
 	}

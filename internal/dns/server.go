@@ -14,9 +14,11 @@ const (
 	// maxForwards bounds the queries waiting on an upstream at once; beyond
 	// it a client gets SERVFAIL at once instead of a goroutine more.
 	maxForwards = 64
-	// maxTCPConns bounds the client TCP connections served at once; beyond
-	// it a new connection is closed unanswered.
-	maxTCPConns = 16
+	// maxTCPConns bounds the client TCP connections served at once, and
+	// maxTCPPerClient those of one client address, so one container cannot
+	// take every slot; beyond either a new connection is closed unanswered.
+	maxTCPConns     = 16
+	maxTCPPerClient = 4
 	// tcpIdle is how long a client's TCP connection may sit between queries
 	// (RFC 7766 suggests seconds, not minutes).
 	tcpIdle = 10 * time.Second
@@ -27,6 +29,7 @@ const (
 // Server is one embedded resolver listening on UDP and TCP.
 type Server struct {
 	names     func(name string) []netip.Addr
+	clients   netip.Prefix // the network's subnet: nobody else is answered
 	upstreams []netip.AddrPort
 	timeout   time.Duration // per upstream and query
 
@@ -41,22 +44,31 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // Guarded by mu.
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{} // Guarded by mu.
+	perConns map[netip.Addr]int    // open connections by client. Guarded by mu.
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// Listen serves DNS on addr:port over UDP and TCP. names answers A queries
-// for the network's containers (name lower-cased, without trailing dot;
-// nil/empty = not ours); everything else is forwarded to upstreams (tried in
-// order, with timeouts). Port 0 picks a port free for both protocols.
-func Listen(addr netip.Addr, port int, names func(name string) []netip.Addr, upstreams []netip.AddrPort) (*Server, error) {
-	return listen(addr, port, names, upstreams, upstreamTimeout)
+// Listen serves DNS on gw's address, port port, over UDP and TCP, to the
+// clients of gw's subnet only: gw is the gateway as the bridge holds it
+// (10.1.0.1/16), and a query from any other address (a LAN host, another
+// network) is dropped unanswered, so the host is never an open resolver.
+// names answers A queries for the network's containers (name lower-cased,
+// without trailing dot; nil/empty = not ours); everything else is forwarded
+// to upstreams (tried in order, with timeouts). Port 0 picks a port free
+// for both protocols.
+func Listen(gw netip.Prefix, port int, names func(name string) []netip.Addr, upstreams []netip.AddrPort) (*Server, error) {
+	return listen(gw, port, names, upstreams, upstreamTimeout)
 }
 
-func listen(addr netip.Addr, port int, names func(string) []netip.Addr, upstreams []netip.AddrPort, timeout time.Duration) (*Server, error) {
+func listen(gw netip.Prefix, port int, names func(string) []netip.Addr, upstreams []netip.AddrPort, timeout time.Duration) (*Server, error) {
+	if !gw.IsValid() {
+		return nil, fmt.Errorf("dns listen %s: not an address with a prefix length", gw)
+	}
+	addr := gw.Addr()
 	udp, tcp, err := bind(addr, port)
 	if err != nil {
 		return nil, err
@@ -64,12 +76,14 @@ func listen(addr netip.Addr, port int, names func(string) []netip.Addr, upstream
 	self := netip.AddrPortFrom(addr, uint16(udp.LocalAddr().(*net.UDPAddr).Port))
 	s := &Server{
 		names:    names,
+		clients:  gw.Masked(),
 		timeout:  timeout,
 		udp:      udp,
 		tcp:      tcp,
 		forwards: make(chan struct{}, maxForwards),
 		tcpConns: make(chan struct{}, maxTCPConns),
 		conns:    make(map[net.Conn]struct{}),
+		perConns: make(map[netip.Addr]int),
 	}
 	for _, u := range upstreams {
 		// Forwarding to ourselves would loop until every token is taken.
@@ -163,6 +177,9 @@ func (s *Server) serveUDP() {
 			}
 			continue // e.g. ICMP errors surfacing on the socket
 		}
+		if !s.clients.Contains(client.Addr().Unmap()) {
+			continue
+		}
 		resp, q, fwd := s.answer(buf[:n], false)
 		if !fwd {
 			s.writeUDP(resp, client)
@@ -202,13 +219,18 @@ func (s *Server) serveTCP() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		client := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+		if !s.clients.Contains(client) {
+			c.Close()
+			continue
+		}
 		select {
 		case s.tcpConns <- struct{}{}:
 		default:
 			c.Close()
 			continue
 		}
-		if !s.track(c) {
+		if !s.track(c, client) {
 			<-s.tcpConns
 			continue
 		}
@@ -216,28 +238,32 @@ func (s *Server) serveTCP() {
 		go func() {
 			defer s.wg.Done()
 			defer func() { <-s.tcpConns }()
-			defer s.untrack(c)
+			defer s.untrack(c, client)
 			s.serveConn(c)
 		}()
 	}
 }
 
-// track registers c for Close to interrupt; false (and c closed) when Close
-// has already begun.
-func (s *Server) track(c net.Conn) bool {
+// track registers c, from client, for Close to interrupt; false (and c
+// closed) when Close has already begun or client holds its share of slots.
+func (s *Server) track(c net.Conn, client netip.Addr) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx.Err() != nil {
+	if s.ctx.Err() != nil || s.perConns[client] >= maxTCPPerClient {
 		c.Close()
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.perConns[client]++
 	return true
 }
 
-func (s *Server) untrack(c net.Conn) {
+func (s *Server) untrack(c net.Conn, client netip.Addr) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.perConns[client]--; s.perConns[client] <= 0 {
+		delete(s.perConns, client)
+	}
 	s.mu.Unlock()
 	c.Close()
 }

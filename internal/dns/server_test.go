@@ -30,7 +30,9 @@ func names(name string) []netip.Addr {
 
 func start(t *testing.T, upstreams []netip.AddrPort, timeout time.Duration) *Server {
 	t.Helper()
-	s, err := listen(netip.MustParseAddr("127.0.0.1"), 0, names, upstreams, timeout)
+	// The loopback net plays the network's subnet: clients dial from
+	// 127.0.0.1, the fake upstream lives on 127.0.0.2.
+	s, err := listen(netip.MustParsePrefix("127.0.0.1/8"), 0, names, upstreams, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,8 +37,8 @@ func checkIfName(name string) error {
 // EnsureBridge makes the bridge name exist, hold the gateway address of
 // subnet, have the MTU and be up. It is idempotent: a daemon restart calls
 // it again over the existing bridge. An existing link of that name that is
-// not a bridge is a conflict, never repurposed. mtu 0 keeps the kernel's
-// default (1500).
+// not a bridge pier created (owner.go) is a conflict, never repurposed. mtu
+// 0 keeps the kernel's default (1500).
 func EnsureBridge(name string, subnet netip.Prefix, mtu int) (*Bridge, error) {
 	if err := checkIfName(name); err != nil {
 		return nil, err
@@ -67,8 +67,13 @@ func EnsureBridge(name string, subnet netip.Prefix, mtu int) (*Bridge, error) {
 func ensureBridgeLink(name string, mtu int) (netlink.Link, bool, error) {
 	link, err := netlink.LinkByName(name)
 	if err == nil {
-		if link.Type() != "bridge" {
-			return nil, false, fmt.Errorf("bridge %s: a %s link has that name: %w", name, link.Type(), errdefs.ErrConflict)
+		if err := checkOwned(link); err != nil {
+			return nil, false, err
+		}
+		if link.Attrs().Alias != bridgeAlias {
+			if err := netlink.LinkSetAlias(link, bridgeAlias); err != nil {
+				return nil, false, fmt.Errorf("bridge %s: mark as pier's: %w", name, err)
+			}
 		}
 		return link, false, nil
 	}
@@ -85,6 +90,10 @@ func ensureBridgeLink(name string, mtu int) (netlink.Link, bool, error) {
 	link, err = netlink.LinkByName(name)
 	if err != nil {
 		return nil, false, fmt.Errorf("bridge %s: look up after create: %w", name, err)
+	}
+	if err := netlink.LinkSetAlias(link, bridgeAlias); err != nil {
+		_ = netlink.LinkDel(link)
+		return nil, false, fmt.Errorf("bridge %s: mark as pier's: %w", name, err)
 	}
 	return link, true, nil
 }
@@ -126,8 +135,9 @@ func configureBridge(link netlink.Link, br *Bridge) error {
 }
 
 // DeleteBridge removes the bridge name; its address and the kernel's routes
-// for its subnet go with it. A missing bridge is not an error. Veths still
-// enslaved to it are released by the kernel, not deleted.
+// for its subnet go with it. A missing bridge is not an error, and neither
+// is a bridge pier did not create: it is left alone. Veths still enslaved
+// to it are released by the kernel, not deleted.
 func DeleteBridge(name string) error {
 	link, err := netlink.LinkByName(name)
 	if err != nil {
@@ -139,6 +149,9 @@ func DeleteBridge(name string) error {
 	}
 	if link.Type() != "bridge" {
 		return fmt.Errorf("bridge %s: a %s link has that name: %w", name, link.Type(), errdefs.ErrConflict)
+	}
+	if !ownedBridge(link) {
+		return nil
 	}
 	if err := netlink.LinkDel(link); err != nil {
 		return fmt.Errorf("bridge %s: delete: %w", name, err)

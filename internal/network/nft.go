@@ -91,9 +91,9 @@ func replace(tag string) decideFunc {
 	}
 }
 
-// EnsureNAT sets up address translation for a bridge's subnet (natPlan),
-// replacing any earlier rules for that bridge, and turns on the sysctls it
-// needs: route_localnet on the bridge, so the host reaches published ports
+// EnsureNAT sets up address translation and filtering for a bridge's subnet
+// (natPlan, localnetPlan), replacing any earlier rules for that bridge, and
+// turns on the sysctls it needs: route_localnet on the bridge, so the host reaches published ports
 // through 127.0.0.1, and ip_forward, without which no container traffic is
 // routed at all (as Docker does).
 func EnsureNAT(subnet netip.Prefix, bridge string) error {
@@ -109,7 +109,12 @@ func EnsureNAT(subnet netip.Prefix, bridge string) error {
 	if err := setSysctl("/proc/sys/net/ipv4/ip_forward", "1"); err != nil {
 		return fmt.Errorf("nat %s: %w", bridge, err)
 	}
-	if err := change(replace(natTag(bridge)), natPlan(subnet, bridge)); err != nil {
+	// The loopback guard goes in with the first route_localnet=1 (and is
+	// replaced, identical, with every later one).
+	decide := func([]string) (func(string) bool, error) {
+		return func(t string) bool { return t == natTag(bridge) || t == localnetTag }, nil
+	}
+	if err := change(decide, append(natPlan(subnet, bridge), localnetPlan()...)); err != nil {
 		return fmt.Errorf("nat %s %s: %w", bridge, subnet, err)
 	}
 	return nil
@@ -130,13 +135,18 @@ func Isolate(a, b string) error {
 }
 
 // RemoveBridgeRules deletes every rule about bridge (its NAT, its
-// isolation from others), for when its network is removed. Published ports
-// go with Unpublish, since they name containers, not bridges.
+// isolation from others), for when its network is removed, and the
+// loopback guard with the last bridge's NAT. Published ports go with
+// Unpublish, since they name containers, not bridges.
 func RemoveBridgeRules(bridge string) error {
-	decide := func([]string) (func(string) bool, error) {
+	decide := func(existing []string) (func(string) bool, error) {
+		lastNAT := !slices.ContainsFunc(existing, func(t string) bool {
+			return strings.HasPrefix(t, "nat ") && t != natTag(bridge)
+		})
 		return func(t string) bool {
 			f := strings.Fields(t)
-			return t == natTag(bridge) || (len(f) == 3 && f[0] == "isolate" && slices.Contains(f[1:], bridge))
+			return t == natTag(bridge) || (lastNAT && t == localnetTag) ||
+				(len(f) == 3 && f[0] == "isolate" && slices.Contains(f[1:], bridge))
 		}, nil
 	}
 	if err := change(decide, nil); err != nil {
@@ -147,9 +157,17 @@ func RemoveBridgeRules(bridge string) error {
 
 // PublishPort makes p's host port lead to the container (publishPlan). A
 // port already published on the same protocol, port and address (or with
-// either address unspecified) is ErrAlreadyExists.
+// either address unspecified) is ErrAlreadyExists; a host address that is
+// not local is ErrInvalidArgument, and a host port some process of the host
+// listens on is ErrConflict (hostport.go).
 func PublishPort(p Port) (PortHandle, error) {
 	if err := p.check(); err != nil {
+		return "", err
+	}
+	if err := checkHostIP(p.HostIP); err != nil {
+		return "", err
+	}
+	if err := checkPortFree(p.Proto, p.HostIP, p.HostPort); err != nil {
 		return "", err
 	}
 	h := p.Handle()

@@ -28,7 +28,8 @@ const (
 	chainPrerouting  = "prerouting"  // nat, dstnat: published ports from outside
 	chainOutput      = "output"      // nat, dstnat: published ports from the host
 	chainPostrouting = "postrouting" // nat, srcnat: masquerade
-	chainForward     = "forward"     // filter: isolation between networks
+	chainForward     = "forward"     // filter: isolation between networks, no way in unpublished
+	chainInput       = "input"       // filter: nothing reaches 127.0.0.0/8 from outside
 )
 
 // rulePlan is one rule to add: its chain, its tag and its expressions.
@@ -39,8 +40,11 @@ type rulePlan struct {
 }
 
 // Tags. A bridge's rules are tagged "nat <bridge>"; isolation between two
-// bridges "isolate <a> <b>" with a < b; a published port by its PortHandle.
+// bridges "isolate <a> <b>" with a < b; a published port by its PortHandle;
+// the loopback guard, shared by every bridge with NAT, "localnet".
 func natTag(bridge string) string { return "nat " + bridge }
+
+const localnetTag = "localnet"
 
 func isolateTag(a, b string) string {
 	if b < a {
@@ -60,6 +64,13 @@ var loopbackNet = netip.MustParsePrefix("127.0.0.0/8")
 //     container reaching a neighbour, or itself, through a published port):
 //     without it the neighbour would answer the client directly, from an
 //     address the client never dialled.
+//
+// and, in the forward chain, drops new connections into the bridge from
+// any other interface unless a published port DNATed them (Docker's rule):
+// with ip_forward on, a LAN host routing the subnet through this host would
+// otherwise reach every port of every container, published or not. Replies
+// to the containers' own connections are established and pass; traffic
+// between two containers of the bridge enters and leaves through it.
 func natPlan(subnet netip.Prefix, bridge string) []rulePlan {
 	tag := natTag(bridge)
 	masq := &expr.Masq{}
@@ -70,7 +81,27 @@ func natPlan(subnet netip.Prefix, bridge string) []rulePlan {
 			matchIfname(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge),
 			matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge),
 			matchDNATed(), masq)},
+		{chainForward, tag, join(
+			matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge),
+			matchIfname(expr.MetaKeyIIFNAME, expr.CmpOpNeq, bridge),
+			matchNotEstablished(), matchNotDNATed(), &expr.Verdict{Kind: expr.VerdictDrop})},
 	}
+}
+
+// localnetPlan drops packets to 127.0.0.0/8 that arrive on any interface
+// but lo, unless conntrack says a DNAT of pier's made them (as kube-proxy
+// does). EnsureNAT sets route_localnet=1 on bridges, which stops the kernel
+// from discarding such packets as martians; without this rule a container
+// (CAP_NET_RAW is in the default set) could send to 127.0.0.1 through its
+// gateway and reach every host service bound to loopback
+// (CVE-2020-8558). The one legitimate case is the reply to the host's own
+// connection to a port published on 127.0.0.1: un-masqueraded back to
+// 127.0.0.1, it arrives on the bridge, and its connection was DNATed.
+func localnetPlan() []rulePlan {
+	return []rulePlan{{chainInput, localnetTag, join(
+		matchIfname(expr.MetaKeyIIFNAME, expr.CmpOpNeq, "lo"),
+		matchDaddrIn(loopbackNet, expr.CmpOpEq),
+		matchNotDNATed(), &expr.Verdict{Kind: expr.VerdictDrop})}}
 }
 
 // isolatePlan drops forwarding between two bridges, both ways.
@@ -147,20 +178,34 @@ func (p Port) check() error {
 
 // publishPlan DNATs the host port to the container, in prerouting (other
 // machines, other networks) and output (the host itself). A port on the
-// unspecified address matches every local destination address, 127.0.0.1
-// included, as the kernel's fib says (fib daddr type local).
+// unspecified address matches every local destination address, as the
+// kernel's fib says (fib daddr type local).
+//
+// Loopback destinations match only for the host itself (moby#41872): a DNAT
+// in prerouting happens before the routing decision that would discard a
+// packet to 127.0.0.1 arriving from the LAN as a martian, so a LAN host
+// sending to 127.0.0.1 through this host's MAC would reach a port published
+// on 127.0.0.1. In prerouting a 127.0.0.0/8 host address therefore also
+// requires iif lo, and the unspecified address excludes 127.0.0.0/8 (the
+// host's own connections are translated in output anyway).
 func publishPlan(p Port) []rulePlan {
-	var dst []expr.Any
-	if ip := p.hostIP(); ip.IsUnspecified() {
+	var dst, pre []expr.Any
+	switch ip := p.hostIP(); {
+	case ip.IsUnspecified():
 		dst = matchLocalDaddr()
-	} else {
+		pre = join(matchDaddrIn(loopbackNet, expr.CmpOpNeq), dst)
+	case loopbackNet.Contains(ip):
 		dst = matchDaddr(ip)
+		pre = join(matchIfname(expr.MetaKeyIIFNAME, expr.CmpOpEq, "lo"), dst)
+	default:
+		dst = matchDaddr(ip)
+		pre = dst
 	}
 	proto := byte(unix.IPPROTO_TCP)
 	if p.Proto == "udp" {
 		proto = unix.IPPROTO_UDP
 	}
-	exprs := join(dst,
+	dnat := join(
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
@@ -180,7 +225,7 @@ func publishPlan(p Port) []rulePlan {
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.ContainerPort)},
 		&expr.Masq{},
 	)
-	return []rulePlan{{chainPrerouting, tag, exprs}, {chainOutput, tag, exprs}, {chainPostrouting, tag, self}}
+	return []rulePlan{{chainPrerouting, tag, join(pre, dnat)}, {chainOutput, tag, join(dst, dnat)}, {chainPostrouting, tag, self}}
 }
 
 func join(parts ...any) []expr.Any {
@@ -219,12 +264,17 @@ const (
 	offDaddr = 16
 )
 
-func matchSaddr(p netip.Prefix) []expr.Any {
+func matchSaddr(p netip.Prefix) []expr.Any { return matchIn(offSaddr, p, expr.CmpOpEq) }
+
+// matchDaddrIn is "ip daddr p" (op Eq) or "ip daddr != p" (op Neq).
+func matchDaddrIn(p netip.Prefix, op expr.CmpOp) []expr.Any { return matchIn(offDaddr, p, op) }
+
+func matchIn(off uint32, p netip.Prefix, op expr.CmpOp) []expr.Any {
 	mask := binary.BigEndian.AppendUint32(nil, ^uint32(0)<<(32-p.Bits()))
 	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offSaddr, Len: 4},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Masked().Addr().AsSlice()},
+		&expr.Cmp{Op: op, Register: 1, Data: p.Masked().Addr().AsSlice()},
 	}
 }
 
@@ -248,12 +298,24 @@ func matchLocalDaddr() []expr.Any {
 const ipsDstNAT = 1 << 5
 
 // matchDNATed is "ct status dnat".
-func matchDNATed() []expr.Any {
+func matchDNATed() []expr.Any { return matchCtBits(expr.CtKeySTATUS, ipsDstNAT, expr.CmpOpNeq) }
+
+// matchNotDNATed is "ct status & dnat == 0".
+func matchNotDNATed() []expr.Any { return matchCtBits(expr.CtKeySTATUS, ipsDstNAT, expr.CmpOpEq) }
+
+// matchNotEstablished is "ct state & (established | related) == 0".
+func matchNotEstablished() []expr.Any {
+	return matchCtBits(expr.CtKeySTATE, expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED, expr.CmpOpEq)
+}
+
+// matchCtBits compares conntrack's key & bits with zero: op Neq is "some
+// bit set", op Eq "none set".
+func matchCtBits(key expr.CtKey, bits uint32, op expr.CmpOp) []expr.Any {
 	return []expr.Any{
-		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Ct{Register: 1, Key: key},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
-			Mask: binary.NativeEndian.AppendUint32(nil, ipsDstNAT), Xor: make([]byte, 4)},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+			Mask: binary.NativeEndian.AppendUint32(nil, bits), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: op, Register: 1, Data: make([]byte, 4)},
 	}
 }
 
@@ -265,5 +327,6 @@ func baseChains(t *nftables.Table) []*nftables.Chain {
 		{Name: chainOutput, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest},
 		{Name: chainPostrouting, Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
 		{Name: chainForward, Table: t, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept},
+		{Name: chainInput, Table: t, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &accept},
 	}
 }

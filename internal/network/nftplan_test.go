@@ -19,6 +19,7 @@ type packet struct {
 	dport        uint16
 	local        bool // fib daddr type local
 	dnat         bool // ct status dnat
+	established  bool // ct state established
 }
 
 // eval runs a rule's expressions over p the way the kernel would, for the
@@ -81,8 +82,15 @@ func eval(t *testing.T, exprs []expr.Any, p packet) string {
 			regs[e.Register] = binary.NativeEndian.AppendUint32(nil, typ)
 		case *expr.Ct:
 			var st uint32
-			if p.dnat {
+			switch {
+			case e.Key == expr.CtKeySTATUS && p.dnat:
 				st = ipsDstNAT
+			case e.Key == expr.CtKeySTATE && p.established:
+				st = expr.CtStateBitESTABLISHED
+			case e.Key == expr.CtKeySTATE && !p.established:
+				st = expr.CtStateBitNEW
+			case e.Key != expr.CtKeySTATUS:
+				t.Fatalf("ct key %d", e.Key)
 			}
 			regs[e.Register] = binary.NativeEndian.AppendUint32(nil, st)
 		case *expr.Immediate:
@@ -146,6 +154,51 @@ func TestNATPlan(t *testing.T) {
 			t.Errorf("tag %q", r.tag)
 		}
 	}
+	// The way into the bridge: only published ports, replies, and the
+	// bridge's own traffic.
+	into := []struct {
+		name string
+		p    packet
+		want string
+	}{
+		{"LAN to an unpublished port", packet{iif: "eth0", oif: "pier0", saddr: "192.0.2.9", daddr: "10.1.2.3"}, "drop"},
+		{"another bridge to an unpublished port", packet{iif: "pier1", oif: "pier0", saddr: "10.2.0.2", daddr: "10.1.2.3"}, "drop"},
+		{"LAN to a published port", packet{iif: "eth0", oif: "pier0", saddr: "192.0.2.9", daddr: "10.1.2.3", dnat: true}, ""},
+		{"reply to a container's connection", packet{iif: "eth0", oif: "pier0", saddr: "192.0.2.9", daddr: "10.1.2.3", established: true}, ""},
+		{"container to container", packet{iif: "pier0", oif: "pier0", saddr: "10.1.2.4", daddr: "10.1.2.3"}, ""},
+		{"container to the world", packet{iif: "pier0", oif: "eth0", saddr: "10.1.2.3", daddr: "192.0.2.9"}, ""},
+		{"into a longer-named bridge", packet{iif: "eth0", oif: "pier01", saddr: "192.0.2.9", daddr: "10.9.2.3"}, ""},
+	}
+	for _, c := range into {
+		if got := run(t, plan, chainForward, c.p); got != c.want {
+			t.Errorf("forward, %s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestLocalnetPlan(t *testing.T) {
+	plan := localnetPlan()
+	cases := []struct {
+		name string
+		p    packet
+		want string
+	}{
+		{"container to 127.0.0.1 via its gateway", packet{iif: "pier0", saddr: "10.1.2.3", daddr: "127.0.0.1"}, "drop"},
+		{"LAN to 127.0.0.53", packet{iif: "eth0", saddr: "192.0.2.9", daddr: "127.0.0.53"}, "drop"},
+		{"established is no excuse", packet{iif: "pier0", saddr: "10.1.2.3", daddr: "127.0.0.1", established: true}, "drop"},
+		{"reply to the host's connection to a 127.0.0.1 port", packet{iif: "pier0", saddr: "10.1.2.3", daddr: "127.0.0.1", dnat: true, established: true}, ""},
+		{"the host itself", packet{iif: "lo", saddr: "127.0.0.1", daddr: "127.0.0.1"}, ""},
+		{"container to its gateway", packet{iif: "pier0", saddr: "10.1.2.3", daddr: "10.1.0.1"}, ""},
+		{"128.0.0.1 is not loopback", packet{iif: "eth0", saddr: "192.0.2.9", daddr: "128.0.0.1"}, ""},
+	}
+	for _, c := range cases {
+		if got := run(t, plan, chainInput, c.p); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	if plan[0].tag != localnetTag {
+		t.Errorf("tag %q", plan[0].tag)
+	}
 }
 
 func TestPublishPlan(t *testing.T) {
@@ -168,6 +221,12 @@ func TestPublishPlan(t *testing.T) {
 		{"neighbour is not self", any, chainPostrouting, packet{saddr: "10.1.0.4", daddr: "10.1.0.5", proto: unix.IPPROTO_TCP, dport: 80}, ""},
 		{"bound address", lo, chainOutput, packet{saddr: "127.0.0.1", daddr: "127.0.0.1", local: true, proto: unix.IPPROTO_UDP, dport: 53}, "dnat 10.1.0.6:5353"},
 		{"other local address", lo, chainPrerouting, packet{saddr: "192.0.2.9", daddr: "192.0.2.2", local: true, proto: unix.IPPROTO_UDP, dport: 53}, ""},
+		// moby#41872: a LAN host sending to 127.0.0.1 through our MAC.
+		{"127.0.0.1 port from the LAN", lo, chainPrerouting, packet{iif: "eth0", saddr: "192.0.2.9", daddr: "127.0.0.1", local: true, proto: unix.IPPROTO_UDP, dport: 53}, ""},
+		{"127.0.0.1 port from a container", lo, chainPrerouting, packet{iif: "pier0", saddr: "10.1.0.5", daddr: "127.0.0.1", local: true, proto: unix.IPPROTO_UDP, dport: 53}, ""},
+		{"127.0.0.1 port over lo", lo, chainPrerouting, packet{iif: "lo", saddr: "127.0.0.1", daddr: "127.0.0.1", local: true, proto: unix.IPPROTO_UDP, dport: 53}, "dnat 10.1.0.6:5353"},
+		{"any-address port via 127.0.0.1 from the LAN", any, chainPrerouting, packet{iif: "eth0", saddr: "192.0.2.9", daddr: "127.0.0.1", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, ""},
+		{"any-address port via the LAN address", any, chainPrerouting, packet{iif: "eth0", saddr: "192.0.2.9", daddr: "192.0.2.2", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, "dnat 10.1.0.5:80"},
 	}
 	for _, c := range cases {
 		if got := run(t, c.plan, c.chain, c.p); got != c.want {
