@@ -17,8 +17,7 @@ RUNTIME_LDFLAGS := -linkmode external -extldflags "-static"
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 MOD     := github.com/pier-engine/pier/internal
-STAMP   := -X $(MOD)/ocicli.Version=$(VERSION) -X $(MOD)/daemon.Version=$(VERSION) \
-	-X $(MOD)/daemon.GitCommit=$(COMMIT) -X $(MOD)/cli.Version=$(VERSION)
+STAMP   := -X $(MOD)/version.Version=$(VERSION) -X $(MOD)/version.GitCommit=$(COMMIT)
 
 build:
 	$(GO) build -trimpath -tags netgo,osusergo -ldflags '$(RUNTIME_LDFLAGS) $(STAMP)' -o $(BIN)/pier-runtime ./cmd/pier-runtime

@@ -19,6 +19,7 @@ var layers = map[string]int{
 	"internal/ocispec":    0,
 	"internal/archive":    0,
 	"internal/atomicfile": 0,
+	"internal/version":    0,
 	// L1: kernel mechanisms, each on its own.
 	"internal/cgroups":          1,
 	"internal/cgroups/fscommon": 1,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/daemon"
 	"github.com/pier-engine/pier/internal/server"
+	"github.com/pier-engine/pier/internal/version"
 )
 
 func main() {
@@ -141,7 +142,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if o.version {
-		fmt.Println("pierd version", daemon.Version)
+		fmt.Println("pierd version", version.Version)
 		return 0
 	}
 	level := slog.LevelInfo
@@ -175,10 +176,10 @@ func serve(o options, log *slog.Logger) error {
 	// Networks stay up while pierd serves: building a bridge and its rules
 	// for each run would cost ~100 ms. They go when pierd stops.
 	defer d.HoldNetworks()()
-	srv := server.New(server.Config{Backend: d, Images: d, Volumes: d, Containers: d, Version: daemon.Version, Logger: log})
+	srv := server.New(server.Config{Backend: d, Images: d, Volumes: d, Containers: d, Version: version.Version, Logger: log})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log.Info("pierd serving", "path", l.Addr().String(), "root", cfg.Root, "version", daemon.Version)
+	log.Info("pierd serving", "path", l.Addr().String(), "root", cfg.Root, "version", version.Version)
 	if err := srv.Serve(ctx, l); err != nil {
 		return err
 	}

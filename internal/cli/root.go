@@ -14,10 +14,9 @@ import (
 	"github.com/docker/go-units"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
-)
 
-// Version is pier's version; builds may set it with -ldflags -X.
-var Version = "0.1.0"
+	"github.com/pier-engine/pier/internal/version"
+)
 
 // DefaultHost is pierd's socket.
 const DefaultHost = "unix:///run/pier/pier.sock"
@@ -71,7 +70,7 @@ func (a *app) rootCommand() *cobra.Command {
 		Short:         "pier: run containers with pierd",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       version.Version,
 	}
 	root.PersistentFlags().StringVarP(&a.host, "host", "H", defaultHost(),
 		"daemon socket (env PIER_HOST, then DOCKER_HOST)")

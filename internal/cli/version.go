@@ -5,6 +5,8 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
+
+	"github.com/pier-engine/pier/internal/version"
 )
 
 // versionTemplate follows `docker version`, with pier's components.
@@ -61,7 +63,7 @@ func (a *app) versionCommand() *cobra.Command {
 			}
 			defer c.Close()
 			v := versionInfo{Client: clientVersion{
-				Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH,
+				Version: version.Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH,
 			}}
 			sv, serr := c.ServerVersion(cmd.Context(), client.ServerVersionOptions{})
 			if serr == nil {

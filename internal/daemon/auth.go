@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/moby/api/types/registry"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/image"
 )
@@ -82,11 +83,7 @@ func removeCredentials(path, server string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
-		return fmt.Errorf("logout %s: %w", server, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, out, 0o600); err != nil {
 		return fmt.Errorf("logout %s: %w", server, err)
 	}
 	return nil

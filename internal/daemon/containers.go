@@ -15,6 +15,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/specgen"
 )
@@ -145,7 +146,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err != nil {
 		return container.CreateResponse{}, fmt.Errorf("container %s: spec: %w", id, err)
 	}
-	if err := os.WriteFile(p.config, spec, 0o600); err != nil {
+	if err := atomicfile.WriteFile(p.config, spec, 0o600); err != nil {
 		return container.CreateResponse{}, fmt.Errorf("container %s: %w", id, err)
 	}
 	rec := containerRecord{

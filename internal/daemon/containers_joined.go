@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/pier-engine/pier/internal/atomicfile"
 )
 
 // joinNamespacesNow points the spec's container:<x> namespaces at x's
@@ -47,7 +49,7 @@ func (d *Daemon) joinNamespacesNow(r containerRecord, p ctrPaths) error {
 	if b, err = json.Marshal(&s); err != nil {
 		return fmt.Errorf("container %s: spec: %w", r.ID, err)
 	}
-	return os.WriteFile(p.config, b, 0o600)
+	return atomicfile.WriteFile(p.config, b, 0o600)
 }
 
 // nsFile is the name of a namespace type under /proc/<pid>/ns.

@@ -17,16 +17,12 @@ import (
 
 	"github.com/moby/moby/api/types/system"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/image"
 	"github.com/pier-engine/pier/internal/metadata"
+	"github.com/pier-engine/pier/internal/version"
 	"github.com/pier-engine/pier/internal/volume"
 )
-
-// Version is pier's version; builds may set it with -ldflags -X.
-var Version = "0.1.0"
-
-// GitCommit is the commit pier was built from, when the build sets it.
-var GitCommit = ""
 
 // RuntimeName is the default runtime's name in /info.
 const RuntimeName = "pier-runtime"
@@ -127,12 +123,8 @@ func engineID(path string) (string, error) {
 		return "", fmt.Errorf("read engine id: %w", err)
 	}
 	id := rand.Text()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write engine id: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("write engine id: %w", err)
+	if err := atomicfile.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("engine id: %w", err)
 	}
 	return id, nil
 }
@@ -178,17 +170,17 @@ func (d *Daemon) Version(ctx context.Context) (system.VersionResponse, error) {
 	h := readHost(d.hostFS)
 	v := system.VersionResponse{
 		Platform:      system.PlatformInfo{Name: "pier"},
-		Version:       Version,
+		Version:       version.Version,
 		Os:            "linux",
 		Arch:          runtime.GOARCH,
-		GitCommit:     GitCommit,
+		GitCommit:     version.GitCommit,
 		GoVersion:     runtime.Version(),
 		KernelVersion: h.kernel,
 		Components: []system.ComponentVersion{{
 			Name:    "Engine",
-			Version: Version,
+			Version: version.Version,
 			Details: map[string]string{
-				"GitCommit":     GitCommit,
+				"GitCommit":     version.GitCommit,
 				"GoVersion":     runtime.Version(),
 				"Os":            "linux",
 				"Arch":          runtime.GOARCH,

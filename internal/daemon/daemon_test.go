@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/version"
 )
 
 func newTestDaemon(t *testing.T, runtime string) *Daemon {
@@ -66,7 +67,7 @@ func TestInfo(t *testing.T) {
 	if info.DefaultRuntime != RuntimeName || info.Runtimes[RuntimeName].Path != rt {
 		t.Errorf("default runtime %q, runtimes %v", info.DefaultRuntime, info.Runtimes)
 	}
-	if info.NCPU < 1 || info.ServerVersion != Version || info.DockerRootDir != d.cfg.Root || info.ID != d.id {
+	if info.NCPU < 1 || info.ServerVersion != version.Version || info.DockerRootDir != d.cfg.Root || info.ID != d.id {
 		t.Errorf("info = %+v", info)
 	}
 	if info.Containers != 0 || info.Images != 0 {
@@ -83,7 +84,7 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Version != Version || v.Platform.Name != "pier" || v.KernelVersion != "6.18.0" {
+	if v.Version != version.Version || v.Platform.Name != "pier" || v.KernelVersion != "6.18.0" {
 		t.Errorf("version = %+v", v)
 	}
 	if len(v.Components) != 2 || v.Components[0].Name != "Engine" || v.Components[1].Version != "4.5.6" {

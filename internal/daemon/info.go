@@ -9,6 +9,8 @@ import (
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
+
+	"github.com/pier-engine/pier/internal/version"
 )
 
 // otherRuntimes are listed in /info when installed, as a container's
@@ -48,7 +50,7 @@ func (d *Daemon) Info(ctx context.Context) (system.Info, error) {
 		MemTotal:           h.memTotal,
 		DockerRootDir:      d.cfg.Root,
 		Name:               name,
-		ServerVersion:      Version,
+		ServerVersion:      version.Version,
 		Runtimes:           d.runtimes(),
 		DefaultRuntime:     RuntimeName,
 		Swarm:              swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},

@@ -16,10 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pier-engine/pier/internal/runtime"
+	"github.com/pier-engine/pier/internal/version"
 )
-
-// Version is set by the build.
-var Version = "0.1.0"
 
 type globals struct {
 	root          string
@@ -75,7 +73,7 @@ func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "pier-runtime",
 		Short:         "pier's OCI container runtime (runc-compatible command line)",
-		Version:       Version,
+		Version:       version.Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
