@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/pier-engine/pier/internal/server"
+	"github.com/pier-engine/pier/internal/version"
 )
 
 type fakeBackend struct{}
@@ -68,7 +69,7 @@ func TestVersion(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("pier version = %d: %s", code, errs)
 	}
-	for _, want := range []string{"Client:\n Version:           " + Version, "API version:       " + server.MaxAPIVersion,
+	for _, want := range []string{"Client:\n Version:           " + version.Version, "API version:       " + server.MaxAPIVersion,
 		"Server: pier", "Engine:\n  Version:          7.7.7", "(minimum version " + server.MinAPIVersion + ")"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("pier version lacks %q:\n%s", want, out)
