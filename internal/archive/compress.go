@@ -15,10 +15,20 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
+// ErrDecoderPanic wraps a panic of a decompressor, which pierd turns into
+// the failure of the one request that fed it the data.
+var ErrDecoderPanic = fmt.Errorf("decompressor panicked")
+
 // Decompress returns the tar stream inside r, which may be plain, gzip or
 // zstd compressed; the format is told by its magic bytes, as docker load and
 // docker import do. Close releases the decoder, not r.
-func Decompress(r io.Reader) (io.ReadCloser, error) {
+//
+// Decoders have panicked on crafted input (GO-2026-6865), so a panic
+// while decoding comes back as an error wrapping ErrDecoderPanic. zstd
+// decodes synchronously, in the reader's goroutine, for that recover to
+// see it: a panic in a decoder goroutine of its own would end the daemon.
+func Decompress(r io.Reader) (rc io.ReadCloser, err error) {
+	defer recoverDecoder(&err)
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(4)
 	if err != nil && err != io.EOF {
@@ -30,14 +40,46 @@ func Decompress(r io.Reader) (io.ReadCloser, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return zr, nil
+		return &safeReader{r: zr, close: zr.Close}, nil
 	case bytes.HasPrefix(head, zstdMagic):
-		zr, err := zstd.NewReader(br)
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return zr.IOReadCloser(), nil
+		return &safeReader{r: zr, close: func() error { zr.Close(); return nil }}, nil
 	default:
 		return io.NopCloser(br), nil
+	}
+}
+
+// safeReader turns a decoder's panic into an error; after one, every
+// read fails.
+type safeReader struct {
+	r     io.Reader
+	close func() error
+	err   error
+}
+
+func (s *safeReader) Read(p []byte) (n int, err error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, fmt.Errorf("decompress: %w: %v", ErrDecoderPanic, v)
+			s.err = err
+		}
+	}()
+	return s.r.Read(p)
+}
+
+func (s *safeReader) Close() (err error) {
+	defer recoverDecoder(&err)
+	return s.close()
+}
+
+func recoverDecoder(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("decompress: %w: %v", ErrDecoderPanic, v)
 	}
 }

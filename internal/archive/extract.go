@@ -220,27 +220,59 @@ func (x *extractor) hardlink(parent int, base string, hdr *tar.Header) error {
 }
 
 func (x *extractor) node(parent int, base string, hdr *tar.Header) error {
-	mode := perm(hdr)
+	typ := uint32(unix.S_IFIFO)
 	switch hdr.Typeflag {
 	case tar.TypeChar:
-		mode |= unix.S_IFCHR
+		typ = unix.S_IFCHR
 	case tar.TypeBlock:
-		mode |= unix.S_IFBLK
-	default:
-		mode |= unix.S_IFIFO
+		typ = unix.S_IFBLK
 	}
 	if x.opts.Unprivileged && hdr.Typeflag != tar.TypeFifo {
 		return nil
 	}
 	dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
-	if err := unix.Mknodat(parent, base, mode, int(dev)); err != nil {
+	// Mode 0: the umask cannot widen it, and the node is useless to
+	// anyone until its attributes are set below.
+	if err := unix.Mknodat(parent, base, typ, int(dev)); err != nil {
 		return fmt.Errorf("mknod: %w", err)
 	}
-	// The node was just made by us, so following the name is safe here.
-	if err := unix.Fchmodat(parent, base, perm(hdr), 0); err != nil {
+	// The target may be a live container's, which can swap the name for
+	// a symlink to a host file between mknod and chmod: the attributes
+	// go through a no-follow descriptor of what is checked to be a node
+	// of the kind just made, never through the name.
+	fd, err := unix.Openat(parent, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open node: %w", err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("fstat node: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != typ || (typ != unix.S_IFIFO && st.Rdev != dev) {
+		return fmt.Errorf("node was replaced while being made (mode %o): %w", st.Mode, unix.EEXIST)
+	}
+	return x.attrsPath(fd, perm(hdr), hdr)
+}
+
+// attrsPath sets owner, mode and times of the inode behind the O_PATH
+// descriptor fd. The /proc/self/fd link names that inode itself, so no
+// name a container can change is resolved.
+func (x *extractor) attrsPath(fd int, mode uint32, hdr *tar.Header) error {
+	if !x.opts.Unprivileged {
+		if err := unix.Fchownat(fd, "", hdr.Uid, hdr.Gid, unix.AT_EMPTY_PATH); err != nil {
+			return fmt.Errorf("chown %d:%d: %w", hdr.Uid, hdr.Gid, err)
+		}
+	}
+	proc := fmt.Sprintf("/proc/self/fd/%d", fd)
+	// Owner before mode: chown clears the set-id bits.
+	if err := unix.Chmod(proc, mode); err != nil {
 		return fmt.Errorf("chmod: %w", err)
 	}
-	return x.attrsAt(parent, base, hdr)
+	if err := unix.UtimesNano(proc, times(hdr)); err != nil {
+		return fmt.Errorf("utimes: %w", err)
+	}
+	return nil
 }
 
 // attrsAt sets owner and times of a name that must not be followed.

@@ -1,0 +1,76 @@
+package archive
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// panicky yields its data, then panics as a broken decoder would.
+type panicky struct{ data []byte }
+
+func (p *panicky) Read(b []byte) (int, error) {
+	if len(p.data) == 0 {
+		panic("decoder bug")
+	}
+	n := copy(b, p.data)
+	p.data = p.data[n:]
+	return n, nil
+}
+
+// TestDecompressRecoversPanic feeds each decoder a stream whose reader
+// panics mid-way: the panic must come back as ErrDecoderPanic from Read,
+// not end the process.
+func TestDecompressRecoversPanic(t *testing.T) {
+	body := bytes.Repeat([]byte("pier layer "), 1<<16)
+	var gz, zs bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write(body)
+	gw.Close()
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(body)
+	zw.Close()
+	for name, c := range map[string][]byte{"gzip": gz.Bytes(), "zstd": zs.Bytes(), "plain-header-only": {0x1f}} {
+		t.Run(name, func(t *testing.T) {
+			half := c[:len(c)/2+1]
+			rc, err := Decompress(&panicky{data: append([]byte(nil), half...)})
+			if err == nil {
+				_, err = io.Copy(io.Discard, rc)
+				if cerr := rc.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if !errors.Is(err, ErrDecoderPanic) {
+				t.Fatalf("err = %v, want ErrDecoderPanic", err)
+			}
+		})
+	}
+}
+
+// TestDecompressRoundTrip checks that the wrapper changes nothing in the
+// data of well-formed streams.
+func TestDecompressRoundTrip(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789"), 100000)
+	var gz, zs bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write(body)
+	gw.Close()
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(body)
+	zw.Close()
+	for name, c := range map[string][]byte{"gzip": gz.Bytes(), "zstd": zs.Bytes(), "plain": body} {
+		rc, err := Decompress(bytes.NewReader(c))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%s: %d bytes, err %v", name, len(got), err)
+		}
+	}
+}
