@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/pier-engine/pier/internal/atomicfile"
+	eventbus "github.com/pier-engine/pier/internal/daemon/events"
 	"github.com/pier-engine/pier/internal/image"
 	"github.com/pier-engine/pier/internal/metadata"
 	"github.com/pier-engine/pier/internal/version"
@@ -42,11 +43,11 @@ type Daemon struct {
 	images  *image.Store
 	volumes *volume.Store
 
-	// Made on first use (bus, execs), so a Daemon built by a test works.
-	eventsOnce sync.Once
-	events     *eventBus
-	execsOnce  sync.Once
-	execTable  *execTable
+	events *eventbus.Bus // what happened, for /events
+
+	// Made on first use (execs), so a Daemon built by a test works.
+	execsOnce sync.Once
+	execTable *execTable
 
 	// ctrMu serialises the choice of container names; pendingNames are
 	// those chosen whose records are still being made.
@@ -82,7 +83,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime),
-		exits: map[string]*exitWaiter{}}
+		exits: map[string]*exitWaiter{}, events: eventbus.NewBus()}
 	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
 	if err := d.openStores(); err != nil {
 		return nil, err

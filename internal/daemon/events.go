@@ -2,85 +2,19 @@ package daemon
 
 import (
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/moby/moby/api/types/events"
 
+	eventbus "github.com/pier-engine/pier/internal/daemon/events"
 	"github.com/pier-engine/pier/internal/image"
 )
 
-// historySize is how many events the bus keeps for subscribers that ask
-// for the past (docker events --since).
-const historySize = 1000
-
-// subscriberBuffer is how far a subscriber may fall behind before it is
-// dropped: the daemon never waits for a reader.
-const subscriberBuffer = 256
-
-// eventBus fans the daemon's events out to subscribers. Publish never
-// blocks: a subscriber whose buffer is full has its channel closed and is
-// forgotten, and its reader sees the end of the stream.
-type eventBus struct {
-	mu   sync.Mutex
-	past []events.Message             // Guarded by mu; oldest first, at most historySize.
-	subs map[chan events.Message]bool // Guarded by mu.
-}
-
-func newEventBus() *eventBus {
-	return &eventBus{subs: map[chan events.Message]bool{}}
-}
-
-// publish stamps m with the time, keeps it and hands it to every
-// subscriber that has room.
-func (b *eventBus) publish(m events.Message) {
-	now := time.Now()
-	m.Scope, m.Time, m.TimeNano = "local", now.Unix(), now.UnixNano()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.past) == historySize {
-		b.past = append(b.past[:0], b.past[1:]...)
-	}
-	b.past = append(b.past, m)
-	for c := range b.subs {
-		select {
-		case c <- m:
-		default:
-			delete(b.subs, c)
-			close(c)
-		}
-	}
-}
-
-// subscribe returns the kept events and a channel of those published
-// from now on, with nothing lost or repeated in between. cancel ends the
-// subscription; the channel is closed by then.
-func (b *eventBus) subscribe() (past []events.Message, live <-chan events.Message, cancel func()) {
-	c := make(chan events.Message, subscriberBuffer)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.subs[c] = true
-	past = append([]events.Message(nil), b.past...)
-	return past, c, func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if b.subs[c] {
-			delete(b.subs, c)
-			close(c)
-		}
-	}
-}
-
-func (d *Daemon) bus() *eventBus {
-	d.eventsOnce.Do(func() { d.events = newEventBus() })
-	return d.events
-}
-
-// SubscribeEvents returns the events kept so far (at most the last
-// historySize) and a channel of the next ones. The channel is closed when
-// cancel is called or when the reader falls too far behind.
-func (d *Daemon) SubscribeEvents() (past []events.Message, live <-chan events.Message, cancel func()) {
-	return d.bus().subscribe()
+// SubscribeEvents returns the kept events f selects (at most the bus's
+// history) and a channel of the next ones. The channel is closed when
+// cancel is called, when f.Until passes, or when the reader falls too far
+// behind.
+func (d *Daemon) SubscribeEvents(f eventbus.Filter) (past []events.Message, live <-chan events.Message, cancel func()) {
+	return d.events.Subscribe(f)
 }
 
 // emit publishes an event about the object id of kind typ.
@@ -88,7 +22,7 @@ func (d *Daemon) emit(typ events.Type, action events.Action, id string, attrs ma
 	if attrs == nil {
 		attrs = map[string]string{}
 	}
-	d.bus().publish(events.Message{Type: typ, Action: action, Actor: events.Actor{ID: id, Attributes: attrs}})
+	d.events.Publish(events.Message{Type: typ, Action: action, Actor: events.Actor{ID: id, Attributes: attrs}})
 }
 
 // emitContainer publishes a container event with docker's attributes:

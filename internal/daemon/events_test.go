@@ -2,86 +2,18 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
+
+	eventbus "github.com/pier-engine/pier/internal/daemon/events"
 )
-
-func msg(i int) events.Message {
-	return events.Message{Type: events.ContainerEventType, Action: events.ActionStart, Actor: events.Actor{ID: fmt.Sprint(i)}}
-}
-
-func TestBusOrderAndReplay(t *testing.T) {
-	b := newEventBus()
-	b.publish(msg(0))
-	b.publish(msg(1))
-	past, live, cancel := b.subscribe()
-	defer cancel()
-	if len(past) != 2 || past[0].Actor.ID != "0" || past[1].Actor.ID != "1" {
-		t.Fatalf("past = %+v, want events 0 and 1 in order", past)
-	}
-	if past[0].Scope != "local" || past[0].TimeNano == 0 || past[0].Time != past[0].TimeNano/1e9 {
-		t.Fatalf("event not stamped: %+v", past[0])
-	}
-	for i := 2; i < 5; i++ {
-		b.publish(msg(i))
-	}
-	for i := 2; i < 5; i++ {
-		if m := <-live; m.Actor.ID != fmt.Sprint(i) {
-			t.Fatalf("live event %d is %s", i, m.Actor.ID)
-		}
-	}
-	cancel()
-	if _, ok := <-live; ok {
-		t.Fatal("channel open after cancel")
-	}
-	cancel() // twice is harmless
-}
-
-func TestBusKeepsLastHistorySize(t *testing.T) {
-	b := newEventBus()
-	for i := range historySize + 10 {
-		b.publish(msg(i))
-	}
-	past, _, cancel := b.subscribe()
-	defer cancel()
-	if len(past) != historySize || past[0].Actor.ID != "10" || past[len(past)-1].Actor.ID != fmt.Sprint(historySize+9) {
-		t.Fatalf("kept %d events from %s to %s", len(past), past[0].Actor.ID, past[len(past)-1].Actor.ID)
-	}
-}
-
-// A subscriber that does not read is dropped; the bus and the others go on.
-func TestBusDropsSlowSubscriber(t *testing.T) {
-	b := newEventBus()
-	_, slow, cancelSlow := b.subscribe()
-	defer cancelSlow()
-	_, fast, cancelFast := b.subscribe()
-	defer cancelFast()
-	got := 0
-	for i := range subscriberBuffer + 5 {
-		b.publish(msg(i)) // must not block
-		<-fast
-		got++
-	}
-	n := 0
-	for range slow {
-		n++
-	}
-	if n != subscriberBuffer {
-		t.Fatalf("slow subscriber got %d events before the end, want %d", n, subscriberBuffer)
-	}
-	if got != subscriberBuffer+5 {
-		t.Fatalf("fast subscriber got %d", got)
-	}
-	cancelSlow() // after the drop: no double close
-}
 
 func TestContainerEventsAndPrune(t *testing.T) {
 	d := newContainerDaemon(t)
 	ctx := context.Background()
-	_, live, cancel := d.SubscribeEvents()
+	_, live, cancel := d.SubscribeEvents(eventbus.Filter{})
 	defer cancel()
 	id := create(t, d, "web", container.Config{Labels: map[string]string{"tier": "front"}})
 	keep := create(t, d, "keep", container.Config{Labels: map[string]string{"keep": "1"}})

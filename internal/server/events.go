@@ -15,16 +15,18 @@ import (
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/api/types/volume"
 
+	eventbus "github.com/pier-engine/pier/internal/daemon/events"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 // EventBackend is what /events, /system/df and /containers/prune need from the engine; the container backend
 // provides it when it implements it.
 type EventBackend interface {
-	// SubscribeEvents returns the events the engine kept and a channel of
-	// the next ones, with none lost in between. The channel is closed
-	// after cancel, or early when the reader falls too far behind.
-	SubscribeEvents() (past []events.Message, live <-chan events.Message, cancel func())
+	// SubscribeEvents returns the kept events f selects and a channel of
+	// the next ones it selects, with none lost in between. The channel is
+	// closed after cancel, when f.Until passes, or early when the reader
+	// falls too far behind.
+	SubscribeEvents(f eventbus.Filter) (past []events.Message, live <-chan events.Message, cancel func())
 	// SystemDF reports disk usage with every list filled in.
 	SystemDF(ctx context.Context) (system.DiskUsage, error)
 	// ContainersPrune removes the stopped containers filters select.
@@ -43,7 +45,7 @@ func (s *Server) eventRoutes(mux *http.ServeMux) {
 
 // getEvents streams events as JSON objects, one a line: first the kept
 // ones from since on (none without since), then new ones until until
-// passes or the client goes away.
+// passes or the client goes away. The bus selects them; this only writes.
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, b EventBackend) {
 	q := r.URL.Query()
 	since, err := eventTime(q.Get("since"))
@@ -61,7 +63,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, b EventBacken
 		s.writeError(w, r, err)
 		return
 	}
-	past, live, cancel := b.SubscribeEvents()
+	past, live, cancel := b.SubscribeEvents(eventbus.Filter{Since: since, Until: until, Args: filters})
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -71,41 +73,18 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, b EventBacken
 		}
 	}
 	enc := json.NewEncoder(w)
-	send := func(m events.Message) bool {
-		if !until.IsZero() && m.TimeNano > until.UnixNano() {
-			return false
-		}
-		if eventMatches(m, filters) {
-			return enc.Encode(m) == nil
-		}
-		return true
-	}
-	if !since.IsZero() {
-		for _, m := range past {
-			if m.TimeNano >= since.UnixNano() && !send(m) {
-				return
-			}
+	for _, m := range past {
+		if enc.Encode(m) != nil {
+			return
 		}
 	}
 	flush()
-	var deadline <-chan time.Time
-	if !until.IsZero() {
-		wait := time.Until(until)
-		if wait <= 0 {
-			return
-		}
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		deadline = t.C
-	}
 	for {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-deadline:
-			return
 		case m, ok := <-live:
-			if !ok || !send(m) {
+			if !ok || enc.Encode(m) != nil {
 				return
 			}
 			flush()
@@ -133,64 +112,6 @@ func eventTime(v string) (time.Time, error) {
 		return time.Unix(0, 1), nil // since=0: everything, yet a time
 	}
 	return time.Unix(s, ns), nil
-}
-
-// eventMatches applies docker's event filters: every key must match, one
-// of its values is enough; keys about other kinds of object exclude
-// events of those kinds only through their own type.
-func eventMatches(m events.Message, filters map[string][]string) bool {
-	attrs := m.Actor.Attributes
-	anyOf := func(key string, ok func(v string) bool) bool {
-		vals := filters[key]
-		if len(vals) == 0 {
-			return true
-		}
-		for _, v := range vals {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
-	}
-	nameOrID := func(typ events.Type) func(string) bool {
-		return func(v string) bool {
-			return m.Type == typ && (v == attrs["name"] || strings.HasPrefix(m.Actor.ID, v))
-		}
-	}
-	imageName := attrs["image"]
-	if m.Type == events.ImageEventType {
-		imageName = attrs["name"]
-	}
-	return anyOf("type", func(v string) bool { return v == string(m.Type) }) &&
-		anyOf("event", func(v string) bool { return v == string(m.Action) }) &&
-		anyOf("container", nameOrID(events.ContainerEventType)) &&
-		anyOf("volume", nameOrID(events.VolumeEventType)) &&
-		anyOf("image", func(v string) bool {
-			return (m.Type == events.ImageEventType && v == m.Actor.ID) || v == imageName || v == stripTag(imageName)
-		}) &&
-		anyOf("scope", func(v string) bool { return v == m.Scope }) &&
-		labelsMatch(attrs, filters["label"])
-}
-
-// labelsMatch: every wanted "key" or "key=value" is among attrs.
-func labelsMatch(attrs map[string]string, want []string) bool {
-	for _, w := range want {
-		k, v, hasV := strings.Cut(w, "=")
-		got, ok := attrs[k]
-		if !ok || (hasV && got != v) {
-			return false
-		}
-	}
-	return true
-}
-
-// stripTag drops a reference's tag ("busybox:latest" -> "busybox"), not
-// a registry port.
-func stripTag(ref string) string {
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[:i]
-	}
-	return ref
 }
 
 // legacyDiskUsage is /system/df's answer before API 1.52, which every
