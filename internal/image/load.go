@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,46 +19,73 @@ import (
 // Load reads a docker save archive or an OCI image layout tar (plain or
 // compressed) and stores its images with their tags, like docker load.
 // It returns the images loaded.
-func (s *Store) Load(ctx context.Context, r io.Reader) ([]*Image, error) {
+//
+// The archive is untrusted: it is unpacked into a private temporary
+// directory (removed on every return, and by the start-up sweep after a
+// crash), and that tree is checked before anything reads it: every entry
+// is a directory or a regular file, and a symlink must resolve to one
+// of those inside the tree. A manifest.json that links to a host file,
+// a FIFO that would block the load, or a link to /dev/zero is refused.
+func (s *Store) Load(ctx context.Context, r io.Reader) (imgs []*Image, err error) {
 	dir, err := os.MkdirTemp(filepath.Join(s.cfg.Root, "ingest"), "load-")
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	tarPath, tree, err := unpackLoad(ctx, r, dir)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	root, err := os.OpenRoot(tree)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer root.Close()
+	if err := checkTree(root); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	idx, err := readRegular(root, "index.json", maxManifestSize)
+	switch {
+	case err == nil:
+		if _, err := parseIndex(idx); err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		return s.LoadLayout(ctx, tree)
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	return s.loadDocker(ctx, root, tarPath)
+}
+
+// unpackLoad writes the decompressed archive to dir/archive.tar (the
+// docker-archive reader seeks in it) and unpacks it into dir/tree.
+func unpackLoad(ctx context.Context, r io.Reader, dir string) (tarPath, tree string, err error) {
 	tr, err := archive.Decompress(r)
 	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+		return "", "", err
 	}
 	defer tr.Close()
-	// Keep the tar: go-containerregistry's docker-archive reader seeks in it.
-	tarPath := filepath.Join(dir, "archive.tar")
-	f, err := os.Create(tarPath)
+	tarPath = filepath.Join(dir, "archive.tar")
+	f, err := os.OpenFile(tarPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+		return "", "", err
 	}
-	_, err = io.Copy(f, tr)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	defer f.Close()
+	if _, err := io.Copy(f, tr); err != nil {
+		return "", "", err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", "", err
 	}
-	tree := filepath.Join(dir, "tree")
+	tree = filepath.Join(dir, "tree")
 	if err := os.Mkdir(tree, 0o700); err != nil {
-		return nil, err
+		return "", "", err
 	}
-	if f, err = os.Open(tarPath); err != nil {
-		return nil, err
+	opts := archive.Options{Unprivileged: true, Whiteouts: archive.WhiteoutApply}
+	if err := archive.Extract(ctx, f, tree, opts); err != nil {
+		return "", "", err
 	}
-	err = archive.Extract(ctx, f, tree, archive.Options{Unprivileged: true, Whiteouts: archive.WhiteoutApply})
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
-	}
-	if _, err := os.Stat(filepath.Join(tree, "index.json")); err == nil {
-		return s.LoadLayout(ctx, tree)
-	}
-	return s.loadDocker(ctx, tree, tarPath)
+	return tarPath, tree, nil
 }
 
 // LoadLayout stores the images of the OCI image layout at dir, keeping
@@ -137,17 +163,17 @@ func (s *Store) loadImage(ctx context.Context, rimg v1.Image, ref string) (*Imag
 // loadDocker loads a classic docker save archive (manifest.json with
 // layer tars, compressed or not), through go-containerregistry's tarball
 // reader, which recomputes manifests; image ids stay the same.
-func (s *Store) loadDocker(ctx context.Context, dir, tarPath string) ([]*Image, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+func (s *Store) loadDocker(ctx context.Context, root *os.Root, tarPath string) ([]*Image, error) {
+	b, err := readRegular(root, "manifest.json", maxManifestSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("load: neither index.json nor manifest.json: %w", errdefs.ErrInvalidArgument)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
-	var dms []dockerManifest
-	if err := json.Unmarshal(b, &dms); err != nil {
-		return nil, fmt.Errorf("load: manifest.json: %w", err)
+	dms, err := parseDockerManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	var out []*Image
 	for i, dm := range dms {
