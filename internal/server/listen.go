@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pier-engine/pier/internal/errdefs"
@@ -25,12 +27,13 @@ func ListenUnix(path string, gid int) (net.Listener, error) {
 	if err := removeStale(path); err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("unix", path)
+	l, err := listenPrivate(path)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", path, err)
 	}
-	// Until the chmod the socket has the umask's mode; connecting needs
-	// write permission, which the usual umask (022) gives only to root.
+	if afterBind != nil {
+		afterBind(path)
+	}
 	if err := os.Chmod(path, SocketMode); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("chmod %s: %w", path, err)
@@ -42,6 +45,25 @@ func ListenUnix(path string, gid int) (net.Listener, error) {
 		}
 	}
 	return l, nil
+}
+
+// afterBind, when a test sets it, sees the socket between bind and chmod.
+var afterBind func(path string)
+
+// umaskMu serialises the process-wide umask change of listenPrivate.
+var umaskMu sync.Mutex
+
+// listenPrivate binds the socket under umask 0177, so that it is created
+// with mode 0600: with the usual umask (022) it would be 0755, which lets
+// any local user connect (connecting needs write permission) in the
+// moment before the chmod to SocketMode. The umask is the process's;
+// ListenUnix runs at start, before pierd makes other files.
+func listenPrivate(path string) (net.Listener, error) {
+	umaskMu.Lock()
+	defer umaskMu.Unlock()
+	old := syscall.Umask(0o177)
+	defer syscall.Umask(old)
+	return net.Listen("unix", path)
 }
 
 func removeStale(path string) error {

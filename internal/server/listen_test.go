@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,5 +99,27 @@ func TestListenUnixNotSocket(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "precious" {
 		t.Errorf("regular file at the socket path was changed")
+	}
+}
+
+// TestListenUnixNeverOpen looks at the socket between bind and chmod,
+// under a umask of 0: it must already refuse group and others.
+func TestListenUnixNeverOpen(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	var seen os.FileMode
+	afterBind = func(path string) {
+		if fi, err := os.Stat(path); err == nil {
+			seen = fi.Mode().Perm()
+		}
+	}
+	defer func() { afterBind = nil }()
+	l, err := ListenUnix(filepath.Join(shortTemp(t), "pier.sock"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if seen == 0 || seen&0o077 != 0 {
+		t.Fatalf("socket mode right after bind = %v, want 0600", seen)
 	}
 }
