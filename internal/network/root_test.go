@@ -76,8 +76,9 @@ func inNetns(t *testing.T, ns netns.NsHandle, fn func() error) error {
 }
 
 // whoAmIServer listens on addr inside ns and answers every connection with
-// the remote address it sees, then closes it.
-func whoAmIServer(t *testing.T, ns netns.NsHandle, addr string) {
+// the remote address it sees, then closes it. It returns the address it
+// listens on (port 0 picks one).
+func whoAmIServer(t *testing.T, ns netns.NsHandle, addr string) string {
 	t.Helper()
 	var ln net.Listener
 	if err := inNetns(t, ns, func() (err error) { ln, err = net.Listen("tcp4", addr); return err }); err != nil {
@@ -94,6 +95,7 @@ func whoAmIServer(t *testing.T, ns netns.NsHandle, addr string) {
 			c.Close()
 		}
 	}()
+	return ln.Addr().String()
 }
 
 // whoAmI dials addr (from ns, or from the host when ns is -1) and returns
@@ -269,18 +271,28 @@ func TestBridgeNetworking(t *testing.T) {
 		}
 	})
 
+	t.Run("no way in unpublished", func(t *testing.T) {
+		// A's NAT rules let nothing into A that no published port DNATed.
+		if got, err := whoAmI(t, ns3, addrPort(ip1, 8080)); err == nil {
+			t.Errorf("another bridge reaches an unpublished port (server saw %s)", got)
+		}
+	})
+
 	t.Run("isolation", func(t *testing.T) {
-		wantSeen(t, ns3, addrPort(ip1, 8080), ip3.String())
+		// B has no NAT rules of its own, so A reaches into it, masqueraded
+		// to B's gateway, until the two are isolated.
+		whoAmIServer(t, ns3, addrPort(ip3, 8080))
+		wantSeen(t, ns1, addrPort(ip3, 8080), brB.Gateway.String())
 		if err := Isolate(brA.Name, brB.Name); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := whoAmI(t, ns3, addrPort(ip1, 8080)); err == nil {
+		if got, err := whoAmI(t, ns1, addrPort(ip3, 8080)); err == nil {
 			t.Errorf("isolated bridges still connect (server saw %s)", got)
 		}
 		if err := RemoveBridgeRules(brB.Name); err != nil {
 			t.Fatal(err)
 		}
-		wantSeen(t, ns3, addrPort(ip1, 8080), ip3.String())
+		wantSeen(t, ns1, addrPort(ip3, 8080), brB.Gateway.String())
 	})
 
 	t.Run("teardown", func(t *testing.T) {
