@@ -47,22 +47,27 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	var undo cleanup
+	unlock := func() {}
 	defer func() {
 		if err != nil {
-			undo.Run()
+			err = errors.Join(err, undo.Run())
 		}
+		unlock() // after the undo: no one sees the half-made container
 	}()
 	fifo, err := r.makeStateDir(rec, &undo)
 	if err != nil {
 		return nil, err
 	}
 	defer fifo.Close()
+	if unlock, err = r.lock(rec.ID); err != nil {
+		return nil, err
+	}
 	r.Log.Debug("validated", "container_id", o.ID, "elapsed", time.Since(t0))
 	cg, err := r.cgroup(rec)
 	if err != nil {
 		return nil, err
 	}
-	undo.Add(func() { _ = cg.Destroy() })
+	undo.Add(cg.Destroy)
 	opts, cfg, err := createSpawnOpts(rec, o, fifo)
 	defer opts.closeExtra()
 	if err != nil {
@@ -74,7 +79,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	defer c.sock.Close()
-	undo.Add(func() { killWait(c.pid) })
+	undo.Add(func() error { killWait(c.pid); return nil })
 	r.Log.Debug("spawned", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
 	rec.Pid = c.pid
 	if rec.PidStartTime, _, err = procStat(c.pid); err != nil {
@@ -127,7 +132,7 @@ func (r *Runtime) makeStateDir(rec *Record, undo *cleanup) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("state dir %s: %w", dir, err)
 	}
-	undo.Add(func() { os.RemoveAll(dir) })
+	undo.Add(func() error { return os.RemoveAll(dir) })
 	return makeFifo(filepath.Join(dir, fifoName))
 }
 

@@ -3,8 +3,6 @@ package runtime
 import (
 	"fmt"
 	"time"
-
-	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 // Event is one line of `events`, shaped like runc's.
@@ -22,8 +20,8 @@ func (r *Runtime) Events(id string, once bool, interval time.Duration, emit func
 	if err != nil {
 		return err
 	}
-	if r.status(rec) == StatusStopped {
-		return fmt.Errorf("container %s: %w", id, errdefs.ErrNotRunning)
+	if err := can(opEvents, id, r.status(rec)); err != nil {
+		return err
 	}
 	cg, err := r.cgroup(rec)
 	if err != nil {

@@ -29,10 +29,8 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	switch st := r.status(rec); st {
-	case StatusRunning, StatusCreated:
-	default:
-		return 0, fmt.Errorf("cannot exec in container %s: it is %s: %w", id, st, errdefs.ErrConflict)
+	if err := can(opExec, id, r.status(rec)); err != nil {
+		return 0, err
 	}
 	if err := validateProcess(o.Process); err != nil {
 		return 0, invalid(err)

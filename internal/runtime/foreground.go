@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 // Run is `run`: create and start, and unless detach, stay in the
@@ -44,8 +46,7 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 		return -1, err
 	}
 	if err := r.Start(o.ID); err != nil {
-		_ = r.Delete(o.ID, true)
-		return -1, err
+		return -1, errors.Join(err, r.deleteIfThere(o.ID))
 	}
 	r.Log.Debug("started", "container_id", o.ID, "elapsed", time.Since(t0))
 	if detach {
@@ -53,8 +54,7 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 	}
 	if con != nil {
 		if err := con.Attach(); err != nil {
-			_ = r.Delete(o.ID, true)
-			return -1, err
+			return -1, errors.Join(err, r.deleteIfThere(o.ID))
 		}
 		defer con.Restore()
 	}
@@ -67,6 +67,15 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 	}
 	r.Log.Debug("deleted", "container_id", o.ID, "elapsed", time.Since(t0))
 	return code, nil
+}
+
+// deleteIfThere force-deletes a container that failed to start; one that
+// is gone already (a failed prestart hook deletes it) is no error.
+func (r *Runtime) deleteIfThere(id string) error {
+	if err := r.Delete(id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // ExecForeground is `exec` without -d: the process's status is returned

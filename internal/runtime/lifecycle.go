@@ -49,16 +49,17 @@ func (r *Runtime) List() ([]*Record, error) {
 // container process blocked on the exec fifo, waits until that process has
 // exec'd (the fifo loses its last reader), then runs the poststart hooks.
 func (r *Runtime) Start(id string) error {
-	rec, err := r.load(id)
+	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
-	if st := r.status(rec); st != StatusCreated {
-		return fmt.Errorf("container %s is %s, not created: %w", id, st, errdefs.ErrConflict)
+	defer unlock()
+	if err := can(opStart, id, r.status(rec)); err != nil {
+		return err
 	}
 	if rec.Spec.Process == nil {
-		_ = r.killAndWait(rec)
-		return fmt.Errorf("container %s: config has no process to start: %w", id, errdefs.ErrInvalidArgument)
+		err := fmt.Errorf("container %s: config has no process to start: %w", id, errdefs.ErrInvalidArgument)
+		return errors.Join(err, r.killAndWait(rec))
 	}
 	// prestart (deprecated) runs here, in the runtime's namespaces, after
 	// `start` is called and before the program: the moment runtime-spec
@@ -66,10 +67,7 @@ func (r *Runtime) Start(id string) error {
 	// container and goes on to delete, as the lifecycle says.
 	if h := rec.Spec.Hooks; h != nil && len(h.Prestart) > 0 {
 		if err := hooks.Run("prestart", h.Prestart, r.ociState(rec)); err != nil {
-			if derr := r.Delete(id, true); derr != nil {
-				r.Log.Warn("delete after failed prestart", "container_id", id, "err", derr)
-			}
-			return err
+			return errors.Join(err, r.delete(rec, true))
 		}
 	}
 	path := filepath.Join(r.dir(id), fifoName)
@@ -115,17 +113,15 @@ func waitNoReader(f *os.File) {
 // Kill sends sig to the container's init, or with all to every process in
 // its cgroup.
 func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
-	rec, err := r.load(id)
+	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
-	switch st := r.status(rec); st {
-	case StatusStopped:
-		if !all {
-			return fmt.Errorf("container %s: %w", id, errdefs.ErrNotRunning)
+	defer unlock()
+	if st := r.status(rec); !(all && st == StatusStopped) {
+		if err := can(opKill, id, st); err != nil {
+			return err
 		}
-	case StatusCreating:
-		return fmt.Errorf("container %s is still being created: %w", id, errdefs.ErrConflict)
 	}
 	if all {
 		cg, err := r.cgroup(rec)
@@ -141,14 +137,20 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 // then its state. With force a live container is killed first; without, a
 // container that is not stopped is an error and stays untouched.
 func (r *Runtime) Delete(id string, force bool) error {
-	rec, err := r.load(id)
+	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
-	st := r.status(rec)
-	if st != StatusStopped {
+	defer unlock()
+	return r.delete(rec, force)
+}
+
+// delete is Delete with the container's lock held.
+func (r *Runtime) delete(rec *Record, force bool) error {
+	id := rec.ID
+	if err := can(opDelete, id, r.status(rec)); err != nil {
 		if !force {
-			return fmt.Errorf("cannot delete container %s that is not stopped: %s: %w", id, st, errdefs.ErrConflict)
+			return err
 		}
 		if err := r.killAndWait(rec); err != nil {
 			return err
@@ -195,12 +197,13 @@ func (r *Runtime) killAndWait(rec *Record) error {
 
 // Pause freezes every process of the container.
 func (r *Runtime) Pause(id string) error {
-	rec, err := r.load(id)
+	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
-	if st := r.status(rec); st != StatusRunning && st != StatusCreated {
-		return fmt.Errorf("container %s is %s: %w", id, st, errdefs.ErrNotRunning)
+	defer unlock()
+	if err := can(opPause, id, r.status(rec)); err != nil {
+		return err
 	}
 	cg, err := r.cgroup(rec)
 	if err != nil {
@@ -211,12 +214,13 @@ func (r *Runtime) Pause(id string) error {
 
 // Resume thaws a paused container.
 func (r *Runtime) Resume(id string) error {
-	rec, err := r.load(id)
+	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
-	if st := r.status(rec); st != StatusPaused {
-		return fmt.Errorf("container %s is %s, not paused: %w", id, st, errdefs.ErrConflict)
+	defer unlock()
+	if err := can(opResume, id, r.status(rec)); err != nil {
+		return err
 	}
 	cg, err := r.cgroup(rec)
 	if err != nil {
@@ -227,12 +231,13 @@ func (r *Runtime) Resume(id string) error {
 
 // Update changes the resources of a live container and records them.
 func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
-	rec, err := r.load(id)
+	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
-	if st := r.status(rec); st == StatusStopped {
-		return fmt.Errorf("container %s: %w", id, errdefs.ErrNotRunning)
+	defer unlock()
+	if err := can(opUpdate, id, r.status(rec)); err != nil {
+		return err
 	}
 	cg, err := r.cgroup(rec)
 	if err != nil {

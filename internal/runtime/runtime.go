@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -51,14 +52,21 @@ func (r *Runtime) cgroup(rec *Record) (cgroups.Manager, error) {
 }
 
 // cleanup is a stack of undo steps for a half-made container: on failure
-// they run newest first; on success Release drops them.
-type cleanup struct{ fns []func() }
+// they run newest first, and what they fail at is joined to the error
+// that made them run; on success Release drops them.
+type cleanup struct{ fns []func() error }
 
-func (c *cleanup) Add(f func()) { c.fns = append(c.fns, f) }
-func (c *cleanup) Release()     { c.fns = nil }
-func (c *cleanup) Run() {
+func (c *cleanup) Add(f func() error) { c.fns = append(c.fns, f) }
+func (c *cleanup) Release()           { c.fns = nil }
+
+// Run runs every step, even after one fails, and returns their errors.
+func (c *cleanup) Run() error {
+	var errs []error
 	for i := len(c.fns) - 1; i >= 0; i-- {
-		c.fns[i]()
+		if err := c.fns[i](); err != nil {
+			errs = append(errs, fmt.Errorf("undo: %w", err))
+		}
 	}
 	c.fns = nil
+	return errors.Join(errs...)
 }
