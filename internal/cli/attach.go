@@ -46,12 +46,11 @@ func (a *app) attach(ctx context.Context, ref string, o attachOptions) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	// Wait first, so an exit while we attach is not missed.
 	wait := c.ContainerWait(context.WithoutCancel(ctx), ref, client.ContainerWaitOptions{})
 	ctr, err := attachable(ctx, c, ref)
 	if err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	tty := ctr.Config.Tty
 	if err := checkTTY(!o.noStdin, tty); err != nil {
@@ -64,13 +63,13 @@ func (a *app) attach(ctx context.Context, ref string, o attachOptions) error {
 	}
 	att, err := c.ContainerAttach(ctx, ref, opts)
 	if err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	defer att.Close()
 	// It may have stopped between the check and the attach; the stream
 	// would then wait for nothing.
 	if _, err := attachable(ctx, c, ref); err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -89,7 +88,7 @@ func (a *app) attach(ctx context.Context, ref string, o attachOptions) error {
 	if err := s.stream(ctx); err != nil {
 		return err
 	}
-	return waitStatus(a.host, ref, wait)
+	return waitStatus(ref, wait)
 }
 
 // attachable inspects ref and refuses what cannot be attached to, with
@@ -121,7 +120,7 @@ func (a *app) containerResize(c *client.Client, id string) resizeFunc {
 }
 
 // waitStatus turns a wait's answer into the container's exit code.
-func waitStatus(host, id string, wait client.ContainerWaitResult) error {
+func waitStatus(id string, wait client.ContainerWaitResult) error {
 	select {
 	case res := <-wait.Result:
 		if res.Error != nil {
@@ -132,6 +131,6 @@ func waitStatus(host, id string, wait client.ContainerWaitResult) error {
 		}
 		return nil
 	case err := <-wait.Error:
-		return daemonError(host, err)
+		return err
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -159,23 +157,9 @@ func (f *fakeTTYDocker) cat(w http.ResponseWriter, withStdin, tty bool) {
 
 func startFakeTTYDocker(t *testing.T, f *fakeTTYDocker) string {
 	f.exited = make(chan struct{})
-	dir, err := os.MkdirTemp("", "pier-tty-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: f.handler()}
-	go hs.Serve(l)
-	t.Cleanup(func() {
-		f.exit()
-		hs.Close()
-		os.RemoveAll(dir)
-	})
-	return "unix://" + sock
+	host := serveAPI(t, f.handler())
+	t.Cleanup(f.exit)
+	return host
 }
 
 // setStdin makes f the stdin of the verbs run in this test.

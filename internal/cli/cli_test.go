@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,29 +32,27 @@ func (fakeBackend) Version(context.Context) (system.VersionResponse, error) {
 // startServer serves the real API handler with a fake backend on a Unix
 // socket and returns the host to give -H.
 func startServer(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "pier-cli-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: server.New(server.Config{Backend: fakeBackend{}, Version: "7.7.7"})}
-	go hs.Serve(l)
-	t.Cleanup(func() {
-		hs.Close()
-		os.RemoveAll(dir)
-	})
-	return "unix://" + sock
+	return serveAPI(t, server.New(server.Config{Backend: fakeBackend{}, Version: "7.7.7"}))
 }
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	t.Setenv("PIER_HOST", "")
-	t.Setenv("DOCKER_HOST", "")
-	t.Setenv("DOCKER_API_VERSION", "")
+	return runEnv(t, nil, args...)
+}
+
+// runEnv runs pier with env and none of the connection settings of the
+// machine running the test: no host, context or TLS variables, and an
+// empty docker config directory.
+func runEnv(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	for _, k := range []string{"PIER_HOST", "DOCKER_HOST", "DOCKER_API_VERSION", "DOCKER_TLS", "DOCKER_TLS_VERIFY",
+		"DOCKER_CERT_PATH", "DOCKER_CONTEXT"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 	var out, errb bytes.Buffer
 	code = Run(context.Background(), args, &out, &errb, nil)
 	return code, out.String(), errb.String()

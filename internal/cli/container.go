@@ -54,11 +54,10 @@ func (a *app) forEach(args []string, fn func(c *client.Client, id string) error)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	var errs []error
 	for _, id := range args {
 		if err := fn(c, id); err != nil {
-			errs = append(errs, daemonError(a.host, err))
+			errs = append(errs, err)
 			continue
 		}
 		fmt.Fprintln(a.stdout, id)

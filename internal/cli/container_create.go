@@ -218,7 +218,7 @@ func (a *app) create(ctx context.Context, c *client.Client, opts client.Containe
 		if isNotFound(err) {
 			fmt.Fprintf(a.stderr, "Unable to find image '%s' locally\n", imageRef(opts.Config.Image))
 		}
-		return "", daemonFailure{daemonError(a.host, err)}
+		return "", daemonFailure{err}
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(a.stderr, "WARNING:", w)
@@ -249,7 +249,6 @@ func (a *app) createCommand() *cobra.Command {
 			if err != nil {
 				return daemonFailure{err}
 			}
-			defer c.Close()
 			id, err := a.create(cmd.Context(), c, opts)
 			if err != nil {
 				return err

@@ -3,10 +3,7 @@ package cli
 import (
 	"encoding/binary"
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -192,21 +189,7 @@ func (f *fakeDocker) attach(w http.ResponseWriter, r *http.Request) {
 // startFakeDocker serves f on a Unix socket and returns the host for -H.
 func startFakeDocker(t *testing.T, f *fakeDocker) string {
 	f.started = make(chan struct{})
-	dir, err := os.MkdirTemp("", "pier-ctr-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: f.handler()}
-	go hs.Serve(l)
-	t.Cleanup(func() {
-		f.startOnce.Do(func() { close(f.started) }) // free handlers still waiting
-		hs.Close()
-		os.RemoveAll(dir)
-	})
-	return "unix://" + sock
+	host := serveAPI(t, f.handler())
+	t.Cleanup(func() { f.startOnce.Do(func() { close(f.started) }) }) // free handlers still waiting
+	return host
 }

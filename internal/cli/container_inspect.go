@@ -40,7 +40,6 @@ func (a *app) objectInspectCommand(use, short, kind string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
 				return inspectObject(ctx, c, ref, typ)
 			})

@@ -54,10 +54,9 @@ func (a *app) startAttached(ctx context.Context, ref string, o attachOptions) er
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	res, err := c.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
 	if err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	ctr := res.Container
 	if ctr.Config == nil {
@@ -74,7 +73,7 @@ func (a *app) startAttached(ctx context.Context, ref string, o attachOptions) er
 	att, err := c.ContainerAttach(ctx, ctr.ID, client.ContainerAttachOptions{Stream: true,
 		Stdin: withStdin, Stdout: true, Stderr: true, DetachKeys: o.detachKeys})
 	if err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	defer att.Close()
 	s := a.session(att.HijackedResponse, withStdin, true, true, cfg.Tty, keys)
@@ -87,7 +86,7 @@ func (a *app) startAttached(ctx context.Context, ref string, o attachOptions) er
 	if _, err := c.ContainerStart(ctx, ctr.ID, client.ContainerStartOptions{}); err != nil {
 		stopStream()
 		<-streamed
-		return daemonError(a.host, err)
+		return err
 	}
 	if cfg.Tty {
 		a.monitorSize(streamCtx, a.containerResize(c, ctr.ID))
@@ -98,7 +97,7 @@ func (a *app) startAttached(ctx context.Context, ref string, o attachOptions) er
 		}
 		return fmt.Errorf("attach %s: %w", ref, err)
 	}
-	return waitStatus(a.host, ref, wait)
+	return waitStatus(ref, wait)
 }
 
 func (a *app) stopCommand() *cobra.Command {
@@ -177,7 +176,6 @@ func (a *app) waitCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			var errs []error
 			for _, id := range args {
 				res := c.ContainerWait(cmd.Context(), id, client.ContainerWaitOptions{})
@@ -189,7 +187,7 @@ func (a *app) waitCommand() *cobra.Command {
 					}
 					fmt.Fprintln(a.stdout, r.StatusCode)
 				case err := <-res.Error:
-					errs = append(errs, daemonError(a.host, err))
+					errs = append(errs, err)
 				}
 			}
 			return errors.Join(errs...)

@@ -44,14 +44,13 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return daemonFailure{err}
 			}
-			defer c.Close()
 			id, err := a.create(cmd.Context(), c, opts)
 			if err != nil {
 				return err
 			}
 			if detach {
 				if _, err := c.ContainerStart(cmd.Context(), id, client.ContainerStartOptions{}); err != nil {
-					return startFailure(daemonError(a.host, err))
+					return startFailure(err)
 				}
 				_, err = fmt.Fprintln(a.stdout, id)
 				return err
@@ -88,7 +87,7 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 	att, err := c.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true,
 		Stdin: cfg.AttachStdin, Stdout: cfg.AttachStdout, Stderr: cfg.AttachStderr, DetachKeys: o.detachKeys})
 	if err != nil {
-		return daemonFailure{daemonError(a.host, err)}
+		return daemonFailure{err}
 	}
 	defer att.Close()
 	s := a.session(att.HijackedResponse, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.Tty, o.keys)
@@ -105,7 +104,7 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 	if _, err := c.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		stopStream()
 		<-streamed // the terminal is restored before the error shows
-		return startFailure(daemonError(a.host, err))
+		return startFailure(err)
 	}
 	if cfg.Tty {
 		a.monitorSize(streamCtx, a.containerResize(c, id))
@@ -116,7 +115,7 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 		}
 		return fmt.Errorf("attach %s: %w", id, err)
 	}
-	return waitStatus(a.host, id, wait)
+	return waitStatus(id, wait)
 }
 
 // session builds the local ends of a hijacked stream the way docker does:

@@ -42,7 +42,6 @@ func (a *app) eventsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res := c.Events(cmd.Context(), client.EventsListOptions{Since: since, Until: until, Filters: f})
 			for {
 				select {
@@ -54,7 +53,7 @@ func (a *app) eventsCommand() *cobra.Command {
 					if err == nil || errors.Is(err, io.EOF) {
 						return nil // the daemon ended the stream at until
 					}
-					return daemonError(a.host, err)
+					return err
 				}
 			}
 		},
@@ -101,10 +100,9 @@ func (a *app) systemDFCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			du, err := c.DiskUsage(cmd.Context(), client.DiskUsageOptions{Containers: true, Images: true, Volumes: true, BuildCache: true})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 10, 1, 3, ' ', 0)
 			fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")

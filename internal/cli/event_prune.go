@@ -39,7 +39,6 @@ func (a *app) containerPruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			space, err := a.pruneContainers(cmd.Context(), c, f)
 			if err != nil {
 				return err
@@ -57,7 +56,7 @@ func (a *app) containerPruneCommand() *cobra.Command {
 func (a *app) pruneContainers(ctx context.Context, c *client.Client, f client.Filters) (uint64, error) {
 	res, err := c.ContainerPrune(ctx, client.ContainerPruneOptions{Filters: f})
 	if err != nil {
-		return 0, daemonError(a.host, err)
+		return 0, err
 	}
 	if ids := res.Report.ContainersDeleted; len(ids) > 0 {
 		fmt.Fprintf(a.stdout, "Deleted Containers:\n%s\n\n", strings.Join(ids, "\n"))
@@ -83,7 +82,6 @@ func (a *app) systemPruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			ctx := cmd.Context()
 			space, err := a.pruneContainers(ctx, c, nil)
 			if err != nil {
@@ -92,7 +90,7 @@ func (a *app) systemPruneCommand() *cobra.Command {
 			if volumes {
 				res, err := c.VolumePrune(ctx, client.VolumePruneOptions{})
 				if err != nil {
-					return daemonError(a.host, err)
+					return err
 				}
 				if len(res.Report.VolumesDeleted) > 0 {
 					fmt.Fprintf(a.stdout, "Deleted Volumes:\n%s\n\n", strings.Join(res.Report.VolumesDeleted, "\n"))
@@ -101,7 +99,7 @@ func (a *app) systemPruneCommand() *cobra.Command {
 			}
 			res, err := c.ImagePrune(ctx, client.ImagePruneOptions{Filters: client.Filters{}.Add("dangling", "true")})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			if len(res.Report.ImagesDeleted) > 0 {
 				fmt.Fprintln(a.stdout, "Deleted Images:")

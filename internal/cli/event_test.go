@@ -2,10 +2,7 @@ package cli
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -69,21 +66,7 @@ func (f *fakeEventAPI) query(path string) string {
 
 func startEventAPI(t *testing.T) (string, *fakeEventAPI) {
 	f := &fakeEventAPI{queries: map[string]string{}}
-	dir, err := os.MkdirTemp("", "pier-ev-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: f.handler()}
-	go hs.Serve(l)
-	t.Cleanup(func() {
-		hs.Close()
-		os.RemoveAll(dir)
-	})
-	return "unix://" + filepath.Join(dir, "s"), f
+	return serveAPI(t, f.handler()), f
 }
 
 func TestEvents(t *testing.T) {

@@ -55,11 +55,10 @@ func (a *app) exec(ctx context.Context, ref string, cmd []string, o execOptions)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	// A missing container is the first thing to say, and the tty check
 	// comes before the exec exists so none is left behind, as in docker.
 	if _, err := c.ContainerInspect(ctx, ref, client.ContainerInspectOptions{}); err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	attachIn := o.interactive && !o.detach
 	if !o.detach {
@@ -74,11 +73,11 @@ func (a *app) exec(ctx context.Context, ref string, cmd []string, o execOptions)
 	}
 	created, err := c.ExecCreate(ctx, ref, opts)
 	if err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	if o.detach {
 		_, err := c.ExecStart(ctx, created.ID, client.ExecStartOptions{Detach: true, TTY: o.tty, ConsoleSize: opts.ConsoleSize})
-		return daemonError(a.host, err)
+		return err
 	}
 	return a.execAttached(ctx, c, created.ID, opts, keys)
 }
@@ -90,7 +89,7 @@ func (a *app) exec(ctx context.Context, ref string, cmd []string, o execOptions)
 func (a *app) execAttached(ctx context.Context, c *client.Client, id string, opts client.ExecCreateOptions, keys []byte) error {
 	att, err := c.ExecAttach(ctx, id, client.ExecAttachOptions{TTY: opts.TTY, ConsoleSize: opts.ConsoleSize})
 	if err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	defer att.Close()
 	ctx, cancel := context.WithCancel(ctx)
@@ -112,7 +111,7 @@ func (a *app) execAttached(ctx context.Context, c *client.Client, id string, opt
 	}
 	ins, err := c.ExecInspect(context.WithoutCancel(ctx), id, client.ExecInspectOptions{})
 	if err != nil {
-		return daemonError(a.host, err)
+		return err
 	}
 	if ins.ExitCode != 0 {
 		return exitStatus(ins.ExitCode)

@@ -2,10 +2,7 @@ package cli
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -70,19 +67,7 @@ func (f *fakeExecDocker) handler() http.Handler {
 }
 
 func startFakeExecDocker(t *testing.T, f *fakeExecDocker) string {
-	dir, err := os.MkdirTemp("", "pier-exec-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: f.handler()}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close(); os.RemoveAll(dir) })
-	return "unix://" + sock
+	return serveAPI(t, f.handler())
 }
 
 func TestExecAttachedExitCode(t *testing.T) {

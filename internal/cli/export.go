@@ -25,7 +25,7 @@ func (a *app) exportCommand() *cobra.Command {
 				}
 				defer res.Close()
 				if output != "" {
-					return writeFileAtomic(output, res)
+					return saveTo(output, res)
 				}
 				_, err = io.Copy(a.stdout, res)
 				return err

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +19,6 @@ func startFakeAuthExport(t *testing.T) (string, func() []registry.AuthConfig) {
 		mu     sync.Mutex
 		logins []registry.AuthConfig
 	)
-	version := regexp.MustCompile(`^/v[0-9.]+`)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_ping", func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Api-Version", "1.51") })
 	mux.HandleFunc("POST /auth", func(w http.ResponseWriter, r *http.Request) {
@@ -46,21 +43,7 @@ func startFakeAuthExport(t *testing.T) (string, func() []registry.AuthConfig) {
 		}
 		w.Write([]byte("TAR"))
 	})
-	dir, err := os.MkdirTemp("", "pier-auth-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = version.ReplaceAllString(r.URL.Path, "")
-		mux.ServeHTTP(w, r)
-	})}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close(); os.RemoveAll(dir) })
-	return "unix://" + filepath.Join(dir, "s"), func() []registry.AuthConfig {
+	return serveAPI(t, unversioned(mux)), func() []registry.AuthConfig {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]registry.AuthConfig(nil), logins...)

@@ -29,8 +29,7 @@ func (a *app) withClient(fn func(c *client.Client) error) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	return daemonError(a.host, fn(c))
+	return fn(c)
 }
 
 // shortID is an image id as docker shows it: 12 hex digits.

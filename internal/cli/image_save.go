@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
+
+	"github.com/pier-engine/pier/internal/atomicfile"
 )
 
 func (a *app) saveCommand() *cobra.Command {
@@ -29,7 +30,7 @@ func (a *app) saveCommand() *cobra.Command {
 				}
 				defer res.Close()
 				if output != "" {
-					return writeFileAtomic(output, res)
+					return saveTo(output, res)
 				}
 				_, err = io.Copy(w, res)
 				return err
@@ -40,28 +41,13 @@ func (a *app) saveCommand() *cobra.Command {
 	return cmd
 }
 
-// writeFileAtomic writes r to path through a temp file, so that a failed
-// save leaves no truncated archive under the name asked for.
-func writeFileAtomic(path string, r io.Reader) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	return nil
+// saveTo writes r to path atomically, so that a failed save leaves no
+// truncated archive under the name asked for.
+func saveTo(path string, r io.Reader) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
+		return err
+	})
 }
 
 func (a *app) loadCommand() *cobra.Command {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,22 +181,7 @@ func (f *fakeImages) ImageImport(_ context.Context, r io.Reader, ref string, cha
 // startImageServer serves the real API with f behind /images.
 func startImageServer(t *testing.T, f *fakeImages) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "pier-cli-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: server.New(server.Config{Backend: fakeBackend{}, Images: f, Version: "7.7.7"})}
-	go hs.Serve(l)
-	t.Cleanup(func() {
-		hs.Close()
-		os.RemoveAll(dir)
-	})
-	return "unix://" + sock
+	return serveAPI(t, server.New(server.Config{Backend: fakeBackend{}, Images: f, Version: "7.7.7"}))
 }
 
 func TestImages(t *testing.T) {

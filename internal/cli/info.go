@@ -45,10 +45,9 @@ func (a *app) infoCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res, err := c.Info(cmd.Context(), client.InfoOptions{})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			if format == "" {
 				format = infoTemplate

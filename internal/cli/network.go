@@ -52,10 +52,9 @@ func (a *app) networkCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res, err := c.NetworkCreate(cmd.Context(), args[0], opts)
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			_, err = fmt.Fprintln(a.stdout, res.ID)
 			return err
@@ -110,10 +109,9 @@ func (a *app) networkListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res, err := c.NetworkList(cmd.Context(), client.NetworkListOptions{Filters: f})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			slices.SortFunc(res.Items, func(x, y network.Summary) int { return strings.Compare(x.Name, y.Name) })
 			switch {
@@ -234,9 +232,8 @@ func (a *app) networkConnectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			_, err = c.NetworkConnect(cmd.Context(), args[0], client.NetworkConnectOptions{Container: args[1], EndpointConfig: es})
-			return daemonError(a.host, err)
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -257,9 +254,8 @@ func (a *app) networkDisconnectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			_, err = c.NetworkDisconnect(cmd.Context(), args[0], client.NetworkDisconnectOptions{Container: args[1], Force: force})
-			return daemonError(a.host, err)
+			return err
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the container to disconnect from a network")
@@ -289,10 +285,9 @@ func (a *app) networkPruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res, err := c.NetworkPrune(cmd.Context(), client.NetworkPruneOptions{Filters: f})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			if len(res.Report.NetworksDeleted) > 0 {
 				_, err = fmt.Fprintf(a.stdout, "Deleted Networks:\n%s\n", strings.Join(res.Report.NetworksDeleted, "\n"))

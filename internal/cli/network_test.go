@@ -2,11 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -74,20 +71,8 @@ func (f *fakeNetworkd) handler() http.Handler {
 }
 
 func startNetworkd(t *testing.T) (string, *fakeNetworkd) {
-	dir, err := os.MkdirTemp("", "pier-cli-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fakeNetworkd{}
-	hs := &http.Server{Handler: f.handler()}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close(); os.RemoveAll(dir) })
-	return "unix://" + sock, f
+	return serveAPI(t, f.handler()), f
 }
 
 func TestNetworkVerbs(t *testing.T) {

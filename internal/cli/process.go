@@ -55,9 +55,8 @@ func (a *app) renameCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			_, err = c.ContainerRename(cmd.Context(), args[0], client.ContainerRenameOptions{NewName: args[1]})
-			return daemonError(a.host, err)
+			return err
 		},
 	}
 }
@@ -95,10 +94,9 @@ func (a *app) topCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			top, err := c.ContainerTop(cmd.Context(), args[0], client.ContainerTopOptions{Arguments: args[1:]})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 10, 1, 3, ' ', 0)
 			fmt.Fprintln(tw, strings.Join(top.Titles, "\t"))

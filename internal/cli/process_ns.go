@@ -33,10 +33,9 @@ func (a *app) nsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			ns, err := getNamespaces(cmd.Context(), c, args[0])
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			for _, n := range ns {
 				mark := ""

@@ -2,11 +2,7 @@ package cli
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +17,6 @@ func startFakeProcesses(t *testing.T) (string, func() []string) {
 		mu    sync.Mutex
 		calls []string
 	)
-	version := regexp.MustCompile(`^/v[0-9.]+`)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_ping", func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Api-Version", "1.51") })
 	for _, p := range []string{"pause", "unpause", "rename", "restart"} {
@@ -45,28 +40,16 @@ func startFakeProcesses(t *testing.T) (string, func() []string) {
 		w.Write([]byte(`[{"type":"mnt","inode":4026532177,"path":"/proc/4242/ns/mnt","shared":false},` +
 			`{"type":"user","inode":4026531837,"path":"/proc/4242/ns/user","shared":true}]`))
 	})
-	dir, err := os.MkdirTemp("", "pier-proc-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = version.ReplaceAllString(r.URL.Path, "")
-		mu.Lock()
-		calls = append(calls, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
-		mu.Unlock()
-		mux.ServeHTTP(w, r)
-	})}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close(); os.RemoveAll(dir) })
-	return "unix://" + filepath.Join(dir, "s"), func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), calls...)
-	}
+	return serveAPI(t, unversioned(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			calls = append(calls, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+			mu.Unlock()
+			mux.ServeHTTP(w, r)
+		}))), func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			return append([]string(nil), calls...)
+		}
 }
 
 func TestProcessVerbsCLI(t *testing.T) {

@@ -2,10 +2,6 @@ package cli
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,18 +24,7 @@ func (f platformImages) ImagePull(ctx context.Context, ref string, progress imag
 // real server's platform query.
 func TestPullPlatform(t *testing.T) {
 	f := platformImages{fakeImages: newFakeImages(), platform: make(chan string, 2)}
-	dir, err := os.MkdirTemp("", "pier-cli-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: server.New(server.Config{Backend: fakeBackend{}, Images: f, Version: "7.7.7"})}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close(); os.RemoveAll(dir) })
-	host := "unix://" + filepath.Join(dir, "s")
+	host := serveAPI(t, server.New(server.Config{Backend: fakeBackend{}, Images: f, Version: "7.7.7"}))
 	for _, tc := range []struct{ flag, want string }{{"linux/arm64/v8", "linux/arm64/v8"}, {"", ""}} {
 		args := []string{"-H", host, "pull", "-q", "busybox"}
 		if tc.flag != "" {

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/docker/go-units"
@@ -17,9 +17,6 @@ import (
 
 	"github.com/pier-engine/pier/internal/version"
 )
-
-// DefaultHost is pierd's socket.
-const DefaultHost = "unix:///run/pier/pier.sock"
 
 // Exit codes as the docker CLI uses them: 1 for a failed command, 125 when
 // `run` or `create` fails before the container's own code exists.
@@ -31,11 +28,16 @@ const (
 // exitCoder is an error that carries the exit code to use.
 type exitCoder interface{ ExitCode() int }
 
-// app is what every verb shares: where the daemon is and where to print.
+// app is what every verb shares: the one client to the daemon and where
+// to print.
 type app struct {
-	host           string
+	conn           connectOptions
 	stdout, stderr io.Writer
 	log            *slog.Logger
+
+	clientOnce sync.Once
+	api        *client.Client // made by the first client(), closed by Run
+	apiErr     error
 }
 
 // Run runs pier with args (without the program name) and returns the
@@ -46,10 +48,19 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog
 	}
 	a := &app{stdout: stdout, stderr: stderr, log: log}
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(globalArgs(args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	if a.api != nil {
+		a.api.Close()
+	}
+	if err != nil {
+		// Said once here for every verb: what to check when pierd is not
+		// there.
+		if client.IsErrConnectionFailed(err) {
+			err = fmt.Errorf("pierd unreachable: %w", err)
+		}
 		// An error that only carries a container's exit code has nothing
 		// to say; docker prints nothing then either.
 		if msg := err.Error(); msg != "" {
@@ -72,8 +83,7 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceErrors: true,
 		Version:       version.Version,
 	}
-	root.PersistentFlags().StringVarP(&a.host, "host", "H", defaultHost(),
-		"daemon socket (env PIER_HOST, then DOCKER_HOST)")
+	a.conn.addFlags(root.PersistentFlags())
 	root.AddCommand(a.versionCommand(), a.infoCommand())
 	root.AddCommand(a.imageCommands()...)
 	root.AddCommand(a.volumeCommands()...)
@@ -89,23 +99,11 @@ func (a *app) rootCommand() *cobra.Command {
 	return root
 }
 
-func defaultHost() string {
-	for _, env := range []string{"PIER_HOST", "DOCKER_HOST"} {
-		if h := os.Getenv(env); h != "" {
-			return h
-		}
-	}
-	return DefaultHost
-}
-
-// client connects to the daemon lazily: the API version is negotiated
-// on the first request. DOCKER_API_VERSION pins it, as for docker.
+// client is the invocation's one client to the daemon, made on first use
+// so that verbs that need none (help, completion) never build it.
 func (a *app) client() (*client.Client, error) {
-	c, err := client.New(client.WithHost(a.host), client.WithAPIVersionFromEnv())
-	if err != nil {
-		return nil, fmt.Errorf("client for %s: %w", a.host, err)
-	}
-	return c, nil
+	a.clientOnce.Do(func() { a.api, a.apiErr = a.conn.newClient() })
+	return a.api, a.apiErr
 }
 
 // render prints v with a --format template; "json" prints it as JSON.
@@ -129,14 +127,6 @@ func render(w io.Writer, format string, v any) error {
 	}
 	if !strings.HasSuffix(format, "\n") {
 		_, err = fmt.Fprintln(w)
-	}
-	return err
-}
-
-// daemonError tells the user what to check when pierd is not there.
-func daemonError(host string, err error) error {
-	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("pierd unreachable: %w", err)
 	}
 	return err
 }

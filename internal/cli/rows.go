@@ -75,7 +75,6 @@ func (a *app) kindInspectCommand(use, short string,
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			return a.inspectEach(cmd.Context(), args, format, func(ctx context.Context, ref string) (any, json.RawMessage, error) {
 				return get(ctx, c, ref)
 			})
@@ -98,7 +97,7 @@ func (a *app) inspectEach(ctx context.Context, refs []string, format string,
 	for _, ref := range refs {
 		typed, raw, err := get(ctx, ref)
 		if err != nil {
-			errs = append(errs, daemonError(a.host, err))
+			errs = append(errs, err)
 			continue
 		}
 		if format != "" {

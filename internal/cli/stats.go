@@ -29,11 +29,10 @@ func (a *app) statsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			if len(args) == 0 {
 				list, err := c.ContainerList(cmd.Context(), client.ContainerListOptions{})
 				if err != nil {
-					return daemonError(a.host, err)
+					return err
 				}
 				for _, s := range list.Items {
 					args = append(args, s.ID)
@@ -45,7 +44,7 @@ func (a *app) statsCommand() *cobra.Command {
 				for _, id := range args {
 					st, err := oneStats(cmd, c, id)
 					if err != nil {
-						return daemonError(a.host, err)
+						return err
 					}
 					if p, ok := prev[id]; ok {
 						st.PreCPUStats = p.CPUStats

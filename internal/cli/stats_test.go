@@ -2,11 +2,7 @@ package cli
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,7 +12,6 @@ import (
 // startFakeStats serves stats and update for container "s" and keeps the
 // last update body.
 func startFakeStats(t *testing.T, update *container.UpdateConfig) string {
-	version := regexp.MustCompile(`^/v[0-9.]+`)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_ping", func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Api-Version", "1.51") })
 	mux.HandleFunc("GET /containers/{id}/stats", func(w http.ResponseWriter, r *http.Request) {
@@ -34,21 +29,7 @@ func startFakeStats(t *testing.T, update *container.UpdateConfig) string {
 		json.NewDecoder(r.Body).Decode(update)
 		json.NewEncoder(w).Encode(container.UpdateResponse{Warnings: []string{}})
 	})
-	dir, err := os.MkdirTemp("", "pier-stats-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = version.ReplaceAllString(r.URL.Path, "")
-		mux.ServeHTTP(w, r)
-	})}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close(); os.RemoveAll(dir) })
-	return "unix://" + filepath.Join(dir, "s")
+	return serveAPI(t, unversioned(mux))
 }
 
 func TestStatsNoStream(t *testing.T) {

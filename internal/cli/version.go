@@ -61,7 +61,6 @@ func (a *app) versionCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			v := versionInfo{Client: clientVersion{
 				Version: version.Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH,
 			}}
@@ -79,7 +78,7 @@ func (a *app) versionCommand() *cobra.Command {
 				return err
 			}
 			if serr != nil {
-				return daemonError(a.host, serr)
+				return serr
 			}
 			return nil
 		},

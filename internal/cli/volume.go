@@ -51,10 +51,9 @@ func (a *app) volumeCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res, err := c.VolumeCreate(cmd.Context(), opts)
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			_, err = fmt.Fprintln(a.stdout, res.Volume.Name)
 			return err
@@ -115,10 +114,9 @@ func (a *app) volumeListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res, err := c.VolumeList(cmd.Context(), client.VolumeListOptions{Filters: f})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			for _, w := range res.Warnings {
 				fmt.Fprintln(a.stderr, w)
@@ -259,10 +257,9 @@ func (a *app) volumePruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			res, err := c.VolumePrune(cmd.Context(), client.VolumePruneOptions{All: all, Filters: f})
 			if err != nil {
-				return daemonError(a.host, err)
+				return err
 			}
 			if len(res.Report.VolumesDeleted) > 0 {
 				fmt.Fprintf(a.stdout, "Deleted Volumes:\n%s\n\n", strings.Join(res.Report.VolumesDeleted, "\n"))

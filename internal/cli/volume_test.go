@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -111,23 +109,8 @@ func (f *fakeVolumes) VolumePrune(_ context.Context, filters map[string][]string
 
 // startVolumeServer serves the real API with fake volumes on a Unix socket.
 func startVolumeServer(t *testing.T) (string, *fakeVolumes) {
-	dir, err := os.MkdirTemp("", "pier-cli-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fakeVolumes{vols: map[string]volume.Volume{}}
-	hs := &http.Server{Handler: server.New(server.Config{Backend: fakeBackend{}, Volumes: f, Version: "7.7.7"})}
-	go hs.Serve(l)
-	t.Cleanup(func() {
-		hs.Close()
-		os.RemoveAll(dir)
-	})
-	return "unix://" + sock, f
+	return serveAPI(t, server.New(server.Config{Backend: fakeBackend{}, Volumes: f, Version: "7.7.7"})), f
 }
 
 func TestVolumeCreate(t *testing.T) {
