@@ -150,6 +150,11 @@ func switchUser(u specs.User) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl keepcaps: %w", err)
 	}
+	// The new credentials made the process as dumpable as
+	// fs.suid_dumpable says; it stays not dumpable until execve (nsenter.c).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl non-dumpable: %w", err)
+	}
 	return nil
 }
 

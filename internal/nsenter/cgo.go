@@ -31,3 +31,7 @@ func headerValues() map[string]int {
 }
 
 func headerEnv() string { return C.PIER_BOOTSTRAP_ENV }
+
+func headerNames() [4]string {
+	return [4]string{C.PIER_NAME_PREAMBLE, C.PIER_NAME_INIT, C.PIER_COMM_PREAMBLE, C.PIER_COMM_INIT}
+}

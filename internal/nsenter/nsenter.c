@@ -8,23 +8,34 @@
  * nothing at all unless _PIER_BOOTSTRAP_FD is set, so every ordinary
  * pier-runtime command starts Go straight away.
  *
- * Stages (P = this process, child of the runtime R; C = its clone):
+ * Stages (P = this process, child of the runtime R; C = its clone),
+ * numbered as in the comments of the functions below:
  *
  *   R (Go)                          P (C, before Go)                 C
- *   start P
- *   send bootstrap -------------->  read header, paths, offsets
- *                                   enter the v1 cgroups: "0" > tasks
- *                                   open every path to join
- *                                   setns(user) first, then the rest
- *                                   new userns? unshare(NEWUSER)
- *   write uid_map/gid_map  <------  USERMAP(pid)
- *   USERMAP_ACK ----------------->  setresuid/gid(0)
- *                                   unshare(other CLONE_NEW* flags)
- *                                   write timens offsets
- *                                   clone3(CLONE_PARENT|           returns into Go:
- *                                     CLONE_INTO_CGROUP) -------->
- *   <-----------------------------  PID(C); _exit(0)                 pier-runtime init
- *   wait(P); speak JSON with C over the same socket <------------->
+ *   start P as "pier-runtime:[preamble]"
+ *                                   0 non-dumpable, named
+ *   send bootstrap -------------->  1 read header, paths, offsets
+ *                                   2 enter the v1 cgroups: "0" > tasks
+ *                                   3 open every path to join,
+ *                                     setns(user) first, then the rest
+ *                                   4 new userns? unshare(NEWUSER)
+ *   write uid_map/gid_map  <------    USERMAP(pid)
+ *   USERMAP_ACK ----------------->    setresuid/gid(0), non-dumpable
+ *                                   5 unshare(other CLONE_NEW* flags),
+ *                                     write timens offsets
+ *                                   6 clone3(CLONE_PARENT|          7 close the cgroup fd,
+ *                                     CLONE_INTO_CGROUP) ------->     rename to
+ *   <-----------------------------    PID(C); _exit(0)                "pier-runtime:[init]",
+ *                                                                     return into Go:
+ *   wait(P); speak JSON with C over the same socket <------------->  pier-runtime init
+ *
+ * Non-dumpable (stage 0): a process in the container (an earlier exec, a
+ * container sharing the pid namespace) must not ptrace P or C, nor open
+ * their /proc/PID/fd or mem, while they still hold the runtime's fds and
+ * see the host's filesystem. The kernel makes the process dumpable again
+ * at the program's execve (for a program its user may read), and a
+ * credential change resets it to fs.suid_dumpable, so stage 4 sets it again
+ * (and containerinit once more after it switches to the process's user).
  *
  * Cgroups: a write of another process's pid to cgroup.procs takes the
  * kernel's cgroup_threadgroup_rwsem for writing, which waits for an RCU
@@ -48,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -119,6 +131,43 @@ static void send_reply(uint32_t type, pid_t pid)
 		fail("send reply to runtime", errno);
 }
 
+/* Stage 0: what ps shows. argv[0] is rewritten in place, never grown: the
+ * strings argv points to are one contiguous area that /proc/PID/cmdline
+ * reads; the other arguments move up behind the new name and the rest is
+ * zeroed. comm (PR_SET_NAME) holds 15 characters. */
+static void set_name(int argc, char **argv, const char *name, const char *comm)
+{
+	char args[256];
+	size_t room, used = 0, len = strlen(name);
+
+	prctl(PR_SET_NAME, (unsigned long)comm, 0, 0, 0);
+	if (argc < 1 || argv == NULL || argv[0] == NULL)
+		return;
+	room = strlen(argv[argc - 1]) + 1 + (size_t)(argv[argc - 1] - argv[0]);
+	for (int i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (argv[i] != argv[i - 1] + strlen(argv[i - 1]) + 1 || used + n > sizeof(args))
+			return; /* not the kernel's contiguous layout: leave it */
+		memcpy(args + used, argv[i], n);
+		used += n;
+	}
+	if (len + 1 + used > room)
+		return;
+	memset(argv[0], 0, room);
+	memcpy(argv[0], name, len);
+	for (int i = 1, off = 0; i < argc; i++) {
+		argv[i] = argv[0] + len + 1 + off;
+		memcpy(argv[i], args + off, strlen(args + off) + 1);
+		off += (int)strlen(args + off) + 1;
+	}
+}
+
+static void non_dumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("stage 0: prctl non-dumpable", errno);
+}
+
 /* Stage 1: the header, the namespaces to join, the time offsets. */
 /* One (uint32 type, uint32 len, path) entry into path, returning type. */
 static uint32_t read_entry(char *path)
@@ -184,7 +233,7 @@ static int enter_cgroups(struct cgroup *cg, uint32_t n, int userns)
 	return v2;
 }
 
-/* Stage 2b: join namespaces by path. All paths are opened first, because
+/* Stage 3: join namespaces by path. All paths are opened first, because
  * joining the mount namespace changes what later paths resolve to; the user
  * namespace is joined first, since it grants the rights to join the rest. */
 static int join_namespaces(struct join *j, uint32_t n)
@@ -215,7 +264,7 @@ static int join_namespaces(struct join *j, uint32_t n)
 	return joined_user;
 }
 
-/* Stage 3: a new user namespace; the parent writes the id maps, since only
+/* Stage 4: a new user namespace; the parent writes the id maps, since only
  * a process outside the namespace may map ids of its own namespace. */
 static void new_userns(void)
 {
@@ -235,6 +284,7 @@ static void become_root(void)
 		fail("setresgid 0 in user namespace", errno);
 	if (setresuid(0, 0, 0) < 0)
 		fail("setresuid 0 in user namespace", errno);
+	non_dumpable(); /* the new credentials reset it to fs.suid_dumpable */
 }
 
 static void write_timens(const char *offsets)
@@ -249,7 +299,8 @@ static void write_timens(const char *offsets)
 	close(fd);
 }
 
-/* Stage 4: clone the process that goes on into Go, into the v2 cgroup if
+/* Stage 5 is unshare and write_timens. Stage 6: clone the process that
+ * goes on into Go, into the v2 cgroup if
  * there is one. Raw syscalls keep glibc's fork handlers out of a process
  * that is about to be torn down. */
 static pid_t clone_parent(int cgroupfd)
@@ -284,7 +335,8 @@ static struct join joins[PIER_MAX_JOIN];
 static struct cgroup cgroups[PIER_MAX_CGROUP];
 static char timens[PIER_MAX_TIMENS];
 
-__attribute__((constructor)) static void pier_nsenter(void)
+/* glibc passes argc and argv to constructors, static binaries included. */
+__attribute__((constructor)) static void pier_nsenter(int argc, char **argv)
 {
 	struct pier_bootstrap b;
 	const char *env = getenv(PIER_BOOTSTRAP_ENV);
@@ -297,6 +349,8 @@ __attribute__((constructor)) static void pier_nsenter(void)
 	sock = atoi(env);
 	if (sock < 3 || fcntl(sock, F_GETFD) < 0)
 		fail("bootstrap fd", EBADF);
+	non_dumpable();
+	set_name(argc, argv, PIER_NAME_PREAMBLE, PIER_COMM_PREAMBLE);
 
 	read_bootstrap(&b, joins, cgroups, timens);
 	cgroupfd = enter_cgroups(cgroups, b.ncgroup, b.cloneflags & CLONE_NEWUSER || has_user_join(joins, b.njoin));
@@ -314,8 +368,15 @@ __attribute__((constructor)) static void pier_nsenter(void)
 	pid = clone_parent(cgroupfd);
 	if (pid < 0)
 		fail("clone", errno);
-	if (pid == 0)
-		return; /* C: on into the Go runtime and `pier-runtime init`. */
+	if (pid == 0) {
+		/* Stage 7, C: the cgroup fd is a host directory the container
+		 * must never hold (the CVE-2024-21626 class). Then on into the Go
+		 * runtime and `pier-runtime init`. */
+		if (cgroupfd >= 0)
+			close(cgroupfd);
+		set_name(argc, argv, PIER_NAME_INIT, PIER_COMM_INIT);
+		return;
+	}
 	send_reply(PIER_MSG_PID, pid);
 	_exit(0);
 }

@@ -15,6 +15,15 @@
 #define PIER_BOOTSTRAP_MAGIC 0x52454950u /* "PIER", little endian */
 #define PIER_BOOTSTRAP_VERSION 1u
 
+/* What ps shows: argv (cmdline) and comm (at most 15 characters) of the
+ * preamble's process (P) and of the clone that goes on into Go (C). The
+ * runtime starts P with PIER_NAME_PREAMBLE as argv[0], which leaves C the
+ * room to rename itself in place. */
+#define PIER_NAME_PREAMBLE "pier-runtime:[preamble]"
+#define PIER_NAME_INIT "pier-runtime:[init]"
+#define PIER_COMM_PREAMBLE "pier:[preamble]"
+#define PIER_COMM_INIT "pier:[init]"
+
 /* Limits of one bootstrap message. */
 #define PIER_MAX_JOIN 10
 #define PIER_MAX_CGROUP 16

@@ -23,6 +23,12 @@ func TestConstantsMatchHeader(t *testing.T) {
 			t.Errorf("%s: protocol.go says %#x, nsenter.h says %#x", c.name, c.goSide, h[c.name])
 		}
 	}
+	if got, want := headerNames(), [4]string{NamePreamble, NameInit, CommPreamble, CommInit}; got != want {
+		t.Errorf("process names: nsenter.h %q, protocol.go %q", got, want)
+	}
+	if len(CommPreamble) > 15 || len(CommInit) > 15 || len(NameInit) > len(NamePreamble) {
+		t.Errorf("comm names over 15 characters, or an init name longer than the preamble's room")
+	}
 	if BootstrapEnv != headerEnv() {
 		t.Errorf("bootstrap env: %q vs %q", BootstrapEnv, headerEnv())
 	}

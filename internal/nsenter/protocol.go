@@ -28,6 +28,15 @@ const (
 	MsgPID        = 3
 	MsgError      = 4
 
+	// What ps shows for the preamble's process and for the container's
+	// process before it execs the program (argv[0], and comm, which the
+	// kernel cuts at 15 characters). The runtime starts the preamble with
+	// NamePreamble as argv[0]; the clone renames itself in that room.
+	NamePreamble = "pier-runtime:[preamble]"
+	NameInit     = "pier-runtime:[init]"
+	CommPreamble = "pier:[preamble]"
+	CommInit     = "pier:[init]"
+
 	replyText = 244
 	// ReplySize is sizeof(struct pier_reply).
 	ReplySize = 12 + replyText

@@ -14,6 +14,7 @@ import (
 	"github.com/pier-engine/pier/internal/cgroups"
 	"github.com/pier-engine/pier/internal/nsenter"
 	"github.com/pier-engine/pier/internal/syncmsg"
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // spawnOpts describes one process to start through the C preamble.
@@ -90,14 +91,24 @@ func spawn(o *spawnOpts) (c *child, err error) {
 		}
 	}()
 
+	// Go passes on any fd this process inherited without close-on-exec
+	// (from whoever ran the runtime); the container's process must get
+	// only the files listed below.
+	if err := sys.CloseExecFrom(3); err != nil {
+		return nil, err
+	}
 	bootFd := 3 + len(o.preserve)
 	cmd := &exec.Cmd{
 		Path: fmt.Sprintf("/proc/self/fd/%d", exe.Fd()),
-		Args: []string{"pier-runtime", "init"},
+		// argv[0] is the preamble's name for ps, and the room the clone
+		// renames itself in (nsenter.c).
+		Args: []string{nsenter.NamePreamble, "init"},
 		// One P and no collector: the init allocates little, lives for
 		// milliseconds before execve, and must not need threads it may not
-		// be allowed to create under a pids limit.
-		Env:        []string{nsenter.BootstrapEnv + "=" + strconv.Itoa(bootFd), "GOMAXPROCS=1", "GOGC=off"},
+		// be allowed to create under a pids limit. No cgroup-aware
+		// GOMAXPROCS either: it keeps the host's cpu.cfs_* files open.
+		Env: []string{nsenter.BootstrapEnv + "=" + strconv.Itoa(bootFd), "GOMAXPROCS=1", "GOGC=off",
+			"GODEBUG=containermaxprocs=0,updatemaxprocs=0"},
 		ExtraFiles: append(append(append([]*os.File{}, o.preserve...), childEnd), o.extra...),
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
