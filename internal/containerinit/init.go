@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -81,7 +80,7 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 		}
 	}
 	if cfg.Process != nil {
-		if err := applyOOMScore(cfg.Process); err != nil {
+		if err := applyOOMScore(cfg.Process.OOMScoreAdj); err != nil {
 			return nil, err
 		}
 	}
@@ -107,18 +106,17 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 		return nil, err
 	}
 	if cfg.Process != nil && cfg.Process.Terminal {
-		pts, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize)
+		pty, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize)
 		if err != nil {
 			return nil, err
 		}
-		if err := rootfs.BindConsole(pts); err != nil {
+		err = rootfs.BindConsole(pty)
+		pty.Close()
+		if err != nil {
 			return nil, err
 		}
 	}
-	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
-		return nil, err
-	}
-	if err := rootfs.Finish(opts); err != nil {
+	if err := finishAndSysctls(opts); err != nil {
 		return nil, err
 	}
 	if cfg.Process == nil {
@@ -154,11 +152,13 @@ func setupExec(cfg *syncmsg.InitConfig) (*prepared, error) {
 		if _, err := unix.Setsid(); err != nil {
 			return nil, fmt.Errorf("setsid: %w", err)
 		}
-		if _, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize); err != nil {
+		pty, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize)
+		if err != nil {
 			return nil, err
 		}
+		pty.Close()
 	}
-	if err := applyOOMScore(cfg.Process); err != nil {
+	if err := applyOOMScore(cfg.Process.OOMScoreAdj); err != nil {
 		return nil, err
 	}
 	return prepare(cfg)
@@ -197,16 +197,6 @@ func setHostname(host, domain string) error {
 	if domain != "" {
 		if err := unix.Setdomainname([]byte(domain)); err != nil {
 			return fmt.Errorf("setdomainname %q: %w", domain, err)
-		}
-	}
-	return nil
-}
-
-func writeSysctls(sysctl map[string]string) error {
-	for key, value := range sysctl {
-		path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-		if err := os.WriteFile(path, []byte(value), 0); err != nil {
-			return fmt.Errorf("linux.sysctl[%s]: write %s: %w", key, path, err)
 		}
 	}
 	return nil

@@ -3,8 +3,6 @@ package containerinit
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -76,20 +74,6 @@ func applyRlimits(rls []specs.POSIXRlimit) error {
 			}
 			return fmt.Errorf("process.rlimits[%d] %s: setrlimit soft %d hard %d: %w", i, rl.Type, rl.Soft, rl.Hard, err)
 		}
-	}
-	return nil
-}
-
-func applyOOMScore(p *specs.Process) error {
-	if p.OOMScoreAdj == nil {
-		return nil
-	}
-	v := strconv.Itoa(*p.OOMScoreAdj)
-	if err := os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0); err != nil {
-		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("process.oomScoreAdj %s: lowering it needs CAP_SYS_RESOURCE: %w", v, err)
-		}
-		return fmt.Errorf("process.oomScoreAdj %s: %w", v, err)
 	}
 	return nil
 }

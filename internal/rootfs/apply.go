@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/pier-engine/pier/internal/sys"
@@ -202,11 +203,34 @@ func applyDevice(o Options, s Step) error {
 	if err != nil {
 		return fmt.Errorf("mknod %s (%s %d:%d): %w", d.Path, d.Type, d.Major, d.Minor, err)
 	}
-	// mknod applied the umask; the config's mode is meant exactly.
-	if err := unix.Fchmodat(pfd, base, perm, 0); err != nil {
+	return fixNode(pfd, base, d, deviceType(d.Type), uint64(dev))
+}
+
+// fixNode gives the node just made the config's mode and owner (mknod
+// applied the umask). It works on a descriptor of the node, opened without
+// following a symlink and checked to be what mknod made: a /dev shared
+// with another container can swap the name for a symlink to a host file
+// in between, and a chmod by name would follow it.
+func fixNode(pfd int, base string, d *specs.LinuxDevice, typ uint32, dev uint64) error {
+	fd, err := sys.IgnoringEINTRFd(func() (int, error) {
+		return unix.Openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return fmt.Errorf("open %s after mknod: %w", d.Path, err)
+	}
+	f := os.NewFile(uintptr(fd), d.Path)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("fstat %s: %w", d.Path, err)
+	}
+	if st.Mode&unix.S_IFMT != typ || (typ != unix.S_IFIFO && st.Rdev != dev) {
+		return fmt.Errorf("%s was replaced by %s while it was being made; refusing to chmod it", d.Path, describe(&st))
+	}
+	if err := sys.ChmodFd(f, uint32(*d.FileMode)); err != nil {
 		return fmt.Errorf("chmod %s: %w", d.Path, err)
 	}
-	if err := unix.Fchownat(pfd, base, int(*d.UID), int(*d.GID), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := sys.ChownFd(f, int(*d.UID), int(*d.GID)); err != nil {
 		return fmt.Errorf("chown %s: %w", d.Path, err)
 	}
 	return nil

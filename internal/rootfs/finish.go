@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // rootPropagation maps linux.rootfsPropagation to the flags / gets before
@@ -70,23 +72,34 @@ func Finish(o Options) error {
 	if err != nil {
 		return err
 	}
+	var null *os.File
+	defer func() {
+		if null != nil {
+			null.Close()
+		}
+	}()
 	for _, s := range steps {
 		if s.Phase != PhaseFinish {
 			continue
 		}
-		if err := applyFinish(s); err != nil {
+		if s.Kind == KindMask && null == nil {
+			if null, err = openDevNull(); err != nil {
+				return err
+			}
+		}
+		if err := applyFinish(s, null); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func applyFinish(s Step) error {
+func applyFinish(s Step, null *os.File) error {
 	switch s.Kind {
 	case KindReadonly:
 		return readonly(s.Destination)
 	case KindMask:
-		return mask(s.Destination)
+		return mask(s.Destination, null)
 	case KindRemountRoot:
 		return remountKeeping("/", unix.MS_RDONLY)
 	case KindPropagation:
@@ -106,18 +119,71 @@ func readonly(p string) error {
 	return remountKeeping(p, unix.MS_RDONLY)
 }
 
-func mask(p string) error {
-	st, err := os.Stat(p)
-	if errors.Is(err, os.ErrNotExist) {
+// openDevNull opens the container's /dev/null for the masks, once, and
+// checks it is the null device. A /dev shared with another container (a
+// volume) can hold a symlink or any file there, and binding that over a
+// masked path would hand the container whatever it points to, writable
+// (the CVE-2025-31133 class). No symlink is followed on the way.
+func openDevNull() (*os.File, error) {
+	f, err := sys.OpenNoSymlinks("/", "/dev/null", unix.O_PATH, 0)
+	if err != nil {
+		return nil, fmt.Errorf("maskedPaths: /dev/null: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("maskedPaths: fstat /dev/null: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+		f.Close()
+		return nil, fmt.Errorf("maskedPaths: the container's /dev/null is %s, not the null device (character 1:3); refusing to bind it over masked paths", describe(&st))
+	}
+	return f, nil
+}
+
+// describe names a file's type (and device numbers) for an error.
+func describe(st *unix.Stat_t) string {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return "a symlink"
+	case unix.S_IFREG:
+		return "a regular file"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFCHR:
+		return fmt.Sprintf("character device %d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	case unix.S_IFBLK:
+		return fmt.Sprintf("block device %d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	}
+	return fmt.Sprintf("a file of type %#o", st.Mode&unix.S_IFMT)
+}
+
+// mask hides p: a read-only tmpfs over a directory, the checked /dev/null
+// over anything else, mounted from its descriptor onto p's.
+func mask(p string, null *os.File) error {
+	f, err := sys.OpenInRoot("/", p, unix.O_PATH)
+	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("mask %s: %w", p, err)
 	}
-	if st.IsDir() {
-		return mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("mask %s: fstat: %w", p, err)
 	}
-	return mount("/dev/null", p, "", unix.MS_BIND, "")
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		target := fdPath(f)
+		if _, err := os.Stat("/proc/self/fd"); err != nil {
+			target = p // no /proc in this container; after the pivot p cannot lead out
+		}
+		return mountAs("tmpfs", target, p, "tmpfs", unix.MS_RDONLY, "")
+	}
+	if err := sys.BindFd(null, f); err != nil {
+		return fmt.Errorf("mask %s: bind /dev/null: %w", p, err)
+	}
+	return nil
 }
 
 // remountKeeping remounts the bind at p with extra added to the flags it

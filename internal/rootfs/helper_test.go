@@ -109,7 +109,13 @@ func console() error {
 	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		return err
 	}
-	return BindConsole(fmt.Sprintf("/dev/pts/%d", n))
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, ptmx.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return fmt.Errorf("open /dev/pts/%d: %w", n, errno)
+	}
+	pty := os.NewFile(r, fmt.Sprintf("/dev/pts/%d", n))
+	defer pty.Close()
+	return BindConsole(pty)
 }
 
 func probePath(p string) probe {

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -87,19 +88,43 @@ func chrootOnly(rootfs string) error {
 	return nil
 }
 
-// BindConsole binds the terminal's slave (a path in the container's
-// /dev/pts, after Pivot) onto /dev/console, creating the target file.
-func BindConsole(slavePath string) error {
-	f, err := sys.MkfileInRoot("/", "/dev/console", 0o600)
+// BindConsole binds the terminal's slave, the descriptor pty, onto
+// /dev/console (after Pivot). The source is the pty itself, not a path
+// under /dev/pts; the target is exactly /dev/console, created as a file
+// when missing, reached through no symlink and required to be a regular
+// file or a character device: a /dev shared with another container could
+// otherwise move the bind anywhere in the rootfs (the CVE-2025-52565 class).
+func BindConsole(pty *os.File) error {
+	f, err := consoleTarget()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	target := fdPath(f)
-	if _, err := os.Stat("/proc/self/fd"); err != nil {
-		// No /proc in this container: after the pivot the plain path
-		// cannot lead out of it anyway.
-		target = "/dev/console"
+	if err := sys.BindFd(pty, f); err != nil {
+		return fmt.Errorf("bind the console onto /dev/console: %w", err)
 	}
-	return mountAs(slavePath, target, "/dev/console", "", unix.MS_BIND, "")
+	return nil
+}
+
+func consoleTarget() (*os.File, error) {
+	f, err := sys.OpenNoSymlinks("/", "/dev/console", unix.O_PATH, 0)
+	if errors.Is(err, unix.ENOENT) {
+		f, err = sys.OpenNoSymlinks("/", "/dev/console", unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY, 0o600)
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("/dev/console: a symlink is on the way; refusing to bind the console through it: %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("/dev/console: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("/dev/console: fstat: %w", err)
+	}
+	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFCHR {
+		f.Close()
+		return nil, fmt.Errorf("/dev/console is %s, not a file or device; refusing to bind the console onto it", describe(&st))
+	}
+	return f, nil
 }
