@@ -176,7 +176,7 @@ func serve(o options, log *slog.Logger) error {
 	// Networks stay up while pierd serves: building a bridge and its rules
 	// for each run would cost ~100 ms. They go when pierd stops.
 	defer d.HoldNetworks()()
-	srv := server.New(server.Config{Backend: d, Images: d, Volumes: d, Containers: d, Version: version.Version, Logger: log})
+	srv := server.New(serverConfig(d, log))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log.Info("pierd serving", "path", l.Addr().String(), "root", cfg.Root, "version", version.Version)
@@ -185,4 +185,22 @@ func serve(o options, log *slog.Logger) error {
 	}
 	log.Info("pierd stopped", "path", cfg.Socket)
 	return nil
+}
+
+// serverConfig gives the daemon to each of the API's routers; the
+// compiler checks that it implements every backend (wiring_test.go).
+func serverConfig(d *daemon.Daemon, log *slog.Logger) server.Config {
+	return server.Config{
+		Backend:    d,
+		DiskUsage:  d,
+		Containers: d,
+		Exec:       d,
+		Images:     d,
+		Registry:   d,
+		Networks:   d,
+		Volumes:    d,
+		Events:     d,
+		Version:    version.Version,
+		Logger:     log,
+	}
 }

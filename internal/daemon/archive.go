@@ -18,23 +18,15 @@ import (
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
-// cpError is an error whose text is dockerd's, word for word, since the
-// docker CLI prints it as it is; it still carries its kind.
-type cpError struct {
-	msg  string
-	kind error
-}
-
-func (e *cpError) Error() string { return e.msg }
-func (e *cpError) Unwrap() error { return e.kind }
-
-func readOnly(msg string) error { return &cpError{msg, errdefs.ErrInvalidArgument} }
+// cp's errors keep dockerd's words, since the docker CLI prints them as
+// they are.
+func readOnly(msg string) error { return errdefs.New(errdefs.ErrInvalidArgument, msg) }
 
 // notFound turns a missing file into dockerd's message, which names the
 // path and the container as the client gave them.
 func notFound(err error, ref, p string) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return &cpError{"Could not find the file " + p + " in container " + ref, errdefs.ErrNotFound}
+		return errdefs.New(errdefs.ErrNotFound, "Could not find the file "+p+" in container "+ref)
 	}
 	return err
 }
@@ -202,7 +194,7 @@ func (cfs *ctrFS) extract(ctx context.Context, ref, p string, opts extractOpts, 
 		return fmt.Errorf("stat %s: %w", p, err)
 	}
 	if !fi.IsDir() {
-		return &cpError{"extraction point is not a directory", errdefs.ErrInvalidArgument}
+		return errdefs.New(errdefs.ErrInvalidArgument, "extraction point is not a directory")
 	}
 	dst, err := cfs.containerPath(f)
 	if err != nil {

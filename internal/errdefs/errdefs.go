@@ -3,7 +3,10 @@
 // translates a kind in exactly one place.
 package errdefs
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error kinds. Wrap them with the object's id: fmt.Errorf("container %s: %w", id, ErrNotFound).
 var (
@@ -14,3 +17,22 @@ var (
 	ErrConflict        = errors.New("conflict")
 	ErrNotRunning      = errors.New("not running")
 )
+
+// New returns an error whose text is exactly msg while errors.Is still
+// finds kind. It is for messages whose wording is someone else's
+// contract: dockerd's, which the docker CLI prints as it is and scripts
+// match, where wrapping would append ": invalid argument".
+func New(kind error, msg string) error { return &kindError{msg: msg, kind: kind} }
+
+// Newf is New with a format.
+func Newf(kind error, format string, args ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -37,12 +36,12 @@ func splitVersion(path string) (version, rest string) {
 // with dockerd's words, which clients show to users as they are.
 func checkVersion(v string) error {
 	if compareVersions(v, MaxAPIVersion) > 0 {
-		return &kindError{fmt.Sprintf("client version %s is too new. Maximum supported API version is %s",
-			v, MaxAPIVersion), errdefs.ErrInvalidArgument}
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "client version %s is too new. Maximum supported API version is %s",
+			v, MaxAPIVersion)
 	}
 	if compareVersions(v, MinAPIVersion) < 0 {
-		return &kindError{fmt.Sprintf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
-			v, MinAPIVersion), errdefs.ErrInvalidArgument}
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
+			v, MinAPIVersion)
 	}
 	return nil
 }

@@ -11,8 +11,7 @@ import (
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
-// AuthBackend is what POST /auth needs from the engine; the image backend
-// provides it when it implements it.
+// AuthBackend is what POST /auth needs from the engine.
 //
 // RegistryLogin records cfg's credentials for the daemon's pulls and
 // pushes. pier's extension: empty credentials remove the entry of
@@ -21,22 +20,21 @@ type AuthBackend interface {
 	RegistryLogin(ctx context.Context, cfg registry.AuthConfig) (registry.AuthResponse, error)
 }
 
-func (s *Server) authRoutes(mux *http.ServeMux) {
-	b, ok := s.images.(AuthBackend)
-	if !ok {
-		return
+// authRouter serves POST /auth (docker login).
+type authRouter struct{ b AuthBackend }
+
+func (ar authRouter) routes() []route {
+	return []route{{"POST /auth", ar.postAuth}}
+}
+
+func (ar authRouter) postAuth(w http.ResponseWriter, r *http.Request) error {
+	var cfg registry.AuthConfig
+	if err := json.NewDecoder(r.Body).Decode(&cfg); err != nil {
+		return fmt.Errorf("auth body: %w: %w", err, errdefs.ErrInvalidArgument)
 	}
-	mux.HandleFunc("POST /auth", func(w http.ResponseWriter, r *http.Request) {
-		var cfg registry.AuthConfig
-		if err := json.NewDecoder(r.Body).Decode(&cfg); err != nil {
-			s.writeError(w, r, fmt.Errorf("auth body: %w: %w", err, errdefs.ErrInvalidArgument))
-			return
-		}
-		resp, err := b.RegistryLogin(r.Context(), cfg)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, resp)
-	})
+	resp, err := ar.b.RegistryLogin(r.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
 }

@@ -29,7 +29,7 @@ func (f *fakeAuth) RegistryLogin(_ context.Context, cfg registry.AuthConfig) (re
 
 func TestAuth(t *testing.T) {
 	f := &fakeAuth{fakeImages: newFakeImages()}
-	ts := httptest.NewServer(New(Config{Backend: &fakeBackend{}, Images: f}))
+	ts := httptest.NewServer(New(Config{Backend: &fakeBackend{}, Registry: f}))
 	defer ts.Close()
 	resp, body := post(t, ts.URL+"/v1.50/auth", `{"username":"u","password":"p","serveraddress":"127.0.0.1:5000"}`)
 	var ok registry.AuthResponse

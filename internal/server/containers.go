@@ -1,186 +1,175 @@
 package server
 
 import (
-	"context"
 	"errors"
+	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
-	"github.com/pier-engine/pier/internal/logfile"
 )
 
-// ContainerBackend is what /containers/* needs from the engine. A
-// container is named by full id, unique id prefix or name (with or
-// without the leading "/"); an unknown one is errdefs.ErrNotFound.
-type ContainerBackend interface {
-	// ContainerCreate makes a container called name ("" for a made-up one).
-	ContainerCreate(ctx context.Context, name string, req container.CreateRequest) (container.CreateResponse, error)
-	// ContainerStart starts it; errdefs.ErrAlreadyExists if it runs.
-	ContainerStart(ctx context.Context, ref string) error
-	// ContainerWait blocks until condition holds and returns the exit code.
-	ContainerWait(ctx context.Context, ref string, condition container.WaitCondition) (container.WaitResponse, error)
-	// ContainerKill sends sig ("" for SIGKILL).
-	ContainerKill(ctx context.Context, ref, sig string) error
-	// ContainerStop stops it, SIGKILL after timeout seconds (nil: the
-	// container's own); errdefs.ErrNotRunning if it does not run.
-	ContainerStop(ctx context.Context, ref string, timeout *int) error
-	// ContainerRemove deletes it; force kills a running one first.
-	ContainerRemove(ctx context.Context, ref string, force bool) error
-	ContainerInspect(ctx context.Context, ref string) (container.InspectResponse, error)
-	ContainerList(ctx context.Context, all bool, filters map[string][]string) ([]container.Summary, error)
-	// ContainerLogs calls fn for each entry opts selects (the backend sets
-	// opts.Done); with Follow it returns once the container has ended.
-	ContainerLogs(ctx context.Context, ref string, opts logfile.ReadOptions, fn func(logfile.Entry) error) error
-	// ContainerAttach calls fn for what the container writes from now
-	// until its next end.
-	ContainerAttach(ctx context.Context, ref string, fn func(logfile.Entry) error) error
+// containerRouter serves /containers/* (exec has its own router). Its
+// handlers are spread over one file per concern: lifecycle here, logs
+// and attach in containers_stream.go, process.go, stats.go, archive.go,
+// export.go.
+type containerRouter struct {
+	b   ContainerBackend
+	log *slog.Logger
 }
 
-func (s *Server) containerRoutes(mux *http.ServeMux) {
-	// Groups whose backends are optional: each registers its routes only
-	// when the container backend also implements its interface.
-	s.execRoutes(mux)
-	s.processRoutes(mux)
-	s.eventRoutes(mux)
-	s.statsRoutes(mux)
-	s.archiveRoutes(mux)
-	s.attachRoutes(mux)
-	s.networkRoutes(mux)
-	mux.HandleFunc("POST /containers/create", s.postContainersCreate)
-	mux.HandleFunc("POST /containers/{id}/start", s.postContainerStart)
-	mux.HandleFunc("POST /containers/{id}/wait", s.postContainerWait)
-	mux.HandleFunc("POST /containers/{id}/kill", s.postContainerKill)
-	mux.HandleFunc("POST /containers/{id}/stop", s.postContainerStop)
-	mux.HandleFunc("DELETE /containers/{id}", s.deleteContainer)
-	mux.HandleFunc("GET /containers/{id}/json", s.getContainer)
-	mux.HandleFunc("GET /containers/json", s.getContainers)
-	mux.HandleFunc("GET /containers/{id}/logs", s.getContainerLogs)
-	mux.HandleFunc("POST /containers/{id}/attach", s.postContainerAttach)
+func (cr *containerRouter) routes() []route {
+	return []route{
+		{"POST /containers/create", cr.postContainersCreate},
+		{"POST /containers/prune", cr.postContainersPrune},
+		{"GET /containers/json", cr.getContainers},
+		{"GET /containers/{id}/json", cr.getContainer},
+		{"POST /containers/{id}/start", cr.postContainerStart},
+		{"POST /containers/{id}/wait", cr.postContainerWait},
+		{"POST /containers/{id}/kill", cr.postContainerKill},
+		{"POST /containers/{id}/stop", cr.postContainerStop},
+		{"POST /containers/{id}/restart", cr.postContainerRestart},
+		{"POST /containers/{id}/pause", cr.postContainerPause},
+		{"POST /containers/{id}/unpause", cr.postContainerUnpause},
+		{"POST /containers/{id}/rename", cr.postContainerRename},
+		{"POST /containers/{id}/update", cr.postContainerUpdate},
+		{"DELETE /containers/{id}", cr.deleteContainer},
+		{"GET /containers/{id}/logs", cr.getContainerLogs},
+		{"POST /containers/{id}/attach", cr.postContainerAttach},
+		{"POST /containers/{id}/resize", cr.postContainerResize},
+		{"GET /containers/{id}/top", cr.getContainerTop},
+		{"GET /containers/{id}/ns", cr.getContainerNamespaces},
+		{"GET /containers/{id}/stats", cr.getContainerStats},
+		{"HEAD /containers/{id}/archive", cr.headContainerArchive},
+		{"GET /containers/{id}/archive", cr.getContainerArchive},
+		{"PUT /containers/{id}/archive", cr.putContainerArchive},
+		{"GET /containers/{id}/export", cr.getContainerExport},
+	}
 }
 
-func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) {
+func (cr *containerRouter) postContainersCreate(w http.ResponseWriter, r *http.Request) error {
 	var req container.CreateRequest
 	if err := readJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	resp, err := s.containers.ContainerCreate(r.Context(), r.URL.Query().Get("name"), req)
+	resp, err := cr.b.ContainerCreate(r.Context(), r.URL.Query().Get("name"), req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if resp.Warnings == nil {
 		resp.Warnings = []string{}
 	}
-	writeJSON(w, http.StatusCreated, resp)
+	return writeJSON(w, http.StatusCreated, resp)
 }
 
-func (s *Server) postContainerStart(w http.ResponseWriter, r *http.Request) {
-	err := s.containers.ContainerStart(r.Context(), r.PathValue("id"))
+func (cr *containerRouter) postContainerStart(w http.ResponseWriter, r *http.Request) error {
+	err := cr.b.ContainerStart(r.Context(), r.PathValue("id"))
 	if errors.Is(err, errdefs.ErrAlreadyExists) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) postContainerWait(w http.ResponseWriter, r *http.Request) {
+func (cr *containerRouter) postContainerWait(w http.ResponseWriter, r *http.Request) error {
 	cond := container.WaitCondition(r.URL.Query().Get("condition"))
 	switch cond {
 	case "":
 		cond = container.WaitConditionNotRunning
 	case container.WaitConditionNotRunning, container.WaitConditionNextExit, container.WaitConditionRemoved:
 	default:
-		s.writeError(w, r, &kindError{"invalid condition: " + string(cond), errdefs.ErrInvalidArgument})
-		return
+		return errdefs.New(errdefs.ErrInvalidArgument, "invalid condition: "+string(cond))
 	}
 	ref := r.PathValue("id")
 	// The lookup's error comes before the status line, as dockerd's does.
-	if _, err := s.containers.ContainerInspect(r.Context(), ref); err != nil {
-		s.writeError(w, r, err)
-		return
+	if _, err := cr.b.ContainerInspect(r.Context(), ref); err != nil {
+		return err
 	}
 	// Send the headers now: the client starts the container once it
 	// knows the wait is in place.
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	resp, err := s.containers.ContainerWait(r.Context(), ref, cond)
+	_ = httpFlush(w)()
+	resp, err := cr.b.ContainerWait(r.Context(), ref, cond)
 	if err != nil {
 		resp = container.WaitResponse{StatusCode: -1, Error: &container.WaitExitError{Message: err.Error()}}
 	}
 	writeJSONBody(w, resp)
+	return nil
 }
 
-func (s *Server) postContainerKill(w http.ResponseWriter, r *http.Request) {
-	if err := s.containers.ContainerKill(r.Context(), r.PathValue("id"), r.URL.Query().Get("signal")); err != nil {
-		s.writeError(w, r, err)
-		return
+func (cr *containerRouter) postContainerKill(w http.ResponseWriter, r *http.Request) error {
+	if err := cr.b.ContainerKill(r.Context(), r.PathValue("id"), r.URL.Query().Get("signal")); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) postContainerStop(w http.ResponseWriter, r *http.Request) {
-	var timeout *int
-	if t := r.URL.Query().Get("t"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil {
-			s.writeError(w, r, &kindError{"invalid value for t: " + t, errdefs.ErrInvalidArgument})
-			return
-		}
-		timeout = &n
+func (cr *containerRouter) postContainerStop(w http.ResponseWriter, r *http.Request) error {
+	timeout, err := timeoutQuery(r)
+	if err != nil {
+		return err
 	}
-	err := s.containers.ContainerStop(r.Context(), r.PathValue("id"), timeout)
+	err = cr.b.ContainerStop(r.Context(), r.PathValue("id"), timeout)
 	if errors.Is(err, errdefs.ErrNotRunning) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) deleteContainer(w http.ResponseWriter, r *http.Request) {
-	if err := s.containers.ContainerRemove(r.Context(), r.PathValue("id"), boolQuery(r, "force")); err != nil {
-		s.writeError(w, r, err)
-		return
+func (cr *containerRouter) deleteContainer(w http.ResponseWriter, r *http.Request) error {
+	if err := cr.b.ContainerRemove(r.Context(), r.PathValue("id"), boolQuery(r, "force")); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) getContainer(w http.ResponseWriter, r *http.Request) {
-	c, err := s.containers.ContainerInspect(r.Context(), r.PathValue("id"))
+func (cr *containerRouter) getContainer(w http.ResponseWriter, r *http.Request) error {
+	c, err := cr.b.ContainerInspect(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, s.withProcessInfo(r.Context(), c.ID, c))
+	return writeJSON(w, http.StatusOK, cr.withProcessInfo(r, c))
 }
 
-func (s *Server) getContainers(w http.ResponseWriter, r *http.Request) {
+func (cr *containerRouter) getContainers(w http.ResponseWriter, r *http.Request) error {
 	filters, err := queryFilters(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	list, err := s.containers.ContainerList(r.Context(), boolQuery(r, "all"), filters)
+	list, err := cr.b.ContainerList(r.Context(), boolQuery(r, "all"), filters)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if list == nil {
 		list = []container.Summary{}
 	}
-	writeJSON(w, http.StatusOK, list)
+	return writeJSON(w, http.StatusOK, list)
+}
+
+func (cr *containerRouter) postContainersPrune(w http.ResponseWriter, r *http.Request) error {
+	filters, err := queryFilters(r)
+	if err != nil {
+		return err
+	}
+	report, err := cr.b.ContainersPrune(r.Context(), filters)
+	if err != nil {
+		return err
+	}
+	if report.ContainersDeleted == nil {
+		report.ContainersDeleted = []string{}
+	}
+	return writeJSON(w, http.StatusOK, report)
 }

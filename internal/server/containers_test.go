@@ -20,8 +20,10 @@ import (
 )
 
 // fakeContainers knows one container, "c1" (id "abc123"), and records
-// what the server passed.
+// what the server passed. The methods it lacks are the nil embedded
+// interface's: a test that reaches one panics.
 type fakeContainers struct {
+	ContainerBackend
 	running  bool
 	created  container.CreateRequest
 	name     string
@@ -128,14 +130,32 @@ func (f *fakeContainers) ContainerLogs(_ context.Context, ref string, opts logfi
 	return nil
 }
 
-func (f *fakeContainers) ContainerAttach(_ context.Context, ref string, fn func(logfile.Entry) error) error {
+// ContainerAttachStreams sends the entries to the client's streams.
+func (f *fakeContainers) ContainerAttachStreams(_ context.Context, ref string, logs, stream bool, detachKeys string,
+	streams func(tty bool) (io.Reader, io.Writer, io.Writer, error)) error {
+	if err := f.find(ref); err != nil {
+		return err
+	}
+	_, stdout, stderr, err := streams(f.tty)
+	if err != nil {
+		return err
+	}
 	f.attached = true
+	ew := &entryWriter{stdout: stdout, stderr: stderr}
 	for _, e := range f.entries {
-		if err := fn(e); err != nil {
+		if err := ew.entry(e); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ContainerProcessInfo knows c1 as pid 42 in its cgroup.
+func (f *fakeContainers) ContainerProcessInfo(_ context.Context, ref string) (string, int, int, map[string]string, error) {
+	if err := f.find(ref); err != nil {
+		return "", 0, 0, nil, err
+	}
+	return "/pier/abc123", 42, 41, nil, nil
 }
 
 func newContainerServer(f *fakeContainers) *Server {
@@ -228,10 +248,13 @@ func TestContainerInspectList(t *testing.T) {
 	f := &fakeContainers{running: true}
 	s := newContainerServer(f)
 	rec := doBody(t, s, "GET", "/containers/c1/json", "", "")
-	var c container.InspectResponse
+	var c inspectResponse
 	decodeInto(t, rec, &c)
 	if rec.Code != http.StatusOK || c.ID != "abc123" || c.State == nil || c.State.Pid != 42 {
 		t.Errorf("inspect = %d %s", rec.Code, rec.Body)
+	}
+	if c.Pier == nil || c.Pier.Pid != 42 || c.Pier.MonitorPid != 41 || c.Pier.CgroupPath != "/pier/abc123" || c.Pier.Namespaces == nil {
+		t.Errorf("inspect's Pier object = %+v", c.Pier)
 	}
 	rec = doBody(t, s, "GET", "/containers/json", "", "")
 	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != "[]" || f.all {

@@ -1,8 +1,17 @@
 // Package server is pier's Docker Engine API edge: an http.Handler that
-// speaks the API over pierd's Unix socket, with dockerd's version
-// negotiation, and the one place where an error's kind (internal/errdefs)
-// becomes an HTTP status.
+// speaks the API over pierd's sockets, with dockerd's version
+// negotiation.
 //
-// The handler knows nothing of containers or hosts; it calls a Backend,
-// which internal/daemon implements. Wire structures are moby's API types.
+// It is a set of routers, one per resource (system, containers, exec,
+// images, auth, networks, volumes, events; the builder's comes next),
+// each built with the small backend interface it needs (backend.go).
+// internal/daemon implements them; cmd/pierd hands the daemon to each
+// Config field, so the compiler checks every route's wiring, and a nil
+// field leaves its routes out.
+//
+// A handler returns its error. One adapter (Server.handle) writes it as
+// Docker's {"message": ...} body, with the status StatusOf gives its
+// errdefs kind: the one place a kind becomes an HTTP status. Streams
+// (logs, attach, exec) share one stdcopy writer (stdcopy.go), and since
+// and until one timestamp parser. Wire structures are moby's API types.
 package server

@@ -28,7 +28,10 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// writeError sends err as Docker's error body, {"message": "..."}.
+// writeError sends err as Docker's error body, {"message": "..."}, with
+// the status of its kind. Handlers return their errors to the adapter
+// (Server.handle), which calls this; only the middleware in front of the
+// routes calls it directly.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
 	level := slog.LevelDebug
@@ -39,20 +42,22 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, common.ErrorResponse{Message: err.Error()})
 }
 
-// kindError is an error whose text is exactly what the client should
-// print (dockerd's wording) while it still carries a kind for StatusOf.
-type kindError struct {
-	msg  string
-	kind error
-}
-
-func (e *kindError) Error() string { return e.msg }
-func (e *kindError) Unwrap() error { return e.kind }
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON sends v as the response with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	// The status line is sent: an encoding error can only be a broken
 	// connection, which there is no one left to tell.
 	_ = json.NewEncoder(w).Encode(v)
+	return nil
+}
+
+// writeJSONBody writes v after the status line has gone out.
+func writeJSONBody(w http.ResponseWriter, v any) {
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// notFound answers a path no route takes, as dockerd does.
+func notFound(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusNotFound, map[string]string{"message": "page not found"})
 }

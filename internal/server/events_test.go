@@ -53,7 +53,7 @@ func ev(typ events.Type, action events.Action, id, name string) events.Message {
 
 func newEventServer(t *testing.T, f *fakeEvents) *httptest.Server {
 	f.bus, f.filters, f.cancelled = eventbus.NewBus(), make(chan eventbus.Filter, 1), make(chan struct{})
-	ts := httptest.NewServer(New(Config{Backend: &fakeBackend{}, Containers: f, Version: "1"}))
+	ts := httptest.NewServer(New(Config{Backend: &fakeBackend{}, Containers: f, Events: f, DiskUsage: f, Version: "1"}))
 	t.Cleanup(ts.Close)
 	return ts
 }

@@ -1,58 +1,38 @@
 package server
 
 import (
-	"context"
-	"io"
 	"net/http"
 )
 
-// ExportBackend is what GET /containers/{id}/export needs from the engine;
-// the container backend provides it when it implements it.
-//
-// ContainerExport writes the container's filesystem to w as a tar; it
-// writes nothing when it fails before the first byte (an unknown
-// container is errdefs.ErrNotFound).
-type ExportBackend interface {
-	ContainerExport(ctx context.Context, ref string, w io.Writer) error
-}
-
-func (s *Server) exportRoutes(mux *http.ServeMux) {
-	b, ok := s.containers.(ExportBackend)
-	if !ok {
-		return
+// getContainerExport sends the container's filesystem as a tar.
+func (cr *containerRouter) getContainerExport(w http.ResponseWriter, r *http.Request) error {
+	tw := &lazyWriter{w: w, contentType: "application/x-tar"}
+	err := cr.b.ContainerExport(r.Context(), r.PathValue("id"), tw)
+	if err == nil {
+		tw.start()
 	}
-	mux.HandleFunc("GET /containers/{id}/export", func(w http.ResponseWriter, r *http.Request) {
-		tw := &tarWriter{w: w}
-		err := b.ContainerExport(r.Context(), r.PathValue("id"), tw)
-		if err == nil {
-			tw.start()
-			return
-		}
-		if !tw.started {
-			s.writeError(w, r, err)
-			return
-		}
-		// The status line is sent: the client sees a truncated tar.
-		s.log.Warn("export", "container_id", r.PathValue("id"), "err", err)
-	})
+	// After the first byte the status line is sent: the adapter logs
+	// the error and the client sees a short tar.
+	return err
 }
 
-// tarWriter sends the 200 and its headers with the first byte, so that
-// an error before it can still be answered with its own status.
-type tarWriter struct {
-	w       http.ResponseWriter
-	started bool
+// lazyWriter sends the status line and Content-Type with the first
+// write, so that an error before it is still an ordinary error response.
+type lazyWriter struct {
+	w           http.ResponseWriter
+	contentType string
+	started     bool
 }
 
-func (t *tarWriter) start() {
-	if !t.started {
-		t.started = true
-		t.w.Header().Set("Content-Type", "application/x-tar")
-		t.w.WriteHeader(http.StatusOK)
+func (l *lazyWriter) start() {
+	if !l.started {
+		l.started = true
+		l.w.Header().Set("Content-Type", l.contentType)
+		l.w.WriteHeader(http.StatusOK)
 	}
 }
 
-func (t *tarWriter) Write(p []byte) (int, error) {
-	t.start()
-	return t.w.Write(p)
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	l.start()
+	return l.w.Write(p)
 }

@@ -29,9 +29,4 @@ func TestContainerExport(t *testing.T) {
 	if rec.Code != http.StatusNotFound || !strings.Contains(decodeError(t, rec), "No such container") {
 		t.Errorf("export of unknown: %d %q", rec.Code, rec.Body)
 	}
-	// Without the interface the route is not there.
-	s = New(Config{Backend: &fakeBackend{}, Containers: &fakeContainers{}})
-	if rec := do(t, s, "GET", "/v1.50/containers/c1/export"); rec.Code != http.StatusNotFound {
-		t.Errorf("export without backend: %d", rec.Code)
-	}
 }

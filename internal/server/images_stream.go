@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,18 +63,17 @@ type streamError struct {
 	ErrorMessage string `json:"error,omitempty"`
 }
 
-// fail reports err: as the response if nothing was sent yet, else as the
-// stream's last message.
-func (st *jsonStream) fail(s *Server, r *http.Request, err error) {
+// fail reports err: returned for the error response if nothing was sent
+// yet, else as the stream's last message.
+func (st *jsonStream) fail(err error) error {
 	st.mu.Lock()
 	started := st.started
 	st.mu.Unlock()
 	if !started {
-		s.writeError(st.w, r, err)
-		return
+		return err
 	}
-	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "err", err)
 	st.send(streamError{Message: jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}}, ErrorMessage: err.Error()})
+	return nil
 }
 
 // layerMessage renders one step of a layer in Docker's terms.
@@ -92,7 +90,7 @@ func layerMessage(p imagestore.Progress) jsonstream.Message {
 func parseImageRef(ref string) (name.Reference, error) {
 	r, err := name.ParseReference(ref, name.WeakValidation)
 	if err != nil {
-		return nil, &kindError{fmt.Sprintf("invalid reference format: %q: %s", ref, err), errdefs.ErrInvalidArgument}
+		return nil, errdefs.Newf(errdefs.ErrInvalidArgument, "invalid reference format: %q: %s", ref, err)
 	}
 	return r, nil
 }
@@ -114,22 +112,19 @@ func familiarRef(r name.Reference) string {
 
 // createImage is POST /images/create: a pull (fromImage) or an import
 // (fromSrc).
-func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
+func (ir imageRouter) createImage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if src := q.Get("fromSrc"); src != "" {
-		s.importImage(w, r, src)
-		return
+		return ir.importImage(w, r, src)
 	}
 	from := q.Get("fromImage")
 	if from == "" {
-		s.writeError(w, r, &kindError{"fromImage or fromSrc is required", errdefs.ErrInvalidArgument})
-		return
+		return errdefs.New(errdefs.ErrInvalidArgument, "fromImage or fromSrc is required")
 	}
 	ref := joinRef(from, q.Get("tag"))
 	named, err := parseImageRef(ref)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st := newJSONStream(w)
 	var (
@@ -141,7 +136,7 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 	if p := q.Get("platform"); p != "" {
 		ctx = imagestore.WithPlatform(ctx, p)
 	}
-	err = s.images.ImagePull(ctx, ref, func(p imagestore.Progress) {
+	err = ir.b.ImagePull(ctx, ref, func(p imagestore.Progress) {
 		once.Do(func() {
 			st.send(jsonstream.Message{Status: "Pulling from " + named.Context().RepositoryStr(), ID: named.Identifier()})
 		})
@@ -153,8 +148,7 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 		st.send(layerMessage(p))
 	})
 	if err != nil {
-		st.fail(s, r, err)
-		return
+		return st.fail(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -163,41 +157,39 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		st.send(jsonstream.Message{Status: "Status: Image is up to date for " + familiarRef(named)})
 	}
+	return nil
 }
 
 // importImage is docker import: fromSrc "-" reads the rootfs tar from the
 // body; repo (with tag) names the image; each changes value is one
 // Dockerfile instruction.
-func (s *Server) importImage(w http.ResponseWriter, r *http.Request, src string) {
+func (ir imageRouter) importImage(w http.ResponseWriter, r *http.Request, src string) error {
 	if src != "-" {
-		s.writeError(w, r, &kindError{"import from a URL is not supported: send the tar in the body with fromSrc=-", errdefs.ErrNotImplemented})
-		return
+		return errdefs.New(errdefs.ErrNotImplemented, "import from a URL is not supported: send the tar in the body with fromSrc=-")
 	}
 	q := r.URL.Query()
 	ref := ""
 	if repo := q.Get("repo"); repo != "" {
 		ref = joinRef(repo, q.Get("tag"))
 		if _, err := parseImageRef(ref); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
-	id, err := s.images.ImageImport(r.Context(), r.Body, ref, q["changes"])
+	id, err := ir.b.ImageImport(r.Context(), r.Body, ref, q["changes"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	newJSONStream(w).send(jsonstream.Message{Status: id})
+	return nil
 }
 
 // pushImage is POST /images/{name}/push?tag=: Docker's push stream, then
 // "<tag>: digest: <digest>" and the same in an aux message.
-func (s *Server) pushImage(w http.ResponseWriter, r *http.Request, repo string) {
+func (ir imageRouter) pushImage(w http.ResponseWriter, r *http.Request, repo string) error {
 	ref := joinRef(repo, r.URL.Query().Get("tag"))
 	named, err := parseImageRef(ref)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st := newJSONStream(w)
 	var (
@@ -205,7 +197,7 @@ func (s *Server) pushImage(w http.ResponseWriter, r *http.Request, repo string) 
 		mu     sync.Mutex
 		layers []string // in the order they were first seen
 	)
-	digest, err := s.images.ImagePush(r.Context(), ref, func(p imagestore.Progress) {
+	digest, err := ir.b.ImagePush(r.Context(), ref, func(p imagestore.Progress) {
 		once.Do(func() {
 			st.send(jsonstream.Message{Status: "The push refers to repository [" + named.Context().Name() + "]"})
 		})
@@ -220,8 +212,7 @@ func (s *Server) pushImage(w http.ResponseWriter, r *http.Request, repo string) 
 		st.send(layerMessage(p))
 	})
 	if err != nil {
-		st.fail(s, r, err)
-		return
+		return st.fail(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -233,4 +224,5 @@ func (s *Server) pushImage(w http.ResponseWriter, r *http.Request, repo string) 
 	aux, _ := json.Marshal(map[string]any{"Tag": tag, "Digest": digest})
 	raw := json.RawMessage(aux)
 	st.send(jsonstream.Message{Progress: &jsonstream.Progress{}, Aux: &raw})
+	return nil
 }

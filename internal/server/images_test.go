@@ -528,10 +528,3 @@ func TestImageImport(t *testing.T) {
 		t.Errorf("import with a bad repo = %d, want 400", rec.Code)
 	}
 }
-
-func TestImageRoutesNeedBackend(t *testing.T) {
-	s := New(Config{Backend: &fakeBackend{}})
-	if rec := imageRequest(t, s, "GET", "/images/json", ""); rec.Code != http.StatusNotFound {
-		t.Errorf("/images/json without an image backend = %d, want 404", rec.Code)
-	}
-}

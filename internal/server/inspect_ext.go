@@ -1,20 +1,14 @@
 package server
 
 import (
-	"context"
+	"net/http"
 
 	"github.com/moby/moby/api/types/container"
 )
 
-// ProcessInfoBackend shows that a container is a process: inspect gains a
-// "Pier" object with the host pid of its PID 1, its monitor, its cgroup
-// and its namespaces. Docker clients ignore the extra object.
-type ProcessInfoBackend interface {
-	// ContainerProcessInfo returns the container's cgroup path (relative
-	// to each hierarchy's root), and while it runs the host pids of its
-	// init and monitor and its namespaces as /proc/PID/ns shows them.
-	ContainerProcessInfo(ctx context.Context, ref string) (cgroupPath string, pid, monitorPid int, ns map[string]string, err error)
-}
+// inspect gains a "Pier" object that shows the container is a process:
+// the host pid of its PID 1, its monitor, its cgroup and its namespaces.
+// Docker clients ignore the extra object.
 
 // PierInspect is inspect's "Pier" object.
 type PierInspect struct {
@@ -31,14 +25,10 @@ type inspectResponse struct {
 }
 
 // withProcessInfo adds the Pier object when the backend can tell it.
-func (s *Server) withProcessInfo(ctx context.Context, ref string, c container.InspectResponse) any {
-	b, ok := s.containers.(ProcessInfoBackend)
-	if !ok {
-		return c
-	}
-	cg, pid, mon, ns, err := b.ContainerProcessInfo(ctx, ref)
+func (cr *containerRouter) withProcessInfo(r *http.Request, c container.InspectResponse) any {
+	cg, pid, mon, ns, err := cr.b.ContainerProcessInfo(r.Context(), c.ID)
 	if err != nil {
-		s.log.Debug("inspect: process info", "container", ref, "err", err)
+		cr.log.Debug("inspect: process info", "container_id", c.ID, "err", err)
 		return c
 	}
 	if ns == nil {

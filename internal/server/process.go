@@ -1,37 +1,13 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/moby/moby/api/types/container"
-
-	"github.com/pier-engine/pier/internal/errdefs"
 )
-
-// ProcessBackend is what pause, unpause, top, rename, restart and pier ns's data need from the engine; the container backend
-// provides it when it implements it. A container that does not run (or,
-// for unpause, is not paused) is errdefs.ErrConflict.
-type ProcessBackend interface {
-	// ContainerPause freezes the container; ContainerUnpause thaws it.
-	ContainerPause(ctx context.Context, ref string) error
-	ContainerUnpause(ctx context.Context, ref string) error
-	// ContainerTop lists its processes, as `ps psArgs` would ("" for
-	// the default columns).
-	ContainerTop(ctx context.Context, ref, psArgs string) (container.TopResponse, error)
-	// ContainerRename names it newName; a taken name is errdefs.ErrConflict.
-	ContainerRename(ctx context.Context, ref, newName string) error
-	// ContainerRestart stops it (timeout as for stop) and starts it.
-	ContainerRestart(ctx context.Context, ref string, timeout *int) error
-	// ContainerNamespaces returns its init's host pid and the links of
-	// /proc/PID/ns by type ("mnt" -> "mnt:[4026532177]").
-	ContainerNamespaces(ctx context.Context, ref string) (int, map[string]string, error)
-}
 
 // Namespace is one entry of pier's GET /containers/{id}/ns, a pier
 // extension of the Docker API: a namespace of the container's init.
@@ -43,54 +19,50 @@ type Namespace struct {
 	Shared bool `json:"shared"`
 }
 
-func (s *Server) processRoutes(mux *http.ServeMux) {
-	b, ok := s.containers.(ProcessBackend)
-	if !ok {
-		return
+func (cr *containerRouter) postContainerPause(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, cr.b.ContainerPause(r.Context(), r.PathValue("id")))
+}
+
+func (cr *containerRouter) postContainerUnpause(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, cr.b.ContainerUnpause(r.Context(), r.PathValue("id")))
+}
+
+func (cr *containerRouter) postContainerRename(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, cr.b.ContainerRename(r.Context(), r.PathValue("id"), r.URL.Query().Get("name")))
+}
+
+func (cr *containerRouter) postContainerRestart(w http.ResponseWriter, r *http.Request) error {
+	timeout, err := timeoutQuery(r)
+	if err != nil {
+		return err
 	}
-	simple := func(op func(ctx context.Context, ref string) error) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if err := op(r.Context(), r.PathValue("id")); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		}
+	return noContent(w, cr.b.ContainerRestart(r.Context(), r.PathValue("id"), timeout))
+}
+
+// noContent answers 204 for a verb that succeeded.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
 	}
-	mux.HandleFunc("POST /containers/{id}/pause", simple(b.ContainerPause))
-	mux.HandleFunc("POST /containers/{id}/unpause", simple(b.ContainerUnpause))
-	mux.HandleFunc("POST /containers/{id}/rename", func(w http.ResponseWriter, r *http.Request) {
-		name := r.URL.Query().Get("name")
-		simple(func(ctx context.Context, ref string) error { return b.ContainerRename(ctx, ref, name) })(w, r)
-	})
-	mux.HandleFunc("POST /containers/{id}/restart", func(w http.ResponseWriter, r *http.Request) {
-		var timeout *int
-		if t := r.URL.Query().Get("t"); t != "" {
-			n, err := strconv.Atoi(t)
-			if err != nil {
-				s.writeError(w, r, &kindError{"invalid value for t: " + t, errdefs.ErrInvalidArgument})
-				return
-			}
-			timeout = &n
-		}
-		simple(func(ctx context.Context, ref string) error { return b.ContainerRestart(ctx, ref, timeout) })(w, r)
-	})
-	mux.HandleFunc("GET /containers/{id}/top", func(w http.ResponseWriter, r *http.Request) {
-		resp, err := b.ContainerTop(r.Context(), r.PathValue("id"), r.URL.Query().Get("ps_args"))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, resp)
-	})
-	mux.HandleFunc("GET /containers/{id}/ns", func(w http.ResponseWriter, r *http.Request) {
-		pid, links, err := b.ContainerNamespaces(r.Context(), r.PathValue("id"))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, namespaces(pid, links))
-	})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (cr *containerRouter) getContainerTop(w http.ResponseWriter, r *http.Request) error {
+	resp, err := cr.b.ContainerTop(r.Context(), r.PathValue("id"), r.URL.Query().Get("ps_args"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// getContainerNamespaces is pier's GET /containers/{id}/ns.
+func (cr *containerRouter) getContainerNamespaces(w http.ResponseWriter, r *http.Request) error {
+	pid, links, err := cr.b.ContainerNamespaces(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, namespaces(pid, links))
 }
 
 // namespaces turns /proc/PID/ns links into the ns answer, sorted by type;

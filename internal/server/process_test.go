@@ -134,10 +134,3 @@ func TestProcessTopAndNamespaces(t *testing.T) {
 		t.Errorf("ns of unknown = %d", rec.Code)
 	}
 }
-
-func TestProcessRoutesNeedBackend(t *testing.T) {
-	s := newContainerServer(&fakeContainers{})
-	if rec := doBody(t, s, "POST", "/containers/c1/pause", "", ""); rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("pause without a ProcessBackend = %d, want no route", rec.Code)
-	}
-}

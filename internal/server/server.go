@@ -8,28 +8,30 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/moby/moby/api/types/system"
 )
 
-// Backend is what the API needs from the engine. internal/daemon
-// implements it; it grows with each endpoint the server learns.
-type Backend interface {
-	// Info describes the host and the engine's objects (GET /info).
-	Info(ctx context.Context) (system.Info, error)
-	// Version names the engine and its components (GET /version); the
-	// server fills in the API versions, which only it knows.
-	Version(ctx context.Context) (system.VersionResponse, error)
-}
-
-// Config says what a Server serves.
+// Config says what a Server serves: a backend for each router. Backend
+// is required; every other nil backend leaves its routes out (they answer
+// 404 then), so a test or a smaller front end wires only what it has.
 type Config struct {
-	Backend Backend
-	// Images and Volumes serve /images/* and /volumes/*; nil leaves
-	// those routes out (their endpoints answer 404 then).
-	Images     ImageBackend
-	Volumes    VolumeBackend
+	// Backend answers /_ping, /version and /info.
+	Backend SystemBackend
+	// DiskUsage answers GET /system/df.
+	DiskUsage DiskUsageBackend
+	// Containers serves /containers/* but exec; Exec serves
+	// /containers/{id}/exec and /exec/*.
 	Containers ContainerBackend
+	Exec       ExecBackend
+	Images     ImageBackend
+	// Registry serves POST /auth (docker login).
+	Registry AuthBackend
+	Networks NetworkBackend
+	Volumes  VolumeBackend
+	Events   EventBackend
+	// Next: Build, the classic builder's router (build.go). The CRI
+	// server is not here: it is a gRPC front end on its own socket, over
+	// the engine's seams, wired in cmd/pierd.
+
 	// Version is pier's version, sent in every response's Server header.
 	Version string
 	// Logger gets one line per failed request; nil discards.
@@ -38,42 +40,52 @@ type Config struct {
 
 // Server is the API's http.Handler.
 type Server struct {
-	backend    Backend
-	images     ImageBackend
-	volumes    VolumeBackend
-	containers ContainerBackend
-	version    string
-	log        *slog.Logger
-	handler    http.Handler
-	idle       idleTrimmer
+	version string
+	log     *slog.Logger
+	handler http.Handler
+	idle    idleTrimmer
 }
 
 // shutdownGrace bounds how long Serve waits for requests in flight once
 // it is told to stop.
 const shutdownGrace = 10 * time.Second
 
-// New builds the handler and its routes.
+// New builds the handler: the routers of the backends cfg has.
 func New(cfg Config) *Server {
-	s := &Server{backend: cfg.Backend, images: cfg.Images, volumes: cfg.Volumes, containers: cfg.Containers, version: cfg.Version, log: cfg.Logger}
+	s := &Server{version: cfg.Version, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	routers := []router{systemRouter{cfg.Backend, cfg.DiskUsage}}
+	// A nil interface in cfg stays nil here: each router is added only
+	// with a backend behind it.
+	if cfg.Containers != nil {
+		routers = append(routers, &containerRouter{b: cfg.Containers, log: s.log})
+	}
+	if cfg.Exec != nil {
+		routers = append(routers, execRouter{cfg.Exec})
+	}
+	if cfg.Images != nil {
+		routers = append(routers, imageRouter{cfg.Images})
+	}
+	if cfg.Registry != nil {
+		routers = append(routers, authRouter{cfg.Registry})
+	}
+	if cfg.Networks != nil {
+		routers = append(routers, networkRouter{cfg.Networks})
+	}
+	if cfg.Volumes != nil {
+		routers = append(routers, volumeRouter{cfg.Volumes})
+	}
+	if cfg.Events != nil {
+		routers = append(routers, eventRouter{cfg.Events})
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_ping", s.ping)
-	mux.HandleFunc("HEAD /_ping", s.ping)
-	mux.HandleFunc("GET /version", s.getVersion)
-	mux.HandleFunc("GET /info", s.getInfo)
-	if s.images != nil {
-		s.imageRoutes(mux)
+	for _, rt := range routers {
+		for _, r := range rt.routes() {
+			mux.Handle(r.pattern, s.handle(r.handler))
+		}
 	}
-	if s.volumes != nil {
-		s.volumeRoutes(mux)
-	}
-	if s.containers != nil {
-		s.containerRoutes(mux)
-	}
-	s.authRoutes(mux)
-	s.exportRoutes(mux)
 	s.handler = s.withVersion(s.routed(mux))
 	return s
 }
@@ -88,7 +100,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routed(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
-			writeJSON(w, http.StatusNotFound, map[string]string{"message": "page not found"})
+			_ = notFound(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

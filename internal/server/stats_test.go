@@ -81,8 +81,4 @@ func TestUpdate(t *testing.T) {
 	if rec := doBody(t, s, "POST", "/containers/nope/update", "application/json", `{}`); rec.Code != http.StatusNotFound {
 		t.Errorf("update of unknown = %d", rec.Code)
 	}
-	plain := newContainerServer(&fakeContainers{})
-	if rec := doBody(t, plain, "GET", "/containers/c1/stats", "", ""); rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("stats without a StatsBackend = %d", rec.Code)
-	}
 }

@@ -1,0 +1,26 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// parseTimestamp reads a since or until query value as the docker CLI
+// sends it: Unix seconds with an optional fraction ("1700000000.5").
+// The CLI turns durations and dates into this form before sending.
+func parseTimestamp(v string) (time.Time, error) {
+	sec, frac, _ := strings.Cut(v, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	var ns int64
+	if err == nil && frac != "" {
+		frac = (frac + "000000000")[:9]
+		ns, err = strconv.ParseInt(frac, 10, 64)
+	}
+	if err != nil {
+		return time.Time{}, errdefs.New(errdefs.ErrInvalidArgument, "invalid timestamp: "+v)
+	}
+	return time.Unix(s, ns), nil
+}
