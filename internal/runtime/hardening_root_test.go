@@ -8,6 +8,7 @@ package runtime_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pier-engine/pier/internal/caps"
+	"github.com/pier-engine/pier/internal/nsenter"
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
@@ -348,5 +350,32 @@ func swapOnCreate(t *testing.T, dir, target string) (stop func()) {
 		_ = os.WriteFile(filepath.Join(dir, "stop"), nil, 0o644)
 		<-done
 		unix.Close(in)
+	}
+}
+
+// The preamble names itself before it reads its bootstrap message; here
+// the message never comes, and closing the socket ends the process.
+func TestPreambleIsNamed(t *testing.T) {
+	testutil.RequiresRoot(t)
+	testutil.CheckLeaks(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "runtime end"), os.NewFile(uintptr(fds[1]), "preamble end")
+	defer ours.Close()
+	cmd := exec.Command(testutil.Binary(t, "pier-runtime"), "init")
+	cmd.Args[0] = nsenter.NamePreamble
+	cmd.Env = []string{nsenter.BootstrapEnv + "=3"}
+	cmd.ExtraFiles = []*os.File{theirs}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	theirs.Close()
+	defer func() { ours.Close(); _ = cmd.Wait() }()
+	waitFor(t, "the preamble to name itself", func() bool { return procComm(cmd.Process.Pid) == nsenter.CommPreamble })
+	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline")
+	if want := nsenter.NamePreamble + "\x00init\x00"; string(cmdline) != want {
+		t.Errorf("cmdline %q, want %q", cmdline, want)
 	}
 }
