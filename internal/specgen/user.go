@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 type user struct {
@@ -107,16 +108,13 @@ func parseID(s string) (uint32, bool) {
 	return uint32(n), err == nil
 }
 
-// readDB reads a file of the container's rootfs through os.Root, which
-// refuses any path or symlink leading out of it; a missing file is an empty
+// readDB reads a file of the container's rootfs inside it (sys.OpenRegularInRoot,
+// which resolves no path out of it); a missing file is an empty
 // database, as it is for Docker.
 func readDB(rootfs, name string, parse func([]string) (entry, bool)) ([]entry, error) {
-	root, err := os.OpenRoot(rootfs)
-	if err != nil {
-		return nil, fmt.Errorf("open rootfs %s: %w", rootfs, err)
-	}
-	defer root.Close()
-	f, err := root.Open(strings.TrimPrefix(name, "/"))
+	// The rootfs is the container's, which may have made the file a
+	// FIFO or a link to /dev/zero: only a regular file is read.
+	f, err := sys.OpenRegularInRoot(rootfs, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
