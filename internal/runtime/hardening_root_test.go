@@ -195,7 +195,7 @@ func TestSetupProcessIsNotDumpable(t *testing.T) {
 // else open beyond stdio, the exec fifo and the Go runtime's own.
 func TestNoHostFdInTheContainer(t *testing.T) {
 	r := newRT(t)
-	b := testutil.Bundle(t, sh("ls /proc/self/fd; exec sleep 1000"), nil)
+	b := testutil.Bundle(t, []string{"sleep", "1000"}, nil)
 	id := r.id()
 	r.ok("create", "--bundle", b, id)
 	pid := r.state(id).Pid
@@ -209,6 +209,10 @@ func TestNoHostFdInTheContainer(t *testing.T) {
 	waitFor(t, "the program to exec", func() bool { return strings.HasPrefix(procComm(pid), "sleep") })
 	if got := fdTargets(t, pid); len(got) != 3 {
 		t.Errorf("the container's program holds fds %v, want only 0, 1 and 2", got)
+	}
+	// The container's own view of its first process.
+	if got := strings.Fields(r.ok("exec", id, "ls", "/proc/1/fd")); strings.Join(got, " ") != "0 1 2" {
+		t.Errorf("inside, /proc/1/fd lists %q, want 0 1 2", got)
 	}
 }
 
