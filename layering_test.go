@@ -20,6 +20,7 @@ var layers = map[string]int{
 	"internal/archive":    0,
 	"internal/atomicfile": 0,
 	"internal/version":    0,
+	"internal/filter":     0,
 	// L1: kernel mechanisms, each on its own.
 	"internal/cgroups":          1,
 	"internal/cgroups/fscommon": 1,

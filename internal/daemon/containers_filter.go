@@ -9,6 +9,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/filter"
 )
 
 // psFilter compiles `docker ps --filter` into a predicate: id, name,
@@ -21,7 +22,7 @@ func (d *Daemon) psFilter(recs []containerRecord, filters map[string][]string) (
 	var preds []func(containerRecord) bool
 	anyOf := func(vals []string, ok func(r containerRecord, v string) bool) {
 		preds = append(preds, func(r containerRecord) bool {
-			return slices.ContainsFunc(vals, func(v string) bool { return ok(r, v) })
+			return filter.Any(vals, func(v string) bool { return ok(r, v) })
 		})
 	}
 	for key, vals := range filters {
@@ -34,7 +35,7 @@ func (d *Daemon) psFilter(recs []containerRecord, filters map[string][]string) (
 		case "name":
 			anyOf(vals, func(r containerRecord, v string) bool { return strings.Contains(r.Name, strings.TrimPrefix(v, "/")) })
 		case "label":
-			preds = append(preds, func(r containerRecord) bool { return allLabels(r.Config.Labels, vals) })
+			preds = append(preds, func(r containerRecord) bool { return filter.Labels(r.Config.Labels, vals) })
 		case "status":
 			anyOf(vals, func(r containerRecord, v string) bool { return v == d.shownState(r) })
 		case "exited":
@@ -134,15 +135,4 @@ func createdRelative(recs []containerRecord, key string, vals []string) (func(co
 		return func(r containerRecord) bool { return r.Created.Before(at) }, nil
 	}
 	return func(r containerRecord) bool { return r.Created.After(at) }, nil
-}
-
-func allLabels(labels map[string]string, want []string) bool {
-	for _, w := range want {
-		k, v, hasV := strings.Cut(w, "=")
-		got, ok := labels[k]
-		if !ok || (hasV && got != v) {
-			return false
-		}
-	}
-	return true
 }

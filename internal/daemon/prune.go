@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/filter"
 )
 
 // ContainersPrune removes every container that does not run and that
@@ -69,11 +70,11 @@ func pruneSelector(filters map[string][]string, now time.Time) (func(containerRe
 		if r.Config != nil {
 			labels = r.Config.Labels
 		}
-		if len(filters["label"]) > 0 && !allLabels(labels, filters["label"]) {
+		if len(filters["label"]) > 0 && !filter.Labels(labels, filters["label"]) {
 			return false
 		}
 		for _, l := range filters["label!"] {
-			if allLabels(labels, []string{l}) {
+			if filter.Label(labels, l) {
 				return false
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/filter"
 )
 
 // imageRouter serves /images/*. Image names contain slashes
@@ -83,16 +84,9 @@ func (ir imageRouter) listImages(w http.ResponseWriter, r *http.Request) error {
 // of a key's values may.
 func imageMatches(img image.Summary, filters map[string][]string) (bool, error) {
 	for key, values := range filters {
-		ok := false
-		for _, v := range values {
-			m, err := imageMatch(img, key, v)
-			if err != nil {
-				return false, err
-			}
-			ok = ok || m
-		}
-		if !ok {
-			return false, nil
+		ok, err := filter.AnyErr(values, func(v string) (bool, error) { return imageMatch(img, key, v) })
+		if err != nil || !ok {
+			return false, err
 		}
 	}
 	return true, nil

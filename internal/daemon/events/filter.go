@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/events"
+
+	"github.com/pier-engine/pier/internal/filter"
 )
 
 // Filter selects the events a subscriber gets: the kept ones from Since
@@ -25,18 +27,7 @@ func (f Filter) after(m events.Message) bool {
 // image, volume) match events of that kind only.
 func (f Filter) Match(m events.Message) bool {
 	attrs := m.Actor.Attributes
-	anyOf := func(key string, ok func(v string) bool) bool {
-		vals := f.Args[key]
-		if len(vals) == 0 {
-			return true
-		}
-		for _, v := range vals {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
-	}
+	anyOf := func(key string, ok func(v string) bool) bool { return filter.Any(f.Args[key], ok) }
 	nameOrID := func(typ events.Type) func(string) bool {
 		return func(v string) bool {
 			return m.Type == typ && (v == attrs["name"] || strings.HasPrefix(m.Actor.ID, v))
@@ -54,19 +45,7 @@ func (f Filter) Match(m events.Message) bool {
 			return (m.Type == events.ImageEventType && v == m.Actor.ID) || v == imageName || v == stripTag(imageName)
 		}) &&
 		anyOf("scope", func(v string) bool { return v == m.Scope }) &&
-		labelsMatch(attrs, f.Args["label"])
-}
-
-// labelsMatch: every wanted "key" or "key=value" is among attrs.
-func labelsMatch(attrs map[string]string, want []string) bool {
-	for _, w := range want {
-		k, v, hasV := strings.Cut(w, "=")
-		got, ok := attrs[k]
-		if !ok || (hasV && got != v) {
-			return false
-		}
-	}
-	return true
+		filter.Labels(attrs, f.Args["label"])
 }
 
 // stripTag drops a reference's tag ("busybox:latest" -> "busybox"), not
