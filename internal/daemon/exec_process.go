@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // execProcess is the container's own process with the exec's overrides:
@@ -57,21 +57,23 @@ func mergeEnv(base, extra []string) []string {
 
 // resolveExecUser turns docker's "user[:group]" (names or numbers) into
 // ids, reading names from the container's /etc/passwd and /etc/group;
-// "" keeps the container's user (nil).
+// "" keeps the container's user (nil). Those files are the container's:
+// they are read only when they are regular files (a FIFO would block
+// the exec, a symlink to /dev/zero feed it forever).
 func resolveExecUser(rootfs, spec string) (*specs.User, error) {
 	if spec == "" {
 		return nil, nil
 	}
 	name, group, hasGroup := strings.Cut(spec, ":")
 	u := &specs.User{}
-	passwd := func() (io.ReadCloser, error) { return os.OpenInRoot(rootfs, "etc/passwd") }
+	passwd := func() (io.ReadCloser, error) { return sys.OpenRegularInRoot(rootfs, "etc/passwd") }
 	uid, gid, err := lookupID(passwd, name, true)
 	if err != nil {
 		return nil, err
 	}
 	u.UID, u.GID = uid, gid
 	if hasGroup {
-		groups := func() (io.ReadCloser, error) { return os.OpenInRoot(rootfs, "etc/group") }
+		groups := func() (io.ReadCloser, error) { return sys.OpenRegularInRoot(rootfs, "etc/group") }
 		if u.GID, _, err = lookupID(groups, group, false); err != nil {
 			return nil, err
 		}
