@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/filter"
 )
 
 // bridgeNameOption is Docker's option naming a network's bridge.
@@ -43,18 +44,7 @@ func (d *Daemon) NetworkList(ctx context.Context, filters map[string][]string) (
 }
 
 func networkMatches(n netRecord, filters map[string][]string) bool {
-	anyOf := func(key string, ok func(v string) bool) bool {
-		vals := filters[key]
-		if len(vals) == 0 {
-			return true
-		}
-		for _, v := range vals {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
-	}
+	anyOf := func(key string, ok func(v string) bool) bool { return filter.Any(filters[key], ok) }
 	typ := "custom"
 	if n.predefined() {
 		typ = "builtin"
@@ -64,11 +54,7 @@ func networkMatches(n netRecord, filters map[string][]string) bool {
 		anyOf("driver", func(v string) bool { return n.Driver == v }) &&
 		anyOf("type", func(v string) bool { return v == typ }) &&
 		anyOf("scope", func(v string) bool { return v == "local" }) &&
-		anyOf("label", func(v string) bool {
-			k, val, hasVal := strings.Cut(v, "=")
-			got, ok := n.Labels[k]
-			return ok && (!hasVal || got == val)
-		})
+		anyOf("label", func(v string) bool { return filter.Label(n.Labels, v) })
 }
 
 // toAPI is the wire form of a network, without its containers.
