@@ -45,8 +45,9 @@ var layers = map[string]int{
 	"internal/volume":        2,
 	"internal/monitor":       2,
 	// L3: the engine.
-	"internal/daemon":        3,
-	"internal/daemon/events": 3, // the event bus and its filters
+	"internal/daemon":         3,
+	"internal/daemon/events":  3, // the event bus and its filters
+	"internal/daemon/network": 3, // the network controller
 	// L4: edges.
 	"internal/ocicli": 4,
 	"internal/server": 4,

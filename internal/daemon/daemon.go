@@ -19,6 +19,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/atomicfile"
 	eventbus "github.com/pier-engine/pier/internal/daemon/events"
+	"github.com/pier-engine/pier/internal/daemon/network"
 	"github.com/pier-engine/pier/internal/image"
 	"github.com/pier-engine/pier/internal/metadata"
 	"github.com/pier-engine/pier/internal/version"
@@ -62,8 +63,8 @@ type Daemon struct {
 	// exits holds the waiters of containers' next ends, by id.
 	exitMu sync.Mutex
 	exits  map[string]*exitWaiter // Guarded by exitMu.
-	// nets is the bridge networks' state (network_live.go).
-	nets networks
+	// nets owns the networks and the containers' endpoints on them.
+	nets *network.Controller
 }
 
 // New makes the daemon's root and reads or creates its engine ID.
@@ -88,7 +89,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	if err := d.openStores(); err != nil {
 		return nil, err
 	}
-	d.networkRestore()
+	d.nets.Restore()
 	// Without it the daemon still serves every other image.
 	if err := d.ensureBusybox(context.Background()); err != nil {
 		logger.Warn("default busybox image", "image", busyboxRef, "err", err)
@@ -102,6 +103,7 @@ func (d *Daemon) openStores() (err error) {
 	if d.md, err = metadata.Open(filepath.Join(d.cfg.Root, "metadata")); err != nil {
 		return err
 	}
+	d.nets = d.newNetworks()
 	if d.images, err = image.New(image.Config{Root: filepath.Join(d.cfg.Root, "image"), AuthFile: d.authFile()}); err != nil {
 		return err
 	}

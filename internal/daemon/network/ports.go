@@ -1,4 +1,4 @@
-package daemon
+package network
 
 import (
 	"fmt"
@@ -12,17 +12,14 @@ import (
 	apinet "github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
-	"github.com/pier-engine/pier/internal/network"
+	kernel "github.com/pier-engine/pier/internal/network"
 )
-
-// apiPort is the API's port-and-protocol.
-type apiPort = apinet.Port
 
 // portPlan lists the ports to publish for a container: its -p bindings,
 // and with -P every exposed port (the image's and the config's) not bound
 // already, on a free host port. A host port 0 or "" is picked free too.
-func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) ([]network.Port, error) {
-	var out []network.Port
+func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) ([]kernel.Port, error) {
+	var out []kernel.Port
 	bound := map[apinet.Port]bool{}
 	keys := make([]apinet.Port, 0, len(host.PortBindings))
 	for p := range host.PortBindings {
@@ -58,16 +55,16 @@ func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) 
 
 // bindingPort turns one binding into a port to publish; an IPv6 host
 // address is skipped (pier's networks are IPv4).
-func bindingPort(p apinet.Port, b apinet.PortBinding, ip netip.Addr) (network.Port, bool, error) {
+func bindingPort(p apinet.Port, b apinet.PortBinding, ip netip.Addr) (kernel.Port, bool, error) {
 	proto := string(p.Proto())
 	if proto != "tcp" && proto != "udp" {
-		return network.Port{}, false, fmt.Errorf("publish %s: protocol %s: %w", p, proto, errdefs.ErrNotImplemented)
+		return kernel.Port{}, false, fmt.Errorf("publish %s: protocol %s: %w", p, proto, errdefs.ErrNotImplemented)
 	}
 	hostIP := b.HostIP.Unmap()
 	if hostIP.IsValid() && hostIP.Is6() {
-		return network.Port{}, false, nil
+		return kernel.Port{}, false, nil
 	}
-	np := network.Port{Proto: proto, HostIP: hostIP, ContainerIP: ip, ContainerPort: p.Num()}
+	np := kernel.Port{Proto: proto, HostIP: hostIP, ContainerIP: ip, ContainerPort: p.Num()}
 	hp := b.HostPort
 	if lo, _, ok := strings.Cut(hp, "-"); ok {
 		hp = lo // a range offered: its first port
@@ -75,14 +72,14 @@ func bindingPort(p apinet.Port, b apinet.PortBinding, ip netip.Addr) (network.Po
 	if hp != "" && hp != "0" {
 		n, err := strconv.ParseUint(hp, 10, 16)
 		if err != nil || n == 0 {
-			return network.Port{}, false, fmt.Errorf("invalid host port %q for %s: %w", b.HostPort, p, errdefs.ErrInvalidArgument)
+			return kernel.Port{}, false, fmt.Errorf("invalid host port %q for %s: %w", b.HostPort, p, errdefs.ErrInvalidArgument)
 		}
 		np.HostPort = uint16(n)
 		return np, true, nil
 	}
 	n, err := freePort(proto, hostIP)
 	if err != nil {
-		return network.Port{}, false, err
+		return kernel.Port{}, false, err
 	}
 	np.HostPort = n
 	return np, true, nil
@@ -117,18 +114,14 @@ func ipOrAny(ip netip.Addr) string {
 }
 
 // exposedPorts are the ports the image and the config expose.
-func (d *Daemon) exposedPorts(r containerRecord) []apinet.Port {
+func (c *Controller) exposedPorts(r Container) []apinet.Port {
 	set := map[apinet.Port]bool{}
 	for p := range r.Config.ExposedPorts {
 		set[p] = true
 	}
-	if img, err := d.images.Get(r.Image); err == nil {
-		if cf, err := d.images.Config(img); err == nil {
-			for s := range cf.Config.ExposedPorts {
-				if p, err := apinet.ParsePort(s); err == nil {
-					set[p] = true
-				}
-			}
+	for _, s := range c.containers.ImagePorts(r.Image) {
+		if p, err := apinet.ParsePort(s); err == nil {
+			set[p] = true
 		}
 	}
 	out := make([]apinet.Port, 0, len(set))

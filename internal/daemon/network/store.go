@@ -1,4 +1,4 @@
-package daemon
+package network
 
 import (
 	"crypto/rand"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/pier-engine/pier/internal/errdefs"
-	"github.com/pier-engine/pier/internal/network"
+	kernel "github.com/pier-engine/pier/internal/network"
 )
 
 // Metadata kinds of the network records: one per network, and one per
@@ -31,8 +31,8 @@ const (
 	driverNull   = "null"
 )
 
-// netRecord is a network as the daemon keeps it. Its bridge and rules
-// exist in the kernel only while a container is attached (see networks).
+// netRecord is a network as the controller keeps it. Its bridge and rules
+// exist in the kernel only while a container is attached (see Controller).
 type netRecord struct {
 	ID     string       `json:"id"`
 	Name   string       `json:"name"`
@@ -48,7 +48,7 @@ type netRecord struct {
 	Created    time.Time         `json:"created"`
 }
 
-func (n netRecord) gateway() netip.Addr { return network.Gateway(n.Subnet) }
+func (n netRecord) gateway() netip.Addr { return kernel.Gateway(n.Subnet) }
 
 // predefined reports the networks Docker will not let a user remove.
 func (n netRecord) predefined() bool {
@@ -69,11 +69,11 @@ type endpointRecord struct {
 	Order int `json:"order"`
 
 	// Set while the container runs.
-	IP       netip.Addr           `json:"ip,omitzero"`
-	HostVeth string               `json:"hostVeth,omitempty"`
-	IfName   string               `json:"ifName,omitempty"`
-	Ports    []network.PortHandle `json:"ports,omitempty"`
-	Mapped   []portMapping        `json:"mapped,omitempty"`
+	IP       netip.Addr          `json:"ip,omitzero"`
+	HostVeth string              `json:"hostVeth,omitempty"`
+	IfName   string              `json:"ifName,omitempty"`
+	Ports    []kernel.PortHandle `json:"ports,omitempty"`
+	Mapped   []portMapping       `json:"mapped,omitempty"`
 }
 
 // portMapping is one published port as inspect shows it.
@@ -107,22 +107,22 @@ func newNetworkID() string {
 
 // networkRecords reads every network record, making the predefined ones
 // on first use.
-func (d *Daemon) networkRecords() ([]netRecord, error) {
-	if err := d.ensurePredefined(); err != nil {
+func (c *Controller) networkRecords() ([]netRecord, error) {
+	if err := c.ensurePredefined(); err != nil {
 		return nil, err
 	}
-	return d.readNetworks()
+	return c.readNetworks()
 }
 
-func (d *Daemon) readNetworks() ([]netRecord, error) {
-	ids, err := d.md.List(networkKind)
+func (c *Controller) readNetworks() ([]netRecord, error) {
+	ids, err := c.md.List(networkKind)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]netRecord, 0, len(ids))
 	for _, id := range ids {
 		var n netRecord
-		if err := d.md.Get(networkKind, id, &n); err != nil {
+		if err := c.md.Get(networkKind, id, &n); err != nil {
 			if errors.Is(err, errdefs.ErrNotFound) {
 				continue
 			}
@@ -137,13 +137,13 @@ func (d *Daemon) readNetworks() ([]netRecord, error) {
 // ensurePredefined records "bridge", "host" and "none" once. The default
 // bridge's subnet is the first candidate that collides with no host route
 // and no other network, or the one pier0 already holds.
-func (d *Daemon) ensurePredefined() error {
-	d.nets.defOnce.Do(func() { d.nets.defErr = d.makePredefined() })
-	return d.nets.defErr
+func (c *Controller) ensurePredefined() error {
+	c.defOnce.Do(func() { c.defErr = c.makePredefined() })
+	return c.defErr
 }
 
-func (d *Daemon) makePredefined() error {
-	recs, err := d.readNetworks()
+func (c *Controller) makePredefined() error {
+	recs, err := c.readNetworks()
 	if err != nil {
 		return err
 	}
@@ -157,13 +157,13 @@ func (d *Daemon) makePredefined() error {
 		}
 		n.ID, n.Created = newNetworkID(), time.Now().UTC()
 		if n.Driver == driverBridge {
-			n.Bridge = d.defaultBridge()
-			if n.Subnet, err = d.freeSubnet(recs); err != nil {
+			n.Bridge = c.defaultBridge()
+			if n.Subnet, err = c.freeSubnet(recs); err != nil {
 				return err
 			}
 			n.AutoSubnet = true
 		}
-		if err := d.md.Create(networkKind, n.ID, &n); err != nil {
+		if err := c.md.Create(networkKind, n.ID, &n); err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)
 		}
 	}
@@ -174,18 +174,18 @@ func (d *Daemon) makePredefined() error {
 // daemon at the default root; another root (a second pierd, a test's) gets
 // its own, so two daemons never share a bridge whose addresses each
 // allocates alone.
-func (d *Daemon) defaultBridge() string {
-	if d.cfg.Root == DefaultRoot {
-		return network.DefaultName
+func (c *Controller) defaultBridge() string {
+	if c.defaultRoot {
+		return kernel.DefaultName
 	}
-	sum := sha256.Sum256([]byte(d.cfg.Root))
-	return network.DefaultName + "-" + hex.EncodeToString(sum[:])[:6]
+	sum := sha256.Sum256([]byte(c.root))
+	return kernel.DefaultName + "-" + hex.EncodeToString(sum[:])[:6]
 }
 
 // freeSubnet picks a /16 overlapping neither the host's routes nor any
 // network's subnet.
-func (d *Daemon) freeSubnet(recs []netRecord) (netip.Prefix, error) {
-	routes, err := network.HostRoutes()
+func (c *Controller) freeSubnet(recs []netRecord) (netip.Prefix, error) {
+	routes, err := kernel.HostRoutes()
 	if err != nil {
 		return netip.Prefix{}, err
 	}
@@ -194,13 +194,13 @@ func (d *Daemon) freeSubnet(recs []netRecord) (netip.Prefix, error) {
 			routes = append(routes, n.Subnet)
 		}
 	}
-	return network.DefaultSubnet(routes)
+	return kernel.DefaultSubnet(routes)
 }
 
 // findNetwork finds a network by full id, name or unique id prefix, as
 // dockerd does.
-func (d *Daemon) findNetwork(ref string) (netRecord, error) {
-	recs, err := d.networkRecords()
+func (c *Controller) findNetwork(ref string) (netRecord, error) {
+	recs, err := c.networkRecords()
 	if err != nil {
 		return netRecord{}, err
 	}
@@ -228,31 +228,12 @@ func (d *Daemon) findNetwork(ref string) (netRecord, error) {
 
 // endpointsOf reads a container's endpoints; none recorded is an empty
 // set.
-func (d *Daemon) endpointsOf(id string) ctrEndpoints {
-	var c ctrEndpoints
-	if err := d.md.Get(endpointKind, id, &c); err != nil || c.Endpoints == nil {
-		c.Endpoints = map[string]*endpointRecord{}
+func (c *Controller) endpointsOf(id string) ctrEndpoints {
+	var eps ctrEndpoints
+	if err := c.md.Get(endpointKind, id, &eps); err != nil || eps.Endpoints == nil {
+		eps.Endpoints = map[string]*endpointRecord{}
 	}
-	return c
-}
-
-// updateEndpoints changes a container's endpoints record under the store's
-// lock, creating it when missing.
-func (d *Daemon) updateEndpoints(id string, fn func(c *ctrEndpoints) error) error {
-	var c ctrEndpoints
-	if err := d.md.Get(endpointKind, id, &c); errors.Is(err, errdefs.ErrNotFound) {
-		c = ctrEndpoints{Endpoints: map[string]*endpointRecord{}}
-		if err := fn(&c); err != nil {
-			return err
-		}
-		return d.md.Put(endpointKind, id, &c)
-	}
-	return d.md.Update(endpointKind, id, &c, func() error {
-		if c.Endpoints == nil {
-			c.Endpoints = map[string]*endpointRecord{}
-		}
-		return fn(&c)
-	})
+	return eps
 }
 
 // mac is the endpoint's MAC address: the one asked for, else the stable
@@ -261,5 +242,5 @@ func (ep *endpointRecord) mac() net.HardwareAddr {
 	if hw, err := net.ParseMAC(ep.RequestedMAC); err == nil {
 		return hw
 	}
-	return network.MACFor(ep.IP)
+	return kernel.MACFor(ep.IP)
 }

@@ -1,4 +1,4 @@
-package daemon
+package network
 
 import (
 	"bytes"
@@ -7,24 +7,26 @@ import (
 	"net/netip"
 	"os"
 
+	apinet "github.com/moby/moby/api/types/network"
+
 	"github.com/pier-engine/pier/internal/errdefs"
-	"github.com/pier-engine/pier/internal/network"
+	kernel "github.com/pier-engine/pier/internal/network"
 )
 
 // vethFor is the host side of container id's veth on network netID: a
 // name that depends on both alone, so clean-up after a crash finds it
 // without any record.
-func vethFor(id, netID string) string { return network.VethName("n" + netID + id) }
+func vethFor(id, netID string) string { return kernel.VethName("n" + netID + id) }
 
 // attach connects the namespace at path to n as ifname and records what
-// it made in ep; d.nets.mu is held. The first interface also gets the
+// it made in ep; c.mu is held. The first interface also gets the
 // container's published ports.
-func (d *Daemon) attach(r containerRecord, n netRecord, ep *endpointRecord, path, ifname string) error {
-	br, err := d.bringUp(&n)
+func (c *Controller) attach(r Container, n netRecord, ep *endpointRecord, path, ifname string) error {
+	br, err := c.bringUp(&n)
 	if err != nil {
 		return err
 	}
-	m, err := d.ipamOf(n)
+	m, err := c.ipamOf(n)
 	if err != nil {
 		return err
 	}
@@ -44,11 +46,11 @@ func (d *Daemon) attach(r containerRecord, n netRecord, ep *endpointRecord, path
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	ep.IP, ep.HostVeth, ep.IfName = ip, vethFor(r.ID, n.ID), ifname
-	d.waitDetaches(ep.HostVeth)
-	if err := network.Detach(&network.Endpoint{HostName: ep.HostVeth}); err != nil {
+	c.waitDetaches(ep.HostVeth)
+	if err := kernel.Detach(&kernel.Endpoint{HostName: ep.HostVeth}); err != nil {
 		return err
 	}
-	_, err = network.AttachConfig(network.EndpointConfig{
+	_, err = kernel.AttachConfig(kernel.EndpointConfig{
 		NetnsPath: path, Bridge: br, IP: ip, IfName: ifname, HostName: ep.HostVeth, MAC: ep.mac(),
 		NoDefaultRoute: ifname != "eth0",
 	})
@@ -56,34 +58,34 @@ func (d *Daemon) attach(r containerRecord, n netRecord, ep *endpointRecord, path
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	if ep.Egress > 0 || ep.Ingress > 0 {
-		if err := network.Limit(ep.HostVeth, ep.Egress, ep.Ingress); err != nil {
+		if err := kernel.Limit(ep.HostVeth, ep.Egress, ep.Ingress); err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)
 		}
 	}
 	if !n.predefined() {
-		d.setName(n.ID, r, ep)
+		c.setName(n.ID, r, ep)
 	}
 	if ifname == "eth0" {
-		return d.publish(r, ep)
+		return c.publish(r, ep)
 	}
 	return nil
 }
 
 // publish makes r's -p and -P ports lead to ep's address.
-func (d *Daemon) publish(r containerRecord, ep *endpointRecord) error {
+func (c *Controller) publish(r Container, ep *endpointRecord) error {
 	if len(r.HostConfig.PortBindings) == 0 && !r.HostConfig.PublishAllPorts {
 		return nil
 	}
-	var exposed []apiPort
+	var exposed []apinet.Port
 	if r.HostConfig.PublishAllPorts {
-		exposed = d.exposedPorts(r)
+		exposed = c.exposedPorts(r)
 	}
 	ports, err := portPlan(r.HostConfig, exposed, ep.IP)
 	if err != nil {
 		return err
 	}
 	for _, p := range ports {
-		h, err := network.PublishPort(p)
+		h, err := kernel.PublishPort(p)
 		if errors.Is(err, errdefs.ErrAlreadyExists) {
 			return fmt.Errorf("Bind for %s:%d failed: port is already allocated: %w", ipOrAny(p.HostIP), p.HostPort, errdefs.ErrConflict)
 		}
@@ -97,29 +99,29 @@ func (d *Daemon) publish(r containerRecord, ep *endpointRecord) error {
 }
 
 // detach undoes attach for one endpoint, from names and records alone;
-// d.nets.mu is held. The network goes down when it was the last endpoint.
-func (d *Daemon) detach(id string, n netRecord, ep *endpointRecord) error {
-	d.dropName(n.ID, id)
+// c.mu is held. The network goes down when it was the last endpoint.
+func (c *Controller) detach(id string, n netRecord, ep *endpointRecord) error {
+	c.dropName(n.ID, id)
 	var errs []error
 	for _, h := range ep.Ports {
-		errs = append(errs, network.Unpublish(h))
+		errs = append(errs, kernel.Unpublish(h))
 	}
-	errs = append(errs, d.deleteVeth(vethFor(id, n.ID)))
+	errs = append(errs, c.deleteVeth(vethFor(id, n.ID)))
 	if n.Subnet.IsValid() {
-		if m, err := d.ipamOf(n); err != nil {
+		if m, err := c.ipamOf(n); err != nil {
 			errs = append(errs, err)
 		} else {
 			errs = append(errs, releaseOwned(m, id))
 		}
 	}
-	errs = append(errs, d.tearDownIfUnused(n))
+	errs = append(errs, c.tearDownIfUnused(n))
 	ep.IP, ep.HostVeth, ep.IfName, ep.Ports, ep.Mapped = netip.Addr{}, "", "", nil, nil
 	return errors.Join(errs...)
 }
 
 // releaseOwned frees every address owner holds in m: normally the one it
 // was given, or a leftover of a crash.
-func releaseOwned(m *network.IPAM, owner string) error {
+func releaseOwned(m *kernel.IPAM, owner string) error {
 	for a, o := range m.Allocated() {
 		if o == owner {
 			if err := m.Release(a); err != nil {
@@ -130,16 +132,11 @@ func releaseOwned(m *network.IPAM, owner string) error {
 	return nil
 }
 
-func newNetns(path string) error { return network.NewNetns(path) }
-
-func (d *Daemon) removeNetns(path string) error { return network.DeleteNetns(path) }
-
 // writeNetFiles writes the container's /etc/hosts and /etc/resolv.conf,
-// which the spec bind-mounts, for its addresses and primary network.
-func (d *Daemon) writeNetFiles(r containerRecord, eps ctrEndpoints) error {
-	p := d.paths(r.ID)
+// which the spec bind-mounts, for its addresses and primary kernel.
+func (c *Controller) writeNetFiles(r Container, eps ctrEndpoints) error {
 	hostname := r.ID[:12]
-	if b, err := os.ReadFile(p.hostname); err == nil {
+	if b, err := os.ReadFile(r.HostnamePath); err == nil {
 		hostname = string(bytes.TrimSpace(b))
 	}
 	var ips []netip.Addr
@@ -150,9 +147,9 @@ func (d *Daemon) writeNetFiles(r containerRecord, eps ctrEndpoints) error {
 		}
 		ips = append(ips, ep.IP)
 		if i == 0 {
-			if n, err := d.networkByID(ep.NetworkID); err == nil {
+			if n, err := c.networkByID(ep.NetworkID); err == nil {
 				gw = n.gateway()
-				if _, ok := d.nets.dns[n.ID]; ok {
+				if _, ok := c.dns[n.ID]; ok {
 					nameserver = gw
 				}
 			}
@@ -161,8 +158,8 @@ func (d *Daemon) writeNetFiles(r containerRecord, eps ctrEndpoints) error {
 	h := r.HostConfig
 	host, _ := os.ReadFile("/etc/resolv.conf") // none: no servers but the user's
 	files := map[string][]byte{
-		p.hosts:      hostsFile(hostname, ips, h.ExtraHosts, gw),
-		p.resolvConf: resolvConf(host, nameserver, h.DNS, h.DNSSearch, h.DNSOptions),
+		r.HostsPath:      hostsFile(hostname, ips, h.ExtraHosts, gw),
+		r.ResolvConfPath: resolvConf(host, nameserver, h.DNS, h.DNSSearch, h.DNSOptions),
 	}
 	for path, b := range files {
 		if err := os.WriteFile(path, b, 0o644); err != nil {

@@ -1,4 +1,4 @@
-package daemon
+package network
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 	"slices"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
+	apinet "github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	kernel "github.com/pier-engine/pier/internal/network"
 )
 
 // ownNetns reports whether a container in this network mode gets a
@@ -22,31 +23,31 @@ func ownNetns(m container.NetworkMode) bool {
 	return !m.IsHost() && !m.IsNone() && !m.IsContainer()
 }
 
-// netnsPath is the network namespace file the spec of container id joins
+// NetnsPath is the network namespace file the spec of container id joins
 // for host's network mode; "" leaves the namespace to specgen (none, host,
 // container:<x>).
-func (d *Daemon) netnsPath(id string, host *container.HostConfig) string {
+func (c *Controller) NetnsPath(id string, host *container.HostConfig) string {
 	if host == nil || !ownNetns(host.NetworkMode) {
 		return ""
 	}
-	return filepath.Join(d.netnsDir(), id)
+	return filepath.Join(c.netnsDir(), id)
 }
 
-// networkCreate checks and records container id's endpoints at create:
+// AddContainer checks and records container id's endpoints at create:
 // its network mode's network first (eth0), then any other network the
 // request names.
-func (d *Daemon) networkCreate(ctx context.Context, id string, nc *network.NetworkingConfig, host *container.HostConfig) error {
+func (c *Controller) AddContainer(ctx context.Context, id string, nc *apinet.NetworkingConfig, host *container.HostConfig) error {
 	if !ownNetns(host.NetworkMode) {
 		return nil
 	}
-	primary, err := d.findNetwork(string(host.NetworkMode))
+	primary, err := c.findNetwork(string(host.NetworkMode))
 	if err != nil {
 		return err
 	}
 	if primary.Driver != driverBridge {
 		return fmt.Errorf("network %s: a container joins it with --network %s only: %w", primary.Name, primary.Driver, errdefs.ErrInvalidArgument)
 	}
-	var settings map[string]*network.EndpointSettings
+	var settings map[string]*apinet.EndpointSettings
 	if nc != nil {
 		settings = nc.EndpointsConfig
 	}
@@ -56,11 +57,11 @@ func (d *Daemon) networkCreate(ctx context.Context, id string, nc *network.Netwo
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var primarySettings *network.EndpointSettings
+	var primarySettings *apinet.EndpointSettings
 	var others []netRecord
-	var otherSettings []*network.EndpointSettings
+	var otherSettings []*apinet.EndpointSettings
 	for _, k := range keys {
-		n, err := d.findNetwork(k)
+		n, err := c.findNetwork(k)
 		if err != nil {
 			return err
 		}
@@ -83,13 +84,13 @@ func (d *Daemon) networkCreate(ctx context.Context, id string, nc *network.Netwo
 			return err
 		}
 	}
-	return d.md.Put(endpointKind, id, &eps)
+	return c.md.Put(endpointKind, id, &eps)
 }
 
 // newEndpoint checks the user's settings for one network, as dockerd
 // does: a fixed address and aliases only on user networks, the address in
 // the subnet, and pier's bandwidth options well formed.
-func newEndpoint(n netRecord, es *network.EndpointSettings, order int) (*endpointRecord, error) {
+func newEndpoint(n netRecord, es *apinet.EndpointSettings, order int) (*endpointRecord, error) {
 	ep := &endpointRecord{NetworkID: n.ID, Order: order}
 	if es == nil {
 		return ep, nil
@@ -123,58 +124,58 @@ func newEndpoint(n netRecord, es *network.EndpointSettings, order int) (*endpoin
 	return ep, nil
 }
 
-// networkStart wires container r's network before its start: a new
+// StartContainer wires container r's network before its start: a new
 // namespace kept by a bind mount, one veth per endpoint, published ports,
 // rate limits, and /etc/hosts and resolv.conf. On failure it undoes it all.
-func (d *Daemon) networkStart(ctx context.Context, r *containerRecord) (err error) {
-	path := d.netnsPath(r.ID, r.HostConfig)
+func (c *Controller) StartContainer(ctx context.Context, r Container) (err error) {
+	path := c.NetnsPath(r.ID, r.HostConfig)
 	if path == "" {
 		return nil
 	}
-	eps := d.endpointsOf(r.ID)
+	eps := c.endpointsOf(r.ID)
 	if len(eps.Endpoints) == 0 {
 		// Created before pier wired networks: the default bridge.
-		if err := d.networkCreate(ctx, r.ID, nil, r.HostConfig); err != nil {
+		if err := c.AddContainer(ctx, r.ID, nil, r.HostConfig); err != nil {
 			return err
 		}
-		eps = d.endpointsOf(r.ID)
+		eps = c.endpointsOf(r.ID)
 	}
-	if err := os.MkdirAll(d.netnsDir(), 0o700); err != nil {
+	if err := os.MkdirAll(c.netnsDir(), 0o700); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
-	if err := d.removeNetns(path); err != nil {
+	if err := kernel.DeleteNetns(path); err != nil {
 		return err
 	}
-	if err := newNetns(path); err != nil {
+	if err := kernel.NewNetns(path); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	defer func() {
 		if err != nil {
-			d.networkStop(*r)
+			c.StopContainer(r)
 		}
 	}()
-	d.nets.mu.Lock()
-	defer d.nets.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i, ep := range eps.ordered() {
-		n, err := d.networkByID(ep.NetworkID)
+		n, err := c.networkByID(ep.NetworkID)
 		if err != nil {
 			return err
 		}
-		if err := d.attach(*r, n, ep, path, fmt.Sprintf("eth%d", i)); err != nil {
+		if err := c.attach(r, n, ep, path, fmt.Sprintf("eth%d", i)); err != nil {
 			return err
 		}
 	}
-	if err := d.md.Put(endpointKind, r.ID, &eps); err != nil {
+	if err := c.md.Put(endpointKind, r.ID, &eps); err != nil {
 		return err
 	}
-	return d.writeNetFiles(*r, eps)
+	return c.writeNetFiles(r, eps)
 }
 
 // networkByID reads one network's record; a network removed since the
 // container was created is dockerd's "network not found".
-func (d *Daemon) networkByID(id string) (netRecord, error) {
+func (c *Controller) networkByID(id string) (netRecord, error) {
 	var n netRecord
-	if err := d.md.Get(networkKind, id, &n); err != nil {
+	if err := c.md.Get(networkKind, id, &n); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
 			return n, fmt.Errorf("network %s not found: %w", id, errdefs.ErrNotFound)
 		}
@@ -183,50 +184,50 @@ func (d *Daemon) networkByID(id string) (netRecord, error) {
 	return n, nil
 }
 
-// networkStop undoes networkStart once the container has ended or failed
+// StopContainer undoes StartContainer once the container has ended or failed
 // to start. It works from names and records alone, so after a crash it
 // cleans up whatever part was made, and calling it twice is harmless.
-func (d *Daemon) networkStop(r containerRecord) {
-	path := d.netnsPath(r.ID, r.HostConfig)
+func (c *Controller) StopContainer(r Container) {
+	path := c.NetnsPath(r.ID, r.HostConfig)
 	if path == "" {
 		return
 	}
-	eps := d.endpointsOf(r.ID)
-	d.nets.mu.Lock()
+	eps := c.endpointsOf(r.ID)
+	c.mu.Lock()
 	changed := false
 	for _, ep := range eps.ordered() {
 		changed = changed || ep.IP.IsValid() || len(ep.Ports) > 0
-		n, err := d.networkByID(ep.NetworkID)
+		n, err := c.networkByID(ep.NetworkID)
 		if err != nil {
 			continue
 		}
-		if err := d.detach(r.ID, n, ep); err != nil {
-			d.log.Warn("network stop", "container_id", r.ID, "network", n.Name, "err", err)
+		if err := c.detach(r.ID, n, ep); err != nil {
+			c.log.Warn("network stop", "container_id", r.ID, "network", n.Name, "err", err)
 		}
 	}
-	d.nets.mu.Unlock()
-	if err := d.removeNetns(path); err != nil {
-		d.log.Warn("network stop", "container_id", r.ID, "err", err)
+	c.mu.Unlock()
+	if err := kernel.DeleteNetns(path); err != nil {
+		c.log.Warn("network stop", "container_id", r.ID, "err", err)
 	}
 	if changed {
 		var cur ctrEndpoints
-		err := d.md.Update(endpointKind, r.ID, &cur, func() error { cur = eps; return nil })
+		err := c.md.Update(endpointKind, r.ID, &cur, func() error { cur = eps; return nil })
 		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-			d.log.Warn("network stop", "container_id", r.ID, "err", err)
+			c.log.Warn("network stop", "container_id", r.ID, "err", err)
 		}
 	}
 }
 
-// networkRemove forgets container id's endpoints.
-func (d *Daemon) networkRemove(id string) {
-	if err := d.md.Delete(endpointKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-		d.log.Warn("network remove", "container_id", id, "err", err)
+// RemoveContainer forgets container id's endpoints, once it is removed.
+func (c *Controller) RemoveContainer(id string) {
+	if err := c.md.Delete(endpointKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		c.log.Warn("network remove", "container_id", id, "err", err)
 	}
 }
 
 // shortAliases are the names a container answers to on a user network:
 // its name, its aliases and its short id.
-func shortAliases(r containerRecord, ep *endpointRecord) []string {
+func shortAliases(r Container, ep *endpointRecord) []string {
 	names := []string{r.Name}
 	names = append(names, ep.Aliases...)
 	names = append(names, r.ID[:12])

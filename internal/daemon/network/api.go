@@ -1,4 +1,4 @@
-package daemon
+package network
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
+	apinet "github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/filter"
@@ -22,7 +22,7 @@ const bridgeNameOption = "com.docker.network.bridge.name"
 
 // NetworkList returns the networks filters select (name, id, label,
 // driver, type custom|builtin), sorted by name.
-func (d *Daemon) NetworkList(ctx context.Context, filters map[string][]string) ([]network.Summary, error) {
+func (c *Controller) NetworkList(ctx context.Context, filters map[string][]string) ([]apinet.Summary, error) {
 	for k := range filters {
 		switch k {
 		case "name", "id", "label", "driver", "type", "scope":
@@ -30,14 +30,14 @@ func (d *Daemon) NetworkList(ctx context.Context, filters map[string][]string) (
 			return nil, fmt.Errorf("invalid filter '%s': %w", k, errdefs.ErrInvalidArgument)
 		}
 	}
-	recs, err := d.networkRecords()
+	recs, err := c.networkRecords()
 	if err != nil {
 		return nil, err
 	}
-	out := []network.Summary{}
+	out := []apinet.Summary{}
 	for _, n := range recs {
 		if networkMatches(n, filters) {
-			out = append(out, network.Summary{Network: n.toAPI()})
+			out = append(out, apinet.Summary{Network: n.toAPI()})
 		}
 	}
 	return out, nil
@@ -58,11 +58,11 @@ func networkMatches(n netRecord, filters map[string][]string) bool {
 }
 
 // toAPI is the wire form of a network, without its containers.
-func (n netRecord) toAPI() network.Network {
-	api := network.Network{
+func (n netRecord) toAPI() apinet.Network {
+	api := apinet.Network{
 		Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver,
 		EnableIPv4: n.Driver == driverBridge, Internal: n.Internal,
-		IPAM:    network.IPAM{Driver: "default", Options: map[string]string{}, Config: []network.IPAMConfig{}},
+		IPAM:    apinet.IPAM{Driver: "default", Options: map[string]string{}, Config: []apinet.IPAMConfig{}},
 		Options: maps.Clone(n.Options), Labels: maps.Clone(n.Labels),
 	}
 	if api.Options == nil {
@@ -72,33 +72,33 @@ func (n netRecord) toAPI() network.Network {
 		api.Labels = map[string]string{}
 	}
 	if n.Subnet.IsValid() {
-		api.IPAM.Config = append(api.IPAM.Config, network.IPAMConfig{Subnet: n.Subnet, Gateway: n.gateway()})
+		api.IPAM.Config = append(api.IPAM.Config, apinet.IPAMConfig{Subnet: n.Subnet, Gateway: n.gateway()})
 		api.Options[bridgeNameOption] = n.Bridge
 	}
 	return api
 }
 
 // NetworkInspect returns a network and its running containers' endpoints.
-func (d *Daemon) NetworkInspect(ctx context.Context, ref string) (network.Inspect, error) {
-	n, err := d.findNetwork(ref)
+func (c *Controller) NetworkInspect(ctx context.Context, ref string) (apinet.Inspect, error) {
+	n, err := c.findNetwork(ref)
 	if err != nil {
-		return network.Inspect{}, err
+		return apinet.Inspect{}, err
 	}
-	out := network.Inspect{Network: n.toAPI(), Containers: map[string]network.EndpointResource{}}
-	recs, err := d.containerRecords()
+	out := apinet.Inspect{Network: n.toAPI(), Containers: map[string]apinet.EndpointResource{}}
+	recs, err := c.containers.List()
 	if err != nil {
-		return network.Inspect{}, err
+		return apinet.Inspect{}, err
 	}
 	for _, r := range recs {
 		if r.State != container.StateRunning {
 			continue
 		}
-		ep, ok := d.endpointsOf(r.ID).Endpoints[n.ID]
+		ep, ok := c.endpointsOf(r.ID).Endpoints[n.ID]
 		if !ok || !ep.IP.IsValid() {
 			continue
 		}
-		out.Containers[r.ID] = network.EndpointResource{
-			Name: r.Name, EndpointID: ep.HostVeth, MacAddress: network.HardwareAddr(ep.mac()),
+		out.Containers[r.ID] = apinet.EndpointResource{
+			Name: r.Name, EndpointID: ep.HostVeth, MacAddress: apinet.HardwareAddr(ep.mac()),
 			IPv4Address: netip.PrefixFrom(ep.IP, n.Subnet.Bits()),
 		}
 	}
@@ -106,45 +106,45 @@ func (d *Daemon) NetworkInspect(ctx context.Context, ref string) (network.Inspec
 }
 
 // NetworkCreate makes a bridge network: its own bridge and subnet (the
-// one asked for, or a free /16), isolated from every other network.
-func (d *Daemon) NetworkCreate(ctx context.Context, req network.CreateRequest) (network.CreateResponse, error) {
-	n, err := d.newNetworkRecord(req)
+// one asked for, or a free /16), isolated from every other apinet.
+func (c *Controller) NetworkCreate(ctx context.Context, req apinet.CreateRequest) (apinet.CreateResponse, error) {
+	n, err := c.newNetworkRecord(req)
 	if err != nil {
-		return network.CreateResponse{}, err
+		return apinet.CreateResponse{}, err
 	}
-	d.nets.mu.Lock()
-	defer d.nets.mu.Unlock()
-	recs, err := d.networkRecords()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	recs, err := c.networkRecords()
 	if err != nil {
-		return network.CreateResponse{}, err
+		return apinet.CreateResponse{}, err
 	}
 	for _, o := range recs {
 		if o.Name == n.Name {
-			return network.CreateResponse{}, fmt.Errorf("network with name %s already exists: %w", n.Name, errdefs.ErrConflict)
+			return apinet.CreateResponse{}, fmt.Errorf("network with name %s already exists: %w", n.Name, errdefs.ErrConflict)
 		}
 		if o.Bridge != "" && o.Bridge == n.Bridge {
-			return network.CreateResponse{}, fmt.Errorf("bridge %s is used by network %s: %w", n.Bridge, o.Name, errdefs.ErrConflict)
+			return apinet.CreateResponse{}, fmt.Errorf("bridge %s is used by network %s: %w", n.Bridge, o.Name, errdefs.ErrConflict)
 		}
 		if o.Subnet.IsValid() && n.Subnet.IsValid() && o.Subnet.Overlaps(n.Subnet) {
-			return network.CreateResponse{}, fmt.Errorf("invalid pool request: Pool overlaps with other one on this address space: %w", errdefs.ErrConflict)
+			return apinet.CreateResponse{}, fmt.Errorf("invalid pool request: Pool overlaps with other one on this address space: %w", errdefs.ErrConflict)
 		}
 	}
 	if !n.Subnet.IsValid() {
 		n.AutoSubnet = true
-		if n.Subnet, err = d.freeSubnet(recs); err != nil {
-			return network.CreateResponse{}, err
+		if n.Subnet, err = c.freeSubnet(recs); err != nil {
+			return apinet.CreateResponse{}, err
 		}
 	}
-	if err := d.md.Create(networkKind, n.ID, &n); err != nil {
-		return network.CreateResponse{}, err
+	if err := c.md.Create(networkKind, n.ID, &n); err != nil {
+		return apinet.CreateResponse{}, err
 	}
-	d.emitNetwork(n, "create")
-	return network.CreateResponse{ID: n.ID}, nil
+	c.emitNetwork(n, "create")
+	return apinet.CreateResponse{ID: n.ID}, nil
 }
 
 // newNetworkRecord checks a create request and makes its record, subnet
 // still to pick when none was asked for.
-func (d *Daemon) newNetworkRecord(req network.CreateRequest) (netRecord, error) {
+func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, error) {
 	if req.Name == "" {
 		return netRecord{}, fmt.Errorf("network name is required: %w", errdefs.ErrInvalidArgument)
 	}
@@ -170,21 +170,21 @@ func (d *Daemon) newNetworkRecord(req network.CreateRequest) (netRecord, error) 
 		n.Bridge = b
 	}
 	if req.IPAM != nil {
-		for _, c := range req.IPAM.Config {
-			if !c.Subnet.Addr().Is4() {
-				return netRecord{}, fmt.Errorf("subnet %s: IPv6 networks: %w", c.Subnet, errdefs.ErrNotImplemented)
+		for _, cfg := range req.IPAM.Config {
+			if !cfg.Subnet.Addr().Is4() {
+				return netRecord{}, fmt.Errorf("subnet %s: IPv6 networks: %w", cfg.Subnet, errdefs.ErrNotImplemented)
 			}
 			if n.Subnet.IsValid() {
 				return netRecord{}, fmt.Errorf("more than one IPv4 subnet: %w", errdefs.ErrNotImplemented)
 			}
-			if c.Subnet.Masked() != c.Subnet || c.Subnet.Bits() > 30 {
-				return netRecord{}, fmt.Errorf("invalid subnet %s: want a network address with room for containers: %w", c.Subnet, errdefs.ErrInvalidArgument)
+			if cfg.Subnet.Masked() != cfg.Subnet || cfg.Subnet.Bits() > 30 {
+				return netRecord{}, fmt.Errorf("invalid subnet %s: want a network address with room for containers: %w", cfg.Subnet, errdefs.ErrInvalidArgument)
 			}
-			n.Subnet = c.Subnet
-			if c.Gateway.IsValid() && c.Gateway != n.gateway() {
-				return netRecord{}, fmt.Errorf("gateway %s: pier's gateway is the subnet's first address, %s: %w", c.Gateway, n.gateway(), errdefs.ErrNotImplemented)
+			n.Subnet = cfg.Subnet
+			if cfg.Gateway.IsValid() && cfg.Gateway != n.gateway() {
+				return netRecord{}, fmt.Errorf("gateway %s: pier's gateway is the subnet's first address, %s: %w", cfg.Gateway, n.gateway(), errdefs.ErrNotImplemented)
 			}
-			if c.IPRange.IsValid() {
+			if cfg.IPRange.IsValid() {
 				return netRecord{}, fmt.Errorf("ip-range: %w", errdefs.ErrNotImplemented)
 			}
 		}
@@ -194,49 +194,49 @@ func (d *Daemon) newNetworkRecord(req network.CreateRequest) (netRecord, error) 
 
 // NetworkRemove deletes a user network no running container is attached
 // to; stopped containers that named it fail to start, as with dockerd.
-func (d *Daemon) NetworkRemove(ctx context.Context, ref string) error {
-	n, err := d.findNetwork(ref)
+func (c *Controller) NetworkRemove(ctx context.Context, ref string) error {
+	n, err := c.findNetwork(ref)
 	if err != nil {
 		return err
 	}
 	if n.predefined() {
 		return fmt.Errorf("%s is a pre-defined network and cannot be removed: %w", n.Name, errdefs.ErrConflict)
 	}
-	d.nets.mu.Lock()
-	defer d.nets.mu.Unlock()
-	if users, err := d.networkUsers(n.ID, true); err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if users, err := c.networkUsers(n.ID, true); err != nil {
 		return err
 	} else if len(users) > 0 {
 		return fmt.Errorf("error while removing network: network %s has active endpoints (name:%q id:%q): %w", n.Name, users[0].Name, users[0].ID[:12], errdefs.ErrConflict)
 	}
-	d.waitDetaches("")
-	if err := d.tearDown(n); err != nil {
+	c.waitDetaches("")
+	if err := c.tearDown(n); err != nil {
 		return err
 	}
-	delete(d.nets.ipams, n.ID)
-	if err := os.Remove(d.ipamPath(n.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	delete(c.ipams, n.ID)
+	if err := os.Remove(c.ipamPath(n.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	if err := d.md.Delete(networkKind, n.ID); err != nil {
+	if err := c.md.Delete(networkKind, n.ID); err != nil {
 		return err
 	}
-	d.emitNetwork(n, "destroy")
+	c.emitNetwork(n, "destroy")
 	return nil
 }
 
 // networkUsers lists the containers with an endpoint on network id; with
 // running, only those that run.
-func (d *Daemon) networkUsers(id string, running bool) ([]containerRecord, error) {
-	recs, err := d.containerRecords()
+func (c *Controller) networkUsers(id string, running bool) ([]Container, error) {
+	recs, err := c.containers.List()
 	if err != nil {
 		return nil, err
 	}
-	var out []containerRecord
+	var out []Container
 	for _, r := range recs {
 		if running && r.State != container.StateRunning {
 			continue
 		}
-		if _, ok := d.endpointsOf(r.ID).Endpoints[id]; ok {
+		if _, ok := c.endpointsOf(r.ID).Endpoints[id]; ok {
 			out = append(out, r)
 		}
 	}
@@ -244,25 +244,25 @@ func (d *Daemon) networkUsers(id string, running bool) ([]containerRecord, error
 }
 
 // NetworkPrune removes the user networks no container uses.
-func (d *Daemon) NetworkPrune(ctx context.Context, filters map[string][]string) (network.PruneReport, error) {
+func (c *Controller) NetworkPrune(ctx context.Context, filters map[string][]string) (apinet.PruneReport, error) {
 	for k := range filters {
 		if k != "label" {
-			return network.PruneReport{}, fmt.Errorf("invalid filter '%s': %w", k, errdefs.ErrInvalidArgument)
+			return apinet.PruneReport{}, fmt.Errorf("invalid filter '%s': %w", k, errdefs.ErrInvalidArgument)
 		}
 	}
-	recs, err := d.networkRecords()
+	recs, err := c.networkRecords()
 	if err != nil {
-		return network.PruneReport{}, err
+		return apinet.PruneReport{}, err
 	}
-	report := network.PruneReport{NetworksDeleted: []string{}}
+	report := apinet.PruneReport{NetworksDeleted: []string{}}
 	for _, n := range recs {
 		if n.predefined() || !networkMatches(n, filters) {
 			continue
 		}
-		if users, err := d.networkUsers(n.ID, false); err != nil || len(users) > 0 {
+		if users, err := c.networkUsers(n.ID, false); err != nil || len(users) > 0 {
 			continue
 		}
-		if err := d.NetworkRemove(ctx, n.ID); err != nil {
+		if err := c.NetworkRemove(ctx, n.ID); err != nil {
 			continue // raced with a new user
 		}
 		report.NetworksDeleted = append(report.NetworksDeleted, n.Name)

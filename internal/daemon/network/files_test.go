@@ -1,4 +1,4 @@
-package daemon
+package network
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
+	apinet "github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 )
@@ -67,12 +67,12 @@ func TestResolvConf(t *testing.T) {
 
 func TestPortPlan(t *testing.T) {
 	ip := netip.MustParseAddr("172.30.0.2")
-	host := &container.HostConfig{PortBindings: network.PortMap{
-		network.MustParsePort("80/tcp"):  {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "18080"}},
-		network.MustParsePort("53/udp"):  {{HostPort: ""}},
-		network.MustParsePort("443/tcp"): {{HostIP: netip.MustParseAddr("::"), HostPort: "443"}},
+	host := &container.HostConfig{PortBindings: apinet.PortMap{
+		apinet.MustParsePort("80/tcp"):  {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "18080"}},
+		apinet.MustParsePort("53/udp"):  {{HostPort: ""}},
+		apinet.MustParsePort("443/tcp"): {{HostIP: netip.MustParseAddr("::"), HostPort: "443"}},
 	}, PublishAllPorts: true}
-	exposed := []network.Port{network.MustParsePort("80/tcp"), network.MustParsePort("8080/tcp")}
+	exposed := []apinet.Port{apinet.MustParsePort("80/tcp"), apinet.MustParsePort("8080/tcp")}
 	ports, err := portPlan(host, exposed, ip)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestPortPlan(t *testing.T) {
 	if len(ports) != 3 || got["tcp 127.0.0.1 80"] != 18080 || got["udp invalid IP 53"] == 0 || got["tcp invalid IP 8080"] == 0 {
 		t.Errorf("plan = %v", got)
 	}
-	bad := &container.HostConfig{PortBindings: network.PortMap{network.MustParsePort("80/tcp"): {{HostPort: "x"}}}}
+	bad := &container.HostConfig{PortBindings: apinet.PortMap{apinet.MustParsePort("80/tcp"): {{HostPort: "x"}}}}
 	if _, err := portPlan(bad, nil, ip); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("bad host port: %v", err)
 	}
@@ -96,22 +96,22 @@ func TestPortPlan(t *testing.T) {
 func TestNewEndpoint(t *testing.T) {
 	def := netRecord{ID: "d", Name: "bridge", Subnet: netip.MustParsePrefix("172.30.0.0/16")}
 	user := netRecord{ID: "u", Name: "mynet", Subnet: netip.MustParsePrefix("10.99.0.0/24")}
-	ip := func(s string) *network.EndpointSettings {
-		return &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(s)}}
+	ip := func(s string) *apinet.EndpointSettings {
+		return &apinet.EndpointSettings{IPAMConfig: &apinet.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(s)}}
 	}
 	for _, c := range []struct {
 		n  netRecord
-		es *network.EndpointSettings
+		es *apinet.EndpointSettings
 		ok bool
 	}{
 		{def, nil, true},
-		{def, &network.EndpointSettings{Aliases: []string{"a"}}, false},
-		{user, &network.EndpointSettings{Aliases: []string{"a"}}, true},
+		{def, &apinet.EndpointSettings{Aliases: []string{"a"}}, false},
+		{user, &apinet.EndpointSettings{Aliases: []string{"a"}}, true},
 		{def, ip("172.30.0.9"), false},
 		{user, ip("10.99.0.9"), true},
 		{user, ip("10.99.1.9"), false},
 		{user, ip("10.99.0.1"), false}, // the gateway
-		{user, &network.EndpointSettings{DriverOpts: map[string]string{optIngress: "x"}}, false},
+		{user, &apinet.EndpointSettings{DriverOpts: map[string]string{optIngress: "x"}}, false},
 	} {
 		ep, err := newEndpoint(c.n, c.es, 0)
 		if (err == nil) != c.ok || (err != nil && !errors.Is(err, errdefs.ErrInvalidArgument)) {
