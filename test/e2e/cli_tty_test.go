@@ -155,10 +155,7 @@ func (p *ptyProc) wait(t *testing.T) int {
 // `pier attach` back to it and its exit code; `pier exec -it`; and
 // `pier run -i` reading a pipe.
 func TestCLITTY(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	pier := testutil.Binary(t, "pier")
 	p := func(args ...string) (int, string, string) {
 		return run(t, pier, append([]string{"-H", d.host}, args...)...)
@@ -226,10 +223,7 @@ func TestCLITTY(t *testing.T) {
 // TestCLIExitCodes: docker's 127 for a command that is not there, 126
 // for one that cannot run, with pier-init and without.
 func TestCLIExitCodes(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	pier := testutil.Binary(t, "pier")
 	for _, c := range []struct {
 		args []string

@@ -6,18 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pier-engine/pier/internal/testutil"
 )
 
 // TestDockerRun runs containers with the real docker CLIs: output through
 // attach, exit codes through wait, --rm through AutoRemove.
 func TestDockerRun(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
 	for _, docker := range dockers {
 		t.Run(docker, func(t *testing.T) {
 			if _, err := os.Stat(docker); err != nil {
@@ -39,11 +33,7 @@ func TestDockerRun(t *testing.T) {
 // TestDockerDetached drives a detached container through ps, logs, stop,
 // inspect and rm.
 func TestDockerDetached(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
 	docker := dockers[0]
 	dk := func(args ...string) (int, string, string) {
 		return run(t, docker, append([]string{"--host", d.host}, args...)...)
@@ -100,11 +90,7 @@ func TestDockerDetached(t *testing.T) {
 // TestDockerOOM: the OOM killer's kill is exit 137 with OOMKilled true,
 // from the cgroup's counter.
 func TestDockerOOM(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
 	docker := dockers[0]
 	code, out, errs := run(t, docker, "--host", d.host, "run", "--name", "hog", "-m", "16m", "busybox",
 		"dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
@@ -135,11 +121,8 @@ func noContainersLeft(t *testing.T, d *pierd) {
 // TestContainerSurvivesPierdKill: kill -9 of pierd leaves the container
 // running; the restarted pierd re-adopts it with its logs and exit code.
 func TestContainerSurvivesPierdKill(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
+	dir := d.dir
 	docker := dockers[0]
 	code, out, errs := run(t, docker, "--host", d.host, "run", "-d", "--name", "survivor", "busybox",
 		"sh", "-c", "echo one; sleep 0.5; echo two; exec sleep 1000")
@@ -176,10 +159,7 @@ func TestContainerSurvivesPierdKill(t *testing.T) {
 // which the kernel spares SIGTERM, so stop waits its timeout and kills —
 // Docker's behaviour, and why pier-init is the default.
 func TestStopWithoutInitWaitsForTimeout(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := func(args ...string) (int, string, string) {
 		return run(t, dockers[0], append([]string{"--host", d.host}, args...)...)
 	}

@@ -39,11 +39,9 @@ echo ready > /ready
 exec sleep 1000`
 
 func newCpRig(t *testing.T) *cpRig {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	r := &cpRig{t: t, d: startPierd(t, dir), host: filepath.Join(dir, "host"), testsDir: t.TempDir()}
+	d := newPierd(t, "busybox", "overlay")
+	dir := d.dir
+	r := &cpRig{t: t, d: d, host: filepath.Join(dir, "host"), testsDir: t.TempDir()}
 	r.secret = filepath.Join(r.host, "secret")
 	r.clients = map[string]string{"pier": testutil.Binary(t, "pier")}
 	for i, name := range []string{"docker", "docker20"} {

@@ -6,17 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pier-engine/pier/internal/testutil"
 )
 
 // TestDockerEvents: a docker run --rm shows create, start, die and
 // destroy in order; --until ends the stream.
 func TestDockerEvents(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := func(args ...string) (int, string, string) {
 		return run(t, dockers[0], append([]string{"--host", d.host}, args...)...)
 	}
@@ -57,10 +52,7 @@ func TestDockerEvents(t *testing.T) {
 // TestDockerDFAndPrune: system df sees a stopped container and the image,
 // container prune -f removes the container.
 func TestDockerDFAndPrune(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := func(args ...string) (int, string, string) {
 		return run(t, dockers[0], append([]string{"--host", d.host}, args...)...)
 	}

@@ -14,11 +14,7 @@ import (
 // pier: output, exit code, -e and -w, -d, and the refusal for a stopped
 // container.
 func TestExec(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
 	dk := func(args ...string) (int, string, string) {
 		return run(t, dockers[0], append([]string{"--host", d.host}, args...)...)
 	}
@@ -72,10 +68,7 @@ func TestExec(t *testing.T) {
 // TestExecLatency times `docker exec s true` through pierd and logs the
 // median, for the record.
 func TestExecLatency(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := func(args ...string) (int, string, string) {
 		return run(t, dockers[0], append([]string{"--host", d.host}, args...)...)
 	}

@@ -39,10 +39,7 @@ func tarFile(t *testing.T, b []byte, name string) (string, bool) {
 // TestExport: docker export and pier export -o of a stopped container
 // hold the file it wrote and busybox's own.
 func TestExport(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	pier := testutil.Binary(t, "pier")
 	docker := dockers[0]
 	mustRun(t, docker, "--host", d.host, "run", "--name", "wr", "busybox", "sh", "-c", "echo hello > /hello")
@@ -74,8 +71,7 @@ func TestExport(t *testing.T) {
 // The registry has no htpasswd (no bcrypt tool here), so this checks
 // storage, not that pulls present the credentials.
 func TestLogin(t *testing.T) {
-	testutil.RequiresRoot(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t)
 	pier := testutil.Binary(t, "pier")
 	auths := func() map[string]map[string]string {
 		b, err := os.ReadFile(filepath.Join(d.root, "auth.json"))

@@ -21,10 +21,7 @@ type flagRig struct {
 }
 
 func newFlagRig(t *testing.T) *flagRig {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	return &flagRig{t: t, d: startPierd(t, shortDir(t)), pier: testutil.Binary(t, "pier")}
+	return &flagRig{t: t, d: newPierd(t, "busybox", "overlay"), pier: testutil.Binary(t, "pier")}
 }
 
 func (r *flagRig) run(args ...string) (int, string, string) {

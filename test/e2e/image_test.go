@@ -48,9 +48,7 @@ func imageID(t *testing.T, pier, host, ref string) string {
 // TestImages: the default busybox made offline, seen alike by pier and
 // both docker CLIs; tag and rmi; save, rmi, load keeps the id.
 func TestImages(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox")
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox")
 	pier := testutil.Binary(t, "pier")
 	id := imageID(t, pier, d.host, "busybox:latest")
 	short := strings.TrimPrefix(id, "sha256:")[:12]
@@ -98,9 +96,7 @@ func TestImages(t *testing.T) {
 // 127.0.0.1, the image is removed, and each docker CLI pulls it back
 // through pierd with the digest pier pushed.
 func TestImageRegistry(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "docker-registry")
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "docker-registry")
 	pier := testutil.Binary(t, "pier")
 	ref := startImageRegistry(t) + "/busybox:t"
 	id := imageID(t, pier, d.host, "busybox")

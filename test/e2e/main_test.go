@@ -27,6 +27,7 @@ func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
 // pierd is a running daemon started by a test.
 type pierd struct {
 	cmd    *exec.Cmd
+	dir    string // the test's short directory: socket, root, anything else
 	sock   string
 	root   string
 	host   string
@@ -54,12 +55,26 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// newPierd is the preamble of an end-to-end test: it needs root and the
+// features named (testutil.Requires: "busybox", "overlay", ...), checks
+// for leaks when it ends (after pierd has stopped), and gets its own pierd
+// on a private root and socket in a short directory (pierd.dir).
+func newPierd(t *testing.T, features ...string) *pierd {
+	t.Helper()
+	testutil.RequiresRoot(t)
+	if len(features) > 0 {
+		testutil.Requires(t, features...)
+	}
+	testutil.CheckLeaks(t)
+	return startPierd(t, shortDir(t))
+}
+
 // startPierd starts pierd on a socket and root in dir, waits until it
 // answers, and stops it with SIGTERM when the test ends, checking that it
 // exits cleanly and removes its socket.
 func startPierd(t *testing.T, dir string, extra ...string) *pierd {
 	t.Helper()
-	d := &pierd{sock: filepath.Join(dir, "pier.sock"), root: filepath.Join(dir, "root"), stderr: &syncBuffer{}}
+	d := &pierd{dir: dir, sock: filepath.Join(dir, "pier.sock"), root: filepath.Join(dir, "root"), stderr: &syncBuffer{}}
 	d.host = "unix://" + d.sock
 	args := append([]string{"--root", d.root, "--host", d.host, "--runtime", testutil.Binary(t, "pier-runtime")}, extra...)
 	d.cmd = exec.Command(testutil.Binary(t, "pierd"), args...)
@@ -149,7 +164,8 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "DOCKER_HOST", "PIER_HOST", "DOCKER_CONTEXT", "DOCKER_API_VERSION", "DOCKER_CONFIG":
+		case "DOCKER_HOST", "PIER_HOST", "DOCKER_CONTEXT", "DOCKER_API_VERSION", "DOCKER_CONFIG",
+			"DOCKER_TLS", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH":
 			continue
 		}
 		env = append(env, kv)

@@ -59,10 +59,7 @@ func getRetry(t *testing.T, url string) string {
 // name and alias (ping, and wget to httpd); another network cannot reach
 // them; a network in use cannot be removed; nothing is left afterwards.
 func TestNetworkUserDNS(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := dockerOn(t, d)
 	dk("network", "create", "front")
 	dk("network", "create", "--subnet", "10.234.5.0/24", "back")
@@ -96,10 +93,7 @@ func TestNetworkUserDNS(t *testing.T) {
 // masqueraded to it); a port published on the gateway address sees the
 // host's own bridge address; -P picks a free port for --expose.
 func TestNetworkPublish(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := dockerOn(t, d)
 	gw := dk("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge")
 	dk("run", "-d", "--name", "pub", "-p", "127.0.0.1:18080:80", "-p", gw+":18081:80", "busybox", "sh", "-c", httpdScript("hi-pub"))
@@ -133,10 +127,7 @@ func TestNetworkPublish(t *testing.T) {
 // TestNetworkModes: none has only lo, container:X shares X's namespace,
 // host the host's, and the default bridge gives eth0 with the host's MTU.
 func TestNetworkModes(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := dockerOn(t, d)
 	if got := dk("run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"); got != "lo" {
 		t.Errorf("none: links %q", got)
@@ -201,10 +192,7 @@ func TestNetworkBandwidth(t *testing.T) {
 // leave no veth, address, namespace file or rule (the leak check) and no
 // allocation.
 func TestNetworkChurn(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	dk := dockerOn(t, d)
 	dk("network", "create", "churn")
 	var wg sync.WaitGroup
@@ -243,11 +231,8 @@ func TestNetworkChurn(t *testing.T) {
 // TestNetworkSurvivesPierdKill: after kill -9 of pierd a running container
 // keeps its address and name, served by the restarted pierd's resolver.
 func TestNetworkSurvivesPierdKill(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
+	dir := d.dir
 	dk := dockerOn(t, d)
 	dk("network", "create", "keep")
 	dk("run", "-d", "--name", "kept", "--network", "keep", "busybox", "sh", "-c", httpdScript("still-here"))
@@ -311,10 +296,7 @@ func iperf(t *testing.T, pid, ip string, args ...string) float64 {
 // address, and that network's containers reach it by name; disconnecting
 // takes all of it away again.
 func TestNetworkConnectRunning(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	pier := testutil.Binary(t, "pier")
 	p := func(args ...string) string {
 		t.Helper()

@@ -24,8 +24,7 @@ func pierVersion(t *testing.T) string {
 }
 
 func TestPierdServes(t *testing.T) {
-	testutil.RequiresRoot(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t)
 	version := pierVersion(t)
 
 	t.Run("socket", func(t *testing.T) {

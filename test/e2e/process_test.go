@@ -15,11 +15,7 @@ import (
 // docker top with host pids, pier top's NSPID, pier ns's own namespaces,
 // rename and restart.
 func TestContainerIsAProcess(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
 	pier := testutil.Binary(t, "pier")
 	docker := dockers[0]
 	dk := func(args ...string) (int, string, string) {

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/pier-engine/pier/internal/testutil"
 )
 
 // waitFor polls fn every 100 ms until it is true or timeout passes.
@@ -25,10 +23,7 @@ func waitFor(timeout time.Duration, fn func() bool) bool {
 // TestRestartPolicies: on-failure:2 runs a failing container three times
 // and leaves it exited; always starts a container that ended well again.
 func TestRestartPolicies(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	docker := dockers[0]
 	t.Cleanup(func() { run(t, docker, "--host", d.host, "rm", "-f", "rf", "ra") })
 	if code, out, errs := run(t, docker, "--host", d.host, "run", "-d", "--restart", "on-failure:2", "--name", "rf",
@@ -73,12 +68,9 @@ func TestRestartPolicies(t *testing.T) {
 // running; the new pierd shows all 20 up, their logs go on across the
 // kill, and docker stop ends each with 143.
 func TestManyContainersSurvivePierdKill(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
 	const n = 20
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
+	dir := d.dir
 	docker := dockers[0]
 	names := make([]string, n)
 	for i := range names {
@@ -131,11 +123,8 @@ func TestManyContainersSurvivePierdKill(t *testing.T) {
 // TestRestartAtBoot: a new pierd starts the always container the user
 // stopped, as dockerd does, but not the unless-stopped one.
 func TestRestartAtBoot(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
+	dir := d.dir
 	docker := dockers[0]
 	for _, c := range [][2]string{{"ba", "always"}, {"bu", "unless-stopped"}} {
 		if code, out, errs := run(t, docker, "--host", d.host, "run", "-d", "--init", "--restart", c[1], "--name", c[0],

@@ -13,11 +13,7 @@ import (
 // TestStatsAndUpdate: docker update sets a running container's memory
 // limit in its cgroup, and docker and pier stats show it.
 func TestStatsAndUpdate(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
 	pier := testutil.Binary(t, "pier")
 	dk := func(args ...string) (int, string, string) {
 		return run(t, dockers[0], append([]string{"--host", d.host}, args...)...)

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/pier-engine/pier/internal/testutil"
 )
 
 // termProc is a command whose stdio is the slave of a pseudo-terminal we
@@ -150,10 +148,7 @@ func (p *termProc) wait() int {
 // one in the container, follows its size and returns its exit code, with
 // pier-runtime and runc (crun refuses this machine's hybrid cgroups).
 func TestDockerRunInteractiveTerminal(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	for _, rt := range []string{"pier-runtime", "runc"} {
 		t.Run(rt, func(t *testing.T) {
 			args := []string{"--host", d.host, "run", "-it", "--rm", "--network", "none"}
@@ -194,10 +189,7 @@ func interactiveShell(t *testing.T, p *termProc) {
 // TestDockerRunStdinPipe: `docker run -i` without a terminal passes a
 // pipe's bytes to the container, and its EOF, with both docker CLIs.
 func TestDockerRunStdinPipe(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	d := startPierd(t, shortDir(t))
+	d := newPierd(t, "busybox", "overlay")
 	for _, docker := range dockers {
 		t.Run(docker, func(t *testing.T) {
 			if _, err := os.Stat(docker); err != nil {
@@ -220,11 +212,8 @@ func TestDockerRunStdinPipe(t *testing.T) {
 // container; attach and detach with ctrl-p ctrl-q; after kill -9 of
 // pierd the monitor still holds the terminal and attach works again.
 func TestDockerExecAttachDetachSurvive(t *testing.T) {
-	testutil.RequiresRoot(t)
-	testutil.Requires(t, "busybox", "overlay")
-	testutil.CheckLeaks(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t, "busybox", "overlay")
+	dir := d.dir
 	docker := dockers[0]
 	if code, out, errs := run(t, docker, "--host", d.host, "run", "-dit", "--name", "term", "--network", "none", "busybox", "sh"); code != 0 {
 		t.Fatalf("run -dit = %d %q %q", code, out, errs)

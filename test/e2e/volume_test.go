@@ -28,9 +28,8 @@ func inspectVolumes(t *testing.T, cli, host string, names ...string) (int, []vol
 }
 
 func TestVolumes(t *testing.T) {
-	testutil.RequiresRoot(t)
-	dir := shortDir(t)
-	d := startPierd(t, dir)
+	d := newPierd(t)
+	dir := d.dir
 	pier := testutil.Binary(t, "pier")
 
 	code, out, errs := run(t, pier, "-H", d.host, "volume", "create", "v1", "--label", "a=b")
