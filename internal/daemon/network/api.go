@@ -15,6 +15,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/filter"
+	kernel "github.com/pier-engine/pier/internal/network"
 )
 
 // bridgeNameOption is Docker's option naming a network's bridge.
@@ -167,6 +168,10 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 		Labels: req.Labels, Options: req.Options, Created: time.Now().UTC(),
 	}
 	if b := req.Options[bridgeNameOption]; b != "" {
+		// An operator's bridge is never taken over (nor deleted by rm).
+		if err := kernel.CheckBridgeName(b); err != nil {
+			return netRecord{}, err
+		}
 		n.Bridge = b
 	}
 	if req.IPAM != nil {
