@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -14,9 +13,6 @@ import (
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/testutil"
 )
-
-// TestMain checks that the root tests leave no mount behind.
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
 
 func TestContainerExportStopped(t *testing.T) {
 	testutil.RequiresRoot(t)
