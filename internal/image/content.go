@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -106,7 +107,9 @@ func (w *blobWriter) commit(want v1.Hash, size int64) (v1.Hash, error) {
 	if err := os.Rename(w.f.Name(), w.c.path(got)); err != nil {
 		return got, fmt.Errorf("commit blob %s: %w", got, err)
 	}
-	return got, nil
+	// The blob is streamed in, so atomicfile.Write does not fit; its
+	// directory sync does: the rename must survive a crash as well.
+	return got, atomicfile.SyncDir(filepath.Dir(w.c.path(got)))
 }
 
 // discard drops an uncommitted writer; after commit it does nothing.
