@@ -46,6 +46,7 @@ var layers = map[string]int{
 	"internal/monitor":       2,
 	// L3: the engine.
 	"internal/daemon":         3,
+	"internal/builder":        3, // the classic Dockerfile builder
 	"internal/daemon/events":  3, // the event bus and its filters
 	"internal/daemon/network": 3, // the network controller
 	// L4: edges.

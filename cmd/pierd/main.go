@@ -176,9 +176,15 @@ func serve(o options, log *slog.Logger) error {
 	// Networks stay up while pierd serves: building a bridge and its rules
 	// for each run would cost ~100 ms. They go when pierd stops.
 	defer d.HoldNetworks()()
-	srv := server.New(serverConfig(d, log))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	bb, err := newBuildBackend(ctx, d, cfg.Root)
+	if err != nil {
+		return err
+	}
+	scfg := serverConfig(d, log)
+	scfg.Build = bb
+	srv := server.New(scfg)
 	log.Info("pierd serving", "path", l.Addr().String(), "root", cfg.Root, "version", version.Version)
 	if err := srv.Serve(ctx, l); err != nil {
 		return err

@@ -28,9 +28,10 @@ type Config struct {
 	Networks NetworkBackend
 	Volumes  VolumeBackend
 	Events   EventBackend
-	// Next: Build, the classic builder's router (build.go). The CRI
-	// server is not here: it is a gRPC front end on its own socket, over
-	// the engine's seams, wired in cmd/pierd.
+	// Build serves /build, /build/prune, /commit and container changes.
+	Build BuildBackend
+	// The CRI server is not here: it is a gRPC front end on its own
+	// socket, over the engine's seams, wired in cmd/pierd.
 
 	// Version is pier's version, sent in every response's Server header.
 	Version string
@@ -79,6 +80,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Events != nil {
 		routers = append(routers, eventRouter{cfg.Events})
+	}
+	if cfg.Build != nil {
+		routers = append(routers, buildRouter{cfg.Build})
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routers {

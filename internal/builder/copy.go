@@ -1,0 +1,211 @@
+package builder
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+)
+
+// copyStep is a COPY or an ADD.
+type copyStep struct {
+	name     string
+	sd       instructions.SourcesAndDest
+	from     string
+	chown    string
+	chmod    string
+	cmd      instructions.Command
+	add      bool
+	link     bool
+	parents  bool
+	exclude  []string
+	checksum string
+}
+
+// source is one file or tree to copy.
+type source struct {
+	rel  string // in the source root
+	fi   fs.FileInfo
+	data *instructions.SourceContent // a heredoc instead of a file
+}
+
+func (bd *build) copyStep(st *stage, c copyStep) error {
+	switch {
+	case c.link, c.parents, len(c.exclude) > 0, c.checksum != "":
+		return located(c.cmd, fmt.Errorf("--link, --parents, --exclude and --checksum require BuildKit"))
+	}
+	root := bd.files.root
+	if c.from != "" {
+		r, err := bd.fromRoot(st, c.from)
+		if err != nil {
+			return located(c.cmd, err)
+		}
+		defer r.Close()
+		root = r
+	}
+	srcs, err := bd.sources(root, c)
+	if err != nil {
+		return err
+	}
+	dest := c.sd.DestPath
+	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.")
+	if !path.IsAbs(dest) {
+		wd := st.run.WorkingDir
+		if wd == "" {
+			wd = "/"
+		}
+		dest = path.Join(wd, dest)
+	}
+	dest = path.Clean(dest)
+	if len(srcs) > 1 && !destIsDir {
+		return located(c.cmd, fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", c.name))
+	}
+	hash, err := hashSources(root, srcs, c.chown+" "+c.chmod)
+	if err != nil {
+		return err
+	}
+	// dockerd 20.10's record: the flags glued to the hash, the
+	// destination as written.
+	flags := ""
+	if c.chown != "" {
+		flags += "--chown=" + c.chown
+	}
+	if c.chmod != "" {
+		flags += "--chmod=" + c.chmod
+	}
+	probe := st.probe(st.nopString(fmt.Sprintf("%s %s%s in %s ", c.name, flags, hash, c.sd.DestPath)))
+	if hit, err := bd.cached(st, probe); err != nil || hit {
+		return err
+	}
+	id, dir, err := bd.engine.Mount(bd.ctx, st.image)
+	if err != nil {
+		return err
+	}
+	bd.cleanup = append(bd.cleanup, id)
+	dst, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	defer dst.Close()
+	cp := &copier{ctx: bd.ctx, src: root, dst: dst, dstDir: dir, extract: c.add && c.from == ""}
+	if cp.own, err = resolveOwner(dst, c.chown); err != nil {
+		return located(c.cmd, err)
+	}
+	if c.chmod != "" {
+		m, err := strconv.ParseUint(c.chmod, 8, 32)
+		if err != nil || m > 0o7777 {
+			return located(c.cmd, fmt.Errorf("invalid chmod parameter: %q", c.chmod))
+		}
+		mode := fs.FileMode(m)
+		cp.chmod = &mode
+	}
+	for _, s := range srcs {
+		if err := cp.copySource(s, dest, destIsDir || len(srcs) > 1); err != nil {
+			return located(c.cmd, err)
+		}
+	}
+	if err := bd.commit(st, probe, id); err != nil {
+		return err
+	}
+	bd.printf(" ---> %s\n", shortID(st.image))
+	return nil
+}
+
+// fromRoot opens the files of COPY --from: an earlier stage or an image,
+// mounted read-write for the step and removed with the build's
+// containers.
+func (bd *build) fromRoot(st *stage, from string) (*os.Root, error) {
+	image := ""
+	if prev := bd.stageNamed(from); prev != nil {
+		image = prev.image
+	} else {
+		id, _, err := bd.engine.Image(bd.ctx, from, false, bd.opts.Platform)
+		if err != nil {
+			return nil, err
+		}
+		image = id
+	}
+	id, dir, err := bd.engine.Mount(bd.ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	bd.cleanup = append(bd.cleanup, id)
+	return os.OpenRoot(dir)
+}
+
+// sources resolves the step's source paths (wildcards too) in root.
+func (bd *build) sources(root *os.Root, c copyStep) ([]source, error) {
+	var out []source
+	for _, p := range c.sd.SourcePaths {
+		if strings.Contains(p, "://") {
+			if c.add {
+				return nil, located(c.cmd, fmt.Errorf("ADD %s: fetching a URL is not supported: pier's builder has no network access; download it into the build context and COPY it", p))
+			}
+			return nil, located(c.cmd, fmt.Errorf("source can't be a URL for COPY"))
+		}
+		rel := relPath(p)
+		if strings.ContainsAny(rel, "*?[") {
+			matches, err := fs.Glob(root.FS(), rel)
+			if err != nil {
+				return nil, located(c.cmd, err)
+			}
+			for _, m := range matches {
+				fi, err := root.Stat(m)
+				if err != nil {
+					continue
+				}
+				out = append(out, source{rel: m, fi: fi})
+			}
+			if len(matches) == 0 {
+				return nil, notFound(c.name, p)
+			}
+			continue
+		}
+		fi, err := root.Stat(rel)
+		if err != nil {
+			return nil, notFound(c.name, p)
+		}
+		out = append(out, source{rel: rel, fi: fi})
+	}
+	for i := range c.sd.SourceContents {
+		sc := c.sd.SourceContents[i]
+		out = append(out, source{rel: sc.Path, data: &sc})
+	}
+	return out, nil
+}
+
+func notFound(verb, p string) error {
+	return invalidf("%s failed: file not found in build context or excluded by .dockerignore: stat %s: file does not exist", verb, p)
+}
+
+// relPath is p inside a root: "." for the root itself.
+func relPath(p string) string {
+	r := strings.TrimPrefix(path.Clean("/"+p), "/")
+	if r == "" {
+		return "."
+	}
+	return r
+}
+
+// mkdirIn creates directory p (absolute, in the container) under the
+// mounted rootfs dir.
+func mkdirIn(dir, p string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	rel := relPath(p)
+	if rel == "." {
+		return nil
+	}
+	if err := root.MkdirAll(rel, 0o755); err != nil {
+		return fmt.Errorf("mkdir %s: %w", p, err)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Commit stores an image made of parent's layers (parent nil: none) and,
+// when layer is not nil, one more layer read from the uncompressed tar
+// layer: what docker commit and each build step make. cfg is the new
+// image's whole config but for its RootFS, which Commit fills in from the
+// layers; its history must already describe them. The image is visible,
+// and refs point at it, only once its blobs and layer are on disk.
+func (s *Store) Commit(ctx context.Context, parent *Image, layer io.Reader, cfg *v1.ConfigFile, refs ...string) (*Image, error) {
+	s.writers.RLock()
+	defer s.writers.RUnlock()
+	var recs []Layer
+	if parent != nil {
+		recs = append(recs, parent.Layers...)
+	}
+	cfg.RootFS = v1.RootFS{Type: "layers"}
+	for _, l := range recs {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
+	}
+	if layer != nil {
+		top := ""
+		if len(recs) > 0 {
+			top = recs[len(recs)-1].ChainID
+		}
+		l, err := s.addLayer(ctx, layer, top, cfg.RootFS.DiffIDs)
+		if err != nil {
+			return nil, fmt.Errorf("commit: %w", err)
+		}
+		recs = append(recs, l)
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
+	}
+	rawConfig, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.DockerManifestSchema2,
+		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(rawConfig)), Digest: sha(rawConfig)},
+		Layers:        []v1.Descriptor{},
+	}
+	for _, l := range recs {
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.MediaType(l.MediaType), Size: l.Size, Digest: l.Digest})
+	}
+	rawManifest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	img, err := s.putMetadata(rawManifest, rawConfig, m, cfg, recs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.commit(img, refs...); err != nil {
+		return nil, err
+	}
+	return s.Get(img.ID)
+}
