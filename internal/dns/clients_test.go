@@ -46,10 +46,10 @@ func answered(t *testing.T, c net.Conn, wait time.Duration) bool {
 	return err == nil
 }
 
-// TestOnlySubnetClients: a resolver whose network is 127.0.0.1/32 answers
+// TestDNSOnlySubnetClients: a resolver whose network is 127.0.0.1/32 answers
 // 127.0.0.1 and nobody else (127.0.0.2 plays a LAN host), over either
 // transport: it is not an open resolver.
-func TestOnlySubnetClients(t *testing.T) {
+func TestDNSOnlySubnetClients(t *testing.T) {
 	s, err := listen(netip.MustParsePrefix("127.0.0.1/32"), 0, names, nil, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +66,9 @@ func TestOnlySubnetClients(t *testing.T) {
 	}
 }
 
-// TestTCPSlotsPerClient: one client holding maxTCPPerClient idle
+// TestDNSTCPSlotsPerClient: one client holding maxTCPPerClient idle
 // connections gets no more, while another client still does.
-func TestTCPSlotsPerClient(t *testing.T) {
+func TestDNSTCPSlotsPerClient(t *testing.T) {
 	s := start(t, nil, time.Second)
 	greedy, other := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.4")
 	for i := range maxTCPPerClient {

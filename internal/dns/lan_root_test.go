@@ -15,12 +15,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
 
-// TestLANHostGetsNoAnswer: a network's resolver listens on its gateway, an
+// TestDNSLANHostGetsNoAnswer: a network's resolver listens on its gateway, an
 // address a LAN host can route to through this host. It must not be an
 // open resolver for the LAN (amplification, lookups of the containers'
 // names): the LAN host's queries go unanswered over UDP and TCP, while a
 // client inside the network's subnet is served.
-func TestLANHostGetsNoAnswer(t *testing.T) {
+func TestDNSLANHostGetsNoAnswer(t *testing.T) {
 	testutil.RequiresRoot(t)
 	// The network's bridge, holding the gateway of a /24.
 	sub := testutil.FreeSubnet(t, 215, 24)

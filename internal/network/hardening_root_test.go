@@ -88,13 +88,13 @@ func wantUnreachable(t *testing.T, from netns.NsHandle, addr, what string) {
 	}
 }
 
-// TestContainerToHostLoopback is CVE-2020-8558: route_localnet=1 on the
+// TestNetworkContainerToHostLoopback is CVE-2020-8558: route_localnet=1 on the
 // bridge lets a packet to 127.0.0.1 arriving from a container through its
 // gateway be delivered, so the container reaches services bound to the
 // host's loopback. The container here does with routes what CAP_NET_RAW
 // (in the default set) does with crafted frames: it has no loopback of
 // its own, sends 127.0.0.0/8 to its gateway and accepts answers from it.
-func TestContainerToHostLoopback(t *testing.T) {
+func TestNetworkContainerToHostLoopback(t *testing.T) {
 	testutil.RequiresRoot(t)
 	br, ns, _ := hardenedBridge(t, "ptlo")
 	target := loopbackServer(t)
@@ -151,10 +151,10 @@ func TestContainerToHostLoopback(t *testing.T) {
 	}
 }
 
-// TestLANHost plays a host on the LAN (a namespace on a veth) that routes
+// TestNetworkLANHost plays a host on the LAN (a namespace on a veth) that routes
 // the host's loopback and the containers' subnet through the host, as any
 // machine on the same link can.
-func TestLANHost(t *testing.T) {
+func TestNetworkLANHost(t *testing.T) {
 	testutil.RequiresRoot(t)
 	br, ns, ip := hardenedBridge(t, "ptbl")
 	lan := testutil.NewLAN(t)
@@ -189,9 +189,9 @@ func TestLANHost(t *testing.T) {
 	})
 }
 
-// TestForeignBridge: a bridge pier did not create is neither taken over
+// TestNetworkForeignBridge: a bridge pier did not create is neither taken over
 // (addresses, NAT) nor deleted.
-func TestForeignBridge(t *testing.T) {
+func TestNetworkForeignBridge(t *testing.T) {
 	testutil.RequiresRoot(t)
 	name := fmt.Sprintf("ptfor%d", os.Getpid()%100000)
 	attrs := netlink.NewLinkAttrs()
