@@ -28,6 +28,7 @@ while [ "${1#--}" != "$1" ]; do
 	case "$1" in
 	--log) log=$2; shift 2 ;;
 	--log-format|--root) shift 2 ;;
+	*) break ;;
 	esac
 done
 verb=$1; shift
@@ -37,6 +38,7 @@ case " $* " in *" bad "*)
 	exit 1 ;;
 esac
 case "$verb" in
+--version) echo "fake version 9.8.7"; echo "spec: 1.2.0" ;;
 create) while [ "$1" != --pid-file ]; do shift; done; echo 4242 > "$2"; echo "created on stdout" ;;
 kill) [ "$2" = BOGUS ] && { echo "invalid signal BOGUS" >&2; exit 1; } ;;
 ps) echo '[30,10,20]' ;;
@@ -175,6 +177,9 @@ func TestOutputsAreParsed(t *testing.T) {
 	st, err := c.State(ctx, "c1")
 	if err != nil || st.Status != specs.StateRunning || st.Pid != 4242 || st.Bundle != "/b" {
 		t.Errorf("state = %+v, %v", st, err)
+	}
+	if v, err := c.Version(ctx); err != nil || v != "9.8.7" {
+		t.Errorf("version = %q, %v", v, err)
 	}
 	// Output that is not the runtime's JSON names what came.
 	c.Path = "/bin/echo"

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -103,4 +104,19 @@ func trim(b []byte) string {
 		return string(b[:max]) + "..."
 	}
 	return string(b)
+}
+
+// Version is the runtime's version: the last word of the first line of
+// `--version` ("runc version 1.1.5", "crun version 1.8.1").
+func (c CLI) Version(ctx context.Context) (string, error) {
+	out, err := c.output(ctx, "--version", "--version")
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return "", fmt.Errorf("%s --version: no version in %q", c.Path, trim(out))
+	}
+	return f[len(f)-1], nil
 }
