@@ -17,4 +17,6 @@ var (
 	_ server.NetworkBackend   = (*daemon.Daemon)(nil)
 	_ server.VolumeBackend    = (*daemon.Daemon)(nil)
 	_ server.EventBackend     = (*daemon.Daemon)(nil)
+	// The builder joins the daemon in buildBackend (build.go).
+	_ server.BuildBackend = (*buildBackend)(nil)
 )
