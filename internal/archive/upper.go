@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,20 +55,23 @@ type entry struct {
 // left out.
 func (u Upper) walk() ([]entry, error) {
 	var out []entry
-	var visit func(rel string) (bool, error)
-	visit = func(rel string) (bool, error) {
+	// visit reports whether rel holds anything recorded, and whether it
+	// held something skipped.
+	var visit func(rel string) (bool, bool, error)
+	visit = func(rel string) (bool, bool, error) {
 		names, err := readDirNames(filepath.Join(u.Dir, rel))
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
-		any := false
+		any, skipped := false, false
 		for _, name := range names {
 			crel := path.Join(rel, name)
 			fi, err := os.Lstat(filepath.Join(u.Dir, crel))
 			if err != nil {
-				return false, err
+				return false, false, err
 			}
 			if u.Skip != nil && u.Skip(crel, fi) {
+				skipped = true
 				continue
 			}
 			if isWhiteout(fi) {
@@ -83,19 +87,22 @@ func (u Upper) walk() ([]entry, error) {
 			opaque := isOpaque(filepath.Join(u.Dir, crel))
 			at := len(out)
 			out = append(out, entry{rel: crel, opaque: opaque})
-			sub, err := visit(crel)
+			sub, subSkipped, err := visit(crel)
 			if err != nil {
-				return false, err
+				return false, false, err
 			}
-			if !sub && !opaque && u.sameAsLower(crel, fi) {
-				out = append(out[:at], out[at+1:]...) // only copied up
+			// A directory only copied up, or made, to hold what is
+			// skipped is no change.
+			if !sub && !opaque && (subSkipped || u.sameAsLower(crel, fi)) {
+				out = append(out[:at], out[at+1:]...)
+				skipped = skipped || subSkipped
 				continue
 			}
 			any = true
 		}
-		return any, nil
+		return any, skipped, nil
 	}
-	if _, err := visit(""); err != nil {
+	if _, _, err := visit(""); err != nil {
 		return nil, fmt.Errorf("read %s: %w", u.Dir, err)
 	}
 	return out, nil
@@ -113,7 +120,7 @@ func readDirNames(dir string) ([]string, error) {
 }
 
 func isWhiteout(fi fs.FileInfo) bool {
-	st, ok := fi.Sys().(*unix.Stat_t)
+	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return false
 	}
@@ -155,8 +162,8 @@ func (u Upper) sameAsLower(rel string, fi fs.FileInfo) bool {
 	if !ok || !lfi.IsDir() || lfi.Mode() != fi.Mode() {
 		return false
 	}
-	a, aok := fi.Sys().(*unix.Stat_t)
-	b, bok := lfi.Sys().(*unix.Stat_t)
+	a, aok := fi.Sys().(*syscall.Stat_t)
+	b, bok := lfi.Sys().(*syscall.Stat_t)
 	return aok && bok && a.Uid == b.Uid && a.Gid == b.Gid
 }
 
@@ -250,7 +257,7 @@ func upperEntry(tw *tar.Writer, p, rel string, seen map[[2]uint64]string, buf []
 	hdr.Format = tar.FormatPAX
 	hdr.Uname, hdr.Gname = "", ""
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
-	if st, ok := fi.Sys().(*unix.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {
 		key := [2]uint64{st.Dev, st.Ino}
 		if first, ok := seen[key]; ok {
 			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0

@@ -235,7 +235,7 @@ func (e *BuildEngine) Tag(ctx context.Context, id, ref string) error {
 // mountPoints are what the runtime creates in a rootfs to mount over;
 // empty, they are not the container's changes.
 var mountPoints = map[string]bool{"etc/hosts": true, "etc/hostname": true, "etc/resolv.conf": true,
-	"dev": true, "proc": true, "sys": true, ".dockerenv": true}
+	"dev": true, "proc": true, "sys": true, ".dockerenv": true, "sbin/pier-init": true}
 
 func skipMountPoint(upper string) func(string, fs.FileInfo) bool {
 	return func(rel string, fi fs.FileInfo) bool {
