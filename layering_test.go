@@ -21,6 +21,7 @@ var layers = map[string]int{
 	"internal/atomicfile": 0,
 	"internal/version":    0,
 	"internal/filter":     0,
+	"internal/signame":    0, // signal names, so the CLIs never import syscall
 	// L1: kernel mechanisms, each on its own.
 	"internal/cgroups":          1,
 	"internal/cgroups/fscommon": 1,

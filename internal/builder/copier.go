@@ -16,9 +16,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 type owner struct{ uid, gid int }
@@ -310,8 +310,8 @@ func hashSources(root *os.Root, srcs []source, extra string) (string, error) {
 			}
 			rel := strings.TrimPrefix(strings.TrimPrefix(p, s.rel), "/")
 			fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				fmt.Fprintf(h, "%d:%d\x00", st.Uid, st.Gid)
+			if uid, gid, ok := sys.Owner(fi); ok {
+				fmt.Fprintf(h, "%d:%d\x00", uid, gid)
 			}
 			switch {
 			case fi.Mode()&fs.ModeSymlink != 0:

@@ -6,10 +6,11 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/pier-engine/pier/internal/signame"
 )
 
 // errNotATTY is docker's refusal of -it when stdin is a pipe or a file.
@@ -82,7 +83,7 @@ func (a *app) monitorSize(ctx context.Context, resize resizeFunc) {
 		time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
 	}
 	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
+	signal.Notify(winch, signame.Of("WINCH")...)
 	go func() {
 		defer signal.Stop(winch)
 		for {

@@ -8,7 +8,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/moby/moby/api/types/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -187,9 +186,9 @@ func (fs *ctrFS) locate(abs string) (root, rel string) {
 // only when follow is set.
 func (fs *ctrFS) open(abs string, follow bool) (*os.File, error) {
 	root, rel := fs.locate(abs)
-	flags := oPath
+	flags := sys.OPath
 	if !follow {
-		flags |= syscall.O_NOFOLLOW
+		flags |= sys.ONoFollow
 	}
 	return sys.OpenInRoot(root, rel, flags)
 }
@@ -252,7 +251,7 @@ func (fs *ctrFS) openTop(abs string, isDir bool) (*os.Root, string, string, erro
 	if !isDir {
 		rel, entry = path.Split(path.Clean("/" + rel))
 	}
-	f, err := sys.OpenInRoot(root, rel, oPath|syscall.O_DIRECTORY)
+	f, err := sys.OpenInRoot(root, rel, sys.OPath|sys.ODirectory)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -281,7 +280,3 @@ func (fs *ctrFS) kernelMount(p string) bool {
 	}
 	return false
 }
-
-// oPath is Linux's O_PATH, which package syscall does not name; the
-// daemon leaves x/sys/unix to the layers below it.
-const oPath = 0o10000000

@@ -11,7 +11,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pier-engine/pier/internal/archive"
@@ -96,8 +95,8 @@ func (t *treeWriter) header(rel, name string, fi fs.FileInfo) (*tar.Header, erro
 	// Names of the host's users mean nothing in the container.
 	hdr.Uname, hdr.Gname = "", ""
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {
-		key := [2]uint64{st.Dev, st.Ino}
+	if dev, ino, nlink, ok := sys.Inode(fi); ok && fi.Mode().IsRegular() && nlink > 1 {
+		key := [2]uint64{dev, ino}
 		if first, ok := t.seen[key]; ok {
 			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
 		} else {
@@ -127,7 +126,7 @@ func (t *treeWriter) children(rel, name string) error {
 }
 
 func (t *treeWriter) content(rel string, size int64) error {
-	f, err := t.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := t.root.OpenFile(rel, os.O_RDONLY|sys.ONoFollow, 0)
 	if err != nil {
 		return err
 	}
@@ -207,7 +206,7 @@ func (x *extraction) rename(r io.Reader, w io.Writer) error {
 
 // checkOverwrite is dockerd's noOverwriteDirNonDir, with its words.
 func (x *extraction) checkOverwrite(target, rel string, dir bool) error {
-	f, err := sys.OpenInRoot(x.root, target, oPath|syscall.O_NOFOLLOW)
+	f, err := sys.OpenInRoot(x.root, target, sys.OPath|sys.ONoFollow)
 	if err != nil {
 		return nil // nothing there to overwrite
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -15,6 +14,7 @@ import (
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/monitor"
 	"github.com/pier-engine/pier/internal/snapshot"
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // exitWaiter is closed when a container's current run has ended and its
@@ -376,9 +376,4 @@ func (d *Daemon) adoptContainers() error {
 
 // alive reports whether pid is a live process (not a zombie's reuse check:
 // the monitor's pid file and status settle that).
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	return syscall.Kill(pid, 0) == nil
-}
+func alive(pid int) bool { return sys.ProcessExists(pid) }

@@ -1,15 +1,13 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"syscall"
 
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/rootfs"
 )
 
 // defaultShmSize is Docker's /dev/shm size: 64 MiB.
@@ -50,17 +48,15 @@ func (d *Daemon) mountShm(r containerRecord, p ctrPaths) error {
 	if size <= 0 {
 		size = defaultShmSize
 	}
-	opts := "mode=1777,size=" + strconv.FormatInt(size, 10)
-	if err := syscall.Mount("shm", p.shm, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, opts); err != nil {
-		return fmt.Errorf("container %s: mount shm on %s: %w", r.ID, p.shm, err)
+	if err := rootfs.MountShm(p.shm, size); err != nil {
+		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	return nil
 }
 
 // unmountShm undoes mountShm; joiners keep their own bind of the tmpfs.
 func (d *Daemon) unmountShm(p ctrPaths) {
-	err := syscall.Unmount(p.shm, syscall.MNT_DETACH)
-	if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+	if err := rootfs.Detach(p.shm); err != nil {
 		d.log.Warn("unmount shm", "path", p.shm, "err", err)
 	}
 }

@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 
 	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/rootfs"
 )
 
 // rootMode keeps the daemon's root from other users: they may traverse
@@ -211,14 +211,4 @@ func (d *Daemon) sweepRemove(why, path string) {
 
 // detach lazily unmounts whatever is mounted on path; nothing mounted
 // is not an error.
-func detach(path string) {
-	for {
-		err := syscall.Unmount(path, syscall.MNT_DETACH)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return
-		}
-	}
-}
+func detach(path string) { rootfs.DetachAll(path) }

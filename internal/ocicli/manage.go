@@ -4,15 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pier-engine/pier/internal/runtime"
+	"github.com/pier-engine/pier/internal/signame"
 )
 
 // stateJSON is runc's `state` output: the OCI state plus rootfs, created
@@ -116,12 +114,13 @@ func killCmd(g *globals) *cobra.Command {
 		Short: "send a signal (default SIGTERM) to a container's init, or with --all to all its processes",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(_ *cobra.Command, args []string) error {
-			sig := syscall.SIGTERM
+			name := "TERM"
 			if len(args) == 2 {
-				var err error
-				if sig, err = parseSignal(args[1]); err != nil {
-					return err
-				}
+				name = args[1]
+			}
+			sig, err := signame.Parse(name)
+			if err != nil {
+				return err
 			}
 			rt, err := g.runtime()
 			if err != nil {
@@ -132,38 +131,6 @@ func killCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal every process in the container")
 	return cmd
-}
-
-var signalNames = map[string]syscall.Signal{
-	"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "BUS": syscall.SIGBUS, "CHLD": syscall.SIGCHLD,
-	"CONT": syscall.SIGCONT, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP, "ILL": syscall.SIGILL,
-	"INT": syscall.SIGINT, "IO": syscall.SIGIO, "IOT": syscall.SIGIOT, "KILL": syscall.SIGKILL,
-	"PIPE": syscall.SIGPIPE, "POLL": syscall.SIGIO, "PROF": syscall.SIGPROF, "PWR": syscall.SIGPWR,
-	"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "STKFLT": syscall.SIGSTKFLT, "STOP": syscall.SIGSTOP,
-	"SYS": syscall.SIGSYS, "TERM": syscall.SIGTERM, "TRAP": syscall.SIGTRAP, "TSTP": syscall.SIGTSTP,
-	"TTIN": syscall.SIGTTIN, "TTOU": syscall.SIGTTOU, "URG": syscall.SIGURG, "USR1": syscall.SIGUSR1,
-	"USR2": syscall.SIGUSR2, "VTALRM": syscall.SIGVTALRM, "WINCH": syscall.SIGWINCH, "XCPU": syscall.SIGXCPU,
-	"XFSZ": syscall.SIGXFSZ,
-}
-
-// parseSignal accepts 15, TERM, SIGTERM, sigterm and RTMIN+N.
-func parseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("signal %q: out of range 1-64", s)
-		}
-		return syscall.Signal(n), nil
-	}
-	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
-	if sig, ok := signalNames[name]; ok {
-		return sig, nil
-	}
-	if rest, ok := strings.CutPrefix(name, "RTMIN+"); ok {
-		if n, err := strconv.Atoi(rest); err == nil && n >= 0 && 34+n <= 64 {
-			return syscall.Signal(34 + n), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown signal %q", s)
 }
 
 func deleteCmd(g *globals) *cobra.Command {

@@ -3,28 +3,10 @@ package ocicli
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
-
-func TestParseSignal(t *testing.T) {
-	good := map[string]syscall.Signal{
-		"15": syscall.SIGTERM, "TERM": syscall.SIGTERM, "SIGTERM": syscall.SIGTERM, "sigkill": syscall.SIGKILL,
-		"KILL": syscall.SIGKILL, "usr1": syscall.SIGUSR1, "RTMIN+2": syscall.Signal(36), "64": syscall.Signal(64),
-	}
-	for in, want := range good {
-		if got, err := parseSignal(in); err != nil || got != want {
-			t.Errorf("parseSignal(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "0", "65", "-1", "SIGFOO", "RTMIN+40", "TERM2"} {
-		if _, err := parseSignal(bad); err == nil {
-			t.Errorf("parseSignal(%q) accepted", bad)
-		}
-	}
-}
 
 func TestParseUser(t *testing.T) {
 	if u, err := parseUser("1000:100"); err != nil || u.UID != 1000 || u.GID != 100 {

@@ -6,7 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // listenFDsStart is the first fd systemd passes (SD_LISTEN_FDS_START).
@@ -28,7 +29,7 @@ func ActivationListeners() ([]net.Listener, error) {
 	ls := make([]net.Listener, 0, n)
 	for i := range n {
 		fd := listenFDsStart + i
-		syscall.CloseOnExec(fd)
+		sys.CloseOnExec(fd)
 		f := os.NewFile(uintptr(fd), names[i])
 		// FileListener dups the fd; the original is ours to close.
 		l, err := net.FileListener(f)

@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // SocketMode lets the owner and the socket's group use the API.
@@ -61,8 +61,8 @@ var umaskMu sync.Mutex
 func listenPrivate(path string) (net.Listener, error) {
 	umaskMu.Lock()
 	defer umaskMu.Unlock()
-	old := syscall.Umask(0o177)
-	defer syscall.Umask(old)
+	old := sys.Umask(0o177)
+	defer sys.Umask(old)
 	return net.Listen("unix", path)
 }
 
