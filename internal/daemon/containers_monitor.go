@@ -11,12 +11,12 @@ import (
 // terminal and stdin, and its attach socket. It is called as the monitor
 // is launched, so it also hands over the clients waiting for this start.
 func (d *Daemon) monitorConfig(r containerRecord, p ctrPaths) (monitor.Config, error) {
-	rt, err := d.runtimeNamed(r.HostConfig.Runtime)
+	rt, err := d.runtimeCLI(r.HostConfig.Runtime)
 	if err != nil {
 		return monitor.Config{}, err
 	}
 	cfg := monitor.Config{
-		Runtime: rt.path, RuntimeRoot: rt.root, RuntimeLog: filepath.Join(p.dir, "runtime.log"),
+		Runtime: rt.Path, RuntimeRoot: rt.Root, RuntimeLog: filepath.Join(p.dir, "runtime.log"),
 		ID: r.ID, Bundle: p.bundle, LogPath: p.log, LogOptions: r.HostConfig.LogConfig.Config,
 		StatusFile: p.status, PidFile: p.pid, MonitorPidFile: p.monitorPid,
 		Cgroups:      []string{"/sys/fs/cgroup/memory" + r.CgroupsPath, "/sys/fs/cgroup" + r.CgroupsPath},

@@ -7,14 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/monitor"
-	"github.com/pier-engine/pier/internal/snapshot"
-	"github.com/pier-engine/pier/internal/sys"
 )
 
 // exitWaiter is closed when a container's current run has ended and its
@@ -56,25 +55,25 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	if err := d.joinNamespacesNow(r, p); err != nil {
 		return err
 	}
-	if err := d.images.Snapshots().Mount(r.ID, p.rootfs); err != nil {
+	if err := d.seam.launch.mountRootfs(r.ID, p.rootfs); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	if err := d.mountShm(r, p); err != nil {
-		_ = snapshot.Unmount(p.rootfs)
+		_ = d.seam.launch.unmountRootfs(p.rootfs)
 		return err
 	}
 	m, w, err := d.launch(ctx, &r, p)
 	if err != nil {
 		d.unmountShm(p)
-		_ = snapshot.Unmount(p.rootfs)
+		_ = d.seam.launch.unmountRootfs(p.rootfs)
 		d.startFailed(r, err)
 		return err
 	}
 	if usesInit(r.HostConfig) {
-		waitInitReady(m.ContainerPid)
+		waitInitReady(m.containerPid)
 	}
 	err = d.md.Update(containerKind, r.ID, &r, func() error {
-		r.State, r.Pid, r.MonitorPid, r.Mounted = container.StateRunning, m.ContainerPid, m.Pid, true
+		r.State, r.Pid, r.MonitorPid, r.Mounted = container.StateRunning, m.containerPid, m.pid, true
 		r.ExitCode, r.OOMKilled, r.Error = 0, false, ""
 		r.StartedAt, r.FinishedAt = time.Now().UTC(), time.Time{}
 		return nil
@@ -84,7 +83,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		d.healthStart(r)
 	}
 	go func() {
-		if werr := m.Wait(); werr != nil {
+		if werr := m.wait(); werr != nil {
 			d.log.Warn("container monitor", "container_id", r.ID, "err", werr)
 		}
 		d.finish(r.ID, w)
@@ -94,21 +93,21 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 
 // launch connects the container's network and starts its monitor, which
 // creates and starts the container; on failure it disconnects again.
-func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (*monitor.Monitor, *exitWaiter, error) {
+func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (monitorProc, *exitWaiter, error) {
 	if err := d.networkStart(ctx, r); err != nil {
-		return nil, nil, err
+		return monitorProc{}, nil, err
 	}
 	cfg, err := d.monitorConfig(*r, p)
 	if err == nil {
 		w := d.exitOf(r.ID)
-		var m *monitor.Monitor
-		m, err = monitor.Start(filepath.Join(filepath.Dir(d.runtime), "pier-monitor"), p.monitorConfig, cfg, nil)
+		var m monitorProc
+		m, err = d.seam.launch.startMonitor(p.monitorConfig, cfg)
 		if err == nil {
 			return m, w, nil
 		}
 	}
 	d.networkStop(*r)
-	return nil, nil, err
+	return monitorProc{}, nil, err
 }
 
 // startFailed records a start that failed as dockerd does: exit code 127
@@ -163,7 +162,7 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		r.ExitCode, r.OOMKilled, r.Error, r.FinishedAt = st.ExitCode, st.OOMKilled, st.Error, st.FinishedAt
 		autoRemove = r.HostConfig.AutoRemove
 		if r.Mounted {
-			if err := snapshot.Unmount(p.rootfs); err != nil {
+			if err := d.seam.launch.unmountRootfs(p.rootfs); err != nil {
 				d.log.Warn("unmount rootfs", "container_id", id, "err", err)
 			}
 			r.Mounted = false
@@ -238,14 +237,10 @@ func (d *Daemon) ContainerKill(ctx context.Context, ref, sig string) error {
 	return d.kill(ctx, r.ID, sig)
 }
 
+// kill signals id through its runtime, then thaws it if it is paused.
 func (d *Daemon) kill(ctx context.Context, id, sig string) error {
-	out, err := d.runtimeCmd(ctx, id, "kill", id, sig).CombinedOutput()
-	if err != nil {
-		msg := strings.TrimSpace(string(out))
-		if strings.Contains(msg, "invalid signal") || strings.Contains(msg, "unknown signal") {
-			return fmt.Errorf("kill %s %s: %s: %w", id, sig, msg, errdefs.ErrInvalidArgument)
-		}
-		return fmt.Errorf("kill %s %s: %s: %w", id, sig, msg, err)
+	if err := d.runtimeOf(id).Kill(ctx, id, sig); err != nil {
+		return err
 	}
 	return d.thawAfterSignal(ctx, id)
 }
@@ -322,7 +317,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	}
 	p := d.paths(r.ID)
 	if r.Mounted {
-		if err := snapshot.Unmount(p.rootfs); err != nil {
+		if err := d.seam.launch.unmountRootfs(p.rootfs); err != nil {
 			return fmt.Errorf("container %s: %w", r.ID, err)
 		}
 	}
@@ -376,4 +371,9 @@ func (d *Daemon) adoptContainers() error {
 
 // alive reports whether pid is a live process (not a zombie's reuse check:
 // the monitor's pid file and status settle that).
-func alive(pid int) bool { return sys.ProcessExists(pid) }
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/pier-engine/pier/internal/daemon/network"
 	"github.com/pier-engine/pier/internal/image"
 	"github.com/pier-engine/pier/internal/metadata"
+	"github.com/pier-engine/pier/internal/ociruntime"
 	"github.com/pier-engine/pier/internal/version"
 	"github.com/pier-engine/pier/internal/volume"
 )
@@ -36,6 +37,8 @@ type Daemon struct {
 	id      string
 	hostFS  fs.FS
 	runtime string // path of pier-runtime
+	// seam reaches the OCI runtimes and starts monitors (runtime_seam.go).
+	seam runtimeSeams
 
 	// runtimeVersion asks pier-runtime for its version once.
 	runtimeVersion func() string
@@ -85,6 +88,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	}
 	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime),
 		exits: map[string]*exitWaiter{}, events: eventbus.NewBus()}
+	d.seam = runtimeSeams{newRuntime: cliRuntime, launch: hostLauncher{d}}
 	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
 	if err := d.openStores(); err != nil {
 		return nil, err
@@ -155,17 +159,12 @@ func findRuntime(configured string) string {
 func (d *Daemon) askRuntimeVersion() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, d.runtime, "--version").Output()
+	v, err := ociruntime.CLI{Name: RuntimeName, Path: d.runtime}.Version(ctx)
 	if err != nil {
 		d.log.Warn("runtime version", "path", d.runtime, "err", err)
 		return ""
 	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	f := strings.Fields(line)
-	if len(f) == 0 {
-		return ""
-	}
-	return f[len(f)-1]
+	return v
 }
 
 // Version names pier and the runtime it drives.

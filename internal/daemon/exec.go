@@ -7,17 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/moby/moby/api/types/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
 // An exec's life, as dockerd's: ExecCreate records the config in memory
@@ -118,12 +117,12 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdin io
 	if e.cfg.Tty {
 		return d.execTty(e, detach, stdin, stdout)
 	}
-	cmd, err := d.execCommand(e, "")
+	rt, o, err := d.execOpts(e, "")
 	if err != nil {
 		e.end(126)
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = quiet(stdout), quiet(stderr)
+	o.Stdout, o.Stderr = quiet(stdout), quiet(stderr)
 	var detached <-chan struct{}
 	if stdin != nil {
 		var pr *os.File
@@ -132,21 +131,22 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdin io
 			return err
 		}
 		defer pr.Close()
-		cmd.Stdin = pr
+		o.Stdin = pr
 	}
 	e.mu.Lock()
 	e.running = true
 	e.mu.Unlock()
-	if err := cmd.Start(); err != nil {
+	proc, err := rt.Exec(context.Background(), e.containerID, o)
+	if err != nil {
 		e.end(126)
 		return fmt.Errorf("exec %s: %w", id, err)
 	}
 	if detach {
-		go e.wait(cmd)
+		go e.wait(proc)
 		return nil
 	}
 	done := make(chan struct{})
-	go func() { e.wait(cmd); close(done) }()
+	go func() { e.wait(proc); close(done) }()
 	select {
 	case <-done:
 	case <-detached: // the process goes on without the client
@@ -154,15 +154,17 @@ func (d *Daemon) ExecStart(ctx context.Context, id string, detach bool, stdin io
 	return nil
 }
 
-// execCommand checks the container still runs and writes the process
-// file of `pier-runtime exec -p`; consoleSocket receives a tty's master.
-func (d *Daemon) execCommand(e *execRecord, consoleSocket string) (*exec.Cmd, error) {
+// execOpts checks the container still runs and gives the runtime to
+// exec e with and the process to start; consoleSocket receives a tty's
+// master. The caller adds the stdio.
+func (d *Daemon) execOpts(e *execRecord, consoleSocket string) (ociRuntime, ociruntime.ExecOpts, error) {
+	var o ociruntime.ExecOpts
 	r, err := d.lookup(e.containerID)
 	if err != nil {
-		return nil, err
+		return nil, o, err
 	}
 	if r.State != container.StateRunning {
-		return nil, fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrConflict)
+		return nil, o, fmt.Errorf("container %s is not running: %w", r.ID, errdefs.ErrConflict)
 	}
 	p := d.paths(r.ID)
 	var spec specs.Spec
@@ -171,43 +173,29 @@ func (d *Daemon) execCommand(e *execRecord, consoleSocket string) (*exec.Cmd, er
 		err = json.Unmarshal(b, &spec)
 	}
 	if err != nil || spec.Process == nil {
-		return nil, fmt.Errorf("container %s: spec: %w", r.ID, errors.Join(err, errdefs.ErrNotFound))
+		return nil, o, fmt.Errorf("container %s: spec: %w", r.ID, errors.Join(err, errdefs.ErrNotFound))
 	}
 	user, err := resolveExecUser(p.rootfs, e.cfg.User)
 	if err != nil {
-		return nil, fmt.Errorf("exec %s: %w", e.id, err)
+		return nil, o, fmt.Errorf("exec %s: %w", e.id, err)
 	}
-	proc := execProcess(spec.Process, e.cfg, user)
 	dir := filepath.Dir(e.pidFile)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("exec %s: %w", e.id, err)
+		return nil, o, fmt.Errorf("exec %s: %w", e.id, err)
 	}
-	procFile := filepath.Join(dir, e.id+".json")
-	if b, err = json.Marshal(proc); err == nil {
-		err = os.WriteFile(procFile, b, 0o600)
+	o = ociruntime.ExecOpts{
+		Process: execProcess(spec.Process, e.cfg, user), ProcessFile: filepath.Join(dir, e.id+".json"),
+		PidFile: e.pidFile, ConsoleSocket: consoleSocket,
 	}
-	if err != nil {
-		return nil, fmt.Errorf("exec %s: process file: %w", e.id, err)
-	}
-	args := []string{"exec", "-p", procFile, "--pid-file", e.pidFile}
-	if consoleSocket != "" {
-		args = append(args, "--console-socket", consoleSocket)
-	}
-	return d.runtimeCmd(context.Background(), r.ID, append(args, r.ID)...), nil
+	return d.runtimeOf(r.ID), o, nil
 }
 
-// wait reaps the runtime, whose exit status is the process's, and
-// removes the exec's files.
-func (e *execRecord) wait(cmd *exec.Cmd) {
-	err := cmd.Wait()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal()) // the runtime itself was killed
-		}
-	} else if err != nil {
+// wait reaps the runtime, whose exit status is the process's (128+N when
+// the runtime itself was killed by signal N), and removes the exec's
+// files.
+func (e *execRecord) wait(p ociruntime.Process) {
+	code, err := p.Wait()
+	if err != nil || code < 0 {
 		code = 126
 	}
 	if _, serr := os.Stat(e.pidFile); serr != nil && code != 0 {
@@ -216,7 +204,6 @@ func (e *execRecord) wait(cmd *exec.Cmd) {
 	}
 	e.pidOf()
 	_ = os.Remove(e.pidFile)
-	_ = os.Remove(strings.TrimSuffix(e.pidFile, ".pid") + ".json")
 	e.end(code)
 }
 

@@ -25,18 +25,19 @@ func (d *Daemon) execTty(e *execRecord, detach bool, stdin io.Reader, stdout io.
 		e.end(126)
 		return err
 	}
-	cmd, err := d.execCommand(e, con.Path)
+	rt, o, err := d.execOpts(e, con.Path)
 	if err != nil {
 		con.Close()
 		e.end(126)
 		return err
 	}
 	// The runtime's own failure is the client's to read, as without a tty.
-	cmd.Stdout, cmd.Stderr = quiet(stdout), quiet(stdout)
+	o.Stdout, o.Stderr = quiet(stdout), quiet(stdout)
 	e.mu.Lock()
 	e.running = true
 	e.mu.Unlock()
-	if err := cmd.Start(); err != nil {
+	proc, err := rt.Exec(context.Background(), e.containerID, o)
+	if err != nil {
 		con.Close()
 		e.end(126)
 		return fmt.Errorf("exec %s: %w", e.id, err)
@@ -62,7 +63,7 @@ func (d *Daemon) execTty(e *execRecord, detach bool, stdin io.Reader, stdout io.
 			e.setMaster(nil)
 			m.Close()
 		}
-		e.wait(cmd)
+		e.wait(proc)
 	}()
 	if detach {
 		return nil

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -9,32 +8,38 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
-// ociRuntime is the OCI runtime a container runs under. Each runtime has
-// its own state root: runc's and crun's state files are not pier-runtime's.
-type ociRuntime struct {
-	name, path, root string
-}
-
-// runtimeNamed resolves HostConfig.Runtime: "" and "pier-runtime" are the
-// default; runc and crun are taken from $PATH.
-func (d *Daemon) runtimeNamed(name string) (ociRuntime, error) {
+// runtimeCLI resolves HostConfig.Runtime to a runtime binary and its
+// state root: "" and "pier-runtime" are the default; runc and crun are
+// taken from $PATH. Each runtime has its own root: runc's and crun's
+// state files are not pier-runtime's.
+func (d *Daemon) runtimeCLI(name string) (ociruntime.CLI, error) {
 	if name == "" || name == RuntimeName {
-		return ociRuntime{name: RuntimeName, path: d.runtime, root: d.runtimeRoot()}, nil
+		return ociruntime.CLI{Name: RuntimeName, Path: d.runtime, Root: d.runtimeRoot()}, nil
 	}
 	known := false
 	for _, n := range otherRuntimes {
 		known = known || n == name
 	}
 	if !known {
-		return ociRuntime{}, fmt.Errorf("unknown or invalid runtime name: %s: %w", name, errdefs.ErrInvalidArgument)
+		return ociruntime.CLI{}, fmt.Errorf("unknown or invalid runtime name: %s: %w", name, errdefs.ErrInvalidArgument)
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
-		return ociRuntime{}, fmt.Errorf("runtime %s: not installed: %w", name, errdefs.ErrInvalidArgument)
+		return ociruntime.CLI{}, fmt.Errorf("runtime %s: not installed: %w", name, errdefs.ErrInvalidArgument)
 	}
-	return ociRuntime{name: name, path: p, root: filepath.Join(d.cfg.Root, "runtime-"+name)}, nil
+	return ociruntime.CLI{Name: name, Path: p, Root: filepath.Join(d.cfg.Root, "runtime-"+name)}, nil
+}
+
+// runtimeNamed is the seam to the runtime called name (runtime_seam.go).
+func (d *Daemon) runtimeNamed(name string) (ociRuntime, error) {
+	c, err := d.runtimeCLI(name)
+	if err != nil {
+		return nil, err
+	}
+	return d.seam.newRuntime(c), nil
 }
 
 // runtimeOf is the runtime of container id; a record that names none (or
@@ -50,19 +55,14 @@ func (d *Daemon) runtimeOf(id string) ociRuntime {
 	return rt
 }
 
-// command is `runtime --root R args...`.
-func (rt ociRuntime) command(ctx context.Context, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, rt.path, append([]string{"--root", rt.root}, args...)...)
-}
-
-// runtimeCmd runs args under container id's runtime.
-func (d *Daemon) runtimeCmd(ctx context.Context, id string, args ...string) *exec.Cmd {
-	return d.runtimeOf(id).command(ctx, args...)
-}
-
 // hostRuntime is h's runtime, checked at create so that a typo fails
 // there and not at start.
 func (d *Daemon) hostRuntime(h *container.HostConfig) error {
-	_, err := d.runtimeNamed(h.Runtime)
+	_, err := d.runtimeCLI(h.Runtime)
 	return err
+}
+
+// monitorBinary is pier-monitor, beside pier-runtime.
+func (d *Daemon) monitorBinary() string {
+	return filepath.Join(filepath.Dir(d.runtime), "pier-monitor")
 }

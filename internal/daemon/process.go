@@ -64,7 +64,7 @@ func (d *Daemon) ContainerPause(ctx context.Context, ref string) error {
 	if d.paused(r) {
 		return fmt.Errorf("container %s is already paused: %w", r.ID, errdefs.ErrConflict)
 	}
-	if err := d.runtimeVerb(ctx, "pause", r.ID); err != nil {
+	if err := d.runtimeOf(r.ID).Pause(ctx, r.ID); err != nil {
 		return err
 	}
 	return d.md.Put(pausedKind, r.ID, &pausedRecord{StartedAt: r.StartedAt})
@@ -85,7 +85,7 @@ func (d *Daemon) ContainerUnpause(ctx context.Context, ref string) error {
 
 // unpause resumes id and drops its marker; id is locked.
 func (d *Daemon) unpause(ctx context.Context, id string) error {
-	if err := d.runtimeVerb(ctx, "resume", id); err != nil {
+	if err := d.runtimeOf(id).Resume(ctx, id); err != nil {
 		return err
 	}
 	if err := d.md.Delete(pausedKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
@@ -107,15 +107,6 @@ func (d *Daemon) thawAfterSignal(ctx context.Context, id string) error {
 		return nil // unpaused meanwhile
 	}
 	return d.unpause(ctx, id)
-}
-
-// runtimeVerb runs `pier-runtime --root R verb id`.
-func (d *Daemon) runtimeVerb(ctx context.Context, verb, id string) error {
-	out, err := d.runtimeCmd(ctx, id, verb, id).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %s: %w", verb, id, strings.TrimSpace(string(out)), err)
-	}
-	return nil
 }
 
 // ContainerRename gives a container a new name, under Docker's rules.

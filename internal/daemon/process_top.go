@@ -3,7 +3,6 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/user"
@@ -57,16 +56,9 @@ func (d *Daemon) ContainerTop(ctx context.Context, ref, psArgs string) (containe
 
 // containerPids asks the runtime for the pids in the container's cgroup.
 func (d *Daemon) containerPids(ctx context.Context, id string) ([]int, error) {
-	cmd := d.runtimeCmd(ctx, id, "ps", "--format", "json", id)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	pids, err := d.runtimeOf(id).Ps(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("ps %s: %s: %w", id, strings.TrimSpace(stderr.String()), err)
-	}
-	var pids []int
-	if err := json.Unmarshal(out, &pids); err != nil {
-		return nil, fmt.Errorf("ps %s: %w", id, err)
+		return nil, err
 	}
 	slices.Sort(pids)
 	return pids, nil

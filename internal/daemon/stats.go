@@ -2,13 +2,10 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -60,29 +57,16 @@ func (d *Daemon) statsOnce(ctx context.Context, r containerRecord) (container.St
 	if cur.State != container.StateRunning && cur.State != container.StatePaused {
 		return resp, fmt.Errorf("container %s: not running: %w", r.ID, errdefs.ErrConflict)
 	}
-	out, err := d.runtimeCmd(ctx, r.ID, "events", "--stats", r.ID).Output()
-	if err != nil {
-		return resp, fmt.Errorf("stats of %s: %w", r.ID, runtimeErr(err))
-	}
-	var ev struct {
-		Data cgroups.Stats `json:"data"`
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(out), &ev); err != nil {
+	var st cgroups.Stats
+	if err := d.runtimeOf(r.ID).Stats(ctx, r.ID, &st); err != nil {
 		return resp, fmt.Errorf("stats of %s: %w", r.ID, err)
 	}
-	fillStats(&resp, &ev.Data)
+	fillStats(&resp, &st)
 	resp.CPUStats.SystemUsage, _ = systemCPUUsage()
 	if nets, err := netStats(cur.Pid); err == nil && len(nets) > 0 {
 		resp.Networks = nets
 	}
 	return resp, nil
-}
-
-func runtimeErr(err error) error {
-	if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
-		return fmt.Errorf("%s", strings.TrimSpace(string(ee.Stderr)))
-	}
-	return err
 }
 
 // fillStats maps the cgroup snapshot onto the API's; an unlimited limit

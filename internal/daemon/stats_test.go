@@ -8,17 +8,18 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/cgroups"
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
 func TestUpdateArgs(t *testing.T) {
 	pids := int64(7)
-	got := updateArgs(container.Resources{Memory: 64 << 20, MemorySwap: 64 << 20, NanoCPUs: 1.5e9, PidsLimit: &pids})
+	got := updateResources(container.Resources{Memory: 64 << 20, MemorySwap: 64 << 20, NanoCPUs: 1.5e9, CPUQuota: 5, PidsLimit: &pids}).Flags()
 	want := []string{"--memory", "67108864", "--memory-swap", "67108864", "--cpu-period", "100000", "--cpu-quota", "150000", "--pids-limit", "7"}
 	if !slices.Equal(got, want) {
-		t.Errorf("updateArgs = %v, want %v", got, want)
+		t.Errorf("update flags = %v, want %v", got, want)
 	}
-	if got := updateArgs(container.Resources{}); len(got) != 0 {
-		t.Errorf("updateArgs of nothing = %v", got)
+	if got := updateResources(container.Resources{}); got != (ociruntime.Resources{}) {
+		t.Errorf("update of nothing = %+v", got)
 	}
 	var hc container.Resources
 	mergeResources(&hc, container.Resources{Memory: 5, PidsLimit: &pids})

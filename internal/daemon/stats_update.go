@@ -2,10 +2,10 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 
 	"github.com/moby/moby/api/types/container"
+
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
 // ContainerUpdate changes a container's resource limits: a running one's
@@ -16,10 +16,9 @@ func (d *Daemon) ContainerUpdate(ctx context.Context, ref string, u container.Up
 		return container.UpdateResponse{}, err
 	}
 	defer unlock()
-	if args := updateArgs(u.Resources); len(args) > 0 && (r.State == container.StateRunning || r.State == container.StatePaused) {
-		args = append(append([]string{"update"}, args...), r.ID)
-		if out, err := d.runtimeCmd(ctx, r.ID, args...).CombinedOutput(); err != nil {
-			return container.UpdateResponse{}, fmt.Errorf("update %s: %s: %w", r.ID, out, err)
+	if res := updateResources(u.Resources); res != (ociruntime.Resources{}) && (r.State == container.StateRunning || r.State == container.StatePaused) {
+		if err := d.runtimeOf(r.ID).Update(ctx, r.ID, res); err != nil {
+			return container.UpdateResponse{}, err
 		}
 	}
 	err = d.md.Update(containerKind, r.ID, &r, func() error {
@@ -32,39 +31,20 @@ func (d *Daemon) ContainerUpdate(ctx context.Context, ref string, u container.Up
 	return container.UpdateResponse{Warnings: []string{}}, err
 }
 
-// updateArgs are pier-runtime update's flags for the set fields of res;
+// updateResources are the runtime's limits for the set fields of res;
 // NanoCPUs becomes a quota over a 100ms period.
-func updateArgs(res container.Resources) []string {
-	var a []string
-	i := func(flag string, v int64) { a = append(a, flag, strconv.FormatInt(v, 10)) }
-	if res.Memory != 0 {
-		i("--memory", res.Memory)
+func updateResources(res container.Resources) ociruntime.Resources {
+	o := ociruntime.Resources{
+		Memory: res.Memory, MemorySwap: res.MemorySwap, CPUShares: res.CPUShares,
+		CPUPeriod: res.CPUPeriod, CPUQuota: res.CPUQuota, CpusetCpus: res.CpusetCpus,
 	}
-	if res.MemorySwap != 0 {
-		i("--memory-swap", res.MemorySwap)
+	if res.NanoCPUs != 0 {
+		o.CPUPeriod, o.CPUQuota = 100000, res.NanoCPUs*100000/1e9
 	}
-	if res.CPUShares != 0 {
-		i("--cpu-shares", res.CPUShares)
+	if res.PidsLimit != nil {
+		o.PidsLimit = *res.PidsLimit
 	}
-	switch {
-	case res.NanoCPUs != 0:
-		i("--cpu-period", 100000)
-		i("--cpu-quota", res.NanoCPUs*100000/1e9)
-	case res.CPUQuota != 0 || res.CPUPeriod != 0:
-		if res.CPUPeriod != 0 {
-			i("--cpu-period", res.CPUPeriod)
-		}
-		if res.CPUQuota != 0 {
-			i("--cpu-quota", res.CPUQuota)
-		}
-	}
-	if res.CpusetCpus != "" {
-		a = append(a, "--cpuset-cpus", res.CpusetCpus)
-	}
-	if res.PidsLimit != nil && *res.PidsLimit != 0 {
-		i("--pids-limit", *res.PidsLimit)
-	}
-	return a
+	return o
 }
 
 // mergeResources copies the set fields of u into dst, as dockerd's update.

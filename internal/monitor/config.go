@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/logfile"
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
 // Config is what pierd tells a monitor, as a JSON file whose path is the
@@ -103,15 +105,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// runtimeArgs is the runtime's command line for one verb: the global
-// options first, as runc wants them.
-func (c Config) runtimeArgs(verb ...string) []string {
-	var args []string
-	if c.RuntimeRoot != "" {
-		args = append(args, "--root", c.RuntimeRoot)
-	}
-	if c.RuntimeLog != "" {
-		args = append(args, "--log", c.RuntimeLog, "--log-format", "json")
-	}
-	return append(args, verb...)
+// runtimeCLI is the container's runtime, which builds its command lines.
+func (c Config) runtimeCLI() ociruntime.CLI {
+	return ociruntime.CLI{Name: filepath.Base(c.Runtime), Path: c.Runtime, Root: c.RuntimeRoot, Log: c.RuntimeLog}
 }

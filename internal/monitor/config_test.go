@@ -2,11 +2,12 @@ package monitor
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
-	"slices"
 	"testing"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
 func validConfig() Config {
@@ -60,16 +61,12 @@ func TestParseConfigRefuses(t *testing.T) {
 	}
 }
 
-func TestRuntimeArgs(t *testing.T) {
+func TestRuntimeCLI(t *testing.T) {
 	c := validConfig()
 	c.RuntimeLog = "/l/runtime.log"
-	got := c.runtimeArgs("start", "c1")
-	want := []string{"--root", "/run/pier/runtime", "--log", "/l/runtime.log", "--log-format", "json", "start", "c1"}
-	if !slices.Equal(got, want) {
-		t.Errorf("runtimeArgs = %q, want %q", got, want)
-	}
-	c.RuntimeRoot, c.RuntimeLog = "", ""
-	if got := c.runtimeArgs("delete", "-f", "c1"); !slices.Equal(got, []string{"delete", "-f", "c1"}) {
-		t.Errorf("runtimeArgs without root or log = %q", got)
+	got := c.runtimeCLI()
+	want := ociruntime.CLI{Name: filepath.Base(c.Runtime), Path: c.Runtime, Root: "/run/pier/runtime", Log: "/l/runtime.log"}
+	if got != want {
+		t.Errorf("runtimeCLI = %+v, want %+v", got, want)
 	}
 }

@@ -1,12 +1,11 @@
 package monitor
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/logfile"
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
 // DrainGrace bounds how long the monitor waits, after the container's init
@@ -30,6 +30,7 @@ const copyBuf = 4 << 10
 // monitor is the state of one Run.
 type monitor struct {
 	cfg     Config
+	rt      ociruntime.CLI // the container's runtime
 	log     *logfile.Writer
 	streams [2]*logfile.Stream
 	readers [2]*os.File
@@ -55,7 +56,7 @@ type monitor struct {
 // the json-file log, waits for the container's init, writes the Status,
 // deletes the container and returns.
 func Run(cfg Config) error {
-	m := &monitor{cfg: cfg}
+	m := &monitor{cfg: cfg, rt: cfg.runtimeCLI()}
 	pid, startedAt, err := m.launch()
 	report(cfg.SyncFD, pid, err)
 	if err != nil {
@@ -82,7 +83,7 @@ func Run(cfg Config) error {
 	// The log is complete before the status says the container ended, so
 	// that whoever waits for the status reads every line.
 	m.drain()
-	delErr := m.runtime("delete", "-f", cfg.ID)
+	delErr := m.runtimeErr(m.rt.Delete(context.Background(), cfg.ID, true))
 	err = WriteStatus(cfg.StatusFile, st)
 	m.removeMonitorPid()
 	return errors.Join(werr, err, delErr, m.copyError())
@@ -130,7 +131,7 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 	if m.hub != nil && m.cfg.AttachWait > 0 {
 		m.hub.waitClients(m.cfg.AttachWait, AttachWaitTimeout)
 	}
-	if err := m.runtime("start", m.cfg.ID); err != nil {
+	if err := m.runtimeErr(m.rt.Start(context.Background(), m.cfg.ID)); err != nil {
 		m.abort(pid)
 		return 0, startedAt, err
 	}
@@ -164,22 +165,12 @@ func (m *monitor) create() error {
 		return err
 	}
 	defer stdin.Close()
-	cmd := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("create", "--bundle", m.cfg.Bundle, "--pid-file", m.cfg.PidFile, m.cfg.ID)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, writers[0], writers[1]
-	if err := cmd.Run(); err != nil {
-		err = m.runtimeError("create", err, nil)
-		m.abort(0)
-		return err
-	}
-	return nil
-}
-
-// runtime runs one of the runtime's other verbs, whose output is not the
-// container's.
-func (m *monitor) runtime(verb ...string) error {
-	out, err := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs(verb...)...).CombinedOutput()
+	err = m.rt.Create(context.Background(), m.cfg.ID, ociruntime.CreateOpts{
+		Bundle: m.cfg.Bundle, PidFile: m.cfg.PidFile, Stdin: stdin, Stdout: writers[0], Stderr: writers[1],
+	})
 	if err != nil {
-		return m.runtimeError(verb[0], err, out)
+		m.abort(0)
+		return m.runtimeErr(err)
 	}
 	return nil
 }
@@ -187,24 +178,20 @@ func (m *monitor) runtime(verb ...string) error {
 // abort removes a container that could not be started and reaps its init,
 // which is our child by now.
 func (m *monitor) abort(pid int) {
-	_ = m.runtime("delete", "-f", m.cfg.ID)
+	_ = m.rt.Delete(context.Background(), m.cfg.ID, true)
 	if pid > 0 {
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
 	}
 }
 
-// runtimeError names the verb and the runtime's own message: the last
-// line of its --log file if there is one, else its output.
-func (m *monitor) runtimeError(verb string, err error, out []byte) error {
-	msg := lastLogMsg(m.cfg.RuntimeLog)
-	if msg == "" {
-		msg = string(bytes.TrimSpace(out))
+// runtimeErr names the runtime in a failed verb's error, which carries
+// the runtime's own message (ociruntime.Error).
+func (m *monitor) runtimeErr(err error) error {
+	if err == nil {
+		return nil
 	}
-	if msg == "" {
-		return fmt.Errorf("%s %s %s: %w", m.cfg.Runtime, verb, m.cfg.ID, err)
-	}
-	return fmt.Errorf("%s %s %s: %w: %s", m.cfg.Runtime, verb, m.cfg.ID, err, msg)
+	return fmt.Errorf("%s: %w", m.cfg.Runtime, err)
 }
 
 // copy moves one pipe (or the pty master) into the log until EOF, and to
@@ -318,23 +305,4 @@ func report(fd, pid int, err error) {
 	f := os.NewFile(uintptr(fd), "sync")
 	f.Write(append(b, '\n'))
 	f.Close()
-}
-
-// lastLogMsg returns the "msg" of the last JSON line of a runtime's log.
-func lastLogMsg(path string) string {
-	if path == "" {
-		return ""
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := bytes.Split(bytes.TrimSpace(b), []byte{'\n'})
-	for i := len(lines) - 1; i >= 0; i-- {
-		var l struct{ Level, Msg string }
-		if json.Unmarshal(lines[i], &l) == nil && l.Level == "error" && l.Msg != "" {
-			return l.Msg
-		}
-	}
-	return ""
 }

@@ -1,12 +1,13 @@
 package monitor
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"time"
 
 	"github.com/pier-engine/pier/internal/logfile"
+	"github.com/pier-engine/pier/internal/ociruntime"
 )
 
 // AttachWaitTimeout bounds how long a start waits for Config.AttachWait
@@ -39,10 +40,9 @@ func (m *monitor) createTty() error {
 		return fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
 	defer null.Close()
-	cmd := exec.Command(m.cfg.Runtime, m.cfg.runtimeArgs("create", "--bundle", m.cfg.Bundle,
-		"--pid-file", m.cfg.PidFile, "--console-socket", con.Path, m.cfg.ID)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	runErr := cmd.Run()
+	runErr := m.rt.Create(context.Background(), m.cfg.ID, ociruntime.CreateOpts{
+		Bundle: m.cfg.Bundle, PidFile: m.cfg.PidFile, ConsoleSocket: con.Path, Stdin: null, Stdout: null, Stderr: null,
+	})
 	con.Close() // ends a Receive still waiting
 	r := <-got
 	if runErr != nil || r.err != nil {
@@ -51,7 +51,7 @@ func (m *monitor) createTty() error {
 		}
 		err := r.err
 		if runErr != nil {
-			err = m.runtimeError("create", runErr, nil)
+			err = m.runtimeErr(runErr)
 		}
 		m.abort(0)
 		return err
