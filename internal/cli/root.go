@@ -96,6 +96,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.networkCommands()...)
 	root.AddCommand(a.cpCommands()...)
 	root.AddCommand(a.exportCommand())
+	root.AddCommand(a.buildCommands()...)
 	return root
 }
 

@@ -1,0 +1,63 @@
+package e2e_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pier-engine/pier/internal/testutil"
+)
+
+// TestBuildPierCLI: pier build with a context directory and a
+// Dockerfile outside it, a Dockerfile on stdin, -q and --iidfile; a
+// failing RUN's exit code is pier's; pier diff and pier commit.
+func TestBuildPierCLI(t *testing.T) {
+	r := newBuildRig(t)
+	pier := testutil.Binary(t, "pier")
+	p := func(args ...string) (int, string, string) {
+		return run(t, pier, append([]string{"-H", r.d.host}, args...)...)
+	}
+	ctx := writeContext(t, map[string]string{"hello.txt": "hello from the context\n", ".dockerignore": "secret.txt\n", "secret.txt": "no\n"})
+	df := filepath.Join(t.TempDir(), "Elsewhere.dockerfile")
+	if err := os.WriteFile(df, []byte(multiStage+"COPY . /ctx\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	iid := filepath.Join(t.TempDir(), "iid")
+	code, out, errs := p("build", "-q", "-f", df, "--build-arg", "MSG=pier", "--iidfile", iid, "-t", "by-pier", ctx)
+	id, _ := os.ReadFile(iid)
+	if code != 0 || strings.TrimSpace(out) != string(id) || !strings.HasPrefix(out, "sha256:") {
+		t.Fatalf("pier build -q = %d %q %q (iidfile %q)", code, out, errs, id)
+	}
+	if got := r.mustDocker(nil, "run", "--rm", "by-pier"); got != "pier from the build stage\nhello from the context\n" {
+		t.Errorf("pier-built image runs %q", got)
+	}
+	if code, out, _ := r.docker("/usr/bin/docker", nil, "run", "--rm", "by-pier", "ls", "/ctx"); code != 0 || strings.Contains(out, "secret.txt") || !strings.Contains(out, "hello.txt") {
+		t.Errorf("the context in the image (.dockerignore'd secret.txt must be absent): %d %q", code, out)
+	}
+	cmd := exec.Command(pier, "-H", r.d.host, "build", "-t", "from-stdin", "-")
+	cmd.Stdin = strings.NewReader("FROM busybox\nCMD [\"echo\", \"from stdin\"]\n")
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Successfully tagged from-stdin:latest") {
+		t.Errorf("pier build - = %v\n%s", err, b)
+	}
+	if got := r.mustDocker(nil, "run", "--rm", "from-stdin"); got != "from stdin\n" {
+		t.Errorf("stdin-built image runs %q", got)
+	}
+	failing := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN exit 7\n"})
+	if code, _, errs := p("build", "--progress", "plain", failing); code != 7 || !strings.Contains(errs, "returned a non-zero code: 7") {
+		t.Errorf("failing RUN: pier build = %d, %q", code, errs)
+	}
+	r.mustDocker(nil, "run", "--name", "touched", "busybox", "touch", "/made")
+	if code, out, errs := p("diff", "touched"); code != 0 || out != "A /made\n" {
+		t.Errorf("pier diff = %d %q %q", code, out, errs)
+	}
+	if code, out, errs := p("commit", "-c", "CMD [\"ls\", \"/made\"]", "touched", "touched:img"); code != 0 || !strings.HasPrefix(out, "sha256:") {
+		t.Errorf("pier commit = %d %q %q", code, out, errs)
+	}
+	if got := r.mustDocker(nil, "run", "--rm", "touched:img"); got != "/made\n" {
+		t.Errorf("committed image runs %q", got)
+	}
+	r.mustDocker(nil, "rm", "touched")
+	r.nothingLeft()
+}
