@@ -175,7 +175,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 	// Networks stay up while pierd serves: building a bridge and its rules
 	// for each run would cost ~100 ms. They go when pierd stops.
-	defer d.HoldNetworks()()
+	defer d.Networks().Hold()()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	bb, err := newBuildBackend(ctx, d, cfg.Root)
@@ -203,7 +203,7 @@ func serverConfig(d *daemon.Daemon, log *slog.Logger) server.Config {
 		Exec:       d,
 		Images:     d,
 		Registry:   d,
-		Networks:   d,
+		Networks:   d.Networks(),
 		Volumes:    d,
 		Events:     d,
 		Version:    version.Version,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/pier-engine/pier/internal/daemon"
+	"github.com/pier-engine/pier/internal/daemon/network"
 	"github.com/pier-engine/pier/internal/server"
 )
 
@@ -14,7 +15,7 @@ var (
 	_ server.ExecBackend      = (*daemon.Daemon)(nil)
 	_ server.ImageBackend     = (*daemon.Daemon)(nil)
 	_ server.AuthBackend      = (*daemon.Daemon)(nil)
-	_ server.NetworkBackend   = (*daemon.Daemon)(nil)
+	_ server.NetworkBackend   = (*network.Controller)(nil) // the daemon's Networks()
 	_ server.VolumeBackend    = (*daemon.Daemon)(nil)
 	_ server.EventBackend     = (*daemon.Daemon)(nil)
 	// The builder joins the daemon in buildBackend (build.go).

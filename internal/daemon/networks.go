@@ -16,8 +16,8 @@ func (d *Daemon) newNetworks() *network.Controller {
 		Store: d.md, Log: d.log, Events: d.events, Containers: netContainers{d}})
 }
 
-// Networks is the controller that owns pier's networks; it implements
-// what the API's /networks needs.
+// Networks is the controller that owns pier's networks: the API's
+// network backend, and what pierd holds up while it serves (Hold).
 func (d *Daemon) Networks() *network.Controller { return d.nets }
 
 // netContainers is the daemon's containers as the network controller
@@ -91,38 +91,4 @@ func (d *Daemon) networkInspect(r containerRecord, resp *container.InspectRespon
 
 func (d *Daemon) networkSummary(r containerRecord, s *container.Summary) {
 	d.nets.SummarizeContainer(d.netView(r), s)
-}
-
-// HoldNetworks keeps networks up while pierd runs (network.Controller.Hold).
-func (d *Daemon) HoldNetworks() (release func()) { return d.nets.Hold() }
-
-// The API's /networks, until the server takes Networks() as its network
-// backend.
-
-func (d *Daemon) NetworkList(ctx context.Context, filters map[string][]string) ([]apinet.Summary, error) {
-	return d.nets.NetworkList(ctx, filters)
-}
-
-func (d *Daemon) NetworkInspect(ctx context.Context, ref string) (apinet.Inspect, error) {
-	return d.nets.NetworkInspect(ctx, ref)
-}
-
-func (d *Daemon) NetworkCreate(ctx context.Context, req apinet.CreateRequest) (apinet.CreateResponse, error) {
-	return d.nets.NetworkCreate(ctx, req)
-}
-
-func (d *Daemon) NetworkRemove(ctx context.Context, ref string) error {
-	return d.nets.NetworkRemove(ctx, ref)
-}
-
-func (d *Daemon) NetworkConnect(ctx context.Context, ref string, req apinet.ConnectRequest) error {
-	return d.nets.NetworkConnect(ctx, ref, req)
-}
-
-func (d *Daemon) NetworkDisconnect(ctx context.Context, ref string, req apinet.DisconnectRequest) error {
-	return d.nets.NetworkDisconnect(ctx, ref, req)
-}
-
-func (d *Daemon) NetworkPrune(ctx context.Context, filters map[string][]string) (apinet.PruneReport, error) {
-	return d.nets.NetworkPrune(ctx, filters)
 }

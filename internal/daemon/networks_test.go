@@ -17,7 +17,7 @@ import (
 func TestContainerNetworks(t *testing.T) {
 	d := newContainerDaemon(t)
 	ctx := context.Background()
-	if _, err := d.NetworkCreate(ctx, network.CreateRequest{Name: "app",
+	if _, err := d.Networks().NetworkCreate(ctx, network.CreateRequest{Name: "app",
 		IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: netip.MustParsePrefix("10.79.0.0/24")}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestContainerNetworks(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].NetworkSettings == nil || list[0].NetworkSettings.Networks["app"] == nil {
 		t.Errorf("ps = %+v, %v", list, err)
 	}
-	if err := d.NetworkConnect(ctx, "bridge", network.ConnectRequest{Container: "web"}); err != nil {
+	if err := d.Networks().NetworkConnect(ctx, "bridge", network.ConnectRequest{Container: "web"}); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := d.ContainerInspect(ctx, "web"); c.NetworkSettings.Networks["bridge"] == nil {
