@@ -11,9 +11,14 @@
 // included, so a UDP client retries over TCP just as it would with the
 // upstream itself. When every upstream fails, the client gets SERVFAIL.
 //
+// Only clients inside the network's subnet are answered: the gateway is an
+// address a LAN host can route to through the host, and the resolver must
+// not serve it (an open resolver, and the containers' names for anyone to
+// look up). TCP connections are bounded in all and per client.
+//
 // Lifecycle:
 //
-//	s, err := Listen(gateway, 53, names, HostUpstreams())
+//	s, err := Listen(gateway/bits, 53, names, HostUpstreams())
 //	...                 // names is called for each query; it must be safe
 //	                    // for concurrent use and fast (no I/O)
 //	s.Close()           // once the network goes; waits for in-flight queries

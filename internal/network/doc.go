@@ -9,6 +9,7 @@
 //
 // Lifecycle, as the daemon drives it:
 //
+//	CheckBridgeName(name)             when a network names its bridge
 //	EnsureBridge(name, subnet, mtu)   once per network, idempotent
 //	EnsureNAT(subnet, bridge)         once per network, idempotent
 //	OpenIPAM(dir, name, subnet)       once per network; survives restarts
@@ -34,7 +35,20 @@
 // host's loopback is seen by the container as coming from the gateway; every
 // other client (another host, another network) keeps its own source address.
 //
+// route_localnet alone would let a container send to 127.0.0.1 through its
+// gateway and reach the host's loopback services (CVE-2020-8558), so the
+// first EnsureNAT also installs a guard in an input chain: packets to
+// 127.0.0.0/8 arriving on any interface but lo are dropped unless pier
+// DNATed their connection (localnetPlan). In prerouting, a port published
+// on 127.0.0.0/8 matches only packets from lo, and one published on every
+// address excludes 127.0.0.0/8 (moby#41872). With ip_forward on, a bridge
+// with NAT takes new connections from other interfaces only when a
+// published port DNATed them (natPlan). PublishPort refuses a host address
+// that is not local and a host port some process listens on (hostport.go).
+//
 // pier only ever touches the table "ip pier", the bridges and veths it
-// created, and the route_localnet and ip_forward sysctls; it never flushes
-// the ruleset or changes the host's routes.
+// created (its bridges carry the ifalias "pier-network"; an operator's
+// bridge is never configured or deleted, owner.go), and the route_localnet
+// and ip_forward sysctls; it never flushes the ruleset or changes the
+// host's routes.
 package network
