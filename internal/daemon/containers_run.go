@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/monitor"
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // exitWaiter is closed when a container's current run has ended and its
@@ -371,9 +371,4 @@ func (d *Daemon) adoptContainers() error {
 
 // alive reports whether pid is a live process (not a zombie's reuse check:
 // the monitor's pid file and status settle that).
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	return syscall.Kill(pid, 0) == nil
-}
+func alive(pid int) bool { return sys.ProcessExists(pid) }
