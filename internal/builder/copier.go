@@ -33,6 +33,19 @@ type copier struct {
 	own     owner
 	chmod   *fs.FileMode
 	extract bool // ADD: local archives are unpacked
+	// noChown: an unprivileged builder (the unit tests) cannot give
+	// files away, so they keep its own owner.
+	noChown bool
+}
+
+func (cp *copier) chown(rel string) error {
+	if cp.noChown {
+		return nil
+	}
+	if err := cp.dst.Lchown(rel, cp.own.uid, cp.own.gid); err != nil {
+		return fmt.Errorf("chown %s: %w", "/"+rel, err)
+	}
+	return nil
 }
 
 func (cp *copier) copySource(s source, dest string, intoDir bool) error {
@@ -91,7 +104,7 @@ func (cp *copier) mkdirAll(rel string) error {
 	if err := cp.dst.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("mkdir %s: %w", "/"+rel, err)
 	}
-	return cp.dst.Lchown(rel, cp.own.uid, cp.own.gid)
+	return cp.chown(rel)
 }
 
 func (cp *copier) copyChildren(srcRel, dstRel string) error {
@@ -139,7 +152,7 @@ func (cp *copier) copyEntry(s, d string, fi fs.FileInfo) error {
 		if err := cp.dst.Symlink(link, d); err != nil {
 			return fmt.Errorf("symlink %s: %w", "/"+d, err)
 		}
-		return cp.dst.Lchown(d, cp.own.uid, cp.own.gid)
+		return cp.chown(d)
 	case fi.Mode().IsRegular():
 		return cp.copyFile(s, d, fi)
 	}
@@ -191,8 +204,8 @@ func (cp *copier) writeFile(d string, r io.Reader, mode fs.FileMode, fi fs.FileI
 // attrs gives d the step's owner, the source's mode (or --chmod) and
 // modification time.
 func (cp *copier) attrs(d string, fi fs.FileInfo) error {
-	if err := cp.dst.Lchown(d, cp.own.uid, cp.own.gid); err != nil {
-		return fmt.Errorf("chown %s: %w", "/"+d, err)
+	if err := cp.chown(d); err != nil {
+		return err
 	}
 	if err := cp.setMode(d, fi.Mode()); err != nil {
 		return err
@@ -201,8 +214,8 @@ func (cp *copier) attrs(d string, fi fs.FileInfo) error {
 }
 
 func (cp *copier) setMode(d string, mode fs.FileMode) error {
-	if err := cp.dst.Lchown(d, cp.own.uid, cp.own.gid); err != nil {
-		return fmt.Errorf("chown %s: %w", "/"+d, err)
+	if err := cp.chown(d); err != nil {
+		return err
 	}
 	m := mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	if cp.chmod != nil {

@@ -92,7 +92,7 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 		return fmt.Errorf("%s: %w", c.name, err)
 	}
 	defer dst.Close()
-	cp := &copier{ctx: bd.ctx, src: root, dst: dst, dstDir: dir, extract: c.add && c.from == ""}
+	cp := &copier{ctx: bd.ctx, src: root, dst: dst, dstDir: dir, extract: c.add && c.from == "", noChown: os.Geteuid() != 0}
 	if cp.own, err = resolveOwner(dst, c.chown); err != nil {
 		return located(c.cmd, err)
 	}
