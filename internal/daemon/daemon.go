@@ -78,9 +78,8 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	// 0710: other users may not list what the daemon keeps.
-	if err := os.MkdirAll(cfg.Root, 0o710); err != nil {
-		return nil, fmt.Errorf("root %s: %w", cfg.Root, err)
+	if err := prepareRoot(cfg.Root); err != nil {
+		return nil, err
 	}
 	id, err := engineID(filepath.Join(cfg.Root, "engine-id"))
 	if err != nil {
@@ -104,6 +103,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 
 // openStores opens what the engine keeps under its root.
 func (d *Daemon) openStores() (err error) {
+	d.sweepTemps()
 	if d.md, err = metadata.Open(filepath.Join(d.cfg.Root, "metadata")); err != nil {
 		return err
 	}
@@ -112,6 +112,9 @@ func (d *Daemon) openStores() (err error) {
 		return err
 	}
 	if d.volumes, err = volume.New(d.cfg.Root, d.md); err != nil {
+		return err
+	}
+	if err := d.sweepOrphans(); err != nil {
 		return err
 	}
 	if err := d.adoptContainers(); err != nil {

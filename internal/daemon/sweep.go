@@ -151,8 +151,8 @@ func (d *Daemon) sweepImages() error {
 // directory can never descend into a mount.
 func (d *Daemon) sweepContainer(why, id string) {
 	p := d.paths(id)
-	detach(p.rootfs)
-	detach(p.shm)
+	rootfs.DetachAll(p.rootfs)
+	rootfs.DetachAll(p.shm)
 	d.sweepSnapshot(why, id)
 	d.sweepRemove(why, p.dir)
 }
@@ -208,7 +208,3 @@ func (d *Daemon) sweepRemove(why, path string) {
 	}
 	d.log.Info("sweep: removed", "path", path, "reason", why)
 }
-
-// detach lazily unmounts whatever is mounted on path; nothing mounted
-// is not an error.
-func detach(path string) { rootfs.DetachAll(path) }
