@@ -276,20 +276,28 @@ func (f *fakeOCI) Update(ctx context.Context, id string, r ociruntime.Resources)
 }
 
 // Exec runs a fake process: "true" exits 0, "false" 1, "sleep" until
-// killed, "echo" prints its arguments; anything else is not found (127).
+// killed, "echo" prints its arguments, "cat" copies stdin; anything else
+// is not found (127). As with a real runtime, a container that refuses
+// the exec (gone, paused) makes the runtime fail after it started: exit
+// status 1, its message on stderr and no pid file.
 func (f *fakeOCI) Exec(ctx context.Context, id string, o ociruntime.ExecOpts) (ociruntime.Process, error) {
 	args := o.Process.Args
 	f.call("exec %s %s", id, strings.Join(args, " "))
 	f.mu.Lock()
 	i, err := f.live(id)
 	if err == nil && i.paused {
-		err = fmt.Errorf("container %s is paused: %w", id, errdefs.ErrConflict)
+		err = fmt.Errorf("cannot exec in container %s: it is paused", id)
 	}
 	f.nextPid++
 	pid := f.nextPid
 	f.mu.Unlock()
 	if err != nil {
-		return nil, err
+		if o.Stderr != nil {
+			fmt.Fprintln(o.Stderr, err)
+		}
+		p := &fakeProc{done: make(chan struct{}), killed: make(chan struct{}), code: 1}
+		close(p.done)
+		return p, nil
 	}
 	if o.PidFile != "" {
 		if err := os.WriteFile(o.PidFile, []byte(strconv.Itoa(pid)), 0o600); err != nil {

@@ -117,9 +117,10 @@ func lastLogMsg(path string) string {
 	return ""
 }
 
-// CreateOpts are create's inputs. Stdio left nil is /dev/null; when
-// Stdout or Stderr is set the runtime hands it on to the container, so a
-// failure's message can come only from the Log file.
+// CreateOpts are create's inputs. The runtime hands its stdio on to the
+// container (nil is /dev/null), so create's output is never captured: a
+// failure's message comes from the Log file, and without one the error
+// has only the exit status.
 type CreateOpts struct {
 	Bundle, PidFile string
 	// ConsoleSocket receives the pty master of a terminal container.
@@ -137,12 +138,8 @@ func (c CLI) Create(ctx context.Context, id string, o CreateOpts) error {
 	}
 	cmd := c.command(ctx, append(verb, id)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	var talk bytes.Buffer
-	if o.Stdout == nil && o.Stderr == nil {
-		cmd.Stdout, cmd.Stderr = &talk, &talk
-	}
 	if err := cmd.Run(); err != nil {
-		return c.fail("create "+id, err, talk.Bytes())
+		return c.fail("create "+id, err, nil)
 	}
 	return nil
 }
