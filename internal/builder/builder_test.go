@@ -316,8 +316,8 @@ func TestBadInput(t *testing.T) {
 func TestCopyRules(t *testing.T) {
 	b, e := newBuilder(t)
 	files := map[string]string{
-		"Dockerfile":    "FROM busybox\nWORKDIR /w\nCOPY *.txt sub/ ./\nCOPY one.txt /renamed\n",
-		"one.txt":       "1", "two.txt": "2", "sub/inner": "in", "ignored.log": "x",
+		"Dockerfile": "FROM busybox\nWORKDIR /w\nCOPY *.txt sub/ ./\nCOPY one.txt /renamed\n",
+		"one.txt":    "1", "two.txt": "2", "sub/inner": "in", "ignored.log": "x",
 		".dockerignore": "*.log\n",
 	}
 	r := runBuild(t, b, e, files, Options{})

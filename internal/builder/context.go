@@ -1,8 +1,11 @@
 package builder
 
 import (
+	"archive/tar"
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +26,15 @@ import (
 type buildContext struct {
 	dir  string
 	root *os.Root
+	// sums are the sha256 of the regular files, by clean relative name,
+	// computed while the tar was extracted so COPY's cache key does not
+	// read them again.
+	sums map[string]fileSum
+}
+
+type fileSum struct {
+	size int64
+	hex  string
 }
 
 // extractContext unpacks the context tar r (plain, gzip or zstd) into a
@@ -48,7 +60,19 @@ func extractContext(ctx context.Context, r io.Reader, tmp string) (*buildContext
 		return nil, fmt.Errorf("build context: %w", err)
 	}
 	defer dr.Close()
-	if err := archive.Extract(ctx, dr, dir, archive.Options{Whiteouts: archive.WhiteoutApply}); err != nil {
+	// The stream is read once: extracted here and, on the other core,
+	// hashed file by file.
+	pr, pw := io.Pipe()
+	sums := make(chan map[string]fileSum, 1)
+	go func() { sums <- hashTar(pr) }()
+	tee := io.TeeReader(dr, pw)
+	err = archive.Extract(ctx, tee, dir, archive.Options{Whiteouts: archive.WhiteoutApply})
+	if err == nil {
+		_, err = io.Copy(io.Discard, tee) // the tar's end blocks
+	}
+	pw.CloseWithError(err)
+	fileSums := <-sums
+	if err != nil {
 		return nil, invalidf("build context: %w", err)
 	}
 	root, err := os.OpenRoot(dir)
@@ -56,7 +80,62 @@ func extractContext(ctx context.Context, r io.Reader, tmp string) (*buildContext
 		return nil, fmt.Errorf("build context: %w", err)
 	}
 	ok = true
-	return &buildContext{dir: dir, root: root}, nil
+	return &buildContext{dir: dir, root: root, sums: fileSums}, nil
+}
+
+// hashTar digests each regular file of the tar r; it reads r to its end
+// whatever happens, so the extraction feeding it never blocks.
+func hashTar(r io.Reader) map[string]fileSum {
+	defer io.Copy(io.Discard, r)
+	sums := map[string]fileSum{}
+	// A name under a symlink of the tar is not where its file lands: it
+	// gets no sum, and a symlink voids those below its name.
+	links := map[string]bool{}
+	underLink := func(name string) bool {
+		for d := path.Dir(name); d != "." && d != "/"; d = path.Dir(d) {
+			if links[d] {
+				return true
+			}
+		}
+		return false
+	}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			return sums
+		}
+		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
+		if hdr.Typeflag == tar.TypeSymlink {
+			links[name] = true
+			for k := range sums {
+				if strings.HasPrefix(k, name+"/") {
+					delete(sums, k)
+				}
+			}
+		}
+		if underLink(name) {
+			continue
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			h := sha256.New()
+			n, err := io.Copy(h, tr)
+			if err != nil {
+				return sums
+			}
+			sums[name] = fileSum{size: n, hex: hex.EncodeToString(h.Sum(nil))}
+		case tar.TypeLink:
+			target := strings.TrimPrefix(path.Clean("/"+hdr.Linkname), "/")
+			if s, ok := sums[target]; ok {
+				sums[name] = s
+			} else {
+				delete(sums, name)
+			}
+		default:
+			delete(sums, name) // replaced by something else
+		}
+	}
 }
 
 func (c *buildContext) close() {

@@ -302,7 +302,7 @@ func isTarHeader(b []byte) bool {
 // hashSources digests what the step copies (names, modes, owners, link
 // targets, content) and extra: the cache key of COPY and ADD, shown as
 // file:, dir: or multi: as dockerd shows it.
-func hashSources(root *os.Root, srcs []source, extra string) (string, error) {
+func hashSources(root *os.Root, sums map[string]fileSum, srcs []source, extra string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00", extra)
 	for _, s := range srcs {
@@ -331,6 +331,10 @@ func hashSources(root *os.Root, srcs []source, extra string) (string, error) {
 				link, _ := root.Readlink(p)
 				fmt.Fprintf(h, "%s\x00", link)
 			case fi.Mode().IsRegular():
+				if s, ok := sums[p]; ok && s.size == fi.Size() {
+					fmt.Fprintf(h, "%s\x00", s.hex)
+					return nil
+				}
 				f, err := root.Open(p)
 				if err != nil {
 					return err

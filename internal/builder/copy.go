@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-
 )
 
 // copyStep is a COPY or an ADD.
@@ -65,7 +64,11 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 	if len(srcs) > 1 && !destIsDir {
 		return located(c.cmd, fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", c.name))
 	}
-	hash, err := hashSources(root, srcs, c.chown+" "+c.chmod)
+	var sums map[string]fileSum
+	if c.from == "" {
+		sums = bd.files.sums
+	}
+	hash, err := hashSources(root, sums, srcs, c.chown+" "+c.chmod)
 	if err != nil {
 		return err
 	}
