@@ -217,4 +217,3 @@ func apiCall(c *http.Client, method, path, body string) int {
 	}
 	return resp.StatusCode
 }
-
