@@ -383,3 +383,53 @@ func TestPreambleIsNamed(t *testing.T) {
 		t.Errorf("cmdline %q, want %q", cmdline, want)
 	}
 }
+
+// The descriptor-based paths, without and with a user namespace: the
+// console bound from the pty fd, masks from the checked /dev/null (in a
+// user namespace a bind of the host's), the sysctl through the private
+// procfs clone, and (without one) oom_score_adj through the checked /proc.
+func TestHardenedSetupPaths(t *testing.T) {
+	r := newRT(t)
+	for _, userns := range []bool{false, true} {
+		if userns {
+			testutil.Requires(t, "userns")
+		}
+		script := "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/self/oom_score_adj; wc -c < /proc/keys; " +
+			"grep -c ' /dev/console ' /proc/self/mountinfo; echo done; exec sleep 1000"
+		b := testutil.Bundle(t, sh(script), func(s *specs.Spec) {
+			s.Process.Terminal = true
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_unprivileged_port_start": "1000"}
+			// In a user namespace the non-dumpable setup process cannot
+			// write its own oom_score_adj (the file belongs to the host's
+			// root then); that needs the runtime to write it from outside.
+			if userns {
+				withUserNS(s)
+			} else {
+				score := 100
+				s.Process.OOMScoreAdj = &score
+			}
+		})
+		traversable(t, b)
+		con := listenConsole(t)
+		r.ok("run", "-d", "--console-socket", con.path, "--bundle", b, r.id())
+		master, _ := con.receive()
+		score := "100"
+		if userns {
+			score = strings.TrimSpace(readFileString(t, "/proc/self/oom_score_adj"))
+		}
+		got := strings.Fields(readUntil(t, master, "done"))
+		want := []string{"1000", score, "0", "1", "done"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("userns %v: sysctl, oom_score_adj, size of masked /proc/keys, console mounts: %q, want %q", userns, got, want)
+		}
+	}
+}
+
+func readFileString(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
