@@ -175,4 +175,3 @@ func (m *IPAM) commit(st ipamState) error {
 	m.state = st
 	return nil
 }
-
