@@ -38,12 +38,11 @@ func setResources(in Input, s *specs.Spec) error {
 		}
 		res.Pids = &specs.LinuxPids{Limit: &limit}
 	}
-	if w := r.BlkioWeight; w != 0 {
-		if w < 10 || w > 1000 {
-			return invalid("HostConfig.BlkioWeight", fmt.Errorf("%d is outside [10, 1000]", w))
-		}
-		res.BlockIO = &specs.LinuxBlockIO{Weight: &w}
+	bio, err := blockIO(in)
+	if err != nil {
+		return err
 	}
+	res.BlockIO = bio
 	return nil
 }
 
