@@ -10,8 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
-
 // TestExtractRootOverlayForm checks what only root can make: owners,
 // device nodes, trusted xattrs and overlayfs whiteouts.
 func TestExtractRootOverlayForm(t *testing.T) {

@@ -17,16 +17,6 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-// helperEnv carries the capabilities (JSON) for the re-executed helper.
-const helperEnv = "PIER_CAPS_HELPER"
-
-func TestMain(m *testing.M) {
-	if c := os.Getenv(helperEnv); c != "" {
-		os.Exit(helperMain(c))
-	}
-	os.Exit(testutil.LeakCheckMain(m))
-}
-
 // helperMain applies the sets on its locked thread and prints that
 // thread's Cap* lines of /proc/thread-self/status.
 func helperMain(js string) int {

@@ -13,8 +13,6 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
-
 // TestDNSLANHostGetsNoAnswer: a network's resolver listens on its gateway, an
 // address a LAN host can route to through this host. It must not be an
 // open resolver for the LAN (amplification, lookups of the containers'

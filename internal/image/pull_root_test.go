@@ -17,8 +17,6 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
-
 // TestRootfsOfPulledImage pulls a multi-layer image (deletions, an opaque
 // directory, hardlinks, a symlink chain, a device node) and checks the
 // mounted rootfs holds exactly the expected tree.

@@ -20,8 +20,6 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
-
 // testNetns makes a network namespace held only by an open descriptor, so
 // nothing is mounted and closing it (at cleanup) destroys the namespace and
 // the veth peers inside. It returns the handle and a path Attach can open.

@@ -18,8 +18,6 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
-
 // rt drives the pier-runtime binary with a private state root, as
 // containerd or a user would.
 type rt struct {

@@ -14,8 +14,6 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
-
 func unpackTar(t *testing.T, s *Store, id, parent string, b []byte) {
 	t.Helper()
 	err := s.Unpack(context.Background(), id, parent, func(dir string) error {
