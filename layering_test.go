@@ -12,7 +12,7 @@ const module = "github.com/pier-engine/pier"
 // layers places every internal package; imports must point strictly down.
 // A package missing from this table fails the test, so a new package is a
 // conscious decision about where it sits.
-var layers = map[string]int{
+var layers = map[string]float64{
 	// L0: leaves.
 	"internal/sys":        0,
 	"internal/errdefs":    0,
@@ -28,7 +28,8 @@ var layers = map[string]int{
 	"internal/rootfs":           1,
 	"internal/caps":             1,
 	"internal/seccomp":          1,
-	"internal/nsenter":          1,
+	"internal/nsenter":          1, // the preamble's wire format, pure Go
+	"internal/nsenter/preamble": 1, // the C preamble itself (cgo)
 	"internal/snapshot":         1,
 	"internal/metadata":         1,
 	"internal/network":          1,
@@ -44,7 +45,9 @@ var layers = map[string]int{
 	"internal/image":         2,
 	"internal/specgen":       2,
 	"internal/volume":        2,
-	"internal/monitor":       2,
+	// L2.5: the per-container monitor drives internal/runtime in-process
+	// (create, start, delete), and still talks to the kernel itself.
+	"internal/monitor": 2.5,
 	// L3: the engine.
 	"internal/daemon":         3,
 	"internal/builder":        3, // the classic Dockerfile builder
@@ -117,8 +120,8 @@ func TestImportsPointDown(t *testing.T) {
 		for _, imp := range p.Imports {
 			dep, ours := rel(imp)
 			if !ours {
-				if kernelAPI[imp] && mine > 2 {
-					t.Errorf("%s (L%d) imports %s: only L0-L2 talk to the kernel", me, mine, imp)
+				if kernelAPI[imp] && mine >= 3 {
+					t.Errorf("%s (L%g) imports %s: only L0-L2 talk to the kernel", me, mine, imp)
 				}
 				if imp == "net/http" && !allowedHTTP(me) {
 					t.Errorf("%s imports net/http: only server, image and cli may", me)
@@ -130,7 +133,7 @@ func TestImportsPointDown(t *testing.T) {
 				continue
 			}
 			if theirs, ok := layers[dep]; ok && theirs >= mine && !sameTree(me, dep) {
-				t.Errorf("%s (L%d) imports %s (L%d): imports must point to a lower layer", me, mine, dep, theirs)
+				t.Errorf("%s (L%g) imports %s (L%g): imports must point to a lower layer", me, mine, dep, theirs)
 			}
 		}
 	}
@@ -158,11 +161,11 @@ func TestCgoOnlyInRuntime(t *testing.T) {
 	}
 	found := false
 	for _, p := range list(t, "-deps", "./cmd/pier-runtime") {
-		if p.ImportPath == module+"/internal/nsenter" {
+		if p.ImportPath == module+"/internal/nsenter/preamble" {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("pier-runtime does not link internal/nsenter, the C preamble")
+		t.Errorf("pier-runtime does not link internal/nsenter/preamble, the C preamble")
 	}
 }

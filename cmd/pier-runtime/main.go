@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/pier-engine/pier/internal/containerinit"
-	_ "github.com/pier-engine/pier/internal/nsenter" // the C preamble; see its package doc
+	_ "github.com/pier-engine/pier/internal/nsenter/preamble" // the C preamble; see its package doc
 	"github.com/pier-engine/pier/internal/ocicli"
 )
 

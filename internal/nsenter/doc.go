@@ -1,11 +1,9 @@
 //go:build linux
 
-// Package nsenter links pier-runtime's C preamble: a constructor that runs
-// before the Go runtime starts and, only when _PIER_BOOTSTRAP_FD is set,
-// joins and creates the container's namespaces while the process is still
-// single-threaded (nsenter.c explains why and draws the stages). The Go side
-// of its wire format is in protocol.go; the runtime imports this package
-// for both.
-//
-// Only cmd/pier-runtime may link it: it is the project's one use of cgo.
+// Package nsenter is the Go side of the wire format of pier-runtime's C
+// preamble (internal/nsenter/preamble, nsenter.c there): the bootstrap
+// message, the replies and the process names. It links no C, so that
+// whatever starts a preamble from pier-runtime's binary (the runtime's own
+// commands, pier-monitor, pierd's exec) can import it; only
+// cmd/pier-runtime links the preamble itself.
 package nsenter

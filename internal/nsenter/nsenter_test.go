@@ -5,35 +5,6 @@ import (
 	"testing"
 )
 
-// TestConstantsMatchHeader keeps protocol.go and nsenter.h from drifting.
-func TestConstantsMatchHeader(t *testing.T) {
-	h := headerValues()
-	checks := []struct {
-		name   string
-		goSide int
-	}{
-		{"magic", BootstrapMagic}, {"version", BootstrapVersion}, {"max join", MaxJoin},
-		{"max cgroup", MaxCgroup}, {"cg tasks", CgroupTasks}, {"cg v2dir", CgroupV2Dir},
-		{"max path", MaxPath}, {"max timens", MaxTimens}, {"usermap", MsgUsermap},
-		{"usermap ack", MsgUsermapAck}, {"pid", MsgPID}, {"error", MsgError},
-		{"reply size", ReplySize}, {"header size", 24},
-	}
-	for _, c := range checks {
-		if c.goSide != h[c.name] {
-			t.Errorf("%s: protocol.go says %#x, nsenter.h says %#x", c.name, c.goSide, h[c.name])
-		}
-	}
-	if got, want := headerNames(), [4]string{NamePreamble, NameInit, CommPreamble, CommInit}; got != want {
-		t.Errorf("process names: nsenter.h %q, protocol.go %q", got, want)
-	}
-	if len(CommPreamble) > 15 || len(CommInit) > 15 || len(NameInit) > len(NamePreamble) {
-		t.Errorf("comm names over 15 characters, or an init name longer than the preamble's room")
-	}
-	if BootstrapEnv != headerEnv() {
-		t.Errorf("bootstrap env: %q vs %q", BootstrapEnv, headerEnv())
-	}
-}
-
 func TestEncode(t *testing.T) {
 	b := Bootstrap{CloneFlags: 0x20000, Join: []Join{{Type: 0x40000000, Path: "/proc/1/ns/net"}},
 		Cgroups: []Cgroup{{Kind: CgroupTasks, Path: "/t"}}, Timens: "monotonic 1 0\n"}

@@ -1,4 +1,4 @@
-package nsenter
+package preamble
 
 // The preamble is compiled from nsenter.c in this directory; importing the
 // package is what links its constructor into the binary.
@@ -9,9 +9,9 @@ import "C"
 
 import "unsafe"
 
-// headerValues reports nsenter.h's constants as the C compiler sees them,
-// for the test that keeps protocol.go in step (tests cannot use cgo).
-func headerValues() map[string]int {
+// HeaderValues reports nsenter.h's constants as the C compiler sees them,
+// for the test that keeps internal/nsenter's protocol.go in step.
+func HeaderValues() map[string]int {
 	return map[string]int{
 		"magic":       int(C.PIER_BOOTSTRAP_MAGIC),
 		"version":     int(C.PIER_BOOTSTRAP_VERSION),
@@ -30,8 +30,10 @@ func headerValues() map[string]int {
 	}
 }
 
-func headerEnv() string { return C.PIER_BOOTSTRAP_ENV }
+// HeaderEnv is the bootstrap fd variable's name in nsenter.h.
+func HeaderEnv() string { return C.PIER_BOOTSTRAP_ENV }
 
-func headerNames() [4]string {
+// HeaderNames are the process names nsenter.h gives the preamble and init.
+func HeaderNames() [4]string {
 	return [4]string{C.PIER_NAME_PREAMBLE, C.PIER_NAME_INIT, C.PIER_COMM_PREAMBLE, C.PIER_COMM_INIT}
 }

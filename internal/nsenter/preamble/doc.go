@@ -1,0 +1,12 @@
+//go:build linux
+
+// Package preamble links pier-runtime's C preamble (nsenter.c): a
+// constructor that runs before the Go runtime starts and, only when
+// _PIER_BOOTSTRAP_FD is set, joins and creates the container's namespaces
+// while the process is still single-threaded (nsenter.c explains why and
+// draws the stages). Its wire format's Go side is internal/nsenter, which
+// links no C: the runtime library, and so pier-monitor and pierd, speak the
+// protocol to a preamble they start from pier-runtime's binary.
+//
+// Only cmd/pier-runtime may link it: it is the project's one use of cgo.
+package preamble
