@@ -2,11 +2,15 @@
 # The README's two commands are `make demo` and `make test`; .ci/run calls `make test`.
 
 GO       ?= go
+# go.mod's toolchain line names the Go with the fixed standard library;
+# auto lets the go command fetch it through the module proxy and use it
+# even where the user's go env says GOTOOLCHAIN=local.
+export GOTOOLCHAIN ?= auto
 BIN      := $(CURDIR)/bin
 IS_ROOT  := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 TESTFLAGS ?=
 
-.PHONY: all build deps test-deps demo test test-unit test-vm compat bench conformance clean
+.PHONY: all build deps test-deps demo test test-unit test-vm compat compat-docker-py bench conformance clean vulncheck fuzz
 
 all: build
 
@@ -50,6 +54,23 @@ else
 	$(GO) test -count=1 $(TESTFLAGS) ./...
 endif
 
+# govulncheck against an offline copy of the Go vulnerability database
+# (module golang.org/x/vulndb through the module proxy); fails when a
+# vulnerability is reachable from pier's code. See scripts/vulncheck.sh.
+vulncheck:
+	scripts/vulncheck.sh
+
+# Each fuzz target for FUZZTIME (seed corpora in the packages' testdata/fuzz).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := internal/archive:FuzzExtract internal/archive:FuzzDecompress \
+	internal/image:FuzzLoadManifests internal/image:FuzzLoad
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg/; \
+	done
+
 test-unit:
 	$(GO) test -count=1 $(TESTFLAGS) ./...
 
@@ -61,6 +82,11 @@ test-vm:
 # Docker and Podman driving pier-runtime (installs docker.io and podman).
 compat: deps build
 	scripts/compat.sh
+
+# docker-py 5.0.3's own integration suite against pierd and a private
+# dockerd 20.10; DOCKER_PY_SRC names its checkout (scripts/compat-docker-py.sh).
+compat-docker-py: deps build
+	scripts/compat-docker-py.sh
 
 bench: deps build
 	bench/run.sh

@@ -74,3 +74,29 @@ func TestDecompressRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecompress feeds the decoders arbitrary streams: a decoder may
+// reject them, but must neither panic (ErrDecoderPanic would hide it
+// from pierd's users, not from this test) nor expand without bound.
+func FuzzDecompress(f *testing.F) {
+	var gz, zs bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write([]byte("a tar would be here"))
+	gw.Close()
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(bytes.Repeat([]byte("zstd "), 1000))
+	zw.Close()
+	f.Add(gz.Bytes())
+	f.Add(zs.Bytes())
+	f.Add([]byte("plain"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rc, err := Decompress(bytes.NewReader(b))
+		if err == nil {
+			_, err = io.Copy(io.Discard, io.LimitReader(rc, 64<<20))
+			rc.Close()
+		}
+		if errors.Is(err, ErrDecoderPanic) {
+			t.Fatal(err)
+		}
+	})
+}
