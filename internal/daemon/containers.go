@@ -91,10 +91,13 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err := validateHealthConfig(cfg.Healthcheck); err != nil {
 		return container.CreateResponse{}, err
 	}
+	if err := checkCreate(cfg, host); err != nil {
+		return container.CreateResponse{}, err
+	}
 	img, err := d.images.Get(cfg.Image)
 	if err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
-			return container.CreateResponse{}, fmt.Errorf("No such image: %s: %w", cfg.Image, errdefs.ErrNotFound)
+			return container.CreateResponse{}, errdefs.Newf(errdefs.ErrNotFound, "No such image: %s", cfg.Image)
 		}
 		return container.CreateResponse{}, err
 	}
@@ -346,7 +349,7 @@ func (d *Daemon) lookup(ref string) (containerRecord, error) {
 	case 1:
 		return prefixed[0], nil
 	case 0:
-		return containerRecord{}, fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+		return containerRecord{}, errdefs.Newf(errdefs.ErrNotFound, "No such container: %s", ref)
 	}
 	return containerRecord{}, fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalidArgument)
 }

@@ -128,7 +128,7 @@ func createdRelative(recs []containerRecord, key string, vals []string) (func(co
 	ref := strings.TrimPrefix(vals[0], "/")
 	i := slices.IndexFunc(recs, func(r containerRecord) bool { return r.ID == ref || r.Name == ref || strings.HasPrefix(r.ID, ref) })
 	if i < 0 {
-		return nil, fmt.Errorf("No such container: %s: %w", vals[0], errdefs.ErrNotFound)
+		return nil, errdefs.Newf(errdefs.ErrNotFound, "No such container: %s", vals[0])
 	}
 	at := recs[i].Created
 	if key == "before" {

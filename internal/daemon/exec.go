@@ -59,7 +59,7 @@ func (d *Daemon) execGet(id string) (*execRecord, error) {
 	defer t.mu.Unlock()
 	e, ok := t.m[id]
 	if !ok {
-		return nil, fmt.Errorf("No such exec instance: %s: %w", id, errdefs.ErrNotFound)
+		return nil, errdefs.Newf(errdefs.ErrNotFound, "No such exec instance: %s", id)
 	}
 	return e, nil
 }

@@ -125,7 +125,7 @@ func (s *Store) resolve(idx *index, ref string) (string, error) {
 			return "", fmt.Errorf("image %s: ambiguous id prefix: %w", ref, errdefs.ErrInvalidArgument)
 		}
 	}
-	return "", fmt.Errorf("image %s: %w", ref, errdefs.ErrNotFound)
+	return "", errdefs.Newf(errdefs.ErrNotFound, "No such image: %s", ref)
 }
 
 func (s *Store) withRefs(idx *index, id string) (*Image, error) {

@@ -128,7 +128,7 @@ func (s *Store) readRecord(id string) (*Image, error) {
 	}
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("image %s: %w", id, errdefs.ErrNotFound)
+		return nil, errdefs.Newf(errdefs.ErrNotFound, "No such image: %s", id)
 	}
 	if err != nil {
 		return nil, err

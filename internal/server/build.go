@@ -161,10 +161,7 @@ func buildOptions(r *http.Request) (builder.Options, error) {
 	return opts, nil
 }
 
-func boolParam(v string) bool {
-	b, err := strconv.ParseBool(v)
-	return err == nil && b
-}
+func boolParam(v string) bool { return boolValue(v) }
 
 func (br buildRouter) prune(w http.ResponseWriter, r *http.Request) error {
 	rep, err := br.b.BuildPrune(r.Context(), boolParam(r.URL.Query().Get("all")))

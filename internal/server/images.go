@@ -178,11 +178,7 @@ func (ir imageRouter) tagImage(w http.ResponseWriter, r *http.Request, name stri
 }
 
 func (ir imageRouter) removeImage(w http.ResponseWriter, r *http.Request) error {
-	force, err := imageBool(r.URL.Query().Get("force"))
-	if err != nil {
-		return err
-	}
-	del, err := ir.b.ImageRemove(r.Context(), r.PathValue("rest"), force)
+	del, err := ir.b.ImageRemove(r.Context(), r.PathValue("rest"), boolQuery(r, "force"))
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,12 @@ func queryFilters(r *http.Request, allowed ...string) (map[string][]string, erro
 // boolQuery reads a boolean query parameter as dockerd's BoolValue does:
 // absent, "", "0", "no", "false" and "none" are false, anything else true.
 func boolQuery(r *http.Request, key string) bool {
-	switch strings.ToLower(strings.TrimSpace(r.URL.Query().Get(key))) {
+	return boolValue(r.URL.Query().Get(key))
+}
+
+// boolValue is dockerd's BoolValue on one value.
+func boolValue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "", "0", "no", "false", "none":
 		return false
 	}

@@ -57,7 +57,7 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	routers := []router{systemRouter{cfg.Backend, cfg.DiskUsage}}
+	routers := []router{systemRouter{cfg.Backend, cfg.DiskUsage}, swarmRouter{}}
 	// A nil interface in cfg stays nil here: each router is added only
 	// with a backend behind it.
 	if cfg.Containers != nil {

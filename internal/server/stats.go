@@ -11,7 +11,8 @@ import (
 // sends one with stream=false or one-shot.
 func (cr *containerRouter) getContainerStats(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	stream := q.Get("stream") != "0" && q.Get("stream") != "false" && q.Get("one-shot") != "1" && q.Get("one-shot") != "true"
+	// dockerd: stream defaults to true when absent; both are BoolValues.
+	stream := (!q.Has("stream") || boolValue(q.Get("stream"))) && !boolValue(q.Get("one-shot"))
 	started := false
 	return cr.b.ContainerStats(r.Context(), r.PathValue("id"), stream, func(st container.StatsResponse) error {
 		if !started {

@@ -223,7 +223,7 @@ func (c *Controller) findNetwork(ref string) (netRecord, error) {
 	if len(prefixed) > 1 {
 		return netRecord{}, fmt.Errorf("network %s is ambiguous (%d matches found based on ID prefix): %w", ref, len(prefixed), errdefs.ErrInvalidArgument)
 	}
-	return netRecord{}, fmt.Errorf("network %s not found: %w", ref, errdefs.ErrNotFound)
+	return netRecord{}, errdefs.Newf(errdefs.ErrNotFound, "network %s not found", ref)
 }
 
 // endpointsOf reads a container's endpoints; none recorded is an empty

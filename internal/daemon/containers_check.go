@@ -1,0 +1,53 @@
+package daemon
+
+import (
+	"os"
+	"slices"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// logDrivers pier stores logs for: all three keep the json-file log that
+// `logs` reads ("none" as well, since pier has no driver that discards).
+var logDrivers = []string{"json-file", "local", "none"}
+
+// dockerLogDrivers are dockerd's other built-in drivers: known names, which
+// pier refuses as unsupported rather than as unknown.
+var dockerLogDrivers = []string{"syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs", "gcplogs", "logentries"}
+
+// checkCreate fills in what dockerd fills in at create (the log driver,
+// the runtime's name) and refuses, naming the field, what pier would
+// otherwise accept and ignore.
+func checkCreate(cfg *container.Config, host *container.HostConfig) error {
+	lc := &host.LogConfig
+	if lc.Type == "" {
+		lc.Type = "json-file"
+	}
+	if lc.Config == nil {
+		lc.Config = map[string]string{}
+	}
+	switch {
+	case slices.Contains(logDrivers, lc.Type):
+	case slices.Contains(dockerLogDrivers, lc.Type):
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "HostConfig.LogConfig.Type: log driver %q is not supported by pier (json-file, local and none are)", lc.Type)
+	default:
+		// dockerd's exact text: clients compare it.
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "logger: no log driver named '%s' is registered", lc.Type)
+	}
+	if len(host.DeviceRequests) > 0 {
+		dr := host.DeviceRequests[0]
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "HostConfig.DeviceRequests: could not select device driver %q with capabilities: %v (pier has no GPU or other device drivers)", dr.Driver, dr.Capabilities)
+	}
+	if len(host.StorageOpt) > 0 {
+		return errdefs.New(errdefs.ErrInvalidArgument, "HostConfig.StorageOpt: --storage-opt is supported only for overlay over xfs with 'pquota' mount option")
+	}
+	if host.CPURealtimePeriod != 0 || host.CPURealtimeRuntime != 0 {
+		if _, err := os.Stat("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"); err != nil {
+			return errdefs.New(errdefs.ErrInvalidArgument, "HostConfig.CpuRealtimePeriod, CpuRealtimeRuntime: Your kernel does not support CPU real-time scheduler")
+		}
+		return errdefs.New(errdefs.ErrInvalidArgument, "HostConfig.CpuRealtimePeriod, CpuRealtimeRuntime: not supported by pier")
+	}
+	return nil
+}
