@@ -81,6 +81,7 @@ func (d *Daemon) ImageList(ctx context.Context) ([]imagetypes.Summary, error) {
 func summary(img *image.Image, cfg *v1.ConfigFile) imagetypes.Summary {
 	return imagetypes.Summary{
 		ID:          img.ID,
+		ParentID:    cfg.Config.Image, // a build step's parent (classic builder)
 		RepoTags:    nonNil(img.RepoTags),
 		RepoDigests: nonNil(img.RepoDigests),
 		Created:     img.Created.Unix(),

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/types/image"
@@ -63,7 +64,11 @@ func (ir imageRouter) listImages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := make([]image.Summary, 0, len(all))
+	hidden := intermediateImages(all, r.URL.Query().Get("all"))
 	for _, img := range all {
+		if hidden[img.ID] {
+			continue
+		}
 		if ok, err := imageMatches(img, filters); err != nil {
 			return err
 		} else if ok {
@@ -78,6 +83,27 @@ func (ir imageRouter) listImages(w http.ResponseWriter, r *http.Request) error {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// intermediateImages are what docker images hides without --all: the
+// untagged images a build step made that another image builds on.
+func intermediateImages(all []image.Summary, allParam string) map[string]bool {
+	if ok, _ := strconv.ParseBool(allParam); ok {
+		return nil
+	}
+	parents := map[string]bool{}
+	for _, img := range all {
+		if img.ParentID != "" {
+			parents[img.ParentID] = true
+		}
+	}
+	hidden := map[string]bool{}
+	for _, img := range all {
+		if parents[img.ID] && len(img.RepoTags) == 0 && len(img.RepoDigests) == 0 {
+			hidden[img.ID] = true
+		}
+	}
+	return hidden
 }
 
 // imageMatches applies docker images' filters: each key must match, any

@@ -162,6 +162,15 @@ for l in logs:
 	if got := r.mustDocker(nil, "run", "--rm", "built-py"); got != "docker-py from the build stage\nhello from the context\n" {
 		t.Errorf("docker-py image: run = %q", got)
 	}
+	// The step images are intermediate: docker images shows them with -a
+	// only, as dockerd does. What stays dangling, as with dockerd, is the
+	// last image of each build's first stage (4 builds, 4 MSG values).
+	if out := r.mustDocker(nil, "images", "-q", "--filter", "dangling=true"); strings.Count(out, "\n") != 4 {
+		t.Errorf("docker images shows %d dangling images, want the 4 first stages':\n%s", strings.Count(out, "\n"), out)
+	}
+	if all, some := r.mustDocker(nil, "images", "-aq"), r.mustDocker(nil, "images", "-q"); len(all) <= len(some) {
+		t.Errorf("docker images -a lists no more than docker images:\n%s\n%s", all, some)
+	}
 	r.nothingLeft()
 }
 
