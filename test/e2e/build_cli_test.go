@@ -61,3 +61,26 @@ func TestBuildPierCLI(t *testing.T) {
 	r.mustDocker(nil, "rm", "touched")
 	r.nothingLeft()
 }
+
+// TestBuildCompose: `docker compose build` (Compose v2, the CLI plugin
+// scripts/install-compose.sh installs) builds through the classic /build
+// and the image runs.
+func TestBuildCompose(t *testing.T) {
+	r := newBuildRig(t)
+	plugin := "/usr/local/lib/docker/cli-plugins/docker-compose"
+	if _, err := os.Stat(plugin); err != nil {
+		t.Fatalf("docker compose plugin missing (scripts/install-compose.sh): %v", err)
+	}
+	dir := writeContext(t, map[string]string{
+		"app/Dockerfile": multiStage, "app/hello.txt": "hello from compose\n",
+		"compose.yaml": "services:\n  web:\n    build:\n      context: ./app\n      args:\n        MSG: compose\n    image: composed-web\n",
+	})
+	code, out, errs := r.docker("/usr/local/bin/docker", nil, "compose", "--project-directory", dir, "-p", "buildtest", "build")
+	if code != 0 {
+		t.Fatalf("docker compose build = %d\n%s\n%s\npierd:\n%s", code, out, errs, r.d.stderr)
+	}
+	if got := r.mustDocker(nil, "run", "--rm", "composed-web"); got != "compose from the build stage\nhello from compose\n" {
+		t.Errorf("compose-built image runs %q", got)
+	}
+	r.nothingLeft()
+}
