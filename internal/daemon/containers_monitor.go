@@ -22,6 +22,9 @@ func (d *Daemon) monitorConfig(r containerRecord, p ctrPaths) (monitor.Config, e
 		Cgroups:      []string{"/sys/fs/cgroup/memory" + r.CgroupsPath, "/sys/fs/cgroup" + r.CgroupsPath},
 		AttachSocket: d.attachSocket(r.ID),
 	}
+	if rt.Name == RuntimeName {
+		cfg.RuntimeExe = rt.Path // the monitor drives pier-runtime in-process
+	}
 	if c := r.Config; c != nil {
 		cfg.Tty, cfg.OpenStdin, cfg.StdinOnce = c.Tty, c.OpenStdin, c.StdinOnce
 	}

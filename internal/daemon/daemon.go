@@ -87,7 +87,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	}
 	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime),
 		exits: map[string]*exitWaiter{}, events: eventbus.NewBus()}
-	d.seam = runtimeSeams{newRuntime: cliRuntime, launch: hostLauncher{d}}
+	d.seam = runtimeSeams{newRuntime: hostRuntime, launch: hostLauncher{d}}
 	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
 	if err := d.openStores(); err != nil {
 		return nil, err

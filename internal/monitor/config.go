@@ -18,6 +18,11 @@ type Config struct {
 	// RuntimeRoot its --root.
 	Runtime     string `json:"runtime"`
 	RuntimeRoot string `json:"runtimeRoot,omitempty"`
+	// RuntimeExe, set only when Runtime is pier-runtime, is its binary:
+	// the monitor then creates, starts and deletes the container through
+	// internal/runtime in its own process and starts only the container's
+	// process from this binary's preamble, running no runtime command.
+	RuntimeExe string `json:"runtimeExe,omitempty"`
 	// RuntimeLog, if set, is passed as --log with --log-format json; the
 	// monitor reads the runtime's error from its last line when create or
 	// start fails.
@@ -108,4 +113,13 @@ func (c Config) Validate() error {
 // runtimeCLI is the container's runtime, which builds its command lines.
 func (c Config) runtimeCLI() ociruntime.CLI {
 	return ociruntime.CLI{Name: filepath.Base(c.Runtime), Path: c.Runtime, Root: c.RuntimeRoot, Log: c.RuntimeLog}
+}
+
+// containerRuntime is pier-runtime in this process with RuntimeExe, else
+// the runtime's command line.
+func (c Config) containerRuntime() (containerRuntime, error) {
+	if c.RuntimeExe != "" {
+		return newLibRuntime(c.RuntimeRoot, c.RuntimeExe)
+	}
+	return c.runtimeCLI(), nil
 }

@@ -59,8 +59,12 @@ func (h *harness) config(bundle string) Config {
 	if err := os.Mkdir(d, 0o700); err != nil {
 		h.t.Fatal(err)
 	}
+	exe := h.runtime // pierd's path for pier-runtime: the runtime in-process
+	if viaCLI {
+		exe = ""
+	}
 	return Config{
-		Runtime: h.runtime, RuntimeRoot: h.root, RuntimeLog: filepath.Join(d, "runtime.log"),
+		Runtime: h.runtime, RuntimeRoot: h.root, RuntimeLog: filepath.Join(d, "runtime.log"), RuntimeExe: exe,
 		ID: id, Bundle: bundle,
 		LogPath: filepath.Join(d, "json.log"), StatusFile: filepath.Join(d, "status.json"),
 		PidFile: filepath.Join(d, "init.pid"), MonitorPidFile: filepath.Join(d, "monitor.pid"),
@@ -152,9 +156,15 @@ func TestLogsBothStreamsAndExitCode(t *testing.T) {
 			t.Errorf("log line %q is not Docker's json-file format", sc.Text())
 		}
 	}
-	// The monitor removes its pid file just after writing the status the
-	// test waited for (and a status write ends with a directory fsync).
-	gone := func() bool { _, err := os.Stat(cfg.MonitorPidFile); return os.IsNotExist(err) }
+	waitFileGone(t, cfg.MonitorPidFile)
+}
+
+// waitFileGone waits for the monitor's pid file to go: the monitor removes it
+// just after writing the status the test waited for (and a status write
+// ends with a directory fsync).
+func waitFileGone(t *testing.T, path string) {
+	t.Helper()
+	gone := func() bool { _, err := os.Stat(path); return os.IsNotExist(err) }
 	for deadline := time.Now().Add(2 * time.Second); !gone() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}

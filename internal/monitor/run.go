@@ -30,7 +30,7 @@ const copyBuf = 4 << 10
 // monitor is the state of one Run.
 type monitor struct {
 	cfg     Config
-	rt      ociruntime.CLI // the container's runtime
+	rt      containerRuntime
 	log     *logfile.Writer
 	streams [2]*logfile.Stream
 	readers [2]*os.File
@@ -56,7 +56,14 @@ type monitor struct {
 // the json-file log, waits for the container's init, writes the Status,
 // deletes the container and returns.
 func Run(cfg Config) error {
-	m := &monitor{cfg: cfg, rt: cfg.runtimeCLI()}
+	rt, err := cfg.containerRuntime()
+	if err != nil {
+		report(cfg.SyncFD, 0, err)
+		m := &monitor{cfg: cfg}
+		m.removeMonitorPid()
+		return err
+	}
+	m := &monitor{cfg: cfg, rt: rt}
 	pid, startedAt, err := m.launch()
 	report(cfg.SyncFD, pid, err)
 	if err != nil {

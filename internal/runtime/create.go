@@ -73,7 +73,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	opts.cgroup = cg
+	opts.cgroup, opts.exe = cg, r.Exe
 	c, err := spawn(opts)
 	if err != nil {
 		return nil, err

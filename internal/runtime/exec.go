@@ -19,6 +19,10 @@ type ExecOpts struct {
 	PidFile       string
 	PreserveFds   int
 	Stdio         [3]*os.File
+	// Setpgid starts the process in a new process group (the preamble's;
+	// a terminal makes the process a session leader instead), for a caller
+	// that kills the process with whatever it started: KillGroup.
+	Setpgid bool
 }
 
 // Exec starts a process that joins every namespace and the cgroup of the
@@ -42,7 +46,8 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	opts := &spawnOpts{stdio: o.Stdio, bootstrap: execBootstrap(rec.Spec.Linux, rec.Pid), cgroup: cg, cgroupExists: true}
+	opts := &spawnOpts{stdio: o.Stdio, bootstrap: execBootstrap(rec.Spec.Linux, rec.Pid), cgroup: cg, cgroupExists: true,
+		exe: r.Exe, setpgid: o.Setpgid}
 	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
 		return 0, err
 	}
@@ -107,4 +112,14 @@ func Wait(pid int) (int, error) {
 		return 128 + int(ws.Signal()), nil
 	}
 	return ws.ExitStatus(), nil
+}
+
+// KillGroup sends SIGKILL to the process group of pid, a process that Exec
+// started with Setpgid, and to pid itself. It never signals the caller's
+// own group.
+func KillGroup(pid int) {
+	if pgid, err := unix.Getpgid(pid); err == nil && pgid != unix.Getpgrp() {
+		_ = unix.Kill(-pgid, unix.SIGKILL)
+	}
+	_ = unix.Kill(pid, unix.SIGKILL)
 }

@@ -19,6 +19,11 @@ const DefaultRoot = "/run/pier-runtime"
 type Runtime struct {
 	Root string
 	Log  *slog.Logger
+	// Exe is the pier-runtime binary whose C preamble starts container
+	// processes. Empty means this process's own binary: pier-runtime's
+	// commands. pier-monitor and pierd, which link no C, set it to drive
+	// the runtime as a library (no pier-runtime command process).
+	Exe string
 }
 
 // New returns a runtime keeping its state under root.

@@ -18,52 +18,70 @@ import (
 // open_tree/mount_setattr (< 5.12), or a caller without CAP_SYS_ADMIN, get
 // a sealed memfd copy instead.
 
+// selfExes holds one read-only handle per binary, made on first use: a
+// long-lived caller (pierd) starts many preambles. A binary replaced on
+// disk (a new build) gets a new handle; the old one stays open, as a spawn
+// may be using it.
 var (
-	selfOnce sync.Once
-	selfFile *os.File
-	selfErr  error
+	selfMu   sync.Mutex
+	selfExes = map[string]selfHandle{} // Guarded by selfMu.
 )
 
-// selfExe returns a read-only handle on this binary. Its fd is kept above
-// the low numbers that ExtraFiles are moved to in the child.
-func selfExe() (*os.File, error) {
-	selfOnce.Do(func() {
-		fd, err := roBindSelf()
-		if err != nil {
-			fd, err = sealedCopySelf()
-		}
-		if err != nil {
-			selfErr = err
-			return
-		}
-		high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
-		unix.Close(fd)
-		if err != nil {
-			selfErr = fmt.Errorf("dup self exe: %w", err)
-			return
-		}
-		selfFile = os.NewFile(uintptr(high), "pier-runtime")
-	})
-	return selfFile, selfErr
+type selfHandle struct {
+	f   *os.File
+	ino uint64
 }
 
-func roBindSelf() (int, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+// selfExe returns a read-only handle on the binary whose preamble starts
+// container processes: exe, or this binary when exe is "". Its fd is kept
+// above the low numbers that ExtraFiles are moved to in the child.
+func selfExe(exe string) (*os.File, error) {
+	if exe == "" {
+		exe = "/proc/self/exe"
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(exe, &st); err != nil {
+		return nil, fmt.Errorf("stat %s: %w", exe, err)
+	}
+	selfMu.Lock()
+	defer selfMu.Unlock()
+	if h, ok := selfExes[exe]; ok && h.ino == st.Ino {
+		return h.f, nil
+	}
+	fd, err := roBind(exe)
 	if err != nil {
-		return -1, fmt.Errorf("open_tree /proc/self/exe: %w", err)
+		fd, err = sealedCopy(exe)
+	}
+	if err != nil {
+		return nil, err
+	}
+	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
+	unix.Close(fd)
+	if err != nil {
+		return nil, fmt.Errorf("dup %s: %w", exe, err)
+	}
+	f := os.NewFile(uintptr(high), "pier-runtime")
+	selfExes[exe] = selfHandle{f: f, ino: st.Ino}
+	return f, nil
+}
+
+func roBind(exe string) (int, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, exe, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("open_tree %s: %w", exe, err)
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("mount_setattr read-only self exe: %w", err)
+		return -1, fmt.Errorf("mount_setattr read-only %s: %w", exe, err)
 	}
 	return fd, nil
 }
 
-func sealedCopySelf() (int, error) {
-	src, err := os.Open("/proc/self/exe")
+func sealedCopy(exe string) (int, error) {
+	src, err := os.Open(exe)
 	if err != nil {
-		return -1, fmt.Errorf("open self exe: %w", err)
+		return -1, fmt.Errorf("open %s: %w", exe, err)
 	}
 	defer src.Close()
 	fd, err := unix.MemfdCreate("pier-runtime", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -29,6 +30,11 @@ type spawnOpts struct {
 	cgroupExists bool
 	uidMaps      []specs.LinuxIDMapping
 	gidMaps      []specs.LinuxIDMapping
+	exe          string // Runtime.Exe
+	// setpgid puts the preamble, and so the process it clones, in a new
+	// process group: a library caller kills the group (pierd's exec)
+	// without its own.
+	setpgid bool
 }
 
 // child is the process that came out of the preamble into Go.
@@ -66,7 +72,7 @@ func (o *spawnOpts) closeExtra() {
 // sends after spawn returns; it unshares its cgroup namespace then
 // (syncmsg.InitConfig.NewCgroupNS), inside its cgroup.
 func spawn(o *spawnOpts) (c *child, err error) {
-	exe, err := selfExe()
+	exe, err := selfExe(o.exe)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +126,9 @@ func spawn(o *spawnOpts) (c *child, err error) {
 	}
 	if o.stdio[2] != nil {
 		cmd.Stderr = o.stdio[2]
+	}
+	if o.setpgid {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start container process: %w", err)
