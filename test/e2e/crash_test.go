@@ -63,10 +63,6 @@ func TestPierdKilledMidOperation(t *testing.T) {
 		checkClean(t, d, pier)
 	}
 
-	after := func(d time.Duration) func() bool {
-		end := time.Now().Add(d)
-		return func() bool { return time.Now().After(end) }
-	}
 	// Mid-pull: while a blob is being written or a layer unpacked.
 	ingesting := func() bool {
 		for _, tmp := range []string{"ingest", "snapshots/tmp"} {
@@ -76,7 +72,11 @@ func TestPierdKilledMidOperation(t *testing.T) {
 		}
 		return false
 	}
-	crash("create", after(400*time.Millisecond), func(c *http.Client, stop <-chan struct{}) {
+	ctrDirs := func() int {
+		ents, _ := os.ReadDir(filepath.Join(d.root, "containers"))
+		return len(ents)
+	}
+	crash("create", func() bool { return ctrDirs() >= 8 }, func(c *http.Client, stop <-chan struct{}) {
 		for !stopped(stop) {
 			apiCall(c, "POST", "/containers/create", `{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"none"}}`)
 		}
@@ -92,7 +92,8 @@ func TestPierdKilledMidOperation(t *testing.T) {
 		ids = append(ids, strings.TrimSpace(mustRun(t, pier, "-H", d.host, "create", "--network", "none", "busybox", "true")))
 	}
 	var next sync.Mutex
-	crash("rm", after(150*time.Millisecond), func(c *http.Client, stop <-chan struct{}) {
+	before := ctrDirs()
+	crash("rm", func() bool { return ctrDirs() <= before-8 }, func(c *http.Client, stop <-chan struct{}) {
 		for !stopped(stop) {
 			next.Lock()
 			if len(ids) == 0 {
