@@ -75,6 +75,12 @@ func TestHooksRunInOrderWithTheState(t *testing.T) {
 	if json.Unmarshal(b2, &st) == nil && st.Status != "stopped" {
 		t.Errorf("poststop hook got status %q, want stopped", st.Status)
 	}
+	// `true` may be gone by the time poststart runs: the hook still gets
+	// the state as of the start.
+	b4, _ := os.ReadFile(filepath.Join(dir, "poststart.json"))
+	if json.Unmarshal(b4, &st) == nil && (st.Status != "running" || st.Pid <= 0) {
+		t.Errorf("poststart hook got status %q pid %d, want running and the container's pid", st.Status, st.Pid)
+	}
 	b3, _ := os.ReadFile(filepath.Join(dir, "createRuntime.json"))
 	if json.Unmarshal(b3, &st) == nil && (st.Status != "creating" || st.Pid <= 0) {
 		t.Errorf("createRuntime hook got status %q pid %d, want creating and the container's pid", st.Status, st.Pid)

@@ -87,7 +87,12 @@ func (r *Runtime) Start(id string) error {
 	}
 	waitNoReader(f)
 	if rec.Spec.Hooks != nil {
-		for _, err := range hooks.RunAll("poststart", rec.Spec.Hooks.Poststart, r.ociState(rec)) {
+		// The state as of the start, as runc gives it: the program may
+		// have exited already (`true`), and poststart hooks are told that
+		// it started.
+		state := r.ociState(rec)
+		state.Status, state.Pid = StatusRunning, rec.Pid
+		for _, err := range hooks.RunAll("poststart", rec.Spec.Hooks.Poststart, state) {
 			r.Log.Warn("poststart hook failed", "container_id", id, "err", err)
 		}
 	}
