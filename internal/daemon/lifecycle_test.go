@@ -38,12 +38,13 @@ func state(t *testing.T, d *Daemon, ref string) container.InspectResponse {
 	return c
 }
 
-// eventually polls cond for up to a second.
+// eventually polls cond for up to 5 s: on a quiet machine it holds within
+// milliseconds, but a loaded one must not make the test flaky.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within a second", what)
+			t.Fatalf("%s: not within 5 s", what)
 		}
 	}
 }
@@ -107,7 +108,7 @@ func TestLifecycleStopEscalatesToKill(t *testing.T) {
 	if err := d.ContainerStop(ctx, id, &timeout); err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(t0); el > 500*time.Millisecond {
+	if el := time.Since(t0); el > 2*time.Second {
 		t.Errorf("stop with timeout 0 took %v", el)
 	}
 	if c := state(t, d, id); c.State.ExitCode != 137 {
