@@ -47,6 +47,8 @@ type containerRecord struct {
 	Error      string                   `json:"error,omitempty"`
 	StartedAt  time.Time                `json:"startedAt"`
 	FinishedAt time.Time                `json:"finishedAt"`
+	// AnonVolumes are the anonymous volumes made at create, by target.
+	AnonVolumes map[string]string `json:"anonVolumes,omitempty"`
 	// Mounted says the rootfs is mounted: from start until the end.
 	Mounted bool `json:"mounted"`
 }
@@ -123,6 +125,15 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 			_ = os.RemoveAll(p.dir)
 		}
 	}()
+	specHost, anon, undoAnon, err := d.anonVolumes(cfg, host, imgCfg)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	defer func() {
+		if !created {
+			undoAnon()
+		}
+	}()
 	if err := d.writeContainerFiles(id, cfg, host, p); err != nil {
 		return container.CreateResponse{}, err
 	}
@@ -133,8 +144,12 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err := d.images.Snapshots().Prepare(id, img.TopChainID()); err != nil {
 		return container.CreateResponse{}, fmt.Errorf("container %s: %w", id, err)
 	}
+	specCfg, err := d.withLinks(name, cfg, host)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
 	out, err := specgen.Build(specgen.Input{
-		ID: id, Name: name, Image: imgCfg, Config: cfg, HostConfig: host, Rootfs: p.rootfs,
+		ID: id, Name: name, Image: imgCfg, Config: specCfg, HostConfig: specHost, Rootfs: p.rootfs,
 		HostnamePath: p.hostname, HostsPath: p.hosts, ResolvConfPath: p.resolvConf,
 		InitPath:     filepath.Join(filepath.Dir(d.runtime), "pier-init"),
 		ContainerPID: d.containerPID,
@@ -155,7 +170,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	rec := containerRecord{
 		ID: id, Name: name, Image: img.ID, ImageRef: cfg.Image, Created: time.Now().UTC(),
 		Config: cfg, HostConfig: host, StopSignal: out.StopSignal, StopTimeout: out.StopTimeout,
-		CgroupsPath: out.Spec.Linux.CgroupsPath, State: container.StateCreated,
+		CgroupsPath: out.Spec.Linux.CgroupsPath, State: container.StateCreated, AnonVolumes: anon,
 	}
 	if args := out.Spec.Process.Args; len(args) > 0 {
 		rec.Path, rec.Args = args[0], args[1:]

@@ -31,7 +31,7 @@ func (d *Daemon) ContainerInspect(ctx context.Context, ref string) (container.In
 		RestartCount:   d.restartCount(r),
 		ResolvConfPath: p.resolvConf, HostnamePath: p.hostname, HostsPath: p.hosts, LogPath: p.log,
 		Name: "/" + r.Name, Driver: "overlay2", Platform: "linux",
-		HostConfig: r.HostConfig, Config: r.Config, Mounts: []container.MountPoint{},
+		HostConfig: inspectHostConfig(r.HostConfig), Config: r.Config, Mounts: d.mountPoints(r),
 		NetworkSettings: &container.NetworkSettings{},
 	}
 	resp.State.Health = d.healthOf(r)
@@ -74,7 +74,7 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 			ID: r.ID, Names: []string{"/" + r.Name}, Image: r.ImageRef, ImageID: r.Image,
 			Command: strings.Join(append([]string{r.Path}, r.Args...), " "), Created: r.Created.Unix(),
 			Labels: r.Config.Labels, State: r.State, Status: statusText(r, now),
-			Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
+			Ports: []container.PortSummary{}, Mounts: d.mountPoints(r),
 		}
 		s.HostConfig.NetworkMode = string(r.HostConfig.NetworkMode)
 		if r.State == container.StateRunning {

@@ -176,7 +176,8 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		d.maybeRestart(r)
 	}
 	if uerr == nil && autoRemove {
-		if err := d.ContainerRemove(context.Background(), id, false); err != nil {
+		// run --rm also removes the anonymous volumes, as dockerd does.
+		if err := d.ContainerDelete(context.Background(), id, false, true, false); err != nil {
 			d.log.Warn("auto-remove", "container_id", id, "err", err)
 		}
 	}
@@ -230,12 +231,29 @@ func (d *Daemon) ContainerKill(ctx context.Context, ref, sig string) error {
 	}
 	// A SIGKILL is the user's stop, which no restart policy undoes; other
 	// signals (a HUP to reload, say) leave the policy as it was.
-	if s := strings.TrimPrefix(strings.ToUpper(sig), "SIG"); s == "KILL" || s == "9" {
+	s := strings.TrimPrefix(strings.ToUpper(sig), "SIG")
+	isKill := s == "KILL" || s == "9"
+	if isKill {
 		d.markStoppedByUser(r.ID)
 	}
+	w := d.exitOf(r.ID)
 	d.emitContainer(r, "kill", "signal", sig)
-	return d.kill(ctx, r.ID, sig)
+	if err := d.kill(ctx, r.ID, sig); err != nil || !isKill {
+		return err
+	}
+	// As dockerd: a SIGKILL returns once it took effect, so that the
+	// rm a client sends next does not find the container running.
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(sigkillWait):
+	}
+	return nil
 }
+
+// sigkillWait bounds how long kill waits for a SIGKILL to end the container.
+const sigkillWait = 10 * time.Second
 
 // kill signals id through its runtime, then thaws it if it is paused.
 func (d *Daemon) kill(ctx context.Context, id, sig string) error {
@@ -296,7 +314,8 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	}
 	if r.State == container.StateRunning {
 		if !force {
-			return fmt.Errorf("cannot remove container \"/%s\": container is running: stop the container before removing or force remove: %w", r.Name, errdefs.ErrConflict)
+			// dockerd 20.10's text, which clients (docker-py) match.
+			return errdefs.Newf(errdefs.ErrConflict, "You cannot remove a running container %s. Stop the container before attempting removal or force remove", r.ID)
 		}
 		w := d.exitOf(r.ID)
 		d.markStoppedByUser(r.ID) // so a restart policy cannot race the removal

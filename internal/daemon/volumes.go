@@ -90,6 +90,11 @@ func (d *Daemon) volumeInUse(name string) bool {
 		if r.HostConfig == nil {
 			continue
 		}
+		for _, n := range r.AnonVolumes {
+			if n == name {
+				return true
+			}
+		}
 		for _, b := range r.HostConfig.Binds {
 			if src, _, ok := strings.Cut(b, ":"); ok && src == name {
 				return true

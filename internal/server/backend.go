@@ -70,8 +70,10 @@ type ContainerStateBackend interface {
 	ContainerRename(ctx context.Context, ref, newName string) error
 	// ContainerUpdate changes the container's resource limits.
 	ContainerUpdate(ctx context.Context, ref string, u container.UpdateConfig) (container.UpdateResponse, error)
-	// ContainerRemove deletes it; force kills a running one first.
-	ContainerRemove(ctx context.Context, ref string, force bool) error
+	// ContainerDelete deletes it; force kills a running one first,
+	// removeVolumes also removes its anonymous volumes, and removeLink
+	// removes only the legacy link ref ("name/alias").
+	ContainerDelete(ctx context.Context, ref string, force, removeVolumes, removeLink bool) error
 	// ContainersPrune removes the stopped containers filters select.
 	ContainersPrune(ctx context.Context, filters map[string][]string) (container.PruneReport, error)
 }

@@ -35,6 +35,7 @@ func (cr *containerRouter) routes() []route {
 		{"POST /containers/{id}/rename", cr.postContainerRename},
 		{"POST /containers/{id}/update", cr.postContainerUpdate},
 		{"DELETE /containers/{id}", cr.deleteContainer},
+		{"DELETE /containers/{id}/{link}", cr.deleteContainer},
 		{"GET /containers/{id}/logs", cr.getContainerLogs},
 		{"POST /containers/{id}/attach", cr.postContainerAttach},
 		{"POST /containers/{id}/resize", cr.postContainerResize},
@@ -129,7 +130,11 @@ func (cr *containerRouter) postContainerStop(w http.ResponseWriter, r *http.Requ
 }
 
 func (cr *containerRouter) deleteContainer(w http.ResponseWriter, r *http.Request) error {
-	if err := cr.b.ContainerRemove(r.Context(), r.PathValue("id"), boolQuery(r, "force")); err != nil {
+	ref := r.PathValue("id")
+	if l := r.PathValue("link"); l != "" {
+		ref += "/" + l
+	}
+	if err := cr.b.ContainerDelete(r.Context(), ref, boolQuery(r, "force"), boolQuery(r, "v"), boolQuery(r, "link")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -93,7 +93,7 @@ func (f *fakeContainers) ContainerStop(_ context.Context, ref string, timeout *i
 	return nil
 }
 
-func (f *fakeContainers) ContainerRemove(_ context.Context, ref string, force bool) error {
+func (f *fakeContainers) ContainerDelete(_ context.Context, ref string, force, _, _ bool) error {
 	if err := f.find(ref); err != nil {
 		return err
 	}

@@ -1,0 +1,161 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/api/types/container"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+// Details docker-py's integration suite checks, on the fake runtime.
+
+func TestKillReturnsOnceSIGKILLTookEffect(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	create(t, d, "kk", container.Config{})
+	if err := d.ContainerStart(ctx, "kk"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ContainerKill(ctx, "kk", "SIGKILL"); err != nil {
+		t.Fatal(err)
+	}
+	// No polling: the rm a client sends right after kill must succeed.
+	if c := state(t, d, "kk"); c.State.Running {
+		t.Fatalf("after kill: still running: %+v", c.State)
+	}
+	if err := d.ContainerRemove(ctx, "kk", false); err != nil {
+		t.Errorf("rm right after kill: %v", err)
+	}
+}
+
+func TestCreateDefaultsAndRefusals(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	id := createHost(t, d, "", container.Config{}, container.HostConfig{})
+	c := state(t, d, id)
+	if c.HostConfig.LogConfig.Type != "json-file" || c.HostConfig.LogConfig.Config == nil {
+		t.Errorf("LogConfig = %+v, want json-file with an empty Config", c.HostConfig.LogConfig)
+	}
+	for _, tc := range []struct {
+		host container.HostConfig
+		want string
+	}{
+		{container.HostConfig{LogConfig: container.LogConfig{Type: "asdf"}}, "logger: no log driver named 'asdf' is registered"},
+		{container.HostConfig{LogConfig: container.LogConfig{Type: "syslog"}}, "HostConfig.LogConfig.Type"},
+		{container.HostConfig{Resources: container.Resources{DeviceRequests: []container.DeviceRequest{{Count: -1, Capabilities: [][]string{{"gpu"}}}}}}, "HostConfig.DeviceRequests"},
+		{container.HostConfig{StorageOpt: map[string]string{"size": "120G"}}, "HostConfig.StorageOpt"},
+		{container.HostConfig{Resources: container.Resources{CPURealtimeRuntime: 500}}, "CpuRealtimeRuntime"},
+	} {
+		cfg := container.Config{Image: "img"}
+		tc.host.NetworkMode = "none"
+		_, err := d.ContainerCreate(ctx, "", container.CreateRequest{Config: &cfg, HostConfig: &tc.host})
+		if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("create with %s: err = %v, want invalid naming it", tc.want, err)
+		}
+	}
+	if _, err := d.ContainerInspect(ctx, "nope"); err == nil || err.Error() != "No such container: nope" {
+		t.Errorf("inspect of a missing container: %v, want dockerd's text", err)
+	}
+}
+
+func TestRemoveRunningNamesDockerdsText(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	id := create(t, d, "busy", container.Config{})
+	if err := d.ContainerStart(ctx, "busy"); err != nil {
+		t.Fatal(err)
+	}
+	err := d.ContainerRemove(ctx, "busy", false)
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "You cannot remove a running container "+id) {
+		t.Errorf("rm of a running container: %v", err)
+	}
+	if err := d.ContainerRemove(ctx, "busy", true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAnonymousVolumesAndMounts(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	bindSrc := t.TempDir()
+	id := createHost(t, d, "vols", container.Config{Volumes: map[string]struct{}{"/anon": {}, "/bound": {}}},
+		container.HostConfig{Binds: []string{bindSrc + ":/bound:ro", "named:/named"}})
+	c := state(t, d, id)
+	byDst := map[string]container.MountPoint{}
+	for _, m := range c.Mounts {
+		byDst[m.Destination] = m
+	}
+	if len(c.Mounts) != 3 {
+		t.Fatalf("Mounts = %+v, want the bind, the named and one anonymous volume", c.Mounts)
+	}
+	if b := byDst["/bound"]; b.Type != "bind" || b.Source != bindSrc || b.RW {
+		t.Errorf("bind = %+v", b)
+	}
+	if n := byDst["/named"]; n.Type != "volume" || n.Name != "named" || n.Source == "" || !n.RW {
+		t.Errorf("named volume = %+v", n)
+	}
+	anon := byDst["/anon"]
+	if anon.Type != "volume" || len(anon.Name) != 64 || anon.Source == "" {
+		t.Fatalf("anonymous volume = %+v", anon)
+	}
+	if c.HostConfig.Runtime == "" {
+		t.Errorf("HostConfig.Runtime is empty; dockerd shows its default runtime")
+	}
+	if _, err := d.VolumeInspect(ctx, anon.Name); err != nil {
+		t.Fatalf("anonymous volume not made: %v", err)
+	}
+	if err := d.ContainerDelete(ctx, id, false, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.VolumeInspect(ctx, anon.Name); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("rm -v left the anonymous volume: %v", err)
+	}
+	if _, err := d.VolumeInspect(ctx, "named"); err != nil {
+		t.Errorf("rm -v removed a named volume: %v", err)
+	}
+}
+
+func TestLegacyLinks(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	create(t, d, "upstream", container.Config{Env: []string{"FOO=1"}})
+	id := createHost(t, d, "down", container.Config{}, container.HostConfig{Links: []string{"upstream:up"}})
+	spec := readSpec(t, d, id)
+	env := strings.Join(spec.Process.Env, "\n")
+	if !strings.Contains(env, "UP_NAME=/down/up") || !strings.Contains(env, "UP_ENV_FOO=1") {
+		t.Errorf("link env missing: %s", env)
+	}
+	if err := d.ContainerDelete(ctx, "down/up", false, false, true); err != nil {
+		t.Fatalf("remove link: %v", err)
+	}
+	if c := state(t, d, id); len(c.HostConfig.Links) != 0 {
+		t.Errorf("link kept: %v", c.HostConfig.Links)
+	}
+	if err := d.ContainerDelete(ctx, "down/up", false, false, true); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("remove of a missing link: %v", err)
+	}
+	if _, err := d.ContainerCreate(ctx, "", container.CreateRequest{Config: &container.Config{Image: "img"},
+		HostConfig: &container.HostConfig{NetworkMode: "none", Links: []string{"ghost:g"}}}); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("link to a missing container: %v", err)
+	}
+}
+
+func readSpec(t *testing.T, d *Daemon, id string) specs.Spec {
+	t.Helper()
+	b, err := os.ReadFile(d.paths(id).config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
