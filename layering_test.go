@@ -22,6 +22,7 @@ var layers = map[string]float64{
 	"internal/version":    0,
 	"internal/filter":     0,
 	"internal/signame":    0, // signal names, so the CLIs never import syscall
+	"internal/trace":      0, // the opt-in start timeline (PIER_TRACE)
 	// L1: kernel mechanisms, each on its own.
 	"internal/cgroups":          1,
 	"internal/cgroups/fscommon": 1,
@@ -53,9 +54,11 @@ var layers = map[string]float64{
 	"internal/builder":        3, // the classic Dockerfile builder
 	"internal/daemon/events":  3, // the event bus and its filters
 	"internal/daemon/network": 3, // the network controller
+	"internal/daemon/pod":     3, // CRI pod sandboxes and CNI
 	// L4: edges.
 	"internal/ocicli": 4,
 	"internal/server": 4,
+	"internal/cri":    4, // the Kubernetes CRI (gRPC)
 	"internal/cli":    4,
 }
 
@@ -148,7 +151,7 @@ func sameTree(a, b string) bool {
 func allowedHTTP(p string) bool {
 	// The CLI is an HTTP client of the Engine API: its TLS transport is an
 	// http.Transport.
-	return strings.HasPrefix(p, "internal/server") || strings.HasPrefix(p, "internal/image") || p == "internal/cli"
+	return strings.HasPrefix(p, "internal/server") || strings.HasPrefix(p, "internal/image") || p == "internal/cli" || p == "internal/cri"
 }
 
 func TestCgoOnlyInRuntime(t *testing.T) {

@@ -24,6 +24,8 @@ type Options struct {
 	MaxFiles int
 	// Compress gzips rotated files. Not supported yet: Open refuses it.
 	Compress bool
+	// Format is "" (json-file) or FormatCRI (see cri.go).
+	Format string
 }
 
 // ParseOptions reads Docker's json-file --log-opt values: max-size ("10m",
@@ -40,6 +42,8 @@ func ParseOptions(opts map[string]string) (Options, error) {
 			o.MaxFiles, err = parseMaxFile(val)
 		case "compress":
 			o.Compress, err = strconv.ParseBool(val)
+		case "format":
+			o.Format, err = parseFormat(val)
 		default:
 			return Options{}, fmt.Errorf("log-opt %s: unknown option for json-file: %w", key, errdefs.ErrInvalidArgument)
 		}

@@ -129,7 +129,14 @@ func (w *Writer) Write(stream string, line []byte, t time.Time) error {
 // writeRecord writes one record with a single write(2), so a concurrent
 // reader sees whole records or an unfinished last line, never interleaving.
 func (w *Writer) writeRecord(stream string, chunk []byte, t time.Time) error {
-	w.buf = appendRecord(w.buf[:0], stream, chunk, t)
+	if w.opts.Format == FormatCRI {
+		if err := w.followRename(); err != nil {
+			return err
+		}
+		w.buf = appendCRIRecord(w.buf[:0], stream, chunk, t)
+	} else {
+		w.buf = appendRecord(w.buf[:0], stream, chunk, t)
+	}
 	if w.opts.MaxSize > 0 && w.size > 0 && w.size+int64(len(w.buf)) > w.opts.MaxSize {
 		if err := w.rotate(); err != nil {
 			return err
