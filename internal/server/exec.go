@@ -83,7 +83,10 @@ func (er execRouter) start(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("exec start: hijack: %w", err)
 	}
 	defer conn.Close()
-	tty := ins.ProcessConfig != nil && ins.ProcessConfig.Tty
+	// As dockerd: the start body's Tty, not the exec's, says whether the
+	// output is framed (docker-py sends Tty:false for a tty exec and reads
+	// the terminal's output as stdout frames).
+	tty := req.Tty
 	if err := writeAttachHead(buf.Writer, r, tty); err != nil {
 		return err
 	}

@@ -195,3 +195,19 @@ func TestExecStartTtyWithStdin(t *testing.T) {
 		t.Errorf("raw stream %q, want the stdin echoed, then hi and oops unframed", out)
 	}
 }
+
+// dockerd frames by the start body's Tty: a tty exec started with
+// Tty:false (docker-py's exec_start) gets its output as stdout frames.
+func TestExecStartFramesByTheStartBody(t *testing.T) {
+	f := &fakeExecs{fakeContainers: &fakeContainers{}, tty: true}
+	ts := newExecServer(f)
+	defer ts.Close()
+	conn, br, resp := hijack(t, ts, "/v1.50/exec/e1/start", `{"Tty":false}`)
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Content-Type") != "application/vnd.docker.multiplexed-stream" {
+		t.Fatalf("exec start answered %s %v", resp.Status, resp.Header)
+	}
+	conn.CloseWrite()
+	if got := strings.Join(frames(t, br), "|"); !strings.HasPrefix(got, "1:") {
+		t.Errorf("frames = %q, want stdout frames", got)
+	}
+}
