@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/pier-engine/pier/internal/atomicfile"
 )
 
 // Cache maps a step (its parent image and normalised config) to the image
@@ -51,19 +53,7 @@ func (c *Cache) get(key string) string {
 }
 
 func (c *Cache) put(key, id string) error {
-	tmp, err := os.CreateTemp(c.dir, ".tmp-")
-	if err != nil {
-		return fmt.Errorf("build cache: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(id); err != nil {
-		tmp.Close()
-		return fmt.Errorf("build cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("build cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(c.dir, key)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(c.dir, key), []byte(id), 0o600); err != nil {
 		return fmt.Errorf("build cache: %w", err)
 	}
 	return nil
