@@ -44,6 +44,9 @@ func (d *Daemon) ContainerExport(ctx context.Context, ref string, w io.Writer) e
 	return err
 }
 
+// tarRootfs archives the rootfs by descriptor (archive.Tar): a running
+// container that swaps a directory for a symlink while it is read gets
+// the symlink archived, never the host files it names.
 func (d *Daemon) tarRootfs(id string, w io.Writer) error {
 	if err := archive.Tar(w, d.paths(id).rootfs); err != nil {
 		return fmt.Errorf("export %s: %w", id, err)
