@@ -12,6 +12,7 @@ import (
 	"runtime"
 
 	"github.com/pier-engine/pier/internal/monitor"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // tune is "off" in the benchmark's comparison build (-X main.tune=off),
@@ -35,6 +36,7 @@ func main() {
 		os.Stderr.WriteString("usage: pier-monitor CONFIG.json\n")
 		os.Exit(2)
 	}
+	trace.Mark("monitor", "go main")
 	cfg, err := monitor.ReadConfig(os.Args[1])
 	if err == nil {
 		err = monitor.Run(cfg)

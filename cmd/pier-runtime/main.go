@@ -7,6 +7,7 @@ import (
 	"github.com/pier-engine/pier/internal/containerinit"
 	_ "github.com/pier-engine/pier/internal/nsenter/preamble" // the C preamble; see its package doc
 	"github.com/pier-engine/pier/internal/ocicli"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 func main() {
@@ -15,5 +16,8 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		os.Exit(containerinit.Main())
 	}
-	os.Exit(ocicli.Main(os.Args[1:]))
+	trace.Mark("runtime", "go main")
+	code := ocicli.Main(os.Args[1:])
+	trace.Mark("runtime", "exit")
+	os.Exit(code)
 }

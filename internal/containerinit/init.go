@@ -13,12 +13,14 @@ import (
 	"github.com/pier-engine/pier/internal/nsenter"
 	"github.com/pier-engine/pier/internal/rootfs"
 	"github.com/pier-engine/pier/internal/syncmsg"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // Main is `pier-runtime init`. It returns only on failure, with the exit
 // status to use; failures before the container is ready go to the runtime
 // over the bootstrap socket, later ones to stderr.
 func Main() int {
+	trace.Mark("init", "go main")
 	runtime.LockOSThread()
 	fd, err := strconv.Atoi(os.Getenv(nsenter.BootstrapEnv))
 	if err != nil {
@@ -34,6 +36,7 @@ func Main() int {
 		return 1
 	}
 	cfg := m.Config
+	trace.Mark("init", "config received")
 	if err := enterCgroupNS(cfg); err != nil {
 		_ = conn.SendError(err)
 		return 1
@@ -52,6 +55,7 @@ func Main() int {
 		return 1
 	}
 	sock.Close()
+	trace.Mark("init", "ready sent")
 	if !cfg.Exec {
 		if err := awaitStart(cfg); err != nil {
 			fmt.Fprintf(os.Stderr, "pier-runtime init: %v\n", err)
@@ -85,6 +89,7 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 		}
 	}
 	opts := rootfs.Options{Rootfs: cfg.Rootfs, Spec: spec, NoPivot: cfg.NoPivot, UserNS: cfg.UserNS, SharedMountNS: cfg.SharedMountNS}
+	trace.Mark("init", "session, keyring, oom_score_adj")
 	if err := rootfs.Prepare(opts); err != nil {
 		return nil, err
 	}
@@ -102,9 +107,11 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 			return nil, err
 		}
 	}
+	trace.Mark("init", "hostname, hooks point, createContainer hooks")
 	if err := rootfs.Pivot(opts); err != nil {
 		return nil, err
 	}
+	trace.Mark("init", "pivot_root")
 	if cfg.Process != nil && cfg.Process.Terminal {
 		pty, err := setupConsole(cfg.ConsoleFd, cfg.Process.ConsoleSize)
 		if err != nil {
@@ -119,10 +126,13 @@ func setupContainer(cfg *syncmsg.InitConfig, conn *syncmsg.Conn) (*prepared, err
 	if err := finishAndSysctls(opts); err != nil {
 		return nil, err
 	}
+	trace.Mark("init", "masked, readonly paths, sysctls")
 	if cfg.Process == nil {
 		return nil, nil // a container with nothing to run: start will stop it
 	}
-	return prepare(cfg)
+	p, err := prepare(cfg)
+	trace.Mark("init", "process checked (program, user, caps, seccomp BPF)")
+	return p, err
 }
 
 // enterCgroupNS joins or creates the cgroup namespace now that the
@@ -181,6 +191,7 @@ func awaitStart(cfg *syncmsg.InitConfig) error {
 			return fmt.Errorf("wait for start: read exec fifo: %w", errno)
 		}
 	}
+	trace.Mark("init", "exec fifo released")
 	if cfg.Spec.Hooks != nil {
 		cfg.State.Status = "running"
 		return hooks.Run("startContainer", cfg.Spec.Hooks.StartContainer, cfg.State)

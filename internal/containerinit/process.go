@@ -17,6 +17,7 @@ import (
 	"github.com/pier-engine/pier/internal/seccomp"
 	"github.com/pier-engine/pier/internal/syncmsg"
 	"github.com/pier-engine/pier/internal/sys"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // prepared is the user's process, checked and ready to exec: everything
@@ -77,6 +78,7 @@ func (p *prepared) exec() error {
 	if err := applyRlimits(p.proc.Rlimits); err != nil {
 		return err
 	}
+	trace.Mark("init", "fds, rlimits")
 	// Without no_new_privs the filter can only be loaded while we still
 	// hold CAP_SYS_ADMIN, so it goes in first and must allow the rest.
 	if !p.proc.NoNewPrivileges && p.filter != nil {
@@ -93,6 +95,7 @@ func (p *prepared) exec() error {
 	if err := p.caps.Apply(); err != nil {
 		return err
 	}
+	trace.Mark("init", "seccomp, user, caps")
 	if p.proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("prctl no_new_privs: %w", err)
@@ -109,6 +112,7 @@ func (p *prepared) exec() error {
 	if err := setPersonality(p.personality); err != nil {
 		return err
 	}
+	trace.Mark("init", "execve")
 	if err := unix.Exec(p.path, p.proc.Args, p.env); err != nil {
 		return fmt.Errorf("exec %s: %w", p.path, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/pier-engine/pier/internal/monitor"
 	"github.com/pier-engine/pier/internal/ociruntime"
 	"github.com/pier-engine/pier/internal/snapshot"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // pierd reaches a container's OCI runtime through two seams, so that the
@@ -71,10 +72,12 @@ func (h hostLauncher) mountRootfs(id, target string) error {
 func (h hostLauncher) unmountRootfs(target string) error { return snapshot.Unmount(target) }
 
 func (h hostLauncher) startMonitor(configPath string, cfg monitor.Config) (monitorProc, error) {
+	trace.Mark("pierd", "monitor: fork+exec")
 	m, err := monitor.Start(h.d.monitorBinary(), configPath, cfg, nil)
 	if err != nil {
 		return monitorProc{}, err
 	}
+	trace.Mark("pierd", "monitor reported the start")
 	return monitorProc{pid: m.Pid, containerPid: m.ContainerPid, wait: m.Wait}, nil
 }
 

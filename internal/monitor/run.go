@@ -16,6 +16,7 @@ import (
 	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/logfile"
 	"github.com/pier-engine/pier/internal/ociruntime"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // DrainGrace bounds how long the monitor waits, after the container's init
@@ -78,6 +79,7 @@ func Run(cfg Config) error {
 	st := Status{Pid: pid, StartedAt: startedAt}
 	base, _ := oomKills(cfg.Cgroups)
 	ws, werr := waitInit(pid)
+	trace.Mark("monitor", "container exited")
 	st.FinishedAt = time.Now().UTC()
 	if werr != nil {
 		st.ExitCode, st.Error = -1, werr.Error()
@@ -90,8 +92,11 @@ func Run(cfg Config) error {
 	// The log is complete before the status says the container ended, so
 	// that whoever waits for the status reads every line.
 	m.drain()
+	trace.Mark("monitor", "log drained")
 	delErr := m.runtimeErr(m.rt.Delete(context.Background(), cfg.ID, true))
+	trace.Mark("monitor", "deleted")
 	err = WriteStatus(cfg.StatusFile, st)
+	trace.Mark("monitor", "status written")
 	m.removeMonitorPid()
 	return errors.Join(werr, err, delErr, m.copyError())
 }
@@ -128,9 +133,11 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 	if m.cfg.Tty {
 		create = m.createTty
 	}
+	trace.Mark("monitor", "log, attach socket")
 	if err := create(); err != nil {
 		return 0, startedAt, err
 	}
+	trace.Mark("monitor", "created")
 	if pid, err = ReadPid(m.cfg.PidFile); err != nil {
 		m.abort(0)
 		return 0, startedAt, err
@@ -142,6 +149,7 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 		m.abort(pid)
 		return 0, startedAt, err
 	}
+	trace.Mark("monitor", "started")
 	return pid, time.Now().UTC(), nil
 }
 

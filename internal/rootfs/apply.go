@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/pier-engine/pier/internal/sys"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 var ignoringEINTR = sys.IgnoringEINTR
@@ -35,6 +37,7 @@ func Prepare(o Options) error {
 	if err := mount(o.Rootfs, o.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return unreachableRoot(o, err)
 	}
+	trace.Mark("init", "rootfs bound")
 	for _, s := range steps {
 		if s.Phase != PhasePrepare {
 			continue
@@ -42,8 +45,19 @@ func Prepare(o Options) error {
 		if err := applyPrepare(o, s); err != nil {
 			return err
 		}
+		if trace.On() {
+			trace.Mark("init", traceLabel(s))
+		}
 	}
 	return nil
+}
+
+// traceLabel names a step in the timeline: its kind, type and target.
+func traceLabel(s Step) string {
+	if s.Kind == KindMount || s.Kind == KindCgroup {
+		return "mount " + s.Type + " " + s.Destination
+	}
+	return strings.SplitN(s.String(), " ", 2)[0] + " " + s.Destination
 }
 
 // unreachableRoot explains the usual EACCES of a new user namespace: the

@@ -16,6 +16,7 @@ import (
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/hooks"
 	"github.com/pier-engine/pier/internal/syncmsg"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // CreateOpts are the inputs of `create` (and of `run`).
@@ -42,10 +43,12 @@ type Container struct {
 // cgroup, process or mount remains.
 func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	t0 := time.Now()
+	trace.Mark("runtime", "create")
 	rec, err := newRecord(o)
 	if err != nil {
 		return nil, err
 	}
+	trace.Mark("runtime", "config read and validated")
 	var undo cleanup
 	unlock := func() {}
 	defer func() {
@@ -63,6 +66,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	r.Log.Debug("validated", "container_id", o.ID, "elapsed", time.Since(t0))
+	trace.Mark("runtime", "state dir, exec fifo, lock")
 	cg, err := r.cgroup(rec)
 	if err != nil {
 		return nil, err
@@ -94,6 +98,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		}
 	}
 	undo.Release()
+	trace.Mark("runtime", "created")
 	r.Log.Debug("created", "container_id", o.ID, "pid", c.pid, "elapsed", time.Since(t0))
 	return &Container{ID: o.ID, Pid: c.pid}, nil
 }
@@ -191,9 +196,11 @@ func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) 
 	if err := r.save(rec); err != nil {
 		return err
 	}
+	trace.Mark("runtime", "config sent, state saved")
 	if _, err := c.conn.Expect(syncmsg.TypeHooks); err != nil {
 		return fmt.Errorf("container setup: %w", err)
 	}
+	trace.Mark("runtime", "mounts done (hooks point)")
 	if h := rec.Spec.Hooks; h != nil {
 		if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
 			return err
@@ -205,6 +212,7 @@ func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) 
 	if _, err := c.conn.Expect(syncmsg.TypeReady); err != nil {
 		return fmt.Errorf("container setup: %w", err)
 	}
+	trace.Mark("runtime", "container ready")
 	// Limits go on now, as runc sets them at ready: until here the process
 	// was pier-runtime's Go init, which a small pids limit would starve of
 	// threads. The program runs only at start, under them.
@@ -215,6 +223,7 @@ func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) 
 	if err := cg.Set(effectiveResources(rec.Spec)); err != nil {
 		return err
 	}
+	trace.Mark("runtime", "cgroup limits set")
 	rec.Creating = false
 	return r.save(rec)
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // Run is `run`: create and start, and unless detach, stay in the
@@ -58,7 +59,9 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 		}
 		defer con.Restore()
 	}
+	trace.Mark("runtime", "started; waiting")
 	code := WaitForwarding(c.Pid, sigs, con)
+	trace.Mark("runtime", "container exited")
 	r.Log.Debug("exited", "container_id", o.ID, "elapsed", time.Since(t0))
 	if !keep {
 		if err := r.Delete(o.ID, true); err != nil {

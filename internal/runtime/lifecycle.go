@@ -13,6 +13,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/hooks"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // Record returns what the runtime knows of a container, with its status.
@@ -49,11 +50,13 @@ func (r *Runtime) List() ([]*Record, error) {
 // container process blocked on the exec fifo, waits until that process has
 // exec'd (the fifo loses its last reader), then runs the poststart hooks.
 func (r *Runtime) Start(id string) error {
+	trace.Mark("runtime", "start")
 	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	trace.Mark("runtime", "state loaded, locked")
 	if err := can(opStart, id, r.status(rec)); err != nil {
 		return err
 	}
@@ -85,7 +88,9 @@ func (r *Runtime) Start(id string) error {
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
+	trace.Mark("runtime", "exec fifo written")
 	waitNoReader(f)
+	trace.Mark("runtime", "program exec'd (fifo has no reader)")
 	if rec.Spec.Hooks != nil {
 		// The state as of the start, as runc gives it: the program may
 		// have exited already (`true`), and poststart hooks are told that
@@ -142,11 +147,13 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 // then its state. With force a live container is killed first; without, a
 // container that is not stopped is an error and stays untouched.
 func (r *Runtime) Delete(id string, force bool) error {
+	trace.Mark("runtime", "delete")
 	rec, unlock, err := r.loadLocked(id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	defer trace.Mark("runtime", "deleted")
 	return r.delete(rec, force)
 }
 
@@ -168,6 +175,7 @@ func (r *Runtime) delete(rec *Record, force bool) error {
 	if err := cg.Destroy(); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
 	}
+	trace.Mark("runtime", "cgroup removed")
 	if rec.Spec.Hooks != nil {
 		state := r.ociState(rec)
 		state.Status = StatusStopped

@@ -16,6 +16,7 @@ import (
 	"github.com/pier-engine/pier/internal/nsenter"
 	"github.com/pier-engine/pier/internal/syncmsg"
 	"github.com/pier-engine/pier/internal/sys"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // spawnOpts describes one process to start through the C preamble.
@@ -81,6 +82,7 @@ func spawn(o *spawnOpts) (c *child, err error) {
 			if err := o.cgroup.Apply(0); err != nil {
 				return nil, err
 			}
+			trace.Mark("runtime", "cgroup made")
 		}
 		o.bootstrap.Cgroups = cgroupEntries(o.cgroup)
 	}
@@ -130,10 +132,16 @@ func spawn(o *spawnOpts) (c *child, err error) {
 	if o.setpgid {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
+	if trace.On() {
+		cmd.Env = append(cmd.Env, trace.Env+"="+os.Getenv(trace.Env))
+	}
+	trace.Mark("runtime", "preamble: fork+exec")
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start container process: %w", err)
 	}
+	trace.Mark("runtime", "preamble started")
 	pid, err := handshake(cmd, parent, o)
+	trace.Mark("runtime", "container pid received")
 	if err == nil {
 		// The preamble's process exits right after naming its clone, with
 		// nothing left to report; reap it without holding the clone's

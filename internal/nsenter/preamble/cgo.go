@@ -33,6 +33,9 @@ func HeaderValues() map[string]int {
 // HeaderEnv is the bootstrap fd variable's name in nsenter.h.
 func HeaderEnv() string { return C.PIER_BOOTSTRAP_ENV }
 
+// HeaderTraceEnv is the timeline variable's name in nsenter.h.
+func HeaderTraceEnv() string { return C.PIER_TRACE_ENV }
+
 // HeaderNames are the process names nsenter.h gives the preamble and init.
 func HeaderNames() [4]string {
 	return [4]string{C.PIER_NAME_PREAMBLE, C.PIER_NAME_INIT, C.PIER_COMM_PREAMBLE, C.PIER_COMM_INIT}

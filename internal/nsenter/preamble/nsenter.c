@@ -62,6 +62,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsenter.h"
@@ -95,6 +96,34 @@ struct pier_clone_args {
 #endif
 
 static int sock = -1;
+
+/* The opt-in timeline (internal/trace's format): with PIER_TRACE set,
+ * "<CLOCK_MONOTONIC ns> <pid> <who> <phase>" per stage, one write each on
+ * an O_APPEND, close-on-exec descriptor. */
+static int tracefd = -1;
+
+static void trace_open(void)
+{
+	const char *path = getenv(PIER_TRACE_ENV);
+
+	if (path != NULL && *path != '\0')
+		tracefd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+static void mark(const char *who, const char *phase)
+{
+	struct timespec ts;
+	char buf[160];
+	int n;
+
+	if (tracefd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(buf, sizeof(buf), "%lld %d %s %s\n",
+		     (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, (int)getpid(), who, phase);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)!write(tracefd, buf, (size_t)n);
+}
 
 static void fail(const char *what, int err) __attribute__((noreturn));
 static void fail(const char *what, int err)
@@ -346,6 +375,8 @@ __attribute__((constructor)) static void pier_nsenter(int argc, char **argv)
 
 	if (env == NULL || *env == '\0')
 		return;
+	trace_open();
+	mark("preamble", "start");
 	sock = atoi(env);
 	if (sock < 3 || fcntl(sock, F_GETFD) < 0)
 		fail("bootstrap fd", EBADF);
@@ -353,8 +384,12 @@ __attribute__((constructor)) static void pier_nsenter(int argc, char **argv)
 	set_name(argc, argv, PIER_NAME_PREAMBLE, PIER_COMM_PREAMBLE);
 
 	read_bootstrap(&b, joins, cgroups, timens);
+	mark("preamble", "bootstrap read");
 	cgroupfd = enter_cgroups(cgroups, b.ncgroup, b.cloneflags & CLONE_NEWUSER || has_user_join(joins, b.njoin));
+	mark("preamble", "cgroups entered");
 	joined_user = join_namespaces(joins, b.njoin);
+	if (b.njoin > 0)
+		mark("preamble", "namespaces joined");
 	if (b.cloneflags & CLONE_NEWUSER)
 		new_userns();
 	if (joined_user || (b.cloneflags & CLONE_NEWUSER))
@@ -364,6 +399,7 @@ __attribute__((constructor)) static void pier_nsenter(int argc, char **argv)
 		fail("unshare namespaces", errno);
 	if (b.timens_len > 0)
 		write_timens(timens);
+	mark("preamble", "namespaces made");
 
 	pid = clone_parent(cgroupfd);
 	if (pid < 0)
@@ -375,8 +411,12 @@ __attribute__((constructor)) static void pier_nsenter(int argc, char **argv)
 		if (cgroupfd >= 0)
 			close(cgroupfd);
 		set_name(argc, argv, PIER_NAME_INIT, PIER_COMM_INIT);
+		mark("init", "cloned, into Go");
+		if (tracefd >= 0)
+			close(tracefd);
 		return;
 	}
+	mark("preamble", "cloned");
 	send_reply(PIER_MSG_PID, pid);
 	_exit(0);
 }

@@ -11,6 +11,8 @@
 
 /* Environment variable holding the bootstrap socket's fd number. */
 #define PIER_BOOTSTRAP_ENV "_PIER_BOOTSTRAP_FD"
+/* The opt-in timeline's file (internal/trace): one line per stage. */
+#define PIER_TRACE_ENV "PIER_TRACE"
 
 #define PIER_BOOTSTRAP_MAGIC 0x52454950u /* "PIER", little endian */
 #define PIER_BOOTSTRAP_VERSION 1u

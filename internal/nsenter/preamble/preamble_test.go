@@ -5,6 +5,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/nsenter"
 	"github.com/pier-engine/pier/internal/nsenter/preamble"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // TestConstantsMatchHeader keeps protocol.go and nsenter.h from drifting.
@@ -30,6 +31,9 @@ func TestConstantsMatchHeader(t *testing.T) {
 	}
 	if len(nsenter.CommPreamble) > 15 || len(nsenter.CommInit) > 15 || len(nsenter.NameInit) > len(nsenter.NamePreamble) {
 		t.Errorf("comm names over 15 characters, or an init name longer than the preamble's room")
+	}
+	if trace.Env != preamble.HeaderTraceEnv() {
+		t.Errorf("trace env: internal/trace %q vs nsenter.h %q", trace.Env, preamble.HeaderTraceEnv())
 	}
 	if nsenter.BootstrapEnv != preamble.HeaderEnv() {
 		t.Errorf("bootstrap env: %q vs %q", nsenter.BootstrapEnv, preamble.HeaderEnv())
