@@ -39,6 +39,11 @@ func (d *Daemon) ContainerTop(ctx context.Context, ref, psArgs string) (containe
 	if err != nil {
 		return container.TopResponse{}, err
 	}
+	if r.HostConfig != nil && r.HostConfig.Init == nil {
+		// pier-init is pier's, not the user's: top shows only the
+		// user's processes, as dockerd does without --init.
+		pids = slices.DeleteFunc(pids, func(p int) bool { return p == r.Pid })
+	}
 	if psArgs != "" {
 		return psTop(ctx, psArgs, pids)
 	}

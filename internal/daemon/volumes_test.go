@@ -67,7 +67,7 @@ func TestVolumeCreateRefuses(t *testing.T) {
 		kind error
 	}{
 		{apivolume.CreateRequest{Name: "a/b"}, errdefs.ErrInvalidArgument},
-		{apivolume.CreateRequest{Name: "v", Driver: "nfs"}, errdefs.ErrNotImplemented},
+		{apivolume.CreateRequest{Name: "v", Driver: "nfs"}, errdefs.ErrNotFound},
 		{apivolume.CreateRequest{Name: "v", DriverOpts: map[string]string{"type": "tmpfs"}}, errdefs.ErrInvalidArgument},
 		{apivolume.CreateRequest{Name: "v", ClusterVolumeSpec: &apivolume.ClusterVolumeSpec{}}, errdefs.ErrNotImplemented},
 	} {

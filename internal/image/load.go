@@ -136,6 +136,7 @@ func (s *Store) LoadLayout(ctx context.Context, dir string) ([]*Image, error) {
 		if err != nil {
 			return nil, err
 		}
+		img.RepoTags = archiveTags(img.RepoTags, []string{ref})
 		out = append(out, img)
 	}
 	return out, nil
@@ -201,7 +202,27 @@ func (s *Store) loadDocker(ctx context.Context, root *os.Root, tarPath string) (
 		if img, err = s.Get(img.ID); err != nil {
 			return nil, err
 		}
+		img.RepoTags = archiveTags(img.RepoTags, dm.RepoTags)
 		out = append(out, img)
 	}
 	return out, nil
+}
+
+// archiveTags keeps of tags those the archive itself names: load reports
+// what it loaded ("Loaded image: a:b" per archive tag, else the id), not
+// every other tag the image already had, as dockerd does.
+func archiveTags(tags, archive []string) []string {
+	want := map[string]bool{}
+	for _, a := range archive {
+		if t, err := name.NewTag(a); err == nil {
+			want[t.Name()] = true
+		}
+	}
+	var out []string
+	for _, t := range tags {
+		if nt, err := name.NewTag(t); err == nil && want[nt.Name()] {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -256,14 +256,19 @@ func (ir imageRouter) saveImage(w http.ResponseWriter, r *http.Request, names []
 	return err
 }
 
-// loadImages reads the whole archive before answering, so every error is
-// an ordinary error response.
+// loadImages reads the whole archive before answering. A bad archive is,
+// as in dockerd, an error inside a 200 stream (docker-py raises its
+// ImageLoadError from that); an oversized body stays a 413.
 func (ir imageRouter) loadImages(w http.ResponseWriter, r *http.Request) error {
 	imgs, err := ir.b.ImageLoad(r.Context(), r.Body)
-	if err != nil {
-		return err
-	}
 	st := newJSONStream(w)
+	if err != nil {
+		if StatusOf(err) == http.StatusRequestEntityTooLarge || r.Context().Err() != nil {
+			return err
+		}
+		st.start()
+		return st.fail(err)
+	}
 	for _, img := range imgs {
 		if len(img.RepoTags) == 0 {
 			st.send(jsonstream.Message{Stream: "Loaded image ID: " + img.ID + "\n"})

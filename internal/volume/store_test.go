@@ -130,7 +130,7 @@ func TestCreateRefusals(t *testing.T) {
 	if CheckDriver("") != nil || CheckDriver("local") != nil {
 		t.Error("local driver refused")
 	}
-	if err := CheckDriver("nfs"); !errors.Is(err, errdefs.ErrNotImplemented) {
+	if err := CheckDriver("nfs"); !errors.Is(err, errdefs.ErrNotFound) || err.Error() != `error looking up volume plugin nfs: plugin "nfs" not found` {
 		t.Errorf("CheckDriver(nfs) = %v", err)
 	}
 }

@@ -85,12 +85,15 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// CheckDriver accepts the local driver ("" means local) and refuses others.
+// CheckDriver accepts the local driver ("" means local) and refuses
+// others as dockerd refuses a plugin it does not have.
 func CheckDriver(driver string) error {
 	if driver == "" || driver == DriverLocal {
 		return nil
 	}
-	return fmt.Errorf("volume driver %q: only %q is available: %w", driver, DriverLocal, errdefs.ErrNotImplemented)
+	// dockerd's 404 and text for a driver no plugin provides; pier has
+	// only the local driver.
+	return errdefs.Newf(errdefs.ErrNotFound, "error looking up volume plugin %s: plugin %q not found", driver, driver)
 }
 
 // checkOptions refuses every driver option, naming them: pier's local driver
