@@ -21,7 +21,7 @@ repo=$PWD
 src=${DOCKER_PY_SRC:?set DOCKER_PY_SRC to a docker-py 5.0.3 checkout}
 [ -d "$src/tests/integration" ] || { echo "compat-docker-py: $src has no tests/integration" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "compat-docker-py: needs root (it starts pierd and dockerd)" >&2; exit 1; }
-scripts/install-deps.sh docker.io python3-docker python3-pytest python3-pytest-timeout python3-paramiko busybox-static
+scripts/install-deps.sh docker.io python3-docker python3-pytest python3-pytest-timeout python3-paramiko busybox-static curl jq
 [ -x bin/pierd ] || { echo "compat-docker-py: bin/pierd missing; run make build" >&2; exit 1; }
 
 out=${OUT:-/tmp/pier-compat-docker-py}
@@ -34,6 +34,17 @@ epid=""
 bridge=pydock$$
 stop_engine() {
 	[ -n "$epid" ] || return 0
+	# Neither engine stops its containers when it stops (pierd keeps them
+	# running for its restart): remove everything the suite left first.
+	local sock=${DOCKER_HOST#unix://} c n
+	if [ -S "$sock" ]; then
+		for c in $(curl -s --unix-socket "$sock" 'http://d/containers/json?all=1' | jq -r '.[].Id' 2>/dev/null); do
+			curl -s -o /dev/null --max-time 30 --unix-socket "$sock" -X DELETE "http://d/containers/$c?force=1&v=1"
+		done
+		for n in $(curl -s --unix-socket "$sock" http://d/networks | jq -r '.[] | select(.Name != "bridge" and .Name != "host" and .Name != "none") | .Id' 2>/dev/null); do
+			curl -s -o /dev/null --unix-socket "$sock" -X DELETE "http://d/networks/$n"
+		done
+	fi
 	kill "$epid" 2>/dev/null || true
 	for _ in $(seq 100); do kill -0 "$epid" 2>/dev/null || break; sleep 0.1; done
 	kill -9 "$epid" 2>/dev/null || true
@@ -42,7 +53,13 @@ stop_engine() {
 }
 cleanup() {
 	stop_engine
-	umount -R "$work/docker" 2>/dev/null || true
+	# Anything still mounted under $work is left in place rather than
+	# deleted through (rm -rf would cross into a container's rootfs).
+	if grep -q " $work/" /proc/mounts; then
+		echo "compat-docker-py: mounts left under $work; not removing it" >&2
+		ip link del "$bridge" 2>/dev/null || true
+		return
+	fi
 	ip link del "$bridge" 2>/dev/null || true
 	rm -rf "$work" 2>/dev/null || true
 }
@@ -115,13 +132,18 @@ deselect=(
 # distutils, which the suite turns into errors) and nothing is written there.
 # SETUPTOOLS_USE_DISTUTILS=stdlib: setuptools' own distutils warns on every
 # StrictVersion, which conftest.py's simplefilter('error') makes fatal.
+# Both engines are driven at API 1.41, docker-py 5.0.3's default and the
+# newest Docker 20.10 speaks (API_VERSION=auto lets each negotiate; pierd
+# then answers as 1.51, where e.g. volume prune keeps named volumes).
+api=${API_VERSION:-1.41}
+[ "$api" = auto ] && api=
 mkdir -p "$work/dpy"
 cp -r "$src/tests" "$src/pytest.ini" "$work/dpy/"
 
 for e in $engines; do
 	start_engine "$e"
 	echo "compat-docker-py: running the suite against $e ($DOCKER_HOST)"
-	(cd "$work/dpy" && SETUPTOOLS_USE_DISTUTILS=stdlib /usr/bin/python3 -m pytest -p no:cacheprovider -q -rA --timeout 180 \
+	(cd "$work/dpy" && env ${api:+DOCKER_TEST_API_VERSION=$api} SETUPTOOLS_USE_DISTUTILS=stdlib /usr/bin/python3 -m pytest -p no:cacheprovider -q -rA --timeout 180 \
 		--junitxml "$out/$e.xml" "${deselect[@]}" ${PYTEST_ARGS:-} tests/integration) \
 		>"$out/$e.log" 2>&1 || true
 	tail -1 "$out/$e.log"
