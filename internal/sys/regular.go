@@ -9,12 +9,13 @@ import (
 
 // OpenRegularInRoot opens path inside root for reading, for files a
 // container controls that pierd reads (its /etc/passwd and /etc/group):
-// resolved as OpenInRoot does, but a final symlink is not followed, the
+// resolved as OpenInRoot does (symlinks, the final one too, resolve
+// inside root, as dockerd follows an image's /etc/passwd link), but the
 // open does not block (a FIFO would hang the reader forever), and
-// anything but a regular file (a FIFO, /dev/zero, a directory) is
+// anything but a regular file (a FIFO, a device, a directory) is
 // refused with EINVAL.
 func OpenRegularInRoot(root, path string) (*os.File, error) {
-	f, err := OpenInRoot(root, path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_NOCTTY)
+	f, err := OpenInRoot(root, path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	if err != nil {
 		return nil, err
 	}
