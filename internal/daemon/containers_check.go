@@ -17,6 +17,9 @@ var logDrivers = []string{"json-file", "local", "none"}
 // pier refuses as unsupported rather than as unknown.
 var dockerLogDrivers = []string{"syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs", "gcplogs", "logentries"}
 
+// rtRuntimeFile exists where the kernel has CONFIG_RT_GROUP_SCHED (v1).
+var rtRuntimeFile = "/sys/fs/cgroup/cpu/cpu.rt_runtime_us"
+
 // checkCreate fills in what dockerd fills in at create (the log driver,
 // the runtime's name) and refuses, naming the field, what pier would
 // otherwise accept and ignore.
@@ -44,10 +47,11 @@ func checkCreate(cfg *container.Config, host *container.HostConfig) error {
 		return errdefs.New(errdefs.ErrInvalidArgument, "HostConfig.StorageOpt: --storage-opt is supported only for overlay over xfs with 'pquota' mount option")
 	}
 	if host.CPURealtimePeriod != 0 || host.CPURealtimeRuntime != 0 {
-		if _, err := os.Stat("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"); err != nil {
+		// Honoured (cpu.rt_* on cgroup v1) where the kernel has the RT
+		// group scheduler; dockerd's text where it has not.
+		if _, err := os.Stat(rtRuntimeFile); err != nil {
 			return errdefs.New(errdefs.ErrInvalidArgument, "HostConfig.CpuRealtimePeriod, CpuRealtimeRuntime: Your kernel does not support CPU real-time scheduler")
 		}
-		return errdefs.New(errdefs.ErrInvalidArgument, "HostConfig.CpuRealtimePeriod, CpuRealtimeRuntime: not supported by pier")
 	}
 	return nil
 }

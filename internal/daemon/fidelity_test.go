@@ -43,6 +43,9 @@ func TestCreateDefaultsAndRefusals(t *testing.T) {
 	if c.HostConfig.LogConfig.Type != "json-file" || c.HostConfig.LogConfig.Config == nil {
 		t.Errorf("LogConfig = %+v, want json-file with an empty Config", c.HostConfig.LogConfig)
 	}
+	old := rtRuntimeFile
+	rtRuntimeFile = "/nonexistent/cpu.rt_runtime_us" // a kernel without RT group scheduling
+	defer func() { rtRuntimeFile = old }()
 	for _, tc := range []struct {
 		host container.HostConfig
 		want string

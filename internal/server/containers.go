@@ -1,7 +1,11 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
+	"reflect"
 	"log/slog"
 	"net/http"
 
@@ -50,9 +54,23 @@ func (cr *containerRouter) routes() []route {
 }
 
 func (cr *containerRouter) postContainersCreate(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req container.CreateRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
+	}
+	if req.HostConfig == nil && len(body) > 0 {
+		// dockerd's create body embeds a HostConfig at the top level too
+		// (the API before HostConfig had its own key; docker-py still
+		// sends "Runtime" there): used when there is no "HostConfig".
+		var legacy container.HostConfig
+		if json.Unmarshal(body, &legacy) == nil && !reflect.DeepEqual(legacy, container.HostConfig{}) {
+			req.HostConfig = &legacy
+		}
 	}
 	resp, err := cr.b.ContainerCreate(r.Context(), r.URL.Query().Get("name"), req)
 	if err != nil {

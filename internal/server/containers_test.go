@@ -345,3 +345,18 @@ func TestContainerAttachUpgrades(t *testing.T) {
 		t.Errorf("attach frames = %q", got)
 	}
 }
+
+// docker-py's create_container(runtime=...) without a host config puts
+// "Runtime" at the top level, which dockerd reads as the HostConfig.
+func TestContainerCreateTopLevelHostConfig(t *testing.T) {
+	f := &fakeContainers{}
+	s := newContainerServer(f)
+	rec := doBody(t, s, "POST", "/v1.41/containers/create", "application/json", `{"Image":"busybox","Runtime":"runc"}`)
+	if rec.Code != http.StatusCreated || f.created.HostConfig == nil || f.created.HostConfig.Runtime != "runc" {
+		t.Errorf("create = %d, host config %+v", rec.Code, f.created.HostConfig)
+	}
+	rec = doBody(t, s, "POST", "/v1.41/containers/create", "application/json", `{"Image":"busybox","Runtime":"runc","HostConfig":{"Privileged":true}}`)
+	if rec.Code != http.StatusCreated || f.created.HostConfig.Runtime != "" || !f.created.HostConfig.Privileged {
+		t.Errorf("with a HostConfig key the top level is not used: %+v", f.created.HostConfig)
+	}
+}

@@ -74,3 +74,16 @@ func TestBlkioBadDevicesRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestCPURealtimeReachesTheSpec(t *testing.T) {
+	in := input(t)
+	in.HostConfig.CPURealtimePeriod, in.HostConfig.CPURealtimeRuntime = 1000, 500
+	c := build(t, in).Linux.Resources.CPU
+	if c == nil || c.RealtimePeriod == nil || *c.RealtimePeriod != 1000 || c.RealtimeRuntime == nil || *c.RealtimeRuntime != 500 {
+		t.Fatalf("cpu = %+v", c)
+	}
+	in.HostConfig.CPURealtimeRuntime = 2000
+	if _, err := Build(in); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "CpuRealtimeRuntime") {
+		t.Errorf("runtime above the period: %v", err)
+	}
+}

@@ -126,6 +126,18 @@ func cpu(r *container.Resources, numCPU int) (*specs.LinuxCPU, error) {
 		shares := uint64(max(2, min(r.CPUShares, 262144))) // the kernel's bounds, as Docker clamps
 		c.Shares = &shares
 	}
+	if r.CPURealtimePeriod < 0 || r.CPURealtimeRuntime < 0 ||
+		(r.CPURealtimePeriod > 0 && r.CPURealtimeRuntime > r.CPURealtimePeriod) {
+		return nil, invalid("HostConfig.CpuRealtimeRuntime", errors.New("cpu real-time runtime cannot be negative or higher than the cpu real-time period"))
+	}
+	if r.CPURealtimePeriod > 0 {
+		p := uint64(r.CPURealtimePeriod)
+		c.RealtimePeriod = &p
+	}
+	if r.CPURealtimeRuntime > 0 {
+		rt := r.CPURealtimeRuntime
+		c.RealtimeRuntime = &rt
+	}
 	if *c == (specs.LinuxCPU{}) {
 		return nil, nil
 	}
