@@ -113,7 +113,7 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 		return 0, startedAt, fmt.Errorf("setsid: %w", err)
 	}
 	if m.cfg.MonitorPidFile != "" {
-		if err := atomicfile.WriteFile(m.cfg.MonitorPidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := atomicfile.WriteVolatile(m.cfg.MonitorPidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return 0, startedAt, err
 		}
 	}

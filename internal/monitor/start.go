@@ -43,7 +43,7 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 		w.Close()
 		return nil, fmt.Errorf("monitor config: %w", err)
 	}
-	if err := atomicfile.WriteFile(configPath, b, 0o644); err != nil {
+	if err := atomicfile.WriteVolatile(configPath, b, 0o644); err != nil {
 		w.Close()
 		return nil, err
 	}

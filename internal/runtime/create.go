@@ -267,7 +267,7 @@ func dialConsole(path string) (*os.File, error) {
 }
 
 func writePidFile(path string, pid int) error {
-	if err := atomicfile.WriteFile(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	if err := atomicfile.WriteVolatile(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return fmt.Errorf("pid file: %w", err)
 	}
 	return nil
