@@ -70,8 +70,12 @@ func TestInfo(t *testing.T) {
 	if info.NCPU < 1 || info.ServerVersion != version.Version || info.DockerRootDir != d.cfg.Root || info.ID != d.id {
 		t.Errorf("info = %+v", info)
 	}
-	if info.Containers != 0 || info.Images != 0 {
-		t.Errorf("containers %d images %d, want 0", info.Containers, info.Images)
+	imgs, err := d.ImageList(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Containers != 0 || info.Images != len(imgs) {
+		t.Errorf("containers %d images %d, want 0 and %d", info.Containers, info.Images, len(imgs))
 	}
 	if !info.MemoryLimit || !info.PidsLimit || info.CPUSet {
 		t.Errorf("memory %v pids %v cpuset %v from cgroup.controllers", info.MemoryLimit, info.PidsLimit, info.CPUSet)

@@ -162,3 +162,25 @@ func readSpec(t *testing.T, d *Daemon, id string) specs.Spec {
 	}
 	return s
 }
+
+func TestInfoCountsContainersAndImages(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	create(t, d, "one", container.Config{})
+	create(t, d, "two", container.Config{})
+	if err := d.ContainerStart(ctx, "two"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := d.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := d.ImageList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Containers != 2 || info.ContainersRunning != 1 || info.ContainersStopped != 1 || info.Images != len(imgs) || len(imgs) == 0 {
+		t.Errorf("info counts: containers %d running %d stopped %d images %d (list has %d)",
+			info.Containers, info.ContainersRunning, info.ContainersStopped, info.Images, len(imgs))
+	}
+}

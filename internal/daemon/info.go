@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 
@@ -23,7 +24,6 @@ func (d *Daemon) Info(ctx context.Context) (system.Info, error) {
 	name, _ := os.Hostname()
 	info := system.Info{
 		ID: d.id,
-		// Containers and Images stay 0 until the daemon owns them.
 		Driver:             "overlay",
 		MemoryLimit:        h.controllers["memory"],
 		SwapLimit:          h.swap,
@@ -60,7 +60,29 @@ func (d *Daemon) Info(ctx context.Context) (system.Info, error) {
 	if !h.swap {
 		info.Warnings = append(info.Warnings, "WARNING: No swap limit support")
 	}
+	d.countObjects(ctx, &info)
 	return info, nil
+}
+
+// countObjects fills info's container and image counts as dockerd does:
+// containers by state, images as distinct ids (docker images -a).
+func (d *Daemon) countObjects(ctx context.Context, info *system.Info) {
+	if recs, err := d.containerRecords(); err == nil {
+		info.Containers = len(recs)
+		for _, r := range recs {
+			switch {
+			case r.State == container.StateRunning && d.paused(r):
+				info.ContainersPaused++
+			case r.State == container.StateRunning:
+				info.ContainersRunning++
+			default:
+				info.ContainersStopped++
+			}
+		}
+	}
+	if imgs, err := d.ImageList(ctx); err == nil {
+		info.Images = len(imgs)
+	}
 }
 
 func (d *Daemon) runtimes() map[string]system.RuntimeWithStatus {
