@@ -36,6 +36,7 @@ func (d *Daemon) ContainerInspect(ctx context.Context, ref string) (container.In
 	}
 	resp.State.Health = d.healthOf(r)
 	d.showPaused(r, resp.State)
+	d.showRestarting(r, resp.State)
 	d.networkInspect(r, &resp)
 	return resp, nil
 }
@@ -64,6 +65,9 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 	out := []container.Summary{}
 	now := time.Now()
 	for _, r := range recs {
+		if isCRI(r) {
+			continue // the Kubernetes CRI's, not the Docker API's
+		}
 		if !all && r.State != container.StateRunning && len(filters["status"]) == 0 && len(filters["exited"]) == 0 {
 			continue
 		}
@@ -82,6 +86,7 @@ func (d *Daemon) ContainerList(ctx context.Context, all bool, filters map[string
 		}
 		s.Health = d.healthSummary(r)
 		d.showPausedSummary(r, &s)
+		d.showRestartingSummary(r, &s)
 		d.networkSummary(r, &s)
 		out = append(out, s)
 	}

@@ -312,6 +312,13 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	if err != nil {
 		return err
 	}
+	if !force {
+		if err := d.refuseRestarting(r); err != nil {
+			return err
+		}
+	} else if d.restarting(r) {
+		d.markStoppedByUser(r.ID) // so the pending restart does not start it
+	}
 	if r.State == container.StateRunning {
 		if !force {
 			// dockerd 20.10's text, which clients (docker-py) match.

@@ -184,3 +184,28 @@ func TestInfoCountsContainersAndImages(t *testing.T) {
 			info.Containers, info.ContainersRunning, info.ContainersStopped, info.Images, len(imgs))
 	}
 }
+
+func TestRestartingContainerShownAndKept(t *testing.T) {
+	d, f := fakeDaemon(t)
+	ctx := context.Background()
+	id := createHost(t, d, "again", container.Config{}, container.HostConfig{
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyAlways}})
+	if err := d.ContainerStart(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	f.exit(id, 0)
+	eventually(t, "shown restarting", func() bool {
+		c := state(t, d, id)
+		return c.State.Status == container.StateRestarting && c.State.Restarting
+	})
+	err := d.ContainerRemove(ctx, id, false)
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "You cannot remove a") {
+		t.Errorf("rm of a restarting container: %v", err)
+	}
+	if err := d.ContainerRemove(ctx, id, true); err != nil {
+		t.Fatalf("rm -f: %v", err)
+	}
+	if _, err := d.ContainerInspect(ctx, id); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("after rm -f: %v", err)
+	}
+}
