@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"reflect"
+	"strings"
 	"log/slog"
 	"net/http"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 )
@@ -61,6 +64,9 @@ func (cr *containerRouter) postContainersCreate(w http.ResponseWriter, r *http.R
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req container.CreateRequest
 	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := legacyMacAddress(r, body, &req); err != nil {
 		return err
 	}
 	if req.HostConfig == nil && len(body) > 0 {
@@ -195,4 +201,40 @@ func (cr *containerRouter) postContainersPrune(w http.ResponseWriter, r *http.Re
 		report.ContainersDeleted = []string{}
 	}
 	return writeJSON(w, http.StatusOK, report)
+}
+
+// legacyMacAddress moves Config.MacAddress, which clients before API 1.44
+// send (docker-py's mac_address), to the endpoint of the container's
+// primary network, as dockerd's router does; an endpoint's own wins.
+func legacyMacAddress(r *http.Request, body []byte, req *container.CreateRequest) error {
+	var legacy struct{ MacAddress string }
+	if len(body) == 0 || json.Unmarshal(body, &legacy) != nil || legacy.MacAddress == "" {
+		return nil
+	}
+	hw, err := net.ParseMAC(legacy.MacAddress)
+	if err != nil {
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "Config.MacAddress: %s is not a valid mac address", legacy.MacAddress)
+	}
+	mode := "bridge"
+	if req.HostConfig != nil && req.HostConfig.NetworkMode != "" && req.HostConfig.NetworkMode != "default" {
+		mode = string(req.HostConfig.NetworkMode)
+	}
+	if mode == "none" || mode == "host" || strings.HasPrefix(mode, "container:") {
+		return errdefs.New(errdefs.ErrInvalidArgument, "Config.MacAddress: conflicting options: mac-address and the network mode")
+	}
+	if req.NetworkingConfig == nil {
+		req.NetworkingConfig = &network.NetworkingConfig{}
+	}
+	if req.NetworkingConfig.EndpointsConfig == nil {
+		req.NetworkingConfig.EndpointsConfig = map[string]*network.EndpointSettings{}
+	}
+	ep := req.NetworkingConfig.EndpointsConfig[mode]
+	if ep == nil {
+		ep = &network.EndpointSettings{}
+		req.NetworkingConfig.EndpointsConfig[mode] = ep
+	}
+	if len(ep.MacAddress) == 0 {
+		ep.MacAddress = network.HardwareAddr(hw)
+	}
+	return nil
 }

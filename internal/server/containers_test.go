@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/logfile"
@@ -108,8 +110,11 @@ func (f *fakeContainers) ContainerInspect(_ context.Context, ref string) (contai
 	if err := f.find(ref); err != nil {
 		return container.InspectResponse{}, err
 	}
+	mac, _ := net.ParseMAC("02:42:ac:11:00:0a")
 	return container.InspectResponse{ID: "abc123", Name: "/c1", Config: &container.Config{Tty: f.tty},
-		State: &container.State{Status: container.StateRunning, Running: f.running, Pid: 42}}, nil
+		State: &container.State{Status: container.StateRunning, Running: f.running, Pid: 42},
+		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
+			"bridge": {MacAddress: network.HardwareAddr(mac), IPAddress: netip.MustParseAddr("172.17.0.2"), IPPrefixLen: 16}}}}, nil
 }
 
 func (f *fakeContainers) ContainerList(_ context.Context, all bool, filters map[string][]string) ([]container.Summary, error) {
@@ -358,5 +363,41 @@ func TestContainerCreateTopLevelHostConfig(t *testing.T) {
 	rec = doBody(t, s, "POST", "/v1.41/containers/create", "application/json", `{"Image":"busybox","Runtime":"runc","HostConfig":{"Privileged":true}}`)
 	if rec.Code != http.StatusCreated || f.created.HostConfig.Runtime != "" || !f.created.HostConfig.Privileged {
 		t.Errorf("with a HostConfig key the top level is not used: %+v", f.created.HostConfig)
+	}
+}
+
+// Before API 1.44 inspect's NetworkSettings also carries the primary
+// network's address fields at the top (docker-py reads MacAddress there).
+func TestContainerInspectLegacyNetworkSettings(t *testing.T) {
+	s := newContainerServer(&fakeContainers{running: true})
+	for _, tc := range []struct {
+		version string
+		legacy  bool
+	}{{"v1.41", true}, {"v1.43", true}, {"v1.44", false}, {"v1.51", false}} {
+		rec := doBody(t, s, "GET", "/"+tc.version+"/containers/c1/json", "", "")
+		var c struct{ NetworkSettings map[string]any }
+		decodeInto(t, rec, &c)
+		mac, hasMac := c.NetworkSettings["MacAddress"]
+		if hasMac != tc.legacy || (tc.legacy && (mac != "02:42:ac:11:00:0a" || c.NetworkSettings["IPAddress"] != "172.17.0.2")) {
+			t.Errorf("%s: NetworkSettings = %v", tc.version, c.NetworkSettings)
+		}
+		if c.NetworkSettings["Networks"] == nil {
+			t.Errorf("%s: Networks missing: %v", tc.version, c.NetworkSettings)
+		}
+	}
+}
+
+func TestContainerCreateLegacyMacAddress(t *testing.T) {
+	f := &fakeContainers{}
+	s := newContainerServer(f)
+	rec := doBody(t, s, "POST", "/v1.41/containers/create", "application/json", `{"Image":"busybox","MacAddress":"02:42:ac:11:00:0a"}`)
+	nc := f.created.NetworkingConfig
+	if rec.Code != http.StatusCreated || nc == nil || nc.EndpointsConfig["bridge"] == nil ||
+		nc.EndpointsConfig["bridge"].MacAddress.String() != "02:42:ac:11:00:0a" {
+		t.Errorf("create = %d, networking config %+v", rec.Code, nc)
+	}
+	rec = doBody(t, s, "POST", "/v1.41/containers/create", "application/json", `{"Image":"busybox","MacAddress":"not-a-mac"}`)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(decodeError(t, rec), "Config.MacAddress") {
+		t.Errorf("bad mac: %d %s", rec.Code, rec.Body)
 	}
 }
