@@ -149,7 +149,7 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 	if req.Name == "" {
 		return netRecord{}, fmt.Errorf("network name is required: %w", errdefs.ErrInvalidArgument)
 	}
-	if !validName.MatchString(req.Name) && len(req.Name) != 1 {
+	if !validNetworkName(req.Name) {
 		return netRecord{}, fmt.Errorf("invalid network name %q: %w", req.Name, errdefs.ErrInvalidArgument)
 	}
 	switch req.Name {

@@ -104,6 +104,10 @@ func newEndpoint(n netRecord, es *apinet.EndpointSettings, order int) (*endpoint
 		return nil, fmt.Errorf("network-scoped alias is supported only for containers in user defined networks: %w", errdefs.ErrInvalidArgument)
 	}
 	ep.Aliases = es.Aliases
+	ep.Links = es.Links
+	if es.IPAMConfig != nil {
+		ep.LinkLocalIPs = es.IPAMConfig.LinkLocalIPs
+	}
 	if len(es.MacAddress) > 0 {
 		hw := net.HardwareAddr(es.MacAddress)
 		if len(hw) != 6 || hw[0]&1 == 1 {

@@ -3,8 +3,9 @@ package network
 import (
 	"log/slog"
 	"net/netip"
-	"regexp"
+	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
@@ -113,9 +114,12 @@ func New(cfg Config) *Controller {
 		dns: map[string]closer{}, names: map[string]map[string]nameEntry{}}
 }
 
-// validName is Docker's rule for network names, the same as for
-// containers'.
-var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+// validNetworkName is dockerd's rule (libnetwork's IsValidName): any name
+// but a blank one ("test 01" is a network name); pier also refuses control
+// characters, which no CLI table or log line could show.
+func validNetworkName(name string) bool {
+	return strings.TrimSpace(name) != "" && !strings.ContainsFunc(name, unicode.IsControl)
+}
 
 // closer is a resolver as the controller holds it.
 type closer interface{ Close() error }

@@ -88,9 +88,9 @@ func (c *Controller) endpointSettings(r Container) map[string]*apinet.EndpointSe
 		if err != nil {
 			continue
 		}
-		es := &apinet.EndpointSettings{NetworkID: n.ID, Aliases: ep.Aliases, DriverOpts: ep.DriverOpts}
-		if ep.RequestedIP.IsValid() {
-			es.IPAMConfig = &apinet.EndpointIPAMConfig{IPv4Address: ep.RequestedIP}
+		es := &apinet.EndpointSettings{NetworkID: n.ID, Aliases: ep.Aliases, Links: ep.Links, DriverOpts: ep.DriverOpts}
+		if ep.RequestedIP.IsValid() || len(ep.LinkLocalIPs) > 0 {
+			es.IPAMConfig = &apinet.EndpointIPAMConfig{IPv4Address: ep.RequestedIP, LinkLocalIPs: ep.LinkLocalIPs}
 		}
 		if !n.predefined() {
 			es.DNSNames = shortAliases(r, ep)

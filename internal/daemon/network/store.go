@@ -60,6 +60,8 @@ func (n netRecord) predefined() bool {
 type endpointRecord struct {
 	NetworkID    string            `json:"networkId"`
 	Aliases      []string          `json:"aliases,omitempty"`
+	Links        []string          `json:"links,omitempty"`        // kept and shown, as dockerd's
+	LinkLocalIPs []netip.Addr      `json:"linkLocalIps,omitempty"` // kept and shown, as dockerd's
 	RequestedIP  netip.Addr        `json:"requestedIp,omitzero"`
 	RequestedMAC string            `json:"requestedMac,omitempty"`
 	DriverOpts   map[string]string `json:"driverOpts,omitempty"`

@@ -1,0 +1,32 @@
+package network
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	apinet "github.com/moby/moby/api/types/network"
+)
+
+// An endpoint keeps the legacy Links and IPAMConfig.LinkLocalIPs the
+// client gave, as dockerd does (docker-py reads them back from inspect).
+func TestEndpointKeepsLinksAndLinkLocalIPs(t *testing.T) {
+	user := netRecord{ID: "u", Name: "mynet", Subnet: netip.MustParsePrefix("10.99.0.0/24")}
+	ll := []netip.Addr{netip.MustParseAddr("169.254.8.8")}
+	ep, err := newEndpoint(user, &apinet.EndpointSettings{Links: []string{"upstream:bar"},
+		IPAMConfig: &apinet.EndpointIPAMConfig{LinkLocalIPs: ll}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ep.Links, []string{"upstream:bar"}) || !slices.Equal(ep.LinkLocalIPs, ll) {
+		t.Errorf("endpoint = %+v", ep)
+	}
+}
+
+func TestNetworkNamesAsDockerd(t *testing.T) {
+	for name, ok := range map[string]bool{"test 01": true, "a": true, "my_net.1": true, "": false, "   ": false, "bad\nname": false} {
+		if validNetworkName(name) != ok {
+			t.Errorf("validNetworkName(%q) = %v, want %v", name, !ok, ok)
+		}
+	}
+}
