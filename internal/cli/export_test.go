@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -68,24 +70,78 @@ func TestExportCLI(t *testing.T) {
 	}
 }
 
+// TestLoginLogoutCLI: login has pierd check the credentials and keeps
+// them in the client's config.json, as docker login does; logout removes
+// them without asking pierd.
 func TestLoginLogoutCLI(t *testing.T) {
 	host, logins := startFakeAuthExport(t)
-	code, out, errs := run(t, "-H", host, "login", "-u", "u", "-p", "pw", "127.0.0.1:5000")
+	env := map[string]string{"DOCKER_CONFIG": t.TempDir()}
+	stored := func() map[string]map[string]string {
+		var f struct{ Auths map[string]map[string]string }
+		b, _ := os.ReadFile(filepath.Join(env["DOCKER_CONFIG"], "config.json"))
+		json.Unmarshal(b, &f)
+		return f.Auths
+	}
+	code, out, errs := runEnv(t, env, "-H", host, "login", "-u", "u", "-p", "pw", "127.0.0.1:5000")
 	if code != 0 || out != "Login Succeeded\n" || !strings.Contains(errs, "--password-stdin") {
 		t.Errorf("login = %d %q %q", code, out, errs)
 	}
-	if code, _, errs := run(t, "-H", host, "login", "-u", "x", "-p", "pw"); code == 0 || !strings.Contains(errs, "bad credentials") {
+	if got := stored()["127.0.0.1:5000"]["auth"]; got != base64.StdEncoding.EncodeToString([]byte("u:pw")) {
+		t.Errorf("config.json after login: %v", stored())
+	}
+	if code, _, errs := runEnv(t, env, "-H", host, "login", "-u", "x", "-p", "pw"); code == 0 || !strings.Contains(errs, "bad credentials") {
 		t.Errorf("refused login = %d %q", code, errs)
 	}
-	if code, out, errs := run(t, "-H", host, "logout", "127.0.0.1:5000"); code != 0 || !strings.Contains(out, "Removing login credentials for 127.0.0.1:5000") {
+	if _, ok := stored()[hubServer]; ok {
+		t.Errorf("refused login stored: %v", stored())
+	}
+	if code, out, errs := runEnv(t, env, "-H", host, "logout", "127.0.0.1:5000"); code != 0 || !strings.Contains(out, "Removing login credentials for 127.0.0.1:5000") {
 		t.Errorf("logout = %d %q %q", code, out, errs)
 	}
+	if len(stored()) != 0 {
+		t.Errorf("config.json after logout: %v", stored())
+	}
 	got := logins()
-	if len(got) != 3 || got[0].Password != "pw" || got[0].ServerAddress != "127.0.0.1:5000" || got[2].Username != "" {
+	if len(got) != 2 || got[0].Password != "pw" || got[0].ServerAddress != "127.0.0.1:5000" || got[1].ServerAddress != hubServer {
 		t.Errorf("daemon got %+v", got)
 	}
 	if code, _, errs := run(t, "-H", host, "login", "-p", "pw", "--password-stdin", "-u", "u"); code == 0 || !strings.Contains(errs, "mutually exclusive") {
 		t.Errorf("both passwords = %d %q", code, errs)
+	}
+}
+
+// TestRegistryAuth: pull and push send the stored credentials of the
+// image's registry, and nothing for another.
+func TestRegistryAuth(t *testing.T) {
+	dir := t.TempDir()
+	conf := `{"auths":{"127.0.0.1:5000":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("u:p:w")) + `"},
+		"https://index.docker.io/v1/":{"identitytoken":"tok"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{}
+	a.conn.configDir = dir
+	for ref, want := range map[string]registry.AuthConfig{
+		"127.0.0.1:5000/x:1": {Username: "u", Password: "p:w", ServerAddress: "127.0.0.1:5000"},
+		"busybox":            {IdentityToken: "tok", ServerAddress: hubServer},
+		"library/busybox:1":  {IdentityToken: "tok", ServerAddress: hubServer},
+		"other.example/x":    {},
+		"localhost:5000/x:1": {},
+	} {
+		enc, err := a.registryAuth(context.Background(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got registry.AuthConfig
+		if enc != "" {
+			b, err := base64.URLEncoding.DecodeString(enc)
+			if err != nil || json.Unmarshal(b, &got) != nil {
+				t.Fatalf("%s: header %q", ref, enc)
+			}
+		}
+		if got != want {
+			t.Errorf("%s: sent %+v, want %+v", ref, got, want)
+		}
 	}
 }
 

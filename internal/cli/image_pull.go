@@ -33,6 +33,11 @@ func (a *app) pullCommand() *cobra.Command {
 					}
 					opts.Platforms = []ocispec.Platform{p}
 				}
+				auth, err := a.registryAuth(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				opts.RegistryAuth = auth
 				res, err := c.ImagePull(cmd.Context(), args[0], opts)
 				if err != nil {
 					return err
@@ -68,7 +73,11 @@ func (a *app) pushCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withClient(func(c *client.Client) error {
-				res, err := c.ImagePush(cmd.Context(), args[0], client.ImagePushOptions{})
+				auth, err := a.registryAuth(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				res, err := c.ImagePush(cmd.Context(), args[0], client.ImagePushOptions{RegistryAuth: auth})
 				if err != nil {
 					return err
 				}

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// loginCommands are login and logout. pierd, not the client, pulls and
-// pushes, so the credentials are kept in the daemon's auth file.
+// loginCommands are login and logout. As with docker, pierd checks the
+// credentials with the registry and the client keeps them (credentials.go).
 func (a *app) loginCommands() []*cobra.Command {
 	return []*cobra.Command{a.loginCommand(), a.logoutCommand()}
 }
@@ -22,7 +22,7 @@ func (a *app) loginCommand() *cobra.Command {
 	var passwordStdin bool
 	cmd := &cobra.Command{
 		Use:   "login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]",
-		Short: "Log pierd in to a registry (Docker Hub by default)",
+		Short: "Log in to a registry (Docker Hub by default)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			server := ""
@@ -48,10 +48,14 @@ func (a *app) loginCommand() *cobra.Command {
 				}
 				password = p
 			}
+			key := loginKey(server)
 			return a.withClient(func(c *client.Client) error {
 				res, err := c.RegistryLogin(cmd.Context(), client.RegistryLoginOptions{
-					Username: user, Password: password, ServerAddress: server})
+					Username: user, Password: password, ServerAddress: key})
 				if err != nil {
+					return err
+				}
+				if err := a.storeLogin(key, user, password); err != nil {
 					return err
 				}
 				fmt.Fprintln(a.stdout, res.Auth.Status)
@@ -82,22 +86,19 @@ func readPassword(r io.Reader) (string, error) {
 func (a *app) logoutCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout [SERVER]",
-		Short: "Remove pierd's credentials for a registry (Docker Hub by default)",
+		Short: "Remove the stored credentials for a registry (Docker Hub by default)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			server := ""
 			if len(args) == 1 {
 				server = args[0]
 			}
-			// pier's convention: a login without credentials removes them.
-			return a.withClient(func(c *client.Client) error {
-				res, err := c.RegistryLogin(cmd.Context(), client.RegistryLoginOptions{ServerAddress: server})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stdout, res.Auth.Status)
-				return nil
-			})
+			key := loginKey(server)
+			if err := a.storeLogin(key, "", ""); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, "Removing login credentials for "+key)
+			return nil
 		},
 	}
 }

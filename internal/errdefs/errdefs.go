@@ -16,6 +16,10 @@ var (
 	ErrNotImplemented  = errors.New("not supported")
 	ErrConflict        = errors.New("conflict")
 	ErrNotRunning      = errors.New("not running")
+	// ErrUnauthorized: a registry refused the credentials.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrTooLarge: a request body over its limit.
+	ErrTooLarge = errors.New("request body too large")
 )
 
 // New returns an error whose text is exactly msg while errors.Is still

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,11 +18,82 @@ type authFile struct {
 	Auths map[string]authn.AuthConfig `json:"auths"`
 }
 
-// keychain resolves credentials from a Docker-style config.json; registries
-// without an entry are accessed anonymously.
-type keychain struct{ path string }
+// Credential is what a client sent for one request (the API's
+// X-Registry-Auth, or an entry of a build's X-Registry-Config).
+type Credential struct {
+	// Server names the registry the credential is for, as the client
+	// wrote it ("https://index.docker.io/v1/", "127.0.0.1:5000"); empty
+	// when the client did not say (then it serves the request's registry).
+	Server string
+	authn.AuthConfig
+}
+
+// Empty reports whether c carries no credential at all: the docker CLI
+// sends an empty config when it has none for the registry.
+func (c Credential) Empty() bool {
+	a := c.AuthConfig
+	return a.Username == "" && a.Password == "" && a.Auth == "" && a.IdentityToken == "" && a.RegistryToken == ""
+}
+
+type credentialsKey struct{}
+
+// WithCredentials makes the registry requests made with ctx present
+// creds instead of the store's auth file: per request, as dockerd uses
+// X-Registry-Auth, and never stored.
+func WithCredentials(ctx context.Context, creds []Credential) context.Context {
+	return context.WithValue(ctx, credentialsKey{}, creds)
+}
+
+// CredentialsOf is what WithCredentials put on ctx.
+func CredentialsOf(ctx context.Context) []Credential {
+	creds, _ := ctx.Value(credentialsKey{}).([]Credential)
+	return creds
+}
+
+// RegistryHost is the host (and port) a login server address names, as
+// the auth file is keyed: Docker Hub's aliases become index.docker.io.
+func RegistryHost(server string) string {
+	key := strings.TrimPrefix(strings.TrimPrefix(server, "https://"), "http://")
+	key, _, _ = strings.Cut(key, "/")
+	switch key {
+	case "", "docker.io", "registry-1.docker.io", "index.docker.io":
+		return "index.docker.io"
+	}
+	return key
+}
+
+// keychain resolves a registry's credentials. The rule, in order:
+//  1. a credential the request carried for that registry (or for no
+//     registry in particular) is used, for this request only;
+//  2. otherwise the store's auth file, which the daemon's administrator
+//     writes (Docker's config.json format); pierd never writes it from
+//     the API, so one client's login is never another client's pull;
+//  3. otherwise the registry is accessed anonymously.
+//
+// A credential for another registry is never sent to this one.
+type keychain struct {
+	path  string
+	creds []Credential
+}
+
+func (s *Store) keychain(ctx context.Context) keychain {
+	return keychain{path: s.cfg.AuthFile, creds: CredentialsOf(ctx)}
+}
 
 func (k keychain) Resolve(res authn.Resource) (authn.Authenticator, error) {
+	host := RegistryHost(res.RegistryStr())
+	var any *Credential
+	for i, c := range k.creds {
+		switch {
+		case c.Server == "":
+			any = &k.creds[i]
+		case RegistryHost(c.Server) == host:
+			return authn.FromConfig(c.AuthConfig), nil
+		}
+	}
+	if any != nil {
+		return authn.FromConfig(any.AuthConfig), nil
+	}
 	if k.path == "" {
 		return authn.Anonymous, nil
 	}
@@ -29,13 +101,8 @@ func (k keychain) Resolve(res authn.Resource) (authn.Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	host := res.RegistryStr()
-	keys := []string{host, "https://" + host, "http://" + host}
-	if host == "index.docker.io" || host == "docker.io" {
-		keys = append(keys, "https://index.docker.io/v1/", "index.docker.io", "docker.io")
-	}
-	for _, key := range keys {
-		if c, ok := f.Auths[key]; ok {
+	for key, c := range f.Auths {
+		if RegistryHost(key) == host {
 			return authn.FromConfig(c), nil
 		}
 	}

@@ -19,7 +19,7 @@ import (
 func (s *Store) remoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(keychain{path: s.cfg.AuthFile}),
+		remote.WithAuthFromKeychain(s.keychain(ctx)),
 		remote.WithTransport(http.DefaultTransport),
 		remote.WithRetryBackoff(remote.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 2}),
 		remote.WithUserAgent("pier"),

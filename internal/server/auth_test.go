@@ -2,15 +2,20 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/moby/moby/api/types/registry"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	imagestore "github.com/pier-engine/pier/internal/image"
 )
 
 // fakeAuth is the image fake plus login: it takes user "u" only.
@@ -44,5 +49,49 @@ func TestAuth(t *testing.T) {
 	}
 	if resp, body := post(t, ts.URL+"/v1.50/auth", `{`); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad body: %s %s", resp.Status, body)
+	}
+}
+
+// TestRegistryAuthHeader: X-Registry-Auth and X-Registry-Config reach
+// the store through the request's context, in every encoding clients
+// use; an empty config carries nothing; a malformed header is a 400.
+func TestRegistryAuthHeader(t *testing.T) {
+	var got []imagestore.Credential
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	h := withRegistryAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = imagestore.CredentialsOf(r.Context())
+	}), s)
+	enc := func(v any, e *base64.Encoding) string {
+		b, _ := json.Marshal(v)
+		return e.EncodeToString(b)
+	}
+	pw := registry.AuthConfig{Username: "u", Password: "p?>", ServerAddress: "127.0.0.1:5000"}
+	for name, tc := range map[string]struct {
+		header, value string
+		want          []imagestore.Credential
+		status        int
+	}{
+		"password url":   {registry.AuthHeader, enc(pw, base64.URLEncoding), []imagestore.Credential{{Server: "127.0.0.1:5000", AuthConfig: authn.AuthConfig{Username: "u", Password: "p?>"}}}, 200},
+		"password std":   {registry.AuthHeader, enc(pw, base64.StdEncoding), []imagestore.Credential{{Server: "127.0.0.1:5000", AuthConfig: authn.AuthConfig{Username: "u", Password: "p?>"}}}, 200},
+		"password raw":   {registry.AuthHeader, enc(pw, base64.RawURLEncoding), []imagestore.Credential{{Server: "127.0.0.1:5000", AuthConfig: authn.AuthConfig{Username: "u", Password: "p?>"}}}, 200},
+		"identity token": {registry.AuthHeader, enc(registry.AuthConfig{IdentityToken: "tok"}, base64.URLEncoding), []imagestore.Credential{{AuthConfig: authn.AuthConfig{IdentityToken: "tok"}}}, 200},
+		"empty":          {registry.AuthHeader, "e30=", nil, 200},
+		"build config":   {"X-Registry-Config", enc(map[string]registry.AuthConfig{"r.example": {Username: "b", Password: "c"}}, base64.URLEncoding), []imagestore.Credential{{Server: "r.example", AuthConfig: authn.AuthConfig{Username: "b", Password: "c"}}}, 200},
+		"not base64":     {registry.AuthHeader, "%%%", nil, 400},
+		"not json":       {registry.AuthHeader, base64.URLEncoding.EncodeToString([]byte("[1")), nil, 400},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got = nil
+			r := httptest.NewRequest("POST", "/images/create?fromImage=x", nil)
+			r.Header.Set(tc.header, tc.value)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("credentials %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -14,6 +14,10 @@ import (
 // StatusOf is the one place where an error's kind becomes an HTTP status.
 func StatusOf(err error) int {
 	switch {
+	case errors.Is(err, errdefs.ErrTooLarge), isMaxBytes(err):
+		// First: a cut body also fails the handler's decoding, which it
+		// reports as invalid.
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, errdefs.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, errdefs.ErrAlreadyExists), errors.Is(err, errdefs.ErrConflict),
@@ -24,6 +28,8 @@ func StatusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errdefs.ErrNotImplemented):
 		return http.StatusNotImplemented
+	case errors.Is(err, errdefs.ErrUnauthorized):
+		return http.StatusUnauthorized
 	}
 	return http.StatusInternalServerError
 }

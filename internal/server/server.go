@@ -90,7 +90,7 @@ func New(cfg Config) *Server {
 			mux.Handle(r.pattern, s.handle(r.handler))
 		}
 	}
-	s.handler = s.withVersion(s.routed(mux))
+	s.handler = s.withVersion(s.limitBody(withRegistryAuth(s.routed(mux), s), MaxJSONBody))
 	return s
 }
 

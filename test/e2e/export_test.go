@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"archive/tar"
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,37 +62,4 @@ func TestExport(t *testing.T) {
 	}
 	mustRun(t, docker, "--host", d.host, "rm", "wr")
 	noContainersLeft(t, d)
-}
-
-// TestLogin: pier login and docker login store the credentials in
-// pierd's auth file as docker's config.json does; logout removes them.
-// The registry has no htpasswd (no bcrypt tool here), so this checks
-// storage, not that pulls present the credentials.
-func TestLogin(t *testing.T) {
-	d := newPierd(t)
-	pier := testutil.Binary(t, "pier")
-	auths := func() map[string]map[string]string {
-		b, err := os.ReadFile(filepath.Join(d.root, "auth.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var f struct {
-			Auths map[string]map[string]string `json:"auths"`
-		}
-		if err := json.Unmarshal(b, &f); err != nil {
-			t.Fatal(err)
-		}
-		return f.Auths
-	}
-	out := mustRun(t, pier, "-H", d.host, "login", "-u", "me", "-p", "pw", "127.0.0.1:5999")
-	if out != "Login Succeeded\n" {
-		t.Errorf("pier login printed %q", out)
-	}
-	if got, want := auths()["127.0.0.1:5999"]["auth"], base64.StdEncoding.EncodeToString([]byte("me:pw")); got != want {
-		t.Errorf("auth file entry = %q, want %q", got, want)
-	}
-	mustRun(t, pier, "-H", d.host, "logout", "127.0.0.1:5999")
-	if a := auths(); len(a) != 0 {
-		t.Errorf("after logout: %v", a)
-	}
 }
