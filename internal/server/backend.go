@@ -7,6 +7,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/api/types/volume"
 
@@ -156,6 +157,9 @@ type ExecBackend interface {
 // the server renders as Docker's JSON progress stream.
 type ImageBackend interface {
 	ImageList(ctx context.Context) ([]image.Summary, error)
+	// DistributionInspect asks the registry for ref's manifest descriptor
+	// and platforms, without pulling.
+	DistributionInspect(ctx context.Context, ref string) (registry.DistributionInspect, error)
 	ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error)
 	ImageHistory(ctx context.Context, ref string) ([]image.HistoryResponseItem, error)
 	ImageTag(ctx context.Context, source, ref string) error

@@ -27,6 +27,7 @@ func (ir imageRouter) routes() []route {
 		{"POST /images/load", ir.loadImages},
 		{"POST /images/prune", ir.pruneImages},
 		{"GET /images/{rest...}", ir.getImage},
+		{"GET /distribution/{rest...}", ir.getDistribution},
 		{"POST /images/{rest...}", ir.postImage},
 		{"DELETE /images/{rest...}", ir.removeImage},
 	}
@@ -34,6 +35,9 @@ func (ir imageRouter) routes() []route {
 
 func (ir imageRouter) getImage(w http.ResponseWriter, r *http.Request) error {
 	rest := r.PathValue("rest")
+	if rest == "search" {
+		return errdefs.New(errdefs.ErrNotImplemented, "image search is not supported by pier: search the registry's own interface, or pull the image by name")
+	}
 	if name, ok := strings.CutSuffix(rest, "/json"); ok && name != "" {
 		return ir.inspectImage(w, r, name)
 	} else if name, ok := strings.CutSuffix(rest, "/history"); ok && name != "" {
@@ -279,4 +283,18 @@ func (ir imageRouter) loadImages(w http.ResponseWriter, r *http.Request) error {
 	}
 	st.start()
 	return nil
+}
+
+// getDistribution is GET /distribution/{name}/json: the registry's
+// descriptor and platforms of name, without pulling it.
+func (ir imageRouter) getDistribution(w http.ResponseWriter, r *http.Request) error {
+	name, ok := strings.CutSuffix(r.PathValue("rest"), "/json")
+	if !ok || name == "" {
+		return notFound(w, r)
+	}
+	d, err := ir.b.DistributionInspect(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
 }

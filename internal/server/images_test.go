@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/registry"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	imagestore "github.com/pier-engine/pier/internal/image"
@@ -160,6 +162,14 @@ func (f *fakeImages) ImageSave(_ context.Context, w io.Writer, refs []string) er
 	}
 	_, err := io.WriteString(w, "tar of "+strings.Join(refs, ","))
 	return err
+}
+
+func (f *fakeImages) DistributionInspect(_ context.Context, ref string) (registry.DistributionInspect, error) {
+	if ref != "busybox:latest" {
+		return registry.DistributionInspect{}, errdefs.Newf(errdefs.ErrNotFound, "manifest unknown: %s", ref)
+	}
+	return registry.DistributionInspect{Descriptor: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: "sha256:abcd", Size: 42},
+		Platforms: []ocispec.Platform{{OS: "linux", Architecture: "amd64"}}}, nil
 }
 
 func (f *fakeImages) ImageLoad(_ context.Context, r io.Reader) ([]image.Summary, error) {
@@ -530,5 +540,21 @@ func TestImageImport(t *testing.T) {
 	}
 	if rec := imageRequest(t, s, "POST", "/images/create?fromSrc=-&repo=Bad%20Name", "x"); rec.Code != http.StatusBadRequest {
 		t.Errorf("import with a bad repo = %d, want 400", rec.Code)
+	}
+}
+
+func TestDistributionAndSearch(t *testing.T) {
+	s := newImageServer(newFakeImages())
+	rec := imageRequest(t, s, "GET", "/v1.41/distribution/busybox:latest/json", "")
+	var d registry.DistributionInspect
+	decodeImageJSON(t, rec, &d)
+	if rec.Code != http.StatusOK || d.Descriptor.Digest != "sha256:abcd" || len(d.Platforms) != 1 {
+		t.Errorf("distribution = %d %s", rec.Code, rec.Body)
+	}
+	if rec := imageRequest(t, s, "GET", "/distribution/nothere/json", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("distribution of a missing image = %d", rec.Code)
+	}
+	if rec := imageRequest(t, s, "GET", "/images/search?term=busybox", ""); rec.Code != http.StatusNotImplemented || !strings.Contains(rec.Body.String(), "search") {
+		t.Errorf("search = %d %s, want 501 with a message", rec.Code, rec.Body)
 	}
 }

@@ -1,0 +1,56 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/pier-engine/pier/internal/errdefs"
+)
+
+func TestDistributionListsPlatformsWithoutPulling(t *testing.T) {
+	ref := serve(t, nil) + "/pier/dist:v1"
+	idx := v1.ImageIndex(empty.Index)
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img,
+			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	want, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t)
+	before := state(t, s)
+	got, err := s.Distribution(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Descriptor.Digest) != want.String() || got.Descriptor.Size == 0 || len(got.Platforms) != 2 ||
+		got.Platforms[1].Architecture != "arm64" {
+		t.Errorf("distribution = %+v, want digest %s and two platforms", got, want)
+	}
+	if after := state(t, s); after != before {
+		t.Errorf("distribution changed the store:\n%s\n%s", before, after)
+	}
+	if _, err := s.Distribution(context.Background(), "Bad:Ref:x"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("bad reference: %v", err)
+	}
+}
