@@ -62,6 +62,11 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		_ = d.seam.launch.unmountRootfs(p.rootfs)
 		return err
 	}
+	if err := makeWorkdir(p); err != nil {
+		d.unmountShm(p)
+		_ = d.seam.launch.unmountRootfs(p.rootfs)
+		return err
+	}
 	m, w, err := d.launch(ctx, &r, p)
 	if err != nil {
 		d.unmountShm(p)

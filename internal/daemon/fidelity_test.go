@@ -209,3 +209,15 @@ func TestRestartingContainerShownAndKept(t *testing.T) {
 		t.Errorf("after rm -f: %v", err)
 	}
 }
+
+func TestStartCreatesTheWorkingDir(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	id := create(t, d, "wd", container.Config{WorkingDir: "/new/dir"})
+	if err := d.ContainerStart(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(d.paths(id).rootfs + "/new/dir"); err != nil || !fi.IsDir() {
+		t.Errorf("working dir not made: %v", err)
+	}
+}
