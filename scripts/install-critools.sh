@@ -23,9 +23,7 @@ dir=$(cd "$work" && go mod download -json "sigs.k8s.io/cri-tools@$VER" | sed -n 
 cp -r "$dir" "$work/src"; chmod -R u+w "$work/src"
 ldflags="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=${VER#v}"
 mkdir -p "$BIN.tmp"
-( cd "$work/src" && GOFLAGS=-mod=vendor CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$BIN.tmp/crictl" ./cmd/crictl \
-  && GOFLAGS=-mod=vendor CGO_ENABLED=0 go test -c -trimpath -ldflags "$ldflags" -o "$BIN.tmp/critest" ./cmd/critest ) >&2 \
-  || ( cd "$work/src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$BIN.tmp/crictl" ./cmd/crictl \
-  && CGO_ENABLED=0 go test -c -trimpath -ldflags "$ldflags" -o "$BIN.tmp/critest" ./cmd/critest ) >&2
+( cd "$work/src" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "$ldflags" -o "$BIN.tmp/crictl" ./cmd/crictl \
+  && CGO_ENABLED=0 go test -mod=mod -c -trimpath -ldflags "$ldflags" -o "$BIN.tmp/critest" ./cmd/critest ) >&2
 rm -rf "$BIN"; mv "$BIN.tmp" "$BIN"
 echo "$BIN"

@@ -125,15 +125,27 @@ func TestBadInputCodes(t *testing.T) {
 			_, err := s.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{}})
 			return err
 		}, codes.InvalidArgument, "config.metadata"},
-		{"run no name", func() error { _, err := s.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: noName}); return err }, codes.InvalidArgument, "config.metadata.name"},
-		{"run bad port", func() error { _, err := s.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: badPort}); return err }, codes.InvalidArgument, "container_port"},
-		{"run selinux", func() error { _, err := s.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: selinux}); return err }, codes.Unimplemented, "selinux_options"},
+		{"run no name", func() error {
+			_, err := s.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: noName})
+			return err
+		}, codes.InvalidArgument, "config.metadata.name"},
+		{"run bad port", func() error {
+			_, err := s.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: badPort})
+			return err
+		}, codes.InvalidArgument, "container_port"},
+		{"run selinux", func() error {
+			_, err := s.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: selinux})
+			return err
+		}, codes.Unimplemented, "selinux_options"},
 		{"pod status no id", func() error { _, err := s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{}); return err }, codes.InvalidArgument, "pod_sandbox_id"},
 		{"pod status unknown", func() error {
 			_, err := s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: "nope"})
 			return err
 		}, codes.NotFound, "nope"},
-		{"create no pod", func() error { _, err := s.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{Config: goodContainer()}); return err }, codes.InvalidArgument, "pod_sandbox_id"},
+		{"create no pod", func() error {
+			_, err := s.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{Config: goodContainer()})
+			return err
+		}, codes.InvalidArgument, "pod_sandbox_id"},
 		{"create no image", func() error {
 			_, err := s.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: "p1", Config: noImage})
 			return err
@@ -168,7 +180,10 @@ func TestBadInputCodes(t *testing.T) {
 			_, err := s.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{ContainerId: "c1"})
 			return err
 		}, codes.Unimplemented, "CheckpointContainer"},
-		{"update config", func() error { _, err := s.UpdateRuntimeConfig(ctx, &runtimeapi.UpdateRuntimeConfigRequest{}); return err }, codes.InvalidArgument, "runtime_config"},
+		{"update config", func() error {
+			_, err := s.UpdateRuntimeConfig(ctx, &runtimeapi.UpdateRuntimeConfigRequest{})
+			return err
+		}, codes.InvalidArgument, "runtime_config"},
 	}
 	for _, c := range cases {
 		wantCode(t, c.name, c.call(), c.code, c.field)

@@ -32,8 +32,6 @@ func statusOf(err error) error {
 		code = codes.AlreadyExists
 	case errors.Is(err, errdefs.ErrConflict), errors.Is(err, errdefs.ErrNotRunning):
 		code = codes.FailedPrecondition
-	case errors.Is(err, errdefs.ErrUnauthorized):
-		code = codes.Unauthenticated
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):

@@ -32,6 +32,8 @@ type Config struct {
 	// Runtime is the path of the default OCI runtime, pier-runtime;
 	// empty means the one next to pierd's executable, else $PATH's.
 	Runtime string `json:"runtime,omitempty"`
+	// CRI configures the Kubernetes CRI server (cri_config.go).
+	CRI *CRIConfig `json:"cri,omitempty"`
 }
 
 // DefaultConfig is the configuration without a file or flags.

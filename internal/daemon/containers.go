@@ -353,6 +353,9 @@ func (d *Daemon) lookup(ref string) (containerRecord, error) {
 	name := strings.TrimPrefix(ref, "/")
 	var prefixed []containerRecord
 	for _, r := range recs {
+		if isCRI(r) {
+			continue // found by full id only, by the CRI
+		}
 		if r.ID == ref || r.Name == name {
 			return r, nil
 		}

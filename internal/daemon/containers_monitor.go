@@ -29,5 +29,6 @@ func (d *Daemon) monitorConfig(r containerRecord, p ctrPaths) (monitor.Config, e
 		cfg.Tty, cfg.OpenStdin, cfg.StdinOnce = c.Tty, c.OpenStdin, c.StdinOnce
 	}
 	cfg.AttachWait = d.takeAttachWaits(r.ID)
+	d.criMonitorConfig(r, &cfg)
 	return cfg, nil
 }

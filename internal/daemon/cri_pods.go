@@ -1,0 +1,265 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/pier-engine/pier/internal/daemon/pod"
+	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/network"
+)
+
+// criCgroupRoot is where pod cgroups go, under pier's own parent.
+const criCgroupRoot = "/pier/kubepods"
+
+// RunPodSandbox makes a sandbox: its network namespace (a bind-mounted
+// file, no process), the CNI network in it, its resolv.conf and its
+// record. A failure undoes every step.
+func (c *CRI) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (id string, err error) {
+	if err := checkPodSecurity(cfg); err != nil {
+		return "", err
+	}
+	if handler != "" && handler != "pier" && handler != "runc" {
+		return "", fmt.Errorf("runtime_handler %q: pier has the handler \"pier\" only: %w", handler, errdefs.ErrNotFound)
+	}
+	id = newContainerID()
+	cg, err := pod.CgroupParent(criCgroupRoot, cfg.GetLinux().GetCgroupParent(), id)
+	if err != nil {
+		return "", err
+	}
+	s := &pod.Sandbox{ID: id, Config: cfg, Handler: handler, Created: time.Now().UTC(), CgroupParent: cg}
+	for _, p := range cfg.GetPortMappings() {
+		if err := pod.ParseHostIP(p.GetHostIp()); err != nil {
+			return "", fmt.Errorf("config.port_mappings: %w", err)
+		}
+		if p.GetHostPort() > 0 {
+			s.Ports = append(s.Ports, pod.PortMapping{
+				HostPort: p.GetHostPort(), ContainerPort: p.GetContainerPort(), HostIP: p.GetHostIp(),
+				Protocol: strings.ToLower(p.GetProtocol().String()),
+			})
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dir := c.d.criDir("pods", id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("pod %s: %w", id, err)
+	}
+	defer func() {
+		if err != nil {
+			c.teardown(context.WithoutCancel(ctx), s)
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	if err := writeResolvConf(filepath.Join(dir, "resolv.conf"), cfg.GetDnsConfig()); err != nil {
+		return "", err
+	}
+	if !s.HostNetwork() {
+		ns := c.d.criDir("netns", id)
+		if err := network.NewNetns(ns); err != nil {
+			return "", fmt.Errorf("pod %s: %w", id, err)
+		}
+		s.Netns = ns
+		if s.IP, err = c.cni.Setup(ctx, id, ns, s.Ports); err != nil {
+			return "", fmt.Errorf("pod %s: %w", id, err)
+		}
+	}
+	s.Ready = true
+	if err := c.d.md.Create(pod.Kind, id, s); err != nil {
+		return "", fmt.Errorf("pod %s: %w", id, err)
+	}
+	return id, nil
+}
+
+// checkPodSecurity refuses what this host cannot give.
+func checkPodSecurity(cfg *runtimeapi.PodSandboxConfig) error {
+	sc := cfg.GetLinux().GetSecurityContext()
+	if sc.GetSelinuxOptions() != nil && !hostHasSELinux() {
+		return fmt.Errorf("config.linux.security_context.selinux_options: SELinux is not enabled on this host: %w", errdefs.ErrNotImplemented)
+	}
+	if u := sc.GetNamespaceOptions().GetUsernsOptions(); u != nil && u.GetMode() == runtimeapi.NamespaceMode_POD {
+		return fmt.Errorf("config.linux.security_context.namespace_options.userns_options: user namespaces are not supported yet: %w", errdefs.ErrNotImplemented)
+	}
+	if sc.GetNamespaceOptions().GetPid() == runtimeapi.NamespaceMode_TARGET {
+		return fmt.Errorf("config.linux.security_context.namespace_options.pid: TARGET is for containers: %w", errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// writeResolvConf writes the pod's DNS settings, or the host's file
+// without them.
+func writeResolvConf(path string, dns *runtimeapi.DNSConfig) error {
+	var b []byte
+	if dns == nil || (len(dns.GetServers()) == 0 && len(dns.GetSearches()) == 0 && len(dns.GetOptions()) == 0) {
+		b, _ = os.ReadFile("/etc/resolv.conf")
+	} else {
+		var sb strings.Builder
+		for _, s := range dns.GetServers() {
+			fmt.Fprintf(&sb, "nameserver %s\n", s)
+		}
+		if len(dns.GetSearches()) > 0 {
+			fmt.Fprintf(&sb, "search %s\n", strings.Join(dns.GetSearches(), " "))
+		}
+		if len(dns.GetOptions()) > 0 {
+			fmt.Fprintf(&sb, "options %s\n", strings.Join(dns.GetOptions(), " "))
+		}
+		b = []byte(sb.String())
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("resolv.conf: %w", err)
+	}
+	return nil
+}
+
+// teardown releases the sandbox's network: CNI, then the namespace file.
+func (c *CRI) teardown(ctx context.Context, s *pod.Sandbox) error {
+	var errs []error
+	if s.Netns != "" {
+		if err := c.cni.Teardown(ctx, s.ID, s.Netns, s.Ports); err != nil {
+			errs = append(errs, err)
+		}
+		if err := network.DeleteNetns(s.Netns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *CRI) sandbox(id string) (*pod.Sandbox, error) {
+	var s pod.Sandbox
+	err := c.d.md.Get(pod.Kind, id, &s)
+	if err == nil {
+		return &s, nil
+	}
+	if !errors.Is(err, errdefs.ErrNotFound) {
+		return nil, err
+	}
+	// a unique prefix, as crictl allows
+	ids, lerr := c.d.md.List(pod.Kind)
+	if lerr != nil {
+		return nil, lerr
+	}
+	var found []string
+	for _, x := range ids {
+		if strings.HasPrefix(x, id) {
+			found = append(found, x)
+		}
+	}
+	if len(found) == 1 {
+		return c.sandbox(found[0])
+	}
+	return nil, fmt.Errorf("pod sandbox %s: %w", id, errdefs.ErrNotFound)
+}
+
+// StopPodSandbox stops the pod's containers and releases its network; the
+// record stays, NotReady, until RemovePodSandbox.
+func (c *CRI) StopPodSandbox(ctx context.Context, id string) error {
+	s, err := c.sandbox(id)
+	if err != nil {
+		return err
+	}
+	for _, ct := range c.podContainers(s.ID) {
+		if err := c.StopContainer(ctx, ct.ID, 0); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.teardown(ctx, s); err != nil {
+		return fmt.Errorf("pod %s: %w", s.ID, err)
+	}
+	return c.d.md.Update(pod.Kind, s.ID, s, func() error {
+		s.Ready, s.Netns = false, ""
+		return nil
+	})
+}
+
+// RemovePodSandbox removes the pod's containers, network and record.
+func (c *CRI) RemovePodSandbox(ctx context.Context, id string) error {
+	s, err := c.sandbox(id)
+	if err != nil {
+		return err
+	}
+	for _, ct := range c.podContainers(s.ID) {
+		if err := c.RemoveContainer(ctx, ct.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.teardown(ctx, s); err != nil {
+		return fmt.Errorf("pod %s: %w", s.ID, err)
+	}
+	if err := c.d.md.Delete(pod.Kind, s.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		return err
+	}
+	return os.RemoveAll(c.d.criDir("pods", s.ID))
+}
+
+// PodSandboxStatus is the pod's state and address.
+func (c *CRI) PodSandboxStatus(ctx context.Context, id string) (*runtimeapi.PodSandboxStatus, map[string]string, error) {
+	s, err := c.sandbox(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	info := map[string]string{"info": fmt.Sprintf(`{"netns":%q,"cgroupParent":%q}`, s.Netns, s.CgroupParent)}
+	return s.Status(), info, nil
+}
+
+func (c *CRI) sandboxes() ([]*pod.Sandbox, error) {
+	ids, err := c.d.md.List(pod.Kind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*pod.Sandbox, 0, len(ids))
+	for _, id := range ids {
+		var s pod.Sandbox
+		if err := c.d.md.Get(pod.Kind, id, &s); err == nil {
+			out = append(out, &s)
+		}
+	}
+	return out, nil
+}
+
+// ListPodSandbox lists the sandboxes f selects.
+func (c *CRI) ListPodSandbox(ctx context.Context, f *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
+	all, err := c.sandboxes()
+	if err != nil {
+		return nil, err
+	}
+	out := []*runtimeapi.PodSandbox{}
+	for _, s := range all {
+		if s.Matches(f) {
+			out = append(out, s.Summary())
+		}
+	}
+	return out, nil
+}
+
+// adoptPods runs when pierd starts: a sandbox whose namespace file is gone
+// (a reboot) is NotReady. Its containers are the engine's and are adopted
+// with the others.
+func (c *CRI) adoptPods(ctx context.Context) {
+	all, err := c.sandboxes()
+	if err != nil {
+		return
+	}
+	for _, s := range all {
+		if s.Netns == "" {
+			continue
+		}
+		if _, err := os.Stat(s.Netns); err != nil {
+			_ = c.d.md.Update(pod.Kind, s.ID, s, func() error {
+				s.Ready = false
+				return nil
+			})
+		}
+	}
+}
