@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -370,5 +371,33 @@ func TestMaliciousContextStaysInside(t *testing.T) {
 	}
 	if len(e.live) != 0 {
 		t.Errorf("left %v", e.live)
+	}
+}
+
+func TestCopyThroughAbsoluteSymlink(t *testing.T) {
+	dst := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dst, "run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dst, "var"), 0o755)
+	if err := os.Symlink("/run", filepath.Join(dst, "var", "run")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/../../../../"+t.TempDir(), filepath.Join(dst, "out")); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	cp := &copier{dst: root}
+	for in, want := range map[string]string{"var/run/x": "run/x", "var/run/../etc": "etc", "out/f": strings.TrimPrefix(filepath.Clean(cp.resolve("out")), "/") + "/f", ".": "."} {
+		if got := cp.resolve(in); got != want {
+			t.Errorf("resolve(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := cp.resolve("out"); strings.HasPrefix(got, "..") || path.IsAbs(got) {
+		t.Errorf("resolve(out) = %q: out of the root", got)
 	}
 }

@@ -48,8 +48,50 @@ func (cp *copier) chown(rel string) error {
 	return nil
 }
 
+// resolve follows the symlinks in rel as the container sees them (an
+// absolute link starts again from its root, ".." stops at the root), so
+// that os.Root, which refuses any link pointing out of it, gets a path
+// without one: COPY into /var/run when it links to /run writes /run.
+func (cp *copier) resolve(rel string) string {
+	var done []string
+	todo := strings.Split(rel, "/")
+	for hops := 0; len(todo) > 0; {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+			continue
+		}
+		cur := path.Join(append(append([]string{}, done...), c)...)
+		fi, err := cp.dst.Lstat(cur)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 || hops >= 255 {
+			done = append(done, c)
+			continue
+		}
+		link, err := cp.dst.Readlink(cur)
+		if err != nil {
+			done = append(done, c)
+			continue
+		}
+		hops++
+		if path.IsAbs(link) {
+			done = nil
+		}
+		todo = append(strings.Split(link, "/"), todo...)
+	}
+	if len(done) == 0 {
+		return "."
+	}
+	return path.Join(done...)
+}
+
 func (cp *copier) copySource(s source, dest string, intoDir bool) error {
-	d := relPath(dest)
+	d := cp.resolve(relPath(dest))
 	if s.data != nil {
 		target := d
 		if intoDir || cp.isDir(d) {

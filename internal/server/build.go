@@ -55,6 +55,11 @@ func (br buildRouter) routes() []route {
 		{"POST /build/cancel", func(w http.ResponseWriter, r *http.Request) error { w.WriteHeader(http.StatusOK); return nil }},
 		{"POST /commit", br.commit},
 		{"GET /containers/{id}/changes", br.changes},
+		// pier has no plugins; moby's integration suites (make
+		// compat-build) list them before every test, as dockerd answers.
+		{"GET /plugins", func(w http.ResponseWriter, r *http.Request) error {
+			return writeJSON(w, http.StatusOK, []struct{}{})
+		}},
 	}
 }
 
