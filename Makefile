@@ -10,7 +10,7 @@ BIN      := $(CURDIR)/bin
 IS_ROOT  := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 TESTFLAGS ?=
 
-.PHONY: all build deps test-deps demo test test-unit test-vm compat compat-docker-py bench conformance clean vulncheck fuzz
+.PHONY: all build deps test-deps demo test test-unit test-vm compat compat-docker-py compat-build bench conformance clean vulncheck fuzz
 
 all: build
 
@@ -87,6 +87,11 @@ compat: deps build
 # dockerd 20.10; DOCKER_PY_SRC names its checkout (scripts/compat-docker-py.sh).
 compat-docker-py: deps build
 	scripts/compat-docker-py.sh
+
+# moby's integration-cli build tests (classic builder) against pierd and a
+# private dockerd 20.10; MOBY_SRC names a moby checkout (scripts/compat-build.sh).
+compat-build: deps build
+	scripts/compat-build.sh
 
 bench: deps build
 	bench/run.sh
