@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -47,7 +48,9 @@ func (s *Store) Remove(ref string, force bool, inUse InUse) ([]Deleted, error) {
 	var out []Deleted
 	if byName != "" && len(names) > 1 {
 		delete(idx.Refs, byName)
-		return []Deleted{{Untagged: byName}}, s.writeIndex(idx)
+		out = append(out, Deleted{Untagged: byName})
+		out = append(out, dropRepoDigests(idx.Refs, byName, id)...)
+		return out, s.writeIndex(idx)
 	}
 	if !force && byName == "" && len(names) > 1 {
 		return nil, fmt.Errorf("image %s is referenced by %d names, use force: %w", ref, len(names), errdefs.ErrConflict)
@@ -135,4 +138,37 @@ func (s *Store) gcLocked() error {
 		}
 	}
 	return nil
+}
+
+// dropRepoDigests removes the digest references (repo@sha256:...) of
+// untagged's repository to id once no tag of that repository names id
+// any more, as dockerd does: else `images` shows "repo <none>".
+func dropRepoDigests(refs map[string]string, untagged, id string) []Deleted {
+	repo := repoOf(untagged)
+	for r, to := range refs {
+		if to == id && !strings.Contains(r, "@") && repoOf(r) == repo {
+			return nil // another tag of the repository still names it
+		}
+	}
+	var out []Deleted
+	for r, to := range refs {
+		if to == id && strings.HasPrefix(r, repo+"@") {
+			delete(refs, r)
+			out = append(out, Deleted{Untagged: r})
+		}
+	}
+	slices.SortFunc(out, func(a, b Deleted) int { return strings.Compare(a.Untagged, b.Untagged) })
+	return out
+}
+
+// repoOf is a familiar reference's repository: "repo:tag" and
+// "repo@digest" give "repo" (a registry port's colon is kept).
+func repoOf(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		return ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[:i]
+	}
+	return ref
 }
