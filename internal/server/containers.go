@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"reflect"
+	"strconv"
 	"strings"
 	"log/slog"
 	"net/http"
@@ -178,9 +179,32 @@ func (cr *containerRouter) getContainers(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	list, err := cr.b.ContainerList(r.Context(), boolQuery(r, "all"), filters)
+	q := r.URL.Query()
+	// The query's before and since (API < 1.22 and docker-py) are the
+	// filters of the same name.
+	for _, k := range []string{"before", "since"} {
+		if v := q.Get(k); v != "" {
+			if filters == nil {
+				filters = map[string][]string{}
+			}
+			filters[k] = append(filters[k], v)
+		}
+	}
+	limit := -1
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errdefs.Newf(errdefs.ErrInvalidArgument, "invalid value for limit: %s", v)
+		}
+		limit = n
+	}
+	// As dockerd: a limit counts the newest containers, stopped ones too.
+	list, err := cr.b.ContainerList(r.Context(), boolQuery(r, "all") || limit > 0, filters)
 	if err != nil {
 		return err
+	}
+	if limit > 0 && len(list) > limit {
+		list = list[:limit]
 	}
 	if list == nil {
 		list = []container.Summary{}

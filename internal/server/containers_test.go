@@ -122,7 +122,8 @@ func (f *fakeContainers) ContainerList(_ context.Context, all bool, filters map[
 	if !all {
 		return nil, nil
 	}
-	return []container.Summary{{ID: "abc123", Names: []string{"/c1"}, State: container.StateExited}}, nil
+	return []container.Summary{{ID: "abc123", Names: []string{"/c1"}, State: container.StateExited},
+		{ID: "def456", Names: []string{"/c2"}, State: container.StateExited}}, nil
 }
 
 func (f *fakeContainers) ContainerLogs(_ context.Context, ref string, opts logfile.ReadOptions, fn func(logfile.Entry) error) error {
@@ -268,7 +269,7 @@ func TestContainerInspectList(t *testing.T) {
 	rec = doBody(t, s, "GET", `/containers/json?all=1&filters={"name":{"c1":true}}`, "", "")
 	var list []container.Summary
 	decodeInto(t, rec, &list)
-	if !f.all || len(list) != 1 || list[0].Names[0] != "/c1" || strings.Join(f.filters["name"], ",") != "c1" {
+	if !f.all || len(list) != 2 || list[0].Names[0] != "/c1" || strings.Join(f.filters["name"], ",") != "c1" {
 		t.Errorf("list all = %s, filters %v", rec.Body, f.filters)
 	}
 }
@@ -399,5 +400,21 @@ func TestContainerCreateLegacyMacAddress(t *testing.T) {
 	rec = doBody(t, s, "POST", "/v1.41/containers/create", "application/json", `{"Image":"busybox","MacAddress":"not-a-mac"}`)
 	if rec.Code != http.StatusBadRequest || !strings.Contains(decodeError(t, rec), "Config.MacAddress") {
 		t.Errorf("bad mac: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// ps's limit counts the newest containers, stopped ones too; the query's
+// before and since are filters.
+func TestContainerListLimitBeforeSince(t *testing.T) {
+	f := &fakeContainers{}
+	s := newContainerServer(f)
+	rec := doBody(t, s, "GET", "/v1.41/containers/json?limit=1&before=c9&since=c0", "", "")
+	var list []container.Summary
+	decodeInto(t, rec, &list)
+	if rec.Code != http.StatusOK || len(list) != 1 || !f.all || f.filters["before"][0] != "c9" || f.filters["since"][0] != "c0" {
+		t.Errorf("ps limit=1 = %d %s; all %v filters %v", rec.Code, rec.Body, f.all, f.filters)
+	}
+	if rec := doBody(t, s, "GET", "/containers/json?limit=x", "", ""); rec.Code != http.StatusBadRequest {
+		t.Errorf("limit=x = %d, want 400", rec.Code)
 	}
 }
