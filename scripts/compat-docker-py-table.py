@@ -44,6 +44,21 @@ def first_line(msg):
     return ""
 
 
+def known_limit(test, msg):
+    """The pier limit a failure shows, when it is a known one."""
+    if "/swarm/init" in msg:
+        return "needs swarm mode (the test inits a swarm)"
+    if "IPv6 networks" in msg:
+        return "pier has no IPv6 networks"
+    if "pier's gateway is the subnet's first address" in msg:
+        return "pier's gateway is always the subnet's first address"
+    if test.startswith("api_build_test") or "models_images_test.ImageCollectionTest::test_build" in test:
+        return "classic builder (build issue)"
+    if "CommitTest" in test:
+        return "commit (build issue)"
+    return ""
+
+
 def reason_on_docker(msg):
     low = msg.lower()
     for key in ("pull", "registry", "hello-world", "dial tcp", "lookup ", "manifest unknown",
@@ -69,7 +84,8 @@ def main():
     print(f"\n## Passed on Docker, not on pier: {len(gap)}\n")
     for t in gap:
         o, m = pier.get(t, ("missing", "not run"))
-        print(f"- `{t}` ({o}): {m}")
+        why = known_limit(t, m)
+        print(f"- `{t}` ({o}): {why + ': ' if why else ''}{m}")
     extra = sorted(t for t, v in pier.items() if v[0] == "passed" and docker.get(t, ("", ""))[0] != "passed")
     print(f"\n## Passed on pier, not on Docker: {len(extra)}\n")
     for t in extra:
