@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -59,12 +60,15 @@ func (ir imageRouter) postImage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (ir imageRouter) listImages(w http.ResponseWriter, r *http.Request) error {
-	filters, err := queryFilters(r, "dangling", "reference", "label")
+	filters, err := queryFilters(r, "dangling", "reference", "label", "before", "since", "until")
 	if err != nil {
 		return err
 	}
 	all, err := ir.b.ImageList(r.Context())
 	if err != nil {
+		return err
+	}
+	if err := resolveImageTimes(all, filters, time.Now()); err != nil {
 		return err
 	}
 	out := make([]image.Summary, 0, len(all))
@@ -152,6 +156,13 @@ func imageMatch(img image.Summary, key, value string) (bool, error) {
 		k, v, hasValue := strings.Cut(value, "=")
 		got, ok := img.Labels[k]
 		return ok && (!hasValue || got == v), nil
+	case "before", "until":
+		// resolveImageTimes made the value Unix seconds.
+		t, _ := strconv.ParseInt(value, 10, 64)
+		return img.Created < t, nil
+	case "since":
+		t, _ := strconv.ParseInt(value, 10, 64)
+		return img.Created > t, nil
 	}
 	return false, errdefs.Newf(errdefs.ErrInvalidArgument, "invalid filter '%s'", key)
 }
@@ -297,4 +308,31 @@ func (ir imageRouter) getDistribution(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	return writeJSON(w, http.StatusOK, d)
+}
+
+// resolveImageTimes turns the before and since filters (an image: id, short
+// id or name) and until (a time, as dockerd reads it) into Unix seconds
+// for imageMatch; an unknown image is dockerd's 404.
+func resolveImageTimes(all []image.Summary, filters map[string][]string, now time.Time) error {
+	for _, key := range []string{"before", "since"} {
+		for i, ref := range filters[key] {
+			j := slices.IndexFunc(all, func(img image.Summary) bool {
+				id := strings.TrimPrefix(img.ID, "sha256:")
+				return img.ID == ref || (len(ref) >= 4 && strings.HasPrefix(id, strings.TrimPrefix(ref, "sha256:"))) ||
+					slices.Contains(img.RepoTags, ref) || slices.Contains(img.RepoTags, ref+":latest")
+			})
+			if j < 0 {
+				return errdefs.Newf(errdefs.ErrNotFound, "No such image: %s", ref)
+			}
+			filters[key][i] = strconv.FormatInt(all[j].Created, 10)
+		}
+	}
+	for i, v := range filters["until"] {
+		t, err := filterTime(v, now)
+		if err != nil {
+			return err
+		}
+		filters["until"][i] = strconv.FormatInt(t.Unix(), 10)
+	}
+	return nil
 }

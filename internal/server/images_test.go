@@ -558,3 +558,37 @@ func TestDistributionAndSearch(t *testing.T) {
 		t.Errorf("search = %d %s, want 501 with a message", rec.Code, rec.Body)
 	}
 }
+
+func TestImageListTimeFilters(t *testing.T) {
+	s := newImageServer(newFakeImages())
+	ids := func(filter string) (int, []string) {
+		rec := imageRequest(t, s, "GET", "/images/json?filters="+url.QueryEscape(filter), "")
+		var list []image.Summary
+		if rec.Code == http.StatusOK {
+			decodeImageJSON(t, rec, &list)
+		}
+		var out []string
+		for _, img := range list {
+			out = append(out, img.ID)
+		}
+		slices.Sort(out)
+		return rec.Code, out
+	}
+	for filter, want := range map[string][]string{
+		`{"before":{"app:v1":true}}`:              {"sha256:aaaa1111", "sha256:cccc3333"},
+		`{"since":{"busybox":true}}`:              {"sha256:bbbb2222", "sha256:cccc3333"},
+		`{"since":{"cccc":true}}`:                 {"sha256:bbbb2222"},
+		`{"until":{"250":true}}`:                  {"sha256:aaaa1111", "sha256:cccc3333"},
+		`{"until":{"1970-01-01T00:02:30Z":true}}`: {"sha256:aaaa1111"},
+	} {
+		if code, got := ids(filter); code != http.StatusOK || !slices.Equal(got, want) {
+			t.Errorf("images %s = %d %v, want %v", filter, code, got, want)
+		}
+	}
+	if code, _ := ids(`{"before":{"nothere":true}}`); code != http.StatusNotFound {
+		t.Errorf("before an unknown image = %d, want 404", code)
+	}
+	if code, _ := ids(`{"until":{"whenever":true}}`); code != http.StatusBadRequest {
+		t.Errorf("until=whenever = %d, want 400", code)
+	}
+}

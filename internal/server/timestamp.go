@@ -24,3 +24,18 @@ func parseTimestamp(v string) (time.Time, error) {
 	}
 	return time.Unix(s, ns), nil
 }
+
+// filterTime reads an until or since filter value as dockerd's
+// GetTimestamp does: a Go duration back from now ("24h"), an RFC 3339
+// date or date-time (local time when no zone is given), or Unix seconds.
+func filterTime(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return parseTimestamp(v)
+}
