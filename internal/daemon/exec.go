@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -23,7 +24,10 @@ import (
 // (nothing runs); ExecStart runs it once through `pier-runtime exec`, in
 // the foreground of a goroutine even when the client detached, so that
 // ExecInspect can report its pid, whether it runs and its exit code.
-// Records live as long as the daemon process.
+// A record goes execKeep after the first inspect that saw its process
+// exited (the docker CLI inspects once, for the exit code), or as soon as
+// its container is gone (execTable.prune, run by each ExecCreate and by
+// a lookup of an exec whose container is gone).
 
 // execRecord is one exec; mu guards the fields below it.
 type execRecord struct {
@@ -40,6 +44,43 @@ type execRecord struct {
 	// size the last resize asked for. Guarded by mu.
 	master *os.File
 	size   [2]uint
+	// inspected is when an inspect first saw the process exited.
+	// Guarded by mu.
+	inspected time.Time
+}
+
+// execKeep is how long an exited exec answers inspects after the first
+// one that reported its exit code: a client may ask again.
+const execKeep = time.Minute
+
+// prune drops the records whose exit was inspected more than execKeep
+// before now, and those whose container alive says is gone.
+func (t *execTable) prune(now time.Time, alive func(containerID string) bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	gone := map[string]bool{}
+	for id, e := range t.m {
+		e.mu.Lock()
+		done := !e.inspected.IsZero() && now.Sub(e.inspected) > execKeep
+		e.mu.Unlock()
+		if !done {
+			dead, seen := gone[e.containerID]
+			if !seen {
+				dead = !alive(e.containerID)
+				gone[e.containerID] = dead
+			}
+			done = dead
+		}
+		if done {
+			delete(t.m, id)
+		}
+	}
+}
+
+// containerAlive reports whether container id still exists.
+func (d *Daemon) containerAlive(id string) bool {
+	_, err := d.lookup(id)
+	return !errors.Is(err, errdefs.ErrNotFound)
 }
 
 // execTable holds a daemon's execs by id.
@@ -58,6 +99,10 @@ func (d *Daemon) execGet(id string) (*execRecord, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.m[id]
+	if ok && !d.containerAlive(e.containerID) {
+		delete(t.m, id)
+		ok = false
+	}
 	if !ok {
 		return nil, errdefs.Newf(errdefs.ErrNotFound, "No such exec instance: %s", id)
 	}
@@ -84,6 +129,7 @@ func (d *Daemon) ExecCreate(ctx context.Context, ref string, cfg container.ExecC
 	e := &execRecord{id: id, containerID: r.ID, cfg: cfg,
 		pidFile: filepath.Join(d.paths(r.ID).dir, "exec", id+".pid")}
 	t := d.execs()
+	t.prune(time.Now(), d.containerAlive)
 	t.mu.Lock()
 	t.m[id] = e
 	t.mu.Unlock()
@@ -249,6 +295,9 @@ func (d *Daemon) ExecInspect(ctx context.Context, id string) (container.ExecInsp
 	if e.exitCode != nil {
 		c := *e.exitCode
 		resp.ExitCode = &c
+		if e.inspected.IsZero() {
+			e.inspected = time.Now()
+		}
 	}
 	return resp, nil
 }
