@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -26,6 +27,9 @@ type Config struct {
 	StreamAddr string
 }
 
+// ErrSocketInUse: another process answers on the CRI socket.
+var ErrSocketInUse = errors.New("another daemon is listening on it")
+
 // Server is the CRI's RuntimeService and ImageService over one Backend.
 type Server struct {
 	runtimeapi.UnimplementedRuntimeServiceServer
@@ -37,6 +41,9 @@ type Server struct {
 	lis     net.Listener
 	slis    net.Listener
 	cfg     Config
+	// sockInfo identifies the socket file this server made, so Close
+	// removes it only if no other daemon has replaced it since.
+	sockInfo os.FileInfo
 }
 
 // New makes a Server; Serve starts it.
@@ -58,6 +65,12 @@ func New(cfg Config, b Backend) (*Server, error) {
 func (s *Server) Listen() error {
 	if err := os.MkdirAll(filepath.Dir(s.cfg.Socket), 0o710); err != nil {
 		return fmt.Errorf("cri socket: %w", err)
+	}
+	// A live socket is another daemon's: never take it over (tests run
+	// several pierds); a stale one (pierd was killed) is replaced.
+	if c, err := net.DialTimeout("unix", s.cfg.Socket, time.Second); err == nil {
+		_ = c.Close()
+		return fmt.Errorf("cri socket %s: %w", s.cfg.Socket, ErrSocketInUse)
 	}
 	_ = os.Remove(s.cfg.Socket)
 	lis, err := net.Listen("unix", s.cfg.Socket)
@@ -82,6 +95,9 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("cri streaming server: %w", err)
 	}
 	s.lis, s.slis, s.stream = lis, slis, st
+	if fi, err := os.Stat(s.cfg.Socket); err == nil {
+		s.sockInfo = fi
+	}
 	return nil
 }
 
@@ -109,7 +125,9 @@ func (s *Server) Serve(ctx context.Context) error {
 // Close stops serving and removes the socket.
 func (s *Server) Close() {
 	s.grpc.Stop()
-	if s.lis != nil {
-		_ = os.Remove(s.cfg.Socket)
+	if s.sockInfo != nil {
+		if fi, err := os.Stat(s.cfg.Socket); err == nil && os.SameFile(fi, s.sockInfo) {
+			_ = os.Remove(s.cfg.Socket)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 func (c *CRI) criImage(img *image.Image) *runtimeapi.Image {
 	out := &runtimeapi.Image{
-		Id: img.ID, RepoTags: nonNil(img.RepoTags), RepoDigests: nonNil(img.RepoDigests),
+		Id: img.ID, RepoTags: c.hideMirrors(img.RepoTags), RepoDigests: c.repoDigests(img),
 		Size: uint64(img.Size), Spec: &runtimeapi.ImageSpec{Image: img.ID},
 	}
 	if cfg, err := c.d.images.Config(img); err == nil {
@@ -121,9 +122,13 @@ func (c *CRI) renameMirrored(img *image.Image, ref, mhost string) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range append(append([]string{}, got.RepoTags...), got.RepoDigests...) {
+	// Only the mirror's tag goes: its digest reference names the image
+	// itself. criImage hides mirror names.
+	for _, r := range got.RepoTags {
 		if strings.HasPrefix(r, mhost+"/") {
-			_, _ = c.d.images.Remove(r, false, c.d.imageInUse)
+			if _, err := c.d.images.Remove(r, false, c.d.imageInUse); err != nil {
+				return fmt.Errorf("untag %s: %w", r, err)
+			}
 		}
 	}
 	return nil
@@ -158,4 +163,50 @@ func (c *CRI) ImageFsInfo(ctx context.Context) ([]*runtimeapi.FilesystemUsage, e
 		Timestamp: time.Now().UnixNano(), FsId: &runtimeapi.FilesystemIdentifier{Mountpoint: filepath.Join(c.d.cfg.Root, "image")},
 		UsedBytes: &runtimeapi.UInt64Value{Value: used}, InodesUsed: &runtimeapi.UInt64Value{Value: uint64(len(imgs))},
 	}}, nil
+}
+
+// hideMirrors drops the names an image got from a registry mirror.
+func (c *CRI) hideMirrors(names []string) []string {
+	out := []string{}
+	for _, n := range names {
+		host, _ := splitRegistry(n)
+		if !c.isMirror(host) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (c *CRI) isMirror(host string) bool {
+	for _, ms := range c.cfg.RegistryMirrors {
+		for _, m := range ms {
+			if strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(m, "http://"), "https://"), "/") == host {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// repoDigests are the image's digest names, a mirror's given under the
+// registry names its tags have (what the kubelet pulled).
+func (c *CRI) repoDigests(img *image.Image) []string {
+	out := c.hideMirrors(img.RepoDigests)
+	tags := c.hideMirrors(img.RepoTags)
+	for _, d := range img.RepoDigests {
+		host, rest := splitRegistry(d)
+		if !c.isMirror(host) {
+			continue
+		}
+		path, dig, _ := strings.Cut(rest, "@")
+		for _, t := range tags {
+			th, tr := splitRegistry(t)
+			if i := strings.LastIndex(tr, ":"); i > 0 && tr[:i] == path {
+				if n := th + "/" + path + "@" + dig; !slices.Contains(out, n) {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
 }
