@@ -23,7 +23,7 @@ type buildBackend struct {
 }
 
 func newBuildBackend(ctx context.Context, d *daemon.Daemon, root string) (*buildBackend, error) {
-	b, err := builder.New(d.BuildEngine(ctx), filepath.Join(root, "build"))
+	b, err := builder.New(d.BuildEngine(ctx), filepath.Join(root, "build"), filepath.Join(root, "tmp"))
 	if err != nil {
 		return nil, err
 	}

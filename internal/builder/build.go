@@ -23,19 +23,26 @@ type Builder struct {
 	tmp    string
 }
 
-// New makes a Builder keeping its cache and temporary contexts under dir;
-// what an interrupted build left in dir's tmp/ is removed.
-func New(engine Engine, dir string) (*Builder, error) {
+// New makes a Builder keeping its cache under dir and the contexts of
+// running builds in tmp (dir/tmp when ""; pierd uses <root>/tmp, where
+// dockerd keeps its own and where moby's tests look for leftovers). What
+// an interrupted build left in tmp is removed.
+func New(engine Engine, dir, tmp string) (*Builder, error) {
 	cache, err := OpenCache(filepath.Join(dir, "cache"))
 	if err != nil {
 		return nil, err
 	}
-	tmp := filepath.Join(dir, "tmp")
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("builder: %w", err)
+	if tmp == "" {
+		tmp = filepath.Join(dir, "tmp")
 	}
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("builder: %w", err)
+	}
+	old, _ := filepath.Glob(filepath.Join(tmp, "context-*"))
+	for _, p := range old {
+		if err := os.RemoveAll(p); err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
 	}
 	return &Builder{engine: engine, cache: cache, tmp: tmp}, nil
 }

@@ -176,7 +176,7 @@ func runBuild(t *testing.T, b *Builder, e *fakeEngine, files map[string]string, 
 
 func newBuilder(t *testing.T) (*Builder, *fakeEngine) {
 	e := newFakeEngine(t)
-	b, err := New(e, t.TempDir())
+	b, err := New(e, t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

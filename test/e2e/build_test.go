@@ -86,7 +86,7 @@ func (r *buildRig) nothingLeft() {
 	if strings.Contains(string(mi), r.d.root) {
 		r.t.Errorf("mounts left under %s:\n%s", r.d.root, mi)
 	}
-	for _, dir := range []string{"build/tmp", "build/mnt"} {
+	for _, dir := range []string{"tmp", "build/mnt"} {
 		ents, _ := os.ReadDir(filepath.Join(r.d.root, dir))
 		for _, e := range ents {
 			r.t.Errorf("%s left: %s", dir, e.Name())
