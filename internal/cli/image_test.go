@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/jsonstream"
 
 	"github.com/pier-engine/pier/internal/errdefs"
@@ -123,7 +124,11 @@ func (f *fakeImages) ImageRemove(_ context.Context, ref string, force bool) ([]i
 	return append(out, image.DeleteResponse{Deleted: img.ID}), nil
 }
 
-func (f *fakeImages) ImagePrune(_ context.Context, all bool) (image.PruneReport, error) {
+func (f *fakeImages) DistributionInspect(context.Context, string) (registry.DistributionInspect, error) {
+	return registry.DistributionInspect{}, errdefs.ErrNotImplemented
+}
+
+func (f *fakeImages) ImagePrune(_ context.Context, all bool, _ map[string][]string) (image.PruneReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pruneAll = &all

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -219,5 +220,32 @@ func TestStartCreatesTheWorkingDir(t *testing.T) {
 	}
 	if fi, err := os.Stat(d.paths(id).rootfs + "/new/dir"); err != nil || !fi.IsDir() {
 		t.Errorf("working dir not made: %v", err)
+	}
+}
+
+func TestImagePruneUntilAndLabel(t *testing.T) {
+	d := newImageDaemon(t, "")
+	ctx := context.Background()
+	labelled, err := d.ImageImport(ctx, bytes.NewReader(rootfsTar(t, "a")), "", []string{"LABEL keep=yes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := d.ImageImport(ctx, bytes.NewReader(rootfsTar(t, "b")), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// until an hour ago: both are newer, so nothing goes.
+	if rep, err := d.ImagePrune(ctx, false, map[string][]string{"until": {"1h"}}); err != nil || len(rep.ImagesDeleted) != 0 {
+		t.Errorf("prune until=1h = %+v %v", rep, err)
+	}
+	rep, err := d.ImagePrune(ctx, false, map[string][]string{"label!": {"keep=yes"}})
+	if err != nil || len(rep.ImagesDeleted) != 1 || rep.ImagesDeleted[0].Deleted != plain {
+		t.Errorf("prune label!=keep=yes = %+v %v, want only %s", rep, err, plain)
+	}
+	if _, err := d.ImageInspect(ctx, labelled); err != nil {
+		t.Errorf("the labelled image went: %v", err)
+	}
+	if _, err := d.ImagePrune(ctx, false, map[string][]string{"bogus": {"1"}}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("unknown prune filter: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/moby/api/types/container"
 	imagetypes "github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/storage"
 
@@ -219,11 +220,16 @@ func deleteResponses(del []image.Deleted) []imagetypes.DeleteResponse {
 
 // ImagePrune removes dangling images that no container uses, or with all
 // every image no container uses (POST /images/prune, docker image prune -a).
-func (d *Daemon) ImagePrune(ctx context.Context, all bool) (imagetypes.PruneReport, error) {
+func (d *Daemon) ImagePrune(ctx context.Context, all bool, filters map[string][]string) (imagetypes.PruneReport, error) {
 	imgs, err := d.images.List()
 	if err != nil {
 		return imagetypes.PruneReport{}, err
 	}
+	keep, err := d.imagePruneKeep(ctx, filters)
+	if err != nil {
+		return imagetypes.PruneReport{}, err
+	}
+	inUse := func(id string) bool { return d.imageInUse(id) || keep(id) }
 	sizes := map[string]int64{}
 	for _, img := range imgs {
 		sizes[img.ID] = img.Size
@@ -231,20 +237,43 @@ func (d *Daemon) ImagePrune(ctx context.Context, all bool) (imagetypes.PruneRepo
 	var del []image.Deleted
 	if all {
 		for _, img := range imgs {
-			if d.imageInUse(img.ID) {
+			if inUse(img.ID) {
 				continue
 			}
 			// Force: an image with several tags goes with all of them.
-			x, err := d.images.Remove(img.ID, true, d.imageInUse)
+			x, err := d.images.Remove(img.ID, true, inUse)
 			del = append(del, x...)
 			if err != nil {
 				return pruneReport(del, sizes), err
 			}
 		}
 	} else {
-		del, err = d.images.Prune(d.imageInUse)
+		del, err = d.images.Prune(inUse)
 	}
 	return pruneReport(del, sizes), err
+}
+
+// imagePruneKeep is what prune's until and label filters keep: images
+// created after until, or without (label) or with (label!) the labels,
+// as the containers' prune reads them.
+func (d *Daemon) imagePruneKeep(ctx context.Context, filters map[string][]string) (func(id string) bool, error) {
+	sel, err := pruneSelector(filters, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(filters) == 0 {
+		return func(string) bool { return false }, nil
+	}
+	sums, err := d.ImageList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keep := map[string]bool{}
+	for _, s := range sums {
+		r := containerRecord{Created: time.Unix(s.Created, 0), Config: &container.Config{Labels: s.Labels}}
+		keep[s.ID] = !sel(r)
+	}
+	return func(id string) bool { return keep[id] }, nil
 }
 
 func pruneReport(del []image.Deleted, sizes map[string]int64) imagetypes.PruneReport {

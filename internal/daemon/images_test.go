@@ -115,14 +115,14 @@ func TestImageTagRemovePrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := d.ImagePrune(ctx, false)
+	rep, err := d.ImagePrune(ctx, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.ImagesDeleted) != 1 || rep.ImagesDeleted[0].Deleted != dangling || rep.SpaceReclaimed == 0 {
 		t.Errorf("prune = %+v", rep)
 	}
-	rep, err = d.ImagePrune(ctx, true)
+	rep, err = d.ImagePrune(ctx, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

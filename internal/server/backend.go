@@ -164,8 +164,9 @@ type ImageBackend interface {
 	ImageHistory(ctx context.Context, ref string) ([]image.HistoryResponseItem, error)
 	ImageTag(ctx context.Context, source, ref string) error
 	ImageRemove(ctx context.Context, ref string, force bool) ([]image.DeleteResponse, error)
-	// ImagePrune removes dangling images, or with all every unused one.
-	ImagePrune(ctx context.Context, all bool) (image.PruneReport, error)
+	// ImagePrune removes dangling images, or with all every unused one,
+	// that filters ("until", "label", "label!") select.
+	ImagePrune(ctx context.Context, all bool, filters map[string][]string) (image.PruneReport, error)
 	ImagePull(ctx context.Context, ref string, progress imagestore.ProgressFunc) error
 	// ImagePush returns the manifest digest the registry now serves.
 	ImagePush(ctx context.Context, ref string, progress imagestore.ProgressFunc) (string, error)

@@ -227,7 +227,7 @@ func (ir imageRouter) removeImage(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (ir imageRouter) pruneImages(w http.ResponseWriter, r *http.Request) error {
-	filters, err := queryFilters(r, "dangling")
+	filters, err := queryFilters(r, "dangling", "until", "label", "label!")
 	if err != nil {
 		return err
 	}
@@ -240,7 +240,8 @@ func (ir imageRouter) pruneImages(w http.ResponseWriter, r *http.Request) error 
 		}
 		all = all || !d
 	}
-	rep, err := ir.b.ImagePrune(r.Context(), all)
+	delete(filters, "dangling")
+	rep, err := ir.b.ImagePrune(r.Context(), all, filters)
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func (f *fakeImages) ImageRemove(_ context.Context, ref string, force bool) ([]i
 	return append(out, image.DeleteResponse{Deleted: img.ID}), nil
 }
 
-func (f *fakeImages) ImagePrune(_ context.Context, all bool) (image.PruneReport, error) {
+func (f *fakeImages) ImagePrune(_ context.Context, all bool, _ map[string][]string) (image.PruneReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pruneAll = &all
