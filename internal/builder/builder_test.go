@@ -190,7 +190,8 @@ FROM $BASE AS first
 ARG V=1
 ENV HOME_DIR=/srv V=${V}
 LABEL a=b "c d"=e
-EXPOSE 80 53/udp 9000-9001
+ENV P=80
+EXPOSE $P 53/udp 9000-9001
 USER nobody
 VOLUME ["/data"]
 STOPSIGNAL SIGINT
@@ -205,7 +206,7 @@ ENTRYPOINT ["/entry"]
 		t.Fatal(r.err)
 	}
 	c := r.cfg.Config
-	if got := strings.Join(c.Env, ","); got != "PATH="+defaultPath+",HOME_DIR=/srv,V=2" {
+	if got := strings.Join(c.Env, ","); got != "PATH="+defaultPath+",HOME_DIR=/srv,V=2,P=80" {
 		t.Errorf("Env = %s", got)
 	}
 	if c.Labels["a"] != "b" || c.Labels["c d"] != "e" {
@@ -230,15 +231,15 @@ ENTRYPOINT ["/entry"]
 		t.Errorf("OnBuild = %q", c.OnBuild)
 	}
 	h := r.cfg.History
-	if len(h) != 13 || h[0].Comment != "base" {
+	if len(h) != 14 || h[0].Comment != "base" {
 		t.Fatalf("history has %d entries: %+v", len(h), h)
 	}
 	for _, want := range []struct {
 		i  int
 		by string
 	}{{1, "/bin/sh -c #(nop)  ARG V=1"}, {2, "/bin/sh -c #(nop)  ENV HOME_DIR=/srv V=2"},
-		{4, "/bin/sh -c #(nop)  EXPOSE 53/udp 80 9000-9001"}, {6, "/bin/sh -c #(nop)  VOLUME [/data]"},
-		{11, `/bin/bash -c #(nop)  CMD ["/bin/bash" "-c" "echo $HOME_DIR"]`}} {
+		{5, "/bin/sh -c #(nop)  EXPOSE 80 53/udp 9000-9001"}, {7, "/bin/sh -c #(nop)  VOLUME [/data]"},
+		{12, `/bin/bash -c #(nop)  CMD ["/bin/bash" "-c" "echo $HOME_DIR"]`}} {
 		if h[want.i].CreatedBy != want.by || !h[want.i].EmptyLayer {
 			t.Errorf("history[%d] = %q (empty %v), want %q", want.i, h[want.i].CreatedBy, h[want.i].EmptyLayer, want.by)
 		}

@@ -163,7 +163,8 @@ func (c *buildContext) readDockerfile(name string) ([]byte, error) {
 
 // applyIgnore removes what .dockerignore excludes, as dockerd does: not
 // every client filters the context, and COPY must not see those files.
-// The Dockerfile and .dockerignore stay (dockerd keeps them too).
+// It runs after the Dockerfile was read: an ignored Dockerfile or
+// .dockerignore goes too (the CLI sends them anyway), as with dockerd.
 func (c *buildContext) applyIgnore(dockerfile string) error {
 	f, err := c.root.Open(".dockerignore")
 	if errors.Is(err, fs.ErrNotExist) {
@@ -184,10 +185,9 @@ func (c *buildContext) applyIgnore(dockerfile string) error {
 	if err != nil {
 		return invalidf(".dockerignore: %w", err)
 	}
-	keep := map[string]bool{".dockerignore": true, path.Clean(filepath.ToSlash(dockerfileName(dockerfile))): true}
 	var remove []string
 	err = fs.WalkDir(c.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == "." || keep[p] {
+		if err != nil || p == "." {
 			return err
 		}
 		m, err := pm.MatchesOrParentMatches(p)
@@ -212,11 +212,4 @@ func (c *buildContext) applyIgnore(dockerfile string) error {
 		}
 	}
 	return nil
-}
-
-func dockerfileName(name string) string {
-	if name == "" {
-		return "Dockerfile"
-	}
-	return strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(name)), "/")
 }

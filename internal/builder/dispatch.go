@@ -65,6 +65,19 @@ func (bd *build) dispatchCmd(st *stage, cmd instructions.Command) error {
 			bd.declare(st, kv.Key, kv.Value)
 		}
 		return bd.commitNop(st, msg.String())
+	case *instructions.ExposeCommand:
+		// BuildKit's ExposeCommand has no Expand; dockerd expands each
+		// port to words ($PORTS="80 443" is two ports).
+		env := shell.EnvsFromSlice(bd.env(st))
+		var ports []string
+		for _, p := range c.Ports {
+			words, err := bd.lex.ProcessWords(p, env)
+			if err != nil {
+				return located(cmd, err)
+			}
+			ports = append(ports, words...)
+		}
+		c.Ports = ports
 	case *instructions.HealthCheckCommand:
 		if h := st.run.Healthcheck; h != nil && len(h.Test) > 0 && h.Test[0] != "NONE" {
 			bd.printf("Note: overriding previous HEALTHCHECK: %v\n", h.Test)
