@@ -36,9 +36,11 @@ deps:
 
 # The tests also drive Debian's docker 20.10 client and its Python SDK
 # (python3-docker) against pierd, run containers under runc and crun
-# (--runtime), and measure bandwidth limits with iperf3.
+# (--runtime), and measure bandwidth limits with iperf3; Compose v2 is
+# built from the Go module proxy as a docker CLI plugin (cached).
 test-deps:
 	scripts/install-deps.sh docker.io python3-docker runc crun iperf3
+	scripts/install-compose.sh
 
 demo: deps build
 	scripts/demo.sh
