@@ -1,6 +1,7 @@
 package events
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -37,10 +38,23 @@ func (f Filter) Match(m events.Message) bool {
 	if m.Type == events.ImageEventType {
 		imageName = attrs["name"]
 	}
+	event := func(v string) bool { return v == string(m.Action) }
+	if slices.ContainsFunc(f.Args["event"], fuzzyEvent) {
+		// dockerd (moby#25798): "health_status" matches
+		// "health_status: healthy", exec_* the action with its command.
+		event = func(v string) bool { return strings.HasPrefix(string(m.Action), v) }
+	}
 	return anyOf("type", func(v string) bool { return v == string(m.Type) }) &&
-		anyOf("event", func(v string) bool { return v == string(m.Action) }) &&
+		anyOf("event", event) &&
 		anyOf("container", nameOrID(events.ContainerEventType)) &&
 		anyOf("volume", nameOrID(events.VolumeEventType)) &&
+		anyOf("network", nameOrID(events.NetworkEventType)) &&
+		anyOf("daemon", nameOrID(events.DaemonEventType)) &&
+		anyOf("plugin", nameOrID(events.PluginEventType)) &&
+		anyOf("node", nameOrID(events.NodeEventType)) &&
+		anyOf("service", nameOrID(events.ServiceEventType)) &&
+		anyOf("secret", nameOrID(events.SecretEventType)) &&
+		anyOf("config", nameOrID(events.ConfigEventType)) &&
 		anyOf("image", func(v string) bool {
 			return (m.Type == events.ImageEventType && v == m.Actor.ID) || v == imageName || v == stripTag(imageName)
 		}) &&
@@ -55,4 +69,14 @@ func stripTag(ref string) string {
 		return ref[:i]
 	}
 	return ref
+}
+
+// fuzzyEvent names the actions dockerd matches by prefix once any of them
+// is in the event filter: their full action carries a detail.
+func fuzzyEvent(v string) bool {
+	switch v {
+	case "health_status", "exec_create", "exec_start", "exec_die":
+		return true
+	}
+	return false
 }

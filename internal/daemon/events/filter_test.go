@@ -35,3 +35,31 @@ func TestFilterMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestFilterEveryTypeAndFuzzyActions(t *testing.T) {
+	now := time.Now()
+	net := ev("network", "connect", "n123", "mynet", now)
+	daemon := ev("daemon", "reload", "d123", "host1", now)
+	health := ev("container", "health_status: healthy", "c123", "web", now)
+	exec := ev("container", "exec_start: sh -c true", "c123", "web", now)
+	for _, c := range []struct {
+		m       events.Message
+		filters map[string][]string
+		want    bool
+	}{
+		{net, map[string][]string{"network": {"mynet"}}, true},
+		{net, map[string][]string{"network": {"n12"}}, true},
+		{net, map[string][]string{"network": {"other"}}, false},
+		{health, map[string][]string{"network": {"mynet"}}, false},
+		{daemon, map[string][]string{"daemon": {"host1"}}, true},
+		{daemon, map[string][]string{"type": {"daemon"}, "event": {"reload"}}, true},
+		{health, map[string][]string{"event": {"health_status"}}, true},
+		{exec, map[string][]string{"event": {"exec_start"}}, true},
+		{exec, map[string][]string{"event": {"exec_create"}}, false},
+		{exec, map[string][]string{"event": {"exec"}}, false}, // exact unless a fuzzy name is asked
+	} {
+		if got := (Filter{Args: c.filters}).Match(c.m); got != c.want {
+			t.Errorf("%s %q with %v = %v, want %v", c.m.Type, c.m.Action, c.filters, got, c.want)
+		}
+	}
+}
