@@ -4,6 +4,8 @@ import (
 	"context"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
@@ -40,6 +42,9 @@ func checkCreate(req *runtimeapi.CreateContainerRequest) error {
 	for _, m := range c.GetMounts() {
 		if m.GetContainerPath() == "" {
 			return invalid("config.mounts.container_path", "required")
+		}
+		if m.GetImage() != nil {
+			return errdefs.Newf(errdefs.ErrNotImplemented, "config.mounts.image: image volumes are not supported yet")
 		}
 	}
 	return nil

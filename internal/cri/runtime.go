@@ -149,12 +149,15 @@ func (s *Server) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPo
 	return &runtimeapi.ListPodSandboxStatsResponse{Stats: st}, nil
 }
 
+// The CRI metrics endpoints (cAdvisor-style metrics from the runtime) are
+// not served: the kubelet then reads them from cAdvisor, as with
+// containerd 1.6.
 func (s *Server) ListMetricDescriptors(context.Context, *runtimeapi.ListMetricDescriptorsRequest) (*runtimeapi.ListMetricDescriptorsResponse, error) {
-	return &runtimeapi.ListMetricDescriptorsResponse{}, nil
+	return nil, statusOf(invalidOrUnimplemented("ListMetricDescriptors", nil))
 }
 
 func (s *Server) ListPodSandboxMetrics(context.Context, *runtimeapi.ListPodSandboxMetricsRequest) (*runtimeapi.ListPodSandboxMetricsResponse, error) {
-	return &runtimeapi.ListPodSandboxMetricsResponse{}, nil
+	return nil, statusOf(invalidOrUnimplemented("ListPodSandboxMetrics", nil))
 }
 
 func (s *Server) CheckpointContainer(_ context.Context, req *runtimeapi.CheckpointContainerRequest) (*runtimeapi.CheckpointContainerResponse, error) {

@@ -261,14 +261,23 @@ func (c *CRI) ContainerStatus(ctx context.Context, id string) (*runtimeapi.Conta
 // path as soon as the kubelet has renamed the old one, so only the
 // container's being there and running is checked.
 func (c *CRI) ReopenContainerLog(ctx context.Context, id string) error {
-	_, r, err := c.criContainer(id)
+	rec, r, err := c.criContainer(id)
 	if err != nil {
 		return err
 	}
 	if r.State != container.StateRunning {
 		return fmt.Errorf("container %s is not running: %w", id, errdefs.ErrConflict)
 	}
-	return nil
+	if rec.LogPath == "" {
+		return nil
+	}
+	// The new file is there when the call returns, as the kubelet checks;
+	// the monitor's writer moves to it at its next line.
+	f, err := os.OpenFile(rec.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("container %s: reopen log: %w", id, err)
+	}
+	return f.Close()
 }
 
 // UpdateContainerResources changes the limits of a running container.

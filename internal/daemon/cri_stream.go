@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ func (c *CRI) ExecSync(ctx context.Context, id string, cmd []string, timeout int
 	select {
 	case err = <-done:
 	case <-timer:
+		c.killExec(eid)
 		return nil, nil, 0, fmt.Errorf("exec in %s: timeout %ds exceeded: %w", id, timeout, context.DeadlineExceeded)
 	case <-ctx.Done():
 		return nil, nil, 0, ctx.Err()
@@ -158,4 +160,21 @@ func (c *CRI) PortForward(ctx context.Context, podID string, port int32, stream 
 	go func() { _, err := io.Copy(stream, conn); errc <- err }()
 	<-errc
 	return nil
+}
+
+// killExec ends an exec process that outlived its ExecSync timeout.
+func (c *CRI) killExec(eid string) {
+	for i := 0; i < 50; i++ {
+		ins, err := c.d.ExecInspect(context.Background(), eid)
+		if err != nil || !ins.Running && ins.ExitCode != nil {
+			return
+		}
+		if ins.Pid > 0 {
+			if p, err := os.FindProcess(ins.Pid); err == nil {
+				_ = p.Signal(os.Kill)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
