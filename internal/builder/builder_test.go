@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/container"
@@ -128,6 +129,14 @@ func (e *fakeEngine) Tag(ctx context.Context, id, ref string) error {
 	defer e.mu.Unlock()
 	e.tags[ref] = id
 	return nil
+}
+
+func (e *fakeEngine) Fetch(ctx context.Context, url string, w io.Writer) (time.Time, error) {
+	if strings.HasPrefix(url, "http://fake/") {
+		_, err := io.WriteString(w, "fetched "+url)
+		return time.Unix(1700000000, 0), err
+	}
+	return time.Time{}, fmt.Errorf("ADD %s: no network", url)
 }
 
 // contextTar makes a build context of name -> content.
@@ -296,7 +305,7 @@ func TestBadInput(t *testing.T) {
 		{"FROM busybox\nCOPY nope /x\n", "stat nope: file does not exist", false},
 		{"FROM busybox\nRUN exit 3\n", "The command '/bin/sh -c exit 3' returned a non-zero code: 3", true},
 		{"FROM busybox\nCOPY a b /x\n", "must be a directory and end with a /", false},
-		{"FROM busybox\nADD https://example.com/x /x\n", "fetching a URL is not supported", false},
+		{"FROM busybox\nADD https://example.com/x /x\n", "no network", false},
 		{"FROM nothere\n", "No such image", false},
 		{"FROM busybox\nRUN --mount=type=cache,target=/c true\n", "requires BuildKit", false},
 	} {
@@ -400,5 +409,20 @@ func TestCopyThroughAbsoluteSymlink(t *testing.T) {
 	}
 	if got := cp.resolve("out"); strings.HasPrefix(got, "..") || path.IsAbs(got) {
 		t.Errorf("resolve(out) = %q: out of the root", got)
+	}
+}
+
+func TestAddURL(t *testing.T) {
+	b, e := newBuilder(t)
+	r := runBuild(t, b, e, map[string]string{"Dockerfile": "FROM busybox\nADD http://fake/dir/file.txt /d/\nCOPY . /ctx/\n"}, Options{})
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.out)
+	}
+	if got := r.cfg.History[1].CreatedBy; !strings.HasPrefix(got, "/bin/sh -c #(nop) ADD file:") || !strings.HasSuffix(got, " in /d/ ") {
+		t.Errorf("ADD URL history %q", got)
+	}
+	r = runBuild(t, b, e, map[string]string{"Dockerfile": "FROM busybox\nADD http://fake/ /d/\n"}, Options{})
+	if r.err == nil || !strings.Contains(r.err.Error(), "cannot determine filename from url") {
+		t.Errorf("ADD of a URL without a file name into a directory: %v", r.err)
 	}
 }

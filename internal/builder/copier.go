@@ -108,7 +108,7 @@ func (cp *copier) copySource(s source, dest string, intoDir bool) error {
 		}
 		return cp.copyChildren(s.rel, d)
 	}
-	if cp.extract {
+	if cp.extract && !s.remote {
 		if ok, err := cp.unpack(s.rel, d); ok || err != nil {
 			return err
 		}

@@ -28,9 +28,10 @@ type copyStep struct {
 
 // source is one file or tree to copy.
 type source struct {
-	rel  string // in the source root
-	fi   fs.FileInfo
-	data *instructions.SourceContent // a heredoc instead of a file
+	rel    string // in the source root
+	fi     fs.FileInfo
+	data   *instructions.SourceContent // a heredoc instead of a file
+	remote bool                        // downloaded: never extracted
 }
 
 func (bd *build) copyStep(st *stage, c copyStep) error {
@@ -47,7 +48,11 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 		defer r.Close()
 		root = r
 	}
-	srcs, err := bd.sources(root, c)
+	srcs, fetched, err := bd.sources(root, c)
+	if fetched != "" {
+		// Downloads sit in the context only for this step.
+		defer bd.files.root.RemoveAll(fetched)
+	}
 	if err != nil {
 		return err
 	}
@@ -141,21 +146,35 @@ func (bd *build) fromRoot(st *stage, from string) (*os.Root, error) {
 	return os.OpenRoot(dir)
 }
 
-// sources resolves the step's source paths (wildcards too) in root.
-func (bd *build) sources(root *os.Root, c copyStep) ([]source, error) {
+// sources resolves the step's source paths (wildcards too) in root. ADD
+// downloads a URL into a directory of the context (returned, for the step
+// to remove), as dockerd does: mode 0600, its Last-Modified as mtime.
+func (bd *build) sources(root *os.Root, c copyStep) ([]source, string, error) {
 	var out []source
+	fetched := ""
 	for _, p := range c.sd.SourcePaths {
-		if strings.Contains(p, "://") {
-			if c.add {
-				return nil, located(c.cmd, fmt.Errorf("ADD %s: fetching a URL is not supported: pier's builder has no network access; download it into the build context and COPY it", p))
+		if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+			if !c.add {
+				return nil, fetched, located(c.cmd, fmt.Errorf("source can't be a URL for COPY"))
 			}
-			return nil, located(c.cmd, fmt.Errorf("source can't be a URL for COPY"))
+			if fetched == "" {
+				fetched = fmt.Sprintf(".pier-add-%d", bd.step)
+			}
+			src, err := bd.fetch(p, fetched, c)
+			if err != nil {
+				return nil, fetched, err
+			}
+			out = append(out, src)
+			continue
+		}
+		if strings.Contains(p, "://") {
+			return nil, fetched, located(c.cmd, fmt.Errorf("source %s: only http and https URLs are supported", p))
 		}
 		rel := relPath(p)
 		if strings.ContainsAny(rel, "*?[") {
 			matches, err := fs.Glob(root.FS(), rel)
 			if err != nil {
-				return nil, located(c.cmd, err)
+				return nil, fetched, located(c.cmd, err)
 			}
 			for _, m := range matches {
 				fi, err := root.Stat(m)
@@ -165,13 +184,13 @@ func (bd *build) sources(root *os.Root, c copyStep) ([]source, error) {
 				out = append(out, source{rel: m, fi: fi})
 			}
 			if len(matches) == 0 {
-				return nil, notFound(c.name, p)
+				return nil, fetched, notFound(c.name, p)
 			}
 			continue
 		}
 		fi, err := root.Stat(rel)
 		if err != nil {
-			return nil, notFound(c.name, p)
+			return nil, fetched, notFound(c.name, p)
 		}
 		out = append(out, source{rel: rel, fi: fi})
 	}
@@ -179,7 +198,47 @@ func (bd *build) sources(root *os.Root, c copyStep) ([]source, error) {
 		sc := c.sd.SourceContents[i]
 		out = append(out, source{rel: sc.Path, data: &sc})
 	}
-	return out, nil
+	return out, fetched, nil
+}
+
+// fetch downloads url into dir of the context, named as its last path
+// element.
+func (bd *build) fetch(url, dir string, c copyStep) (source, error) {
+	name := path.Base(strings.SplitN(strings.SplitN(url, "?", 2)[0], "#", 2)[0])
+	if name == "" || name == "." || name == "/" || strings.HasSuffix(url, "/") || strings.Count(url, "/") < 3 {
+		if strings.HasSuffix(c.sd.DestPath, "/") {
+			return source{}, located(c.cmd, fmt.Errorf("cannot determine filename from url: %s", url))
+		}
+		name = "download"
+	}
+	if err := bd.files.root.MkdirAll(dir, 0o700); err != nil {
+		return source{}, fmt.Errorf("ADD %s: %w", url, err)
+	}
+	rel := path.Join(dir, name)
+	f, err := bd.files.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return source{}, fmt.Errorf("ADD %s: %w", url, err)
+	}
+	mtime, err := bd.engine.Fetch(bd.ctx, url, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return source{}, located(c.cmd, err)
+	}
+	if err := bd.files.root.Chmod(rel, 0o600); err != nil {
+		return source{}, err
+	}
+	if !mtime.IsZero() {
+		if err := bd.files.root.Chtimes(rel, mtime, mtime); err != nil {
+			return source{}, err
+		}
+	}
+	fi, err := bd.files.root.Stat(rel)
+	if err != nil {
+		return source{}, err
+	}
+	return source{rel: rel, fi: fi, remote: true}, nil
 }
 
 func notFound(verb, p string) error {

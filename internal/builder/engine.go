@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/container"
@@ -38,6 +39,9 @@ type Engine interface {
 	Remove(ctx context.Context, id string) error
 	// Tag points ref at image id.
 	Tag(ctx context.Context, id, ref string) error
+	// Fetch downloads url (ADD of a URL) into w and returns its
+	// Last-Modified time, zero when unknown.
+	Fetch(ctx context.Context, url string, w io.Writer) (time.Time, error)
 }
 
 // ExitError is a RUN step whose command failed.

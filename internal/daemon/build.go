@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/container"
@@ -230,6 +231,11 @@ func (e *BuildEngine) Tag(ctx context.Context, id, ref string) error {
 	}
 	e.d.emitImage("tag", id, ref)
 	return nil
+}
+
+// Fetch downloads a URL for ADD.
+func (e *BuildEngine) Fetch(ctx context.Context, url string, w io.Writer) (time.Time, error) {
+	return image.Fetch(ctx, url, w)
 }
 
 // mountPoints are what the runtime creates in a rootfs to mount over;

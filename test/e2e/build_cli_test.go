@@ -84,3 +84,19 @@ func TestBuildCompose(t *testing.T) {
 	}
 	r.nothingLeft()
 }
+
+// TestBuildAddURL: ADD of a URL downloads it (here from the test's own
+// server on 127.0.0.1), as a 0600 file, never extracted.
+func TestBuildAddURL(t *testing.T) {
+	r := newBuildRig(t)
+	h := newHitCounter(t)
+	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nADD http://" + h.addr + "/remote.txt /r/\nCOPY . /ctx/\n"})
+	r.mustDocker([]string{"DOCKER_BUILDKIT=0"}, "build", "-t", "added-url", ctx)
+	if got := h.take(); got["/remote.txt"] != 1 {
+		t.Errorf("ADD fetched %v", got)
+	}
+	if got := r.mustDocker(nil, "run", "--rm", "added-url", "sh", "-c", "stat -c '%a %s' /r/remote.txt; cat /r/remote.txt; ls -A /ctx"); got != "600 3\nok\nDockerfile\n" {
+		t.Errorf("image has %q", got)
+	}
+	r.nothingLeft()
+}
