@@ -36,6 +36,14 @@ func (d *Daemon) anonVolumes(cfg *container.Config, host *container.HostConfig, 
 	}
 	out := *host
 	out.Mounts = slices.Clone(host.Mounts)
+	for _, m := range host.Mounts {
+		covered[path.Clean(m.Target)] = true
+	}
+	from, err := d.volumesFrom(host, covered)
+	if err != nil {
+		return nil, nil, func() {}, err
+	}
+	out.Mounts = append(out.Mounts, from...)
 	for i, m := range out.Mounts {
 		covered[path.Clean(m.Target)] = true
 		if m.Type != mount.TypeVolume || m.Source != "" {
@@ -193,4 +201,35 @@ func inspectHostConfig(h *container.HostConfig) *container.HostConfig {
 	c := *h
 	c.Runtime = RuntimeName
 	return &c
+}
+
+// volumesFrom is HostConfig.VolumesFrom ("container[:ro|rw]") as mounts:
+// the other container's binds and volumes at the same paths, read-only
+// with ro, else as the other container has them. Paths the new container
+// mounts itself (covered) keep its own.
+func (d *Daemon) volumesFrom(host *container.HostConfig, covered map[string]bool) ([]mount.Mount, error) {
+	var out []mount.Mount
+	for _, spec := range host.VolumesFrom {
+		name, mode, _ := strings.Cut(spec, ":")
+		if mode != "" && mode != "ro" && mode != "rw" {
+			return nil, errdefs.Newf(errdefs.ErrInvalidArgument, "HostConfig.VolumesFrom: invalid mode %q in %q", mode, spec)
+		}
+		r, err := d.lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, mp := range d.mountPoints(r) {
+			if covered[mp.Destination] || (mp.Type != mount.TypeBind && mp.Type != mount.TypeVolume) {
+				continue
+			}
+			src := mp.Source
+			if mp.Type == mount.TypeVolume {
+				src = mp.Name
+			}
+			covered[mp.Destination] = true
+			out = append(out, mount.Mount{Type: mp.Type, Source: src, Target: mp.Destination,
+				ReadOnly: mode == "ro" || (mode == "" && !mp.RW)})
+		}
+	}
+	return out, nil
 }

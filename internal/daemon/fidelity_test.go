@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -247,5 +248,36 @@ func TestImagePruneUntilAndLabel(t *testing.T) {
 	}
 	if _, err := d.ImagePrune(ctx, false, map[string][]string{"bogus": {"1"}}); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("unknown prune filter: %v", err)
+	}
+}
+
+func TestVolumesFrom(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	src := t.TempDir()
+	createHost(t, d, "donor", container.Config{Volumes: map[string]struct{}{"/anon": {}}},
+		container.HostConfig{Binds: []string{src + ":/bound", "named:/named"}})
+	id := createHost(t, d, "taker", container.Config{}, container.HostConfig{VolumesFrom: []string{"donor:ro"}})
+	spec := readSpec(t, d, id)
+	got := map[string]specs.Mount{}
+	for _, m := range spec.Mounts {
+		got[m.Destination] = m
+	}
+	for _, dst := range []string{"/bound", "/named", "/anon"} {
+		m, ok := got[dst]
+		if !ok {
+			t.Errorf("volumes-from: %s not mounted; mounts %+v", dst, spec.Mounts)
+			continue
+		}
+		if !slices.Contains(m.Options, "ro") {
+			t.Errorf("volumes-from :ro: %s = %+v", dst, m)
+		}
+	}
+	if got["/bound"].Source != src {
+		t.Errorf("/bound from %s, want %s", got["/bound"].Source, src)
+	}
+	if _, err := d.ContainerCreate(ctx, "", container.CreateRequest{Config: &container.Config{Image: "img"},
+		HostConfig: &container.HostConfig{NetworkMode: "none", VolumesFrom: []string{"donor:xx"}}}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("bad volumes-from mode: %v", err)
 	}
 }
