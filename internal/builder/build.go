@@ -170,7 +170,7 @@ func selectTarget(stages []instructions.Stage, target string) ([]instructions.St
 			return stages[:i+1], nil
 		}
 	}
-	return nil, invalidf("failed to reach build target %s in Dockerfile", target)
+	return nil, invalidf("target stage %q could not be found", target)
 }
 
 // addLabels adds --label as LABEL steps at the end, sorted, as dockerd

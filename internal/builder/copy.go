@@ -134,7 +134,7 @@ func (bd *build) fromRoot(st *stage, from string) (*os.Root, error) {
 	} else {
 		id, _, err := bd.engine.Image(bd.ctx, from, false, bd.opts.Platform)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("invalid from flag value %s: %w", from, err)
 		}
 		image = id
 	}
