@@ -69,7 +69,7 @@ func TestBuildBadInput(t *testing.T) {
 		{"syntax", "FROM busybox\nRUN true\nRUNN oops\n", "line 3: unknown instruction: RUNN", 1},
 		{"copy", "FROM busybox\nCOPY missing.txt /x\n", "stat missing.txt: file does not exist", 1},
 		{"run", "FROM busybox\nRUN echo partial > /p && exit 7\n", "The command '/bin/sh -c echo partial > /p && exit 7' returned a non-zero code: 7", 7},
-		{"url", "FROM busybox\nADD http://127.0.0.1:1/x /x\n", "fetching a URL is not supported", 1},
+		{"url", "FROM busybox\nADD http://127.0.0.1:1/x /x\n", "ADD http://127.0.0.1:1/x: Get \"http://127.0.0.1:1/x\": dial tcp 127.0.0.1:1: connect: connection refused", 1},
 		{"image", "FROM no-such-image-here\n", "no-such-image-here", 1},
 	}
 	for _, c := range cases {
