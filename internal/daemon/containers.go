@@ -107,6 +107,9 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
+	if err := checkPlatform(ctx, cfg.Image, imgCfg); err != nil {
+		return container.CreateResponse{}, err
+	}
 	cfg.Healthcheck = mergeHealthConfig(cfg.Healthcheck, imgCfg.Config.Healthcheck)
 	if err := d.hostRuntime(host); err != nil {
 		return container.CreateResponse{}, err

@@ -1,12 +1,15 @@
 package daemon
 
 import (
+	"context"
 	"os"
 	"slices"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/image"
 )
 
 // logDrivers pier stores logs for: all three keep the json-file log that
@@ -52,6 +55,24 @@ func checkCreate(cfg *container.Config, host *container.HostConfig) error {
 		if _, err := os.Stat(rtRuntimeFile); err != nil {
 			return errdefs.New(errdefs.ErrInvalidArgument, "HostConfig.CpuRealtimePeriod, CpuRealtimeRuntime: Your kernel does not support CPU real-time scheduler")
 		}
+	}
+	return nil
+}
+
+// checkPlatform is create's platform query: the image must be of that
+// platform (pier does not emulate others), with dockerd's 404 text.
+func checkPlatform(ctx context.Context, ref string, img *v1.ConfigFile) error {
+	want := image.PlatformOf(ctx)
+	if want == "" || img == nil {
+		return nil
+	}
+	p, err := v1.ParsePlatform(want)
+	if err != nil {
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "invalid platform %q: %s", want, err)
+	}
+	have := v1.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
+	if p.OS != have.OS || p.Architecture != have.Architecture || (p.Variant != "" && p.Variant != have.Variant) {
+		return errdefs.Newf(errdefs.ErrNotFound, "image with reference %s was found but does not match the specified platform: wanted %s, actual: %s", ref, want, have.String())
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/image"
 )
 
 // Details docker-py's integration suite checks, on the fake runtime.
@@ -279,5 +280,25 @@ func TestVolumesFrom(t *testing.T) {
 	if _, err := d.ContainerCreate(ctx, "", container.CreateRequest{Config: &container.Config{Image: "img"},
 		HostConfig: &container.HostConfig{NetworkMode: "none", VolumesFrom: []string{"donor:xx"}}}); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("bad volumes-from mode: %v", err)
+	}
+}
+
+func TestCreatePlatform(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	create1 := func(platform string) error {
+		ctx := image.WithPlatform(context.Background(), platform)
+		_, err := d.ContainerCreate(ctx, "", container.CreateRequest{Config: &container.Config{Image: "img"},
+			HostConfig: &container.HostConfig{NetworkMode: "none"}})
+		return err
+	}
+	ins, err := d.ImageInspect(context.Background(), "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := create1(ins.Os + "/" + ins.Architecture); err != nil {
+		t.Errorf("create for the image's own platform: %v", err)
+	}
+	if err := create1("linux/s390x"); !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), "does not match the specified platform") {
+		t.Errorf("create for another platform: %v", err)
 	}
 }

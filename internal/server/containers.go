@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	imagestore "github.com/pier-engine/pier/internal/image"
 )
 
 // containerRouter serves /containers/* (exec has its own router). Its
@@ -79,7 +81,14 @@ func (cr *containerRouter) postContainersCreate(w http.ResponseWriter, r *http.R
 			req.HostConfig = &legacy
 		}
 	}
-	resp, err := cr.b.ContainerCreate(r.Context(), r.URL.Query().Get("name"), req)
+	ctx := r.Context()
+	if p := r.URL.Query().Get("platform"); p != "" {
+		if _, err := v1.ParsePlatform(p); err != nil {
+			return errdefs.Newf(errdefs.ErrInvalidArgument, "invalid platform %q: %s", p, err)
+		}
+		ctx = imagestore.WithPlatform(ctx, p)
+	}
+	resp, err := cr.b.ContainerCreate(ctx, r.URL.Query().Get("name"), req)
 	if err != nil {
 		return err
 	}
