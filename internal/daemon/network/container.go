@@ -125,6 +125,11 @@ func newEndpoint(n netRecord, es *apinet.EndpointSettings, order int) (*endpoint
 		}
 		ep.RequestedIP = ip
 	}
+	if es.IPAMConfig != nil && es.IPAMConfig.IPv6Address.IsValid() {
+		// Refused, not ignored: pier's networks are IPv4 only.
+		return nil, fmt.Errorf("IPAMConfig.IPv6Address %s: network %s has no IPv6 subnet (pier's networks are IPv4 only): %w",
+			es.IPAMConfig.IPv6Address, n.Name, errdefs.ErrInvalidArgument)
+	}
 	return ep, nil
 }
 

@@ -1,11 +1,15 @@
 package network
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	apinet "github.com/moby/moby/api/types/network"
+
+	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 // An endpoint keeps the legacy Links and IPAMConfig.LinkLocalIPs the
@@ -28,5 +32,13 @@ func TestNetworkNamesAsDockerd(t *testing.T) {
 		if validNetworkName(name) != ok {
 			t.Errorf("validNetworkName(%q) = %v, want %v", name, !ok, ok)
 		}
+	}
+}
+
+func TestEndpointIPv6AddressRefused(t *testing.T) {
+	user := netRecord{ID: "u", Name: "mynet", Subnet: netip.MustParsePrefix("10.99.0.0/24")}
+	_, err := newEndpoint(user, &apinet.EndpointSettings{IPAMConfig: &apinet.EndpointIPAMConfig{IPv6Address: netip.MustParseAddr("2001:db8::5")}}, 0)
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "IPv6Address") {
+		t.Errorf("IPv6Address: %v, want a 400 naming the field", err)
 	}
 }
