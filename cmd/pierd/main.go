@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -29,10 +28,20 @@ func main() {
 
 // options are pierd's flags; those given override the config file.
 type options struct {
-	config, root, host, group, runtime string
-	debug, version                     bool
-	set                                map[string]bool
+	config, root, group, runtime string
+	hosts                        hostList
+	tlsCACert, tlsCert, tlsKey   string
+	tls, tlsVerify, insecureTCP  bool
+	dockerSocket                 bool
+	debug, version               bool
+	set                          map[string]bool
 }
+
+// hostList is -H/--host, which may be given several times.
+type hostList []string
+
+func (h *hostList) String() string     { return strings.Join(*h, ",") }
+func (h *hostList) Set(v string) error { *h = append(*h, v); return nil }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -40,11 +49,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.config, "config", "", "JSON config file (default "+daemon.DefaultConfigFile+" when it exists)")
 	fs.StringVar(&o.root, "root", "", "state directory (default "+daemon.DefaultRoot+")")
-	fs.StringVar(&o.host, "host", "", "API socket, unix:///path (default unix://"+daemon.DefaultSocket+")")
+	hostUsage := "API listener, unix:///path or tcp://host:port; repeat for several (default unix://" + daemon.DefaultSocket + ")"
+	fs.Var(&o.hosts, "host", hostUsage)
+	fs.Var(&o.hosts, "H", hostUsage)
+	fs.BoolVar(&o.tls, "tls", false, "serve tcp:// hosts over TLS (--tlscert, --tlskey)")
+	fs.BoolVar(&o.tlsVerify, "tlsverify", false, "serve tcp:// hosts over mutual TLS: clients need a certificate signed by --tlscacert (implies --tls)")
+	fs.StringVar(&o.tlsCACert, "tlscacert", daemon.DefaultTLSCACert, "CA that client certificates must chain to")
+	fs.StringVar(&o.tlsCert, "tlscert", daemon.DefaultTLSCert, "server's TLS certificate")
+	fs.StringVar(&o.tlsKey, "tlskey", daemon.DefaultTLSKey, "server's TLS key")
+	fs.BoolVar(&o.insecureTCP, "insecure-tcp", false, "allow a tcp:// host off loopback without --tlsverify (whoever reaches it controls this host)")
+	fs.BoolVar(&o.dockerSocket, "docker-socket", false, "also serve the API at "+daemon.DockerSocketPath)
 	fs.StringVar(&o.group, "group", "", "group owning the socket (default "+daemon.DefaultGroup+" when it exists)")
 	fs.StringVar(&o.runtime, "runtime", "", "path of pier-runtime (default: beside pierd, else $PATH)")
 	fs.BoolVar(&o.debug, "debug", false, "log every request")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	addCRIFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -53,6 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if o.set["H"] {
+		o.set["host"] = true
+	}
 	return o, nil
 }
 
@@ -75,12 +97,16 @@ func configure(o options) (daemon.Config, error) {
 		cfg.Root = o.root
 	}
 	if o.set["host"] {
-		p, ok := strings.CutPrefix(o.host, "unix://")
-		if !ok {
-			return cfg, fmt.Errorf("--host %q: only unix:///path is supported", o.host)
+		cfg.Hosts = o.hosts
+		// The first Unix socket is the one pierd names as its own.
+		for _, h := range o.hosts {
+			if p, ok := strings.CutPrefix(h, "unix://"); ok {
+				cfg.Socket = p
+				break
+			}
 		}
-		cfg.Socket = p
 	}
+	flagTLS(o, &cfg)
 	if o.set["group"] {
 		cfg.Group = o.group
 	}
@@ -105,31 +131,6 @@ func socketGID(group string, log *slog.Logger) (int, error) {
 		return -1, fmt.Errorf("socket group: %w", err)
 	}
 	return strconv.Atoi(g.Gid)
-}
-
-// listen takes the socket systemd passed (contrib/systemd/pier.socket,
-// which also sets its mode and group), else creates cfg.Socket.
-func listen(cfg daemon.Config, log *slog.Logger) (net.Listener, error) {
-	ls, err := server.ActivationListeners()
-	if err != nil {
-		return nil, err
-	}
-	switch len(ls) {
-	case 0:
-	case 1:
-		log.Info("socket activation", "path", ls[0].Addr().String())
-		return ls[0], nil
-	default:
-		for _, l := range ls {
-			l.Close()
-		}
-		return nil, fmt.Errorf("socket activation passed %d sockets, pierd serves one", len(ls))
-	}
-	gid, err := socketGID(cfg.Group, log)
-	if err != nil {
-		return nil, err
-	}
-	return server.ListenUnix(cfg.Socket, gid)
 }
 
 func run(args []string, stderr io.Writer) int {
@@ -164,11 +165,15 @@ func serve(o options, log *slog.Logger) error {
 	}
 	// Before daemon.New, which starts processes: they must not inherit
 	// systemd's LISTEN_* variables.
-	l, err := listen(cfg, log)
+	ls, err := listen(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
 	d, err := daemon.New(cfg, log)
 	if err != nil {
 		return err
@@ -185,11 +190,20 @@ func serve(o options, log *slog.Logger) error {
 	scfg := serverConfig(d, log)
 	scfg.Build = bb
 	srv := server.New(scfg)
-	log.Info("pierd serving", "path", l.Addr().String(), "root", cfg.Root, "version", version.Version)
-	if err := srv.Serve(ctx, l); err != nil {
+	addrs := make([]string, len(ls))
+	for i, l := range ls {
+		addrs[i] = l.Addr().Network() + "://" + l.Addr().String()
+	}
+	stopCRI, err := startCRI(ctx, d, cfg.CRI, o, log)
+	if err != nil {
 		return err
 	}
-	log.Info("pierd stopped", "path", cfg.Socket)
+	defer stopCRI()
+	log.Info("pierd serving", "hosts", addrs, "root", cfg.Root, "version", version.Version)
+	if err := serveAll(ctx, srv, ls); err != nil {
+		return err
+	}
+	log.Info("pierd stopped", "hosts", addrs)
 	return nil
 }
 

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 )
@@ -32,8 +36,99 @@ type Config struct {
 	// Runtime is the path of the default OCI runtime, pier-runtime;
 	// empty means the one next to pierd's executable, else $PATH's.
 	Runtime string `json:"runtime,omitempty"`
+
+	// Hosts are the API's listeners, as dockerd's -H and its "hosts"
+	// key: unix:///path and tcp://host:port. Empty means unix://Socket.
+	Hosts []string `json:"hosts,omitempty"`
+	// TLS serves tcp:// hosts over TLS with TLSCert and TLSKey;
+	// TLSVerify also requires client certificates signed by TLSCACert
+	// (mutual TLS), and implies TLS. dockerd's names.
+	TLS       bool   `json:"tls,omitempty"`
+	TLSVerify bool   `json:"tlsverify,omitempty"`
+	TLSCACert string `json:"tlscacert,omitempty"`
+	TLSCert   string `json:"tlscert,omitempty"`
+	TLSKey    string `json:"tlskey,omitempty"`
+	// InsecureTCP lets a tcp:// host off loopback go without TLSVerify
+	// (logged as a warning at every start): anyone who reaches it owns
+	// the host.
+	InsecureTCP bool `json:"insecure-tcp,omitempty"`
+	// DockerSocket also serves the API at DockerSocketPath, for tools
+	// that hard-code Docker's socket (Testcontainers, IDEs). Opt-in: it
+	// fails if a live dockerd holds that socket.
+	DockerSocket bool `json:"docker-socket,omitempty"`
 	// CRI configures the Kubernetes CRI server (cri_config.go).
 	CRI *CRIConfig `json:"cri,omitempty"`
+}
+
+// DockerSocketPath is Docker's default socket, which DockerSocket serves.
+const DockerSocketPath = "/var/run/docker.sock"
+
+// Default TLS files, dockerd's names in pier's config directory.
+const (
+	DefaultTLSCACert = "/etc/pier/ca.pem"
+	DefaultTLSCert   = "/etc/pier/cert.pem"
+	DefaultTLSKey    = "/etc/pier/key.pem"
+)
+
+// Listener is one API endpoint of Config.Listeners: a Unix socket path
+// or a TCP address.
+type Listener struct {
+	Proto string // "unix" or "tcp"
+	Addr  string // the socket's path, or host:port
+}
+
+// Listeners parses Hosts (unix://Socket when there are none), adding
+// Docker's socket when DockerSocket is set. Duplicates are an error, as
+// two listeners on one address cannot both bind.
+func (c Config) Listeners() ([]Listener, error) {
+	hosts := c.Hosts
+	if len(hosts) == 0 {
+		hosts = []string{"unix://" + c.Socket}
+	}
+	if c.DockerSocket {
+		hosts = append(slices.Clone(hosts), "unix://"+DockerSocketPath)
+	}
+	var out []Listener
+	seen := map[Listener]bool{}
+	for _, h := range hosts {
+		l, err := parseHost(h)
+		if err != nil {
+			return nil, err
+		}
+		if seen[l] {
+			return nil, fmt.Errorf("host %q given twice: %w", h, errdefs.ErrInvalidArgument)
+		}
+		seen[l] = true
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// parseHost reads one -H value as dockerd does: unix:///path, a bare
+// absolute path, tcp://host:port (port required; host may be empty for
+// every interface).
+func parseHost(h string) (Listener, error) {
+	switch {
+	case strings.HasPrefix(h, "unix://"):
+		p := strings.TrimPrefix(h, "unix://")
+		if !filepath.IsAbs(p) {
+			return Listener{}, fmt.Errorf("host %q: want unix:///absolute/path: %w", h, errdefs.ErrInvalidArgument)
+		}
+		return Listener{Proto: "unix", Addr: p}, nil
+	case strings.HasPrefix(h, "/"):
+		return Listener{Proto: "unix", Addr: h}, nil
+	case strings.HasPrefix(h, "tcp://"):
+		addr := strings.TrimSuffix(strings.TrimPrefix(h, "tcp://"), "/")
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || port == "" {
+			return Listener{}, fmt.Errorf("host %q: want tcp://host:port: %w", h, errdefs.ErrInvalidArgument)
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return Listener{}, fmt.Errorf("host %q: port %q: %w", h, port, errdefs.ErrInvalidArgument)
+		}
+		return Listener{Proto: "tcp", Addr: net.JoinHostPort(host, port)}, nil
+	}
+	return Listener{}, fmt.Errorf("host %q: only unix:// and tcp:// are supported: %w", h, errdefs.ErrInvalidArgument)
 }
 
 // DefaultConfig is the configuration without a file or flags.
@@ -59,6 +154,9 @@ func LoadConfig(path string, base Config) (Config, error) {
 
 // Validate checks what New relies on.
 func (c Config) Validate() error {
+	if _, err := c.Listeners(); err != nil {
+		return err
+	}
 	for _, p := range []struct{ name, path string }{{"root", c.Root}, {"socket", c.Socket}} {
 		if !filepath.IsAbs(p.path) {
 			return fmt.Errorf("%s %q is not an absolute path: %w", p.name, p.path, errdefs.ErrInvalidArgument)
