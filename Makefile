@@ -41,6 +41,7 @@ deps:
 test-deps:
 	scripts/install-deps.sh docker.io python3-docker runc crun iperf3
 	scripts/install-compose.sh
+	scripts/install-buildx.sh
 
 demo: deps build
 	scripts/demo.sh

@@ -52,6 +52,7 @@ var layers = map[string]float64{
 	// L3: the engine.
 	"internal/daemon":         3,
 	"internal/builder":        3, // the classic Dockerfile builder
+	"internal/buildkit":       3, // BuildKit embedded: controller, worker, exporter
 	"internal/daemon/events":  3, // the event bus and its filters
 	"internal/daemon/network": 3, // the network controller
 	"internal/daemon/pod":     3, // CRI pod sandboxes and CNI
@@ -151,7 +152,8 @@ func sameTree(a, b string) bool {
 func allowedHTTP(p string) bool {
 	// The CLI is an HTTP client of the Engine API: its TLS transport is an
 	// http.Transport.
-	return strings.HasPrefix(p, "internal/server") || strings.HasPrefix(p, "internal/image") || p == "internal/cli" || p == "internal/cri"
+	return strings.HasPrefix(p, "internal/server") || strings.HasPrefix(p, "internal/image") || p == "internal/cli" || p == "internal/cri" ||
+		p == "internal/buildkit" // serves BuildKit's h2c gRPC, and FROM from pier's store as a registry transport
 }
 
 func TestCgoOnlyInRuntime(t *testing.T) {

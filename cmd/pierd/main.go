@@ -189,6 +189,9 @@ func serve(o options, log *slog.Logger) error {
 	}
 	scfg := serverConfig(d, log)
 	scfg.Build = bb
+	bk := newBuildKit(ctx, d, cfg.Root, o.debug)
+	defer bk.Close()
+	scfg.BuildKit = bk
 	srv := server.New(scfg)
 	addrs := make([]string, len(ls))
 	for i, l := range ls {

@@ -30,6 +30,9 @@ type Config struct {
 	Events   EventBackend
 	// Build serves /build, /build/prune, /commit and container changes.
 	Build BuildBackend
+	// BuildKit serves /grpc and /session (buildx's docker driver), and
+	// makes /_ping announce Builder-Version 2.
+	BuildKit BuildKitBackend
 	// The CRI server is not here: it is a gRPC front end on its own
 	// socket, over the engine's seams, wired in cmd/pierd.
 
@@ -84,6 +87,9 @@ func New(cfg Config) *Server {
 	if cfg.Build != nil {
 		routers = append(routers, buildRouter{cfg.Build})
 	}
+	if cfg.BuildKit != nil {
+		routers = append(routers, buildKitRouter{cfg.BuildKit})
+	}
 	mux := http.NewServeMux()
 	for _, rt := range routers {
 		for _, r := range rt.routes() {
@@ -91,6 +97,9 @@ func New(cfg Config) *Server {
 		}
 	}
 	s.handler = s.withVersion(s.limitBody(withRegistryAuth(s.routed(mux), s), MaxJSONBody))
+	if cfg.BuildKit != nil {
+		s.handler = withBuilderVersion(s.handler)
+	}
 	return s
 }
 

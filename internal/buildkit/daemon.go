@@ -1,0 +1,170 @@
+package buildkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
+	"github.com/moby/buildkit/cache/remotecache"
+	inlineremotecache "github.com/moby/buildkit/cache/remotecache/inline"
+	localremotecache "github.com/moby/buildkit/cache/remotecache/local"
+	registryremotecache "github.com/moby/buildkit/cache/remotecache/registry"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/control"
+	"github.com/moby/buildkit/executor/oci"
+	"github.com/moby/buildkit/frontend"
+	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/frontend/gateway"
+	"github.com/moby/buildkit/frontend/gateway/forwarder"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/solver"
+	"github.com/moby/buildkit/solver/bboltcachestorage"
+	"github.com/moby/buildkit/util/db/boltutil"
+	"github.com/moby/buildkit/util/network/netproviders"
+	"github.com/moby/buildkit/util/resolver"
+	bkversion "github.com/moby/buildkit/version"
+	"github.com/moby/buildkit/worker"
+	"github.com/moby/buildkit/worker/base"
+	"github.com/moby/buildkit/worker/runc"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/grpc"
+
+	// BuildKit's gRPC codec for its vtproto messages.
+	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto"
+)
+
+// Config says where BuildKit keeps its state and what it builds with.
+type Config struct {
+	// Root is BuildKit's state directory (<pierd root>/buildkit).
+	Root string
+	// Runtime is the runc-compatible binary RUN steps run through
+	// (bin/pier-runtime).
+	Runtime string
+	// Images receives what the moby exporter exports, and gives FROM
+	// the images pier has.
+	Images interface {
+		ImageStore
+		LocalImages
+	}
+}
+
+// Daemon is a started BuildKit: its controller, registered on a gRPC
+// server, and the session manager the controller reads sessions from.
+type Daemon struct {
+	Sessions *session.Manager
+	GRPC     *grpc.Server
+	ctrl     *control.Controller
+	worker   *base.Worker
+}
+
+// Start builds the worker and the controller. It is what Lazy calls on
+// the first build.
+func Start(ctx context.Context, cfg Config) (*Daemon, error) {
+	if cfg.Root == "" || cfg.Runtime == "" || cfg.Images == nil {
+		return nil, fmt.Errorf("buildkit: Root, Runtime and Images are required")
+	}
+	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("buildkit root %s: %w", cfg.Root, err)
+	}
+	sm, err := session.NewManager()
+	if err != nil {
+		return nil, fmt.Errorf("buildkit session manager: %w", err)
+	}
+	w, err := newWorker(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	wc := &worker.Controller{}
+	if err := wc.Add(&pierWorker{Worker: w, images: cfg.Images}); err != nil {
+		return nil, fmt.Errorf("buildkit worker: %w", err)
+	}
+	ctrl, err := newController(ctx, cfg.Root, sm, wc, w)
+	if err != nil {
+		return nil, err
+	}
+	srv := grpc.NewServer()
+	ctrl.Register(srv)
+	return &Daemon{Sessions: sm, GRPC: srv, ctrl: ctrl, worker: w}, nil
+}
+
+// Close stops the controller and the gRPC server.
+func (d *Daemon) Close() error {
+	d.GRPC.Stop()
+	return d.ctrl.Close()
+}
+
+func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
+	sn := runc.SnapshotterFactory{
+		Name: "overlayfs",
+		New: func(root string) (ctdsnapshot.Snapshotter, error) {
+			return overlay.NewSnapshotter(root, overlay.AsynchronousRemove)
+		},
+	}
+	// Build containers share the host's network, as BuildKit's OCI worker
+	// does when it has no CNI configuration.
+	nopt := netproviders.Opt{Mode: "host"}
+	opt, err := runc.NewWorkerOpt(cfg.Root, sn, false, oci.ProcessSandbox, nil, nil, nopt, nil,
+		cfg.Runtime, "", false, nil, "", "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("buildkit worker: %w", err)
+	}
+	opt.BuildkitVersion = client.BuildkitVersion{Package: bkversion.Package, Version: bkversion.Version, Revision: bkversion.Revision}
+	opt.RegistryHosts = localHosts(resolver.NewRegistryConfig(nil), cfg.Images)
+	opt.GCPolicy = gcPolicy()
+	w, err := base.NewWorker(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("buildkit worker: %w", err)
+	}
+	return w, nil
+}
+
+// gcPolicy keeps the build cache under 2 GB; BuildKit prunes the oldest
+// unused records past that.
+func gcPolicy() []client.PruneInfo {
+	return []client.PruneInfo{{MaxUsedSpace: 2 << 30}}
+}
+
+func newController(ctx context.Context, root string, sm *session.Manager, wc *worker.Controller, w *base.Worker) (*control.Controller, error) {
+	frontends := map[string]frontend.Frontend{
+		"dockerfile.v0": forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build),
+	}
+	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("buildkit gateway frontend: %w", err)
+	}
+	frontends["gateway.v0"] = gw
+
+	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(root, "cache.db"))
+	if err != nil {
+		return nil, fmt.Errorf("buildkit cache db: %w", err)
+	}
+	historyDB, err := boltutil.SafeOpen(filepath.Join(root, "history.db"), 0o600,
+		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("buildkit history db: %w", err)
+	}
+	hosts := resolver.NewRegistryConfig(nil)
+	return control.NewController(control.Opt{
+		SessionManager:   sm,
+		WorkerController: wc,
+		Frontends:        frontends,
+		ResolveCacheExporterFuncs: map[string]remotecache.ResolveCacheExporterFunc{
+			"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
+			"local":    localremotecache.ResolveCacheExporterFunc(sm),
+			"inline":   inlineremotecache.ResolveCacheExporterFunc(),
+		},
+		ResolveCacheImporterFuncs: map[string]remotecache.ResolveCacheImporterFunc{
+			"registry": registryremotecache.ResolveCacheImporterFunc(sm, w.ContentStore(), hosts),
+			"local":    localremotecache.ResolveCacheImporterFunc(sm),
+		},
+		CacheManager:   solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
+		HistoryDB:      historyDB,
+		CacheStore:     cacheStorage,
+		LeaseManager:   w.LeaseManager(),
+		ContentStore:   w.ContentStore(),
+		GarbageCollect: w.GarbageCollect,
+	})
+}

@@ -1,0 +1,130 @@
+package buildkit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/platforms"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	cacheconfig "github.com/moby/buildkit/cache/config"
+	"github.com/moby/buildkit/exporter"
+	"github.com/moby/buildkit/exporter/containerimage"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/util/compression"
+	"github.com/moby/buildkit/util/leaseutil"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// ImageStore is what the moby exporter needs of pier's image store: it
+// adds an image from its manifest, config and layer blobs, under names.
+type ImageStore interface {
+	PutImage(ctx context.Context, img v1.Image, refs []string) (id string, err error)
+}
+
+// mobyExporter commits a result as an image in BuildKit's content store
+// (BuildKit's own image writer: config, history, layers) and then hands
+// the blobs to pier's image store, as dockerd's moby exporter does with
+// its layer store.
+type mobyExporter struct {
+	writer  *containerimage.ImageWriter
+	content content.Store
+	leases  leases.Manager
+	images  ImageStore
+}
+
+func (e *mobyExporter) Resolve(ctx context.Context, id int, attrs map[string]string) (exporter.ExporterInstance, error) {
+	i := &mobyInstance{e: e, id: id, attrs: attrs, opts: containerimage.ImageCommitOpts{
+		RefCfg: cacheconfig.RefConfig{Compression: compression.New(compression.Default)},
+	}}
+	// Docker media types, as dockerd's image store holds them, unless
+	// the client asks for OCI ones.
+	oci := false
+	i.opts.OCITypes = &oci
+	if _, err := i.opts.Load(ctx, attrs); err != nil {
+		return nil, fmt.Errorf("moby exporter: %w", err)
+	}
+	for _, n := range strings.Split(i.opts.ImageName, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			i.names = append(i.names, n)
+		}
+	}
+	return i, nil
+}
+
+type mobyInstance struct {
+	e     *mobyExporter
+	id    int
+	attrs map[string]string
+	opts  containerimage.ImageCommitOpts
+	names []string
+}
+
+func (i *mobyInstance) ID() int                  { return i.id }
+func (i *mobyInstance) Name() string             { return "exporting to image" }
+func (i *mobyInstance) Type() string             { return exporterMoby }
+func (i *mobyInstance) Attrs() map[string]string { return i.attrs }
+func (i *mobyInstance) Config() *exporter.Config {
+	return exporter.NewConfigWithCompression(i.opts.RefCfg.Compression)
+}
+
+func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info exporter.ExportBuildInfo) (map[string]string, exporter.FinalizeFunc, exporter.DescriptorReference, error) {
+	// The lease keeps the committed manifest and config from BuildKit's
+	// garbage collector until pier's store has its own copies.
+	ctx, done, err := leaseutil.WithLease(ctx, i.e.leases, leaseutil.MakeTemporary)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("moby exporter lease: %w", err)
+	}
+	defer done(context.WithoutCancel(ctx))
+
+	desc, _, err := i.e.writer.Commit(ctx, src, info.SessionID, info.InlineCache, &i.opts, info.CompatibilityVersion, exporterMoby)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("commit image: %w", err)
+	}
+	mdesc, err := i.manifest(ctx, *desc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	img, err := newContentImage(ctx, i.e.content, mdesc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, err := i.e.images.PutImage(ctx, img, i.names)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("store image: %w", err)
+	}
+	resp := map[string]string{
+		exptypes.ExporterImageConfigDigestKey: id,
+		exptypes.ExporterImageDigestKey:       id,
+	}
+	if len(i.names) > 0 {
+		resp["image.name"] = strings.Join(i.names, ",")
+	}
+	return resp, nil, nil, nil
+}
+
+// manifest picks the platform's manifest when the writer made an index
+// (a multi-platform result): pier's store holds one platform per image.
+func (i *mobyInstance) manifest(ctx context.Context, desc ocispecs.Descriptor) (ocispecs.Descriptor, error) {
+	if desc.MediaType != ocispecs.MediaTypeImageIndex && desc.MediaType != "application/vnd.docker.distribution.manifest.list.v2+json" {
+		return desc, nil
+	}
+	b, err := content.ReadBlob(ctx, i.e.content, desc)
+	if err != nil {
+		return desc, fmt.Errorf("read index %s: %w", desc.Digest, err)
+	}
+	var idx ocispecs.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return desc, fmt.Errorf("parse index %s: %w", desc.Digest, err)
+	}
+	want := platforms.Default()
+	for _, m := range idx.Manifests {
+		if m.Platform != nil && want.Match(*m.Platform) {
+			return m, nil
+		}
+	}
+	return desc, fmt.Errorf("index %s has no manifest for %s", desc.Digest, platforms.DefaultString())
+}
