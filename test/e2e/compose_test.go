@@ -76,7 +76,9 @@ func TestCompose(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, dockers[0], append([]string{"compose", "-p", "pt"}, args...)...)
 		cmd.Dir = dir
-		cmd.Env = append(cleanEnv(), "DOCKER_HOST="+d.host, "DOCKER_CONFIG="+config)
+		// DOCKER_BUILDKIT=0: compose builds through the classic POST /build
+		// even where the buildx plugin is installed.
+		cmd.Env = append(cleanEnv(), "DOCKER_HOST="+d.host, "DOCKER_CONFIG="+config, "DOCKER_BUILDKIT=0")
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil {
