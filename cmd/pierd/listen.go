@@ -75,6 +75,9 @@ func listen(cfg daemon.Config, log *slog.Logger) (ls []net.Listener, err error) 
 }
 
 func listenOne(cfg daemon.Config, h daemon.Listener, log *slog.Logger) (net.Listener, error) {
+	if h.Proto == "fd" {
+		return nil, errors.New("-H fd:// needs the sockets of systemd's socket activation, and none were passed (see contrib/systemd)")
+	}
 	if h.Proto == "unix" {
 		gid, err := socketGID(cfg.Group, log)
 		if err != nil {

@@ -79,6 +79,10 @@ func TestConfigureHosts(t *testing.T) {
 // is bound; on loopback it is served.
 func TestListenTCPRule(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg0 := daemon.Config{Root: "/r", Socket: "/s", Hosts: []string{"fd://"}}
+	if _, err := listen(cfg0, log); err == nil || !strings.Contains(err.Error(), "socket activation") {
+		t.Errorf("fd:// without activation: %v", err)
+	}
 	for _, h := range []string{"tcp://0.0.0.0:0", "tcp://:0", "tcp://10.1.2.3:0"} {
 		cfg := daemon.Config{Root: "/r", Socket: "/s", Hosts: []string{h}}
 		if _, err := listen(cfg, log); err == nil || !strings.Contains(err.Error(), "--tlsverify") {

@@ -38,7 +38,8 @@ type Config struct {
 	Runtime string `json:"runtime,omitempty"`
 
 	// Hosts are the API's listeners, as dockerd's -H and its "hosts"
-	// key: unix:///path and tcp://host:port. Empty means unix://Socket.
+	// key: unix:///path, tcp://host:port and fd:// (systemd's sockets).
+	// Empty means unix://Socket.
 	Hosts []string `json:"hosts,omitempty"`
 	// TLS serves tcp:// hosts over TLS with TLSCert and TLSKey;
 	// TLSVerify also requires client certificates signed by TLSCACert
@@ -70,10 +71,10 @@ const (
 	DefaultTLSKey    = "/etc/pier/key.pem"
 )
 
-// Listener is one API endpoint of Config.Listeners: a Unix socket path
-// or a TCP address.
+// Listener is one API endpoint of Config.Listeners: a Unix socket path,
+// a TCP address, or systemd's sockets.
 type Listener struct {
-	Proto string // "unix" or "tcp"
+	Proto string // "unix", "tcp" or "fd"
 	Addr  string // the socket's path, or host:port
 }
 
@@ -106,7 +107,7 @@ func (c Config) Listeners() ([]Listener, error) {
 
 // parseHost reads one -H value as dockerd does: unix:///path, a bare
 // absolute path, tcp://host:port (port required; host may be empty for
-// every interface).
+// every interface), fd:// (the sockets systemd passes).
 func parseHost(h string) (Listener, error) {
 	switch {
 	case strings.HasPrefix(h, "unix://"):
@@ -117,6 +118,9 @@ func parseHost(h string) (Listener, error) {
 		return Listener{Proto: "unix", Addr: p}, nil
 	case strings.HasPrefix(h, "/"):
 		return Listener{Proto: "unix", Addr: h}, nil
+	case h == "fd://" || h == "fd":
+		// dockerd's unit files say -H fd://: systemd's sockets.
+		return Listener{Proto: "fd"}, nil
 	case strings.HasPrefix(h, "tcp://"):
 		addr := strings.TrimSuffix(strings.TrimPrefix(h, "tcp://"), "/")
 		host, port, err := net.SplitHostPort(addr)
