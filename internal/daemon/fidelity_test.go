@@ -302,3 +302,22 @@ func TestCreatePlatform(t *testing.T) {
 		t.Errorf("create for another platform: %v", err)
 	}
 }
+
+func TestContainerSize(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	id := create(t, d, "sized", container.Config{})
+	dir, err := d.images.Snapshots().UpperDir(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/blob", make([]byte, 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rw, rootfs, err := d.ContainerSize(context.Background(), "sized")
+	if err != nil || rw < 5000 || rootfs < rw {
+		t.Errorf("size = %d %d %v, want rw >= 5000 and rootfs >= rw", rw, rootfs, err)
+	}
+	if _, _, err := d.ContainerSize(context.Background(), "nothere"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("size of a missing container: %v", err)
+	}
+}

@@ -103,6 +103,21 @@ func (d *Daemon) containerUsage(ctx context.Context) (*container.DiskUsage, erro
 	return u, nil
 }
 
+// ContainerSize is ps --size's: the writable layer, and that plus the
+// image's size.
+func (d *Daemon) ContainerSize(ctx context.Context, id string) (int64, int64, error) {
+	r, err := d.lookup(id)
+	if err != nil {
+		return 0, 0, err
+	}
+	rw := d.upperSize(r.ID)
+	img, err := d.images.Get(r.Image)
+	if err != nil {
+		return rw, rw, nil // the image went (rmi -f): only the layer is known
+	}
+	return rw, rw + img.Size, nil
+}
+
 // upperSize is the size of container id's writable layer; 0 when unknown.
 func (d *Daemon) upperSize(id string) int64 {
 	dir, err := d.images.Snapshots().UpperDir(id)

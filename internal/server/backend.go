@@ -83,6 +83,9 @@ type ContainerStateBackend interface {
 type ContainerMonitorBackend interface {
 	ContainerInspect(ctx context.Context, ref string) (container.InspectResponse, error)
 	ContainerList(ctx context.Context, all bool, filters map[string][]string) ([]container.Summary, error)
+	// ContainerSize is ps --size's SizeRw (the writable layer) and
+	// SizeRootFs (that plus the image).
+	ContainerSize(ctx context.Context, id string) (rw, rootfs int64, err error)
 	// ContainerLogs calls fn for each entry opts selects (the backend sets
 	// opts.Done); with Follow it returns once the container has ended.
 	ContainerLogs(ctx context.Context, ref string, opts logfile.ReadOptions, fn func(logfile.Entry) error) error

@@ -215,6 +215,13 @@ func (cr *containerRouter) getContainers(w http.ResponseWriter, r *http.Request)
 	if limit > 0 && len(list) > limit {
 		list = list[:limit]
 	}
+	if boolQuery(r, "size") {
+		for i := range list {
+			if list[i].SizeRw, list[i].SizeRootFs, err = cr.b.ContainerSize(r.Context(), list[i].ID); err != nil {
+				return err
+			}
+		}
+	}
 	if list == nil {
 		list = []container.Summary{}
 	}

@@ -117,6 +117,10 @@ func (f *fakeContainers) ContainerInspect(_ context.Context, ref string) (contai
 			"bridge": {MacAddress: network.HardwareAddr(mac), IPAddress: netip.MustParseAddr("172.17.0.2"), IPPrefixLen: 16}}}}, nil
 }
 
+func (f *fakeContainers) ContainerSize(_ context.Context, id string) (int64, int64, error) {
+	return int64(len(id)), 1000 + int64(len(id)), nil
+}
+
 func (f *fakeContainers) ContainerList(_ context.Context, all bool, filters map[string][]string) ([]container.Summary, error) {
 	f.all, f.filters = all, filters
 	if !all {
@@ -408,10 +412,11 @@ func TestContainerCreateLegacyMacAddress(t *testing.T) {
 func TestContainerListLimitBeforeSince(t *testing.T) {
 	f := &fakeContainers{}
 	s := newContainerServer(f)
-	rec := doBody(t, s, "GET", "/v1.41/containers/json?limit=1&before=c9&since=c0", "", "")
+	rec := doBody(t, s, "GET", "/v1.41/containers/json?limit=1&before=c9&since=c0&size=1", "", "")
 	var list []container.Summary
 	decodeInto(t, rec, &list)
-	if rec.Code != http.StatusOK || len(list) != 1 || !f.all || f.filters["before"][0] != "c9" || f.filters["since"][0] != "c0" {
+	if rec.Code != http.StatusOK || len(list) != 1 || !f.all || f.filters["before"][0] != "c9" || f.filters["since"][0] != "c0" ||
+		list[0].SizeRw != 6 || list[0].SizeRootFs != 1006 {
 		t.Errorf("ps limit=1 = %d %s; all %v filters %v", rec.Code, rec.Body, f.all, f.filters)
 	}
 	if rec := doBody(t, s, "GET", "/containers/json?limit=x", "", ""); rec.Code != http.StatusBadRequest {
