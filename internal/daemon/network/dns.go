@@ -54,12 +54,50 @@ func (c *Controller) setName(netID string, r Container, ep *endpointRecord) {
 	for _, s := range shortAliases(r, ep) {
 		e.names = append(e.names, strings.ToLower(s))
 	}
+	links := c.linkNames(netID, ep)
 	c.namesMu.Lock()
 	defer c.namesMu.Unlock()
 	if c.names[netID] == nil {
 		c.names[netID] = map[string]nameEntry{}
 	}
 	c.names[netID][r.ID] = e
+	for alias, le := range links {
+		c.names[netID][linkKey(r.ID, alias)] = le
+	}
+}
+
+// linkKey is the name-table key of container id's link alias.
+func linkKey(id, alias string) string { return "link:" + id + ":" + alias }
+
+// linkNames are the endpoint's legacy Links ("name:alias") as names on
+// the network: the alias answers the linked container's address there.
+// dockerd scopes the alias to the linking container; pier's resolver
+// answers it network-wide.
+func (c *Controller) linkNames(netID string, ep *endpointRecord) map[string]nameEntry {
+	if len(ep.Links) == 0 {
+		return nil
+	}
+	all, err := c.containers.List()
+	if err != nil {
+		return nil
+	}
+	out := map[string]nameEntry{}
+	for _, l := range ep.Links {
+		name, alias, ok := strings.Cut(l, ":")
+		if !ok {
+			alias = name
+		}
+		name, alias = strings.TrimPrefix(name, "/"), strings.TrimPrefix(alias, "/")
+		for _, other := range all {
+			if other.Name != name && other.ID != name {
+				continue
+			}
+			if oep, ok := c.endpointsOf(other.ID).Endpoints[netID]; ok && oep.IP.IsValid() {
+				out[alias] = nameEntry{ip: oep.IP, names: []string{strings.ToLower(alias)}}
+			}
+		}
+	}
+	return out
 }
 
 // dropName forgets container id's names on network netID.
@@ -67,6 +105,11 @@ func (c *Controller) dropName(netID, id string) {
 	c.namesMu.Lock()
 	defer c.namesMu.Unlock()
 	delete(c.names[netID], id)
+	for k := range c.names[netID] {
+		if strings.HasPrefix(k, "link:"+id+":") {
+			delete(c.names[netID], k)
+		}
+	}
 }
 
 // lookupName is a resolver's answer for name q on network netID.

@@ -42,3 +42,25 @@ func TestEndpointIPv6AddressRefused(t *testing.T) {
 		t.Errorf("IPv6Address: %v, want a 400 naming the field", err)
 	}
 }
+
+// A link alias on a user network answers the linked container's address.
+func TestLinkAliasResolves(t *testing.T) {
+	c, ctrs := newTestController(t)
+	upID, downID := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	ctrs[upID] = Container{ID: upID, Name: "upstream"}
+	ctrs[downID] = Container{ID: downID, Name: "down"}
+	upIP := netip.MustParseAddr("10.99.0.5")
+	up := ctrEndpoints{Endpoints: map[string]*endpointRecord{"u": {NetworkID: "u", IP: upIP}}}
+	if err := c.md.Put(endpointKind, upID, &up); err != nil {
+		t.Fatal(err)
+	}
+	down := &endpointRecord{NetworkID: "u", IP: netip.MustParseAddr("10.99.0.6"), Links: []string{"upstream:bar"}}
+	c.setName("u", ctrs[downID], down)
+	if got := c.lookupName("u", "bar"); len(got) != 1 || got[0] != upIP {
+		t.Errorf("bar = %v, want %s", got, upIP)
+	}
+	c.dropName("u", downID)
+	if got := c.lookupName("u", "bar"); len(got) != 0 {
+		t.Errorf("bar after the linking container left = %v", got)
+	}
+}
