@@ -293,3 +293,25 @@ func (c *CRI) UpdateContainerResources(ctx context.Context, id string, lr *runti
 	_, err = c.d.ContainerUpdate(ctx, rec.ID, u)
 	return err
 }
+
+// podPIDHolder is the running container of a pod with a shared PID
+// namespace that holds it: the oldest one started with pier-init.
+func (c *CRI) podPIDHolder(podID string) string {
+	var best *pod.Container
+	for _, ct := range c.podContainers(podID) {
+		var r containerRecord
+		if c.d.md.Get(containerKind, ct.ID, &r) != nil || r.State != container.StateRunning {
+			continue
+		}
+		if r.HostConfig == nil || r.HostConfig.Init == nil || !*r.HostConfig.Init {
+			continue
+		}
+		if best == nil || ct.Created.Before(best.Created) {
+			best = ct
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.ID
+}

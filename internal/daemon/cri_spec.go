@@ -50,8 +50,19 @@ func (c *CRI) dockerRequest(s *pod.Sandbox, cfg *runtimeapi.ContainerConfig, ima
 	if podNS.GetIpc() == runtimeapi.NamespaceMode_NODE {
 		hc.IpcMode = "host"
 	}
-	if podNS.GetPid() == runtimeapi.NamespaceMode_NODE || sc.GetNamespaceOptions().GetPid() == runtimeapi.NamespaceMode_NODE {
+	switch {
+	case podNS.GetPid() == runtimeapi.NamespaceMode_NODE || sc.GetNamespaceOptions().GetPid() == runtimeapi.NamespaceMode_NODE:
 		hc.PidMode = "host"
+	case podNS.GetPid() == runtimeapi.NamespaceMode_POD && sc.GetNamespaceOptions().GetPid() == runtimeapi.NamespaceMode_POD:
+		// No pause process holds the pod's PID namespace: the first
+		// container's, with pier-init as its pid 1, is the pod's, and
+		// later containers join it while it runs.
+		if first := c.podPIDHolder(s.ID); first != "" {
+			hc.PidMode = container.PidMode("container:" + first)
+		} else {
+			yes := true
+			hc.Init = &yes
+		}
 	}
 	if sc.GetNamespaceOptions().GetPid() == runtimeapi.NamespaceMode_TARGET {
 		return container.CreateRequest{}, fmt.Errorf("config.linux.security_context.namespace_options.pid: TARGET: %w", errdefs.ErrNotImplemented)

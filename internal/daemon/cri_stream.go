@@ -44,6 +44,7 @@ func (c *CRI) ExecSync(ctx context.Context, id string, cmd []string, timeout int
 		c.killExec(eid)
 		return nil, nil, 0, fmt.Errorf("exec in %s: timeout %ds exceeded: %w", id, timeout, context.DeadlineExceeded)
 	case <-ctx.Done():
+		c.killExec(eid)
 		return nil, nil, 0, ctx.Err()
 	}
 	if err != nil {
@@ -173,6 +174,19 @@ func (c *CRI) killExec(eid string) {
 			if p, err := os.FindProcess(ins.Pid); err == nil {
 				_ = p.Signal(os.Kill)
 			}
+			c.awaitExecEnd(eid)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// awaitExecEnd waits (1 s at most) until the exec has been reaped, so that
+// the client's next look finds it gone.
+func (c *CRI) awaitExecEnd(eid string) {
+	for i := 0; i < 100; i++ {
+		ins, err := c.d.ExecInspect(context.Background(), eid)
+		if err != nil || !ins.Running {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
