@@ -70,11 +70,14 @@ run() {
 	grep -E '^    --- (PASS|FAIL|SKIP): ' "$W/$1.log" | sed "s/^    //; s/ (.*//" | sort -k3 >"$W/$1.results"
 }
 # COMPAT_ONLY=pier (or docker) runs one side only.
+# Only the runs are waited for: the daemons run in the background too.
+pids=()
 for n in pier docker; do
 	[ -z "${COMPAT_ONLY:-}" ] || [ "$COMPAT_ONLY" = "$n" ] || { : >"$W/$n.results"; continue; }
 	run "$n" "$n.sock" &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}"
 {
 	echo "moby integration-cli $RUN, DOCKER_BUILDKIT=0, $(cd "$SRC" && git rev-parse --short HEAD 2>/dev/null || echo source)"
 	for n in pier docker; do
