@@ -342,7 +342,7 @@ func isTarHeader(b []byte) bool {
 }
 
 // hashSources digests what the step copies (names, modes, owners, link
-// targets, content) and extra: the cache key of COPY and ADD, shown as
+// targets, content; not times) and extra: the cache key of COPY and ADD, shown as
 // file:, dir: or multi: as dockerd shows it.
 func hashSources(root *os.Root, sums map[string]fileSum, srcs []source, extra string) (string, error) {
 	h := sha256.New()
@@ -364,7 +364,9 @@ func hashSources(root *os.Root, sums map[string]fileSum, srcs []source, extra st
 				return err
 			}
 			rel := strings.TrimPrefix(strings.TrimPrefix(p, s.rel), "/")
-			fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+			// Not the mtime: the same bytes touched again hit the cache,
+			// as with dockerd.
+			fmt.Fprintf(h, "%s\x00%o\x00%d\x00", rel, fi.Mode(), fi.Size())
 			if uid, gid, ok := sys.Owner(fi); ok {
 				fmt.Fprintf(h, "%d:%d\x00", uid, gid)
 			}
