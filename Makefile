@@ -10,7 +10,7 @@ BIN      := $(CURDIR)/bin
 IS_ROOT  := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 TESTFLAGS ?=
 
-.PHONY: all build deps test-deps demo test test-unit test-vm compat compat-docker-py compat-build bench conformance clean vulncheck fuzz
+.PHONY: all build deps test-deps demo test test-unit test-vm compat compat-docker-py compat-build compat-cri bench conformance clean vulncheck fuzz
 
 all: build
 
@@ -39,8 +39,9 @@ deps:
 # (--runtime), and measure bandwidth limits with iperf3; Compose v2 is
 # built from the Go module proxy as a docker CLI plugin (cached).
 test-deps:
-	scripts/install-deps.sh docker.io python3-docker runc crun iperf3
+	scripts/install-deps.sh docker.io python3-docker runc crun iperf3 containernetworking-plugins
 	scripts/install-compose.sh
+	scripts/install-critools.sh >/dev/null
 	scripts/install-buildx.sh
 
 demo: deps build
@@ -85,6 +86,11 @@ test-vm:
 # Docker and Podman driving pier-runtime (installs docker.io and podman).
 compat: deps build
 	scripts/compat.sh
+
+# Kubernetes' CRI conformance suite (critest, cri-tools v1.37.0) against a private pierd's
+# CRI socket, images from a local registry mirror (scripts/critest.sh); ~70 s.
+compat-cri: deps build
+	scripts/critest.sh
 
 # docker-py 5.0.3's own integration suite against pierd and a private
 # dockerd 20.10; DOCKER_PY_SRC names its checkout (scripts/compat-docker-py.sh).
