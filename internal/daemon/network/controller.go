@@ -128,4 +128,8 @@ type closer interface{ Close() error }
 type nameEntry struct {
 	names []string // lower-cased: name, aliases, short id
 	ip    netip.Addr
+	// linkTo, for a legacy link alias, is the lower-cased name of the
+	// linked container, whose address is looked up at query time (it
+	// may start after the linking one).
+	linkTo string
 }

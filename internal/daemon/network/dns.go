@@ -2,6 +2,7 @@ package network
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
@@ -54,7 +55,7 @@ func (c *Controller) setName(netID string, r Container, ep *endpointRecord) {
 	for _, s := range shortAliases(r, ep) {
 		e.names = append(e.names, strings.ToLower(s))
 	}
-	links := c.linkNames(netID, ep)
+	links := linkNames(ep)
 	c.namesMu.Lock()
 	defer c.namesMu.Unlock()
 	if c.names[netID] == nil {
@@ -70,17 +71,10 @@ func (c *Controller) setName(netID string, r Container, ep *endpointRecord) {
 func linkKey(id, alias string) string { return "link:" + id + ":" + alias }
 
 // linkNames are the endpoint's legacy Links ("name:alias") as names on
-// the network: the alias answers the linked container's address there.
-// dockerd scopes the alias to the linking container; pier's resolver
-// answers it network-wide.
-func (c *Controller) linkNames(netID string, ep *endpointRecord) map[string]nameEntry {
-	if len(ep.Links) == 0 {
-		return nil
-	}
-	all, err := c.containers.List()
-	if err != nil {
-		return nil
-	}
+// the network: the alias answers the linked container's address there,
+// looked up when asked. dockerd scopes the alias to the linking
+// container; pier's resolver answers it network-wide.
+func linkNames(ep *endpointRecord) map[string]nameEntry {
 	out := map[string]nameEntry{}
 	for _, l := range ep.Links {
 		name, alias, ok := strings.Cut(l, ":")
@@ -88,14 +82,7 @@ func (c *Controller) linkNames(netID string, ep *endpointRecord) map[string]name
 			alias = name
 		}
 		name, alias = strings.TrimPrefix(name, "/"), strings.TrimPrefix(alias, "/")
-		for _, other := range all {
-			if other.Name != name && other.ID != name {
-				continue
-			}
-			if oep, ok := c.endpointsOf(other.ID).Endpoints[netID]; ok && oep.IP.IsValid() {
-				out[alias] = nameEntry{ip: oep.IP, names: []string{strings.ToLower(alias)}}
-			}
-		}
+		out[alias] = nameEntry{names: []string{strings.ToLower(alias)}, linkTo: strings.ToLower(name)}
 	}
 	return out
 }
@@ -118,10 +105,16 @@ func (c *Controller) lookupName(netID, q string) []netip.Addr {
 	defer c.namesMu.RUnlock()
 	var out []netip.Addr
 	for _, e := range c.names[netID] {
-		for _, n := range e.names {
-			if n == q {
-				out = append(out, e.ip)
-				break
+		if !slices.Contains(e.names, q) {
+			continue
+		}
+		if e.linkTo == "" {
+			out = append(out, e.ip)
+			continue
+		}
+		for _, t := range c.names[netID] {
+			if t.linkTo == "" && slices.Contains(t.names, e.linkTo) {
+				out = append(out, t.ip)
 			}
 		}
 	}

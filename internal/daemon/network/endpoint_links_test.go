@@ -50,12 +50,13 @@ func TestLinkAliasResolves(t *testing.T) {
 	ctrs[upID] = Container{ID: upID, Name: "upstream"}
 	ctrs[downID] = Container{ID: downID, Name: "down"}
 	upIP := netip.MustParseAddr("10.99.0.5")
-	up := ctrEndpoints{Endpoints: map[string]*endpointRecord{"u": {NetworkID: "u", IP: upIP}}}
-	if err := c.md.Put(endpointKind, upID, &up); err != nil {
-		t.Fatal(err)
-	}
 	down := &endpointRecord{NetworkID: "u", IP: netip.MustParseAddr("10.99.0.6"), Links: []string{"upstream:bar"}}
 	c.setName("u", ctrs[downID], down)
+	if got := c.lookupName("u", "bar"); len(got) != 0 {
+		t.Errorf("bar before upstream runs = %v", got)
+	}
+	// The linked container may start after the linking one.
+	c.setName("u", ctrs[upID], &endpointRecord{NetworkID: "u", IP: upIP})
 	if got := c.lookupName("u", "bar"); len(got) != 1 || got[0] != upIP {
 		t.Errorf("bar = %v, want %s", got, upIP)
 	}
