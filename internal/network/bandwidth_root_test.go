@@ -20,7 +20,7 @@ import (
 func sinkRate(t *testing.T, sink netns.NsHandle, addr string, from netns.NsHandle) float64 {
 	t.Helper()
 	var ln net.Listener
-	if err := inNetns(t, sink, func() (err error) { ln, err = net.Listen("tcp4", addr); return err }); err != nil {
+	if err := testutil.InNetns(sink, func() (err error) { ln, err = net.Listen("tcp4", addr); return err }); err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
@@ -37,7 +37,7 @@ func sinkRate(t *testing.T, sink netns.NsHandle, addr string, from netns.NsHandl
 		got <- float64(n*8) / time.Since(start).Seconds()
 	}()
 	buf := make([]byte, 64*1024)
-	err := inNetns(t, from, func() error {
+	err := testutil.InNetns(from, func() error {
 		c, err := net.DialTimeout("tcp4", addr, time.Second)
 		if err != nil {
 			return err

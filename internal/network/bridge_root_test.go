@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,57 +19,12 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-// testNetns makes a network namespace held only by an open descriptor, so
-// nothing is mounted and closing it (at cleanup) destroys the namespace and
-// the veth peers inside. It returns the handle and a path Attach can open.
+// testNetns makes a network namespace (testutil.NewNetns) and returns it
+// with a path Attach can open.
 func testNetns(t *testing.T) (netns.NsHandle, string) {
 	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("new netns: %v", err)
-	}
-	if err := netns.Set(orig); err != nil {
-		// The thread is stuck in the new namespace; leave it locked so the
-		// runtime throws it away with this goroutine.
-		t.Fatalf("back to the test's netns: %v", err)
-	}
-	runtime.UnlockOSThread()
-	t.Cleanup(func() { ns.Close() })
+	ns := testutil.NewNetns(t)
 	return ns, fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(ns))
-}
-
-// inNetns runs fn on an OS thread switched into ns; sockets fn creates stay
-// in ns.
-func inNetns(t *testing.T, ns netns.NsHandle, fn func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			done <- err
-			return
-		}
-		err = fn()
-		if serr := netns.Set(orig); serr == nil {
-			runtime.UnlockOSThread()
-		}
-		done <- err
-	}()
-	return <-done
 }
 
 // whoAmIServer listens on addr inside ns and answers every connection with
@@ -79,20 +33,10 @@ func inNetns(t *testing.T, ns netns.NsHandle, fn func() error) error {
 func whoAmIServer(t *testing.T, ns netns.NsHandle, addr string) string {
 	t.Helper()
 	var ln net.Listener
-	if err := inNetns(t, ns, func() (err error) { ln, err = net.Listen("tcp4", addr); return err }); err != nil {
+	if err := testutil.InNetns(ns, func() (err error) { ln, err = net.Listen("tcp4", addr); return err }); err != nil {
 		t.Fatalf("listen %s in netns: %v", addr, err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(c, "%s\n", c.RemoteAddr().(*net.TCPAddr).IP)
-			c.Close()
-		}
-	}()
+	testutil.ServeWhoAmI(t, ln, "")
 	return ln.Addr().String()
 }
 
@@ -115,7 +59,7 @@ func whoAmI(t *testing.T, ns netns.NsHandle, addr string) (string, error) {
 	if ns == -1 {
 		err = dial()
 	} else {
-		err = inNetns(t, ns, dial)
+		err = testutil.InNetns(ns, dial)
 	}
 	return strings.TrimSpace(line), err
 }

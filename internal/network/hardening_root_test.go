@@ -119,7 +119,7 @@ func TestNetworkContainerToHostLoopback(t *testing.T) {
 	if err := h.RouteAdd(via); err != nil {
 		t.Fatalf("route 127.0.0.0/8 via the gateway: %v", err)
 	}
-	err = inNetns(t, ns, func() error {
+	err = testutil.InNetns(ns, func() error {
 		return os.WriteFile("/proc/sys/net/ipv4/conf/eth0/route_localnet", []byte("1"), 0)
 	})
 	if err != nil {
@@ -133,7 +133,7 @@ func TestNetworkContainerToHostLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	err = inNetns(t, ns, func() error {
+	err = testutil.InNetns(ns, func() error {
 		c, err := net.Dial("udp4", pc.LocalAddr().String())
 		if err != nil {
 			return err
@@ -194,16 +194,7 @@ func TestNetworkLANHost(t *testing.T) {
 func TestNetworkForeignBridge(t *testing.T) {
 	testutil.RequiresRoot(t)
 	name := fmt.Sprintf("ptfor%d", os.Getpid()%100000)
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name = name
-	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if l, err := netlink.LinkByName(name); err == nil {
-			_ = netlink.LinkDel(l)
-		}
-	})
+	testutil.ForeignBridge(t, name)
 	if err := CheckBridgeName(name); !errors.Is(err, errdefs.ErrConflict) {
 		t.Errorf("CheckBridgeName(%s): %v, want ErrConflict", name, err)
 	}

@@ -31,7 +31,7 @@ type LAN struct {
 func NewLAN(t *testing.T) *LAN {
 	t.Helper()
 	sub := freeSlash30(t)
-	ns := newNetns(t)
+	ns := NewNetns(t)
 	l := &LAN{NS: ns, HostIf: fmt.Sprintf("ptlh%d", os.Getpid()%100000), Host: sub.Addr().Next(), Addr: sub.Addr().Next().Next()}
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = l.HostIf
@@ -100,6 +100,25 @@ func (l *LAN) Do(fn func() error) error { return InNetns(l.NS, fn) }
 
 // InNetns runs fn on an OS thread switched into ns.
 func InNetns(ns netns.NsHandle, fn func() error) error {
+	return onSwitchedThread(func() error { return netns.Set(ns) }, fn)
+}
+
+// NewNetns makes a network namespace held only by a descriptor: nothing is
+// mounted, and closing it at cleanup destroys it with the veths inside.
+func NewNetns(t *testing.T) netns.NsHandle {
+	t.Helper()
+	var ns netns.NsHandle
+	err := onSwitchedThread(func() (err error) { ns, err = netns.New(); return err }, func() error { return nil })
+	if err != nil {
+		t.Fatalf("new netns: %v", err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return ns
+}
+
+// onSwitchedThread runs enter (which switches the thread's network
+// namespace) and then fn on a locked OS thread, and switches it back.
+func onSwitchedThread(enter, fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -109,7 +128,7 @@ func InNetns(ns netns.NsHandle, fn func() error) error {
 			return
 		}
 		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
+		if err := enter(); err != nil {
 			done <- err
 			return
 		}
@@ -122,34 +141,36 @@ func InNetns(ns netns.NsHandle, fn func() error) error {
 	return <-done
 }
 
-// newNetns makes a network namespace held only by a descriptor: nothing is
-// mounted, and closing it at cleanup destroys it with the veth inside.
-func newNetns(t *testing.T) netns.NsHandle {
-	t.Helper()
-	var ns netns.NsHandle
-	done := make(chan error, 1)
+// ServeWhoAmI answers every connection on ln with prefix, the client
+// address it sees and a newline, then closes it; ln closes at cleanup.
+func ServeWhoAmI(t *testing.T, ln net.Listener, prefix string) {
+	t.Cleanup(func() { ln.Close() })
 	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			done <- err
-			return
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "%s%s\n", prefix, c.RemoteAddr().(*net.TCPAddr).IP)
+			c.Close()
 		}
-		defer orig.Close()
-		if ns, err = netns.New(); err != nil {
-			done <- err
-			return
-		}
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
-		}
-		done <- nil
 	}()
-	if err := <-done; err != nil {
-		t.Fatalf("lan: new netns: %v", err)
+}
+
+// ForeignBridge makes a bridge named name that pier did not create, and
+// deletes it at cleanup.
+func ForeignBridge(t *testing.T, name string) {
+	t.Helper()
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = name
+	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
+		t.Fatalf("bridge %s: %v", name, err)
 	}
-	t.Cleanup(func() { ns.Close() })
-	return ns
+	t.Cleanup(func() {
+		if l, err := netlink.LinkByName(name); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+	})
 }
 
 func freeSlash30(t *testing.T) netip.Prefix { return FreeSubnet(t, 214, 30) }

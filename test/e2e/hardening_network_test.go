@@ -25,17 +25,7 @@ func loopbackWhoAmI(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(c, "seen %s\n", c.RemoteAddr().(*net.TCPAddr).IP)
-			c.Close()
-		}
-	}()
+	testutil.ServeWhoAmI(t, ln, "seen ")
 	return ln.Addr().String()
 }
 
@@ -229,16 +219,7 @@ func TestNetworkForeignBridge(t *testing.T) {
 	testutil.Requires(t, "busybox", "overlay")
 	testutil.CheckLeaks(t)
 	name := fmt.Sprintf("ptfbr%d", os.Getpid()%100000)
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name = name
-	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if l, err := netlink.LinkByName(name); err == nil {
-			_ = netlink.LinkDel(l)
-		}
-	})
+	testutil.ForeignBridge(t, name)
 	d := startPierd(t, shortDir(t))
 	code, _, errs := run(t, dockers[0], "--host", d.host, "network", "create", "-o", "com.docker.network.bridge.name="+name, "adopt")
 	if code == 0 {
