@@ -20,16 +20,26 @@ func IsTemp(name string) bool { return strings.HasPrefix(name, TempPrefix) }
 // does not apply). On error the target is untouched and no temporary file
 // remains.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	return Write(path, perm, func(w io.Writer) error {
+	return Write(path, perm, writeData(data))
+}
+
+func writeData(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
-	})
+	}
 }
 
 // Write replaces path with what fill writes, for content that is streamed
 // rather than held in memory. fill's error aborts the write and is
 // returned as is, wrapped with the path.
-func Write(path string, perm fs.FileMode, fill func(io.Writer) error) (err error) {
+func Write(path string, perm fs.FileMode, fill func(io.Writer) error) error {
+	return write(path, perm, true, fill)
+}
+
+// write is Write and, when durable is false, WriteVolatile: without the
+// fsyncs of the file and of its directory.
+func write(path string, perm fs.FileMode, durable bool, fill func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -55,14 +65,19 @@ func Write(path string, perm fs.FileMode, fill func(io.Writer) error) (err error
 	if err := f.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", tmp, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return SyncDir(dir)
 }
