@@ -91,22 +91,12 @@ func openRoot(root string) (int, error) {
 }
 
 func openInRootFd(rootFd int, path string, flags int) (int, error) {
-	if useOpenat2 {
-		how := &unix.OpenHow{
-			Flags:   uint64(flags | unix.O_CLOEXEC),
-			Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-		}
-		for {
-			fd, err := unix.Openat2(rootFd, path, how)
-			// EAGAIN: a concurrent rename made the kernel give up; retry.
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
-				continue
-			}
-			if !errors.Is(err, unix.ENOSYS) {
-				return fd, err
-			}
-			break
-		}
+	how := &unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	if fd, ok, err := tryOpenat2(rootFd, path, how); ok {
+		return fd, err
 	}
 	fd, err := walk(rootFd, path, createNone, 0)
 	if err != nil || flags&unix.O_PATH != 0 {
@@ -118,6 +108,22 @@ func openInRootFd(rootFd int, path string, flags int) (int, error) {
 	return IgnoringEINTRFd(func() (int, error) {
 		return unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), (flags&^unix.O_NOFOLLOW)|unix.O_CLOEXEC, 0)
 	})
+}
+
+// tryOpenat2 opens path under dirFd with openat2, again on EINTR and on
+// EAGAIN (a concurrent rename made the kernel give up). ok is false when
+// openat2 is off or the kernel lacks it (ENOSYS): the caller walks instead.
+func tryOpenat2(dirFd int, path string, how *unix.OpenHow) (fd int, ok bool, err error) {
+	if !useOpenat2 {
+		return -1, false, nil
+	}
+	for {
+		fd, err := unix.Openat2(dirFd, path, how)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		return fd, !errors.Is(err, unix.ENOSYS), err
+	}
 }
 
 func requireType(fd int, want uint32) error {

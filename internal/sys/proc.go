@@ -80,21 +80,12 @@ func OpenInProc(proc *os.File, name string, flags int) (*os.File, error) {
 }
 
 func openInProc(procFd int, name string, flags int) (int, error) {
-	if useOpenat2 {
-		how := &unix.OpenHow{
-			Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
-			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
-		}
-		for {
-			fd, err := unix.Openat2(procFd, name, how)
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
-				continue
-			}
-			if !errors.Is(err, unix.ENOSYS) {
-				return fd, err
-			}
-			break
-		}
+	how := &unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	if fd, ok, err := tryOpenat2(procFd, name, how); ok {
+		return fd, err
 	}
 	return walkProc(procFd, name, flags)
 }
@@ -168,22 +159,13 @@ func OpenNoSymlinks(root, path string, flags int, mode uint32) (*os.File, error)
 }
 
 func openNoSymlinks(rootFd int, path string, flags int, mode uint32) (int, error) {
-	if useOpenat2 {
-		how := &unix.OpenHow{
-			Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
-			Mode:    uint64(mode),
-			Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-		}
-		for {
-			fd, err := unix.Openat2(rootFd, path, how)
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
-				continue
-			}
-			if !errors.Is(err, unix.ENOSYS) {
-				return fd, err
-			}
-			break
-		}
+	how := &unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
+		Mode:    uint64(mode),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	if fd, ok, err := tryOpenat2(rootFd, path, how); ok {
+		return fd, err
 	}
 	comps := splitPath(path)
 	if len(comps) == 0 {
