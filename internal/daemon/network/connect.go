@@ -26,11 +26,7 @@ func (c *Controller) emitNetwork(n netRecord, action events.Action, extra ...str
 // NetworkConnect attaches a container to a network: at once, as its next
 // interface, when it runs; at its next start otherwise.
 func (c *Controller) NetworkConnect(ctx context.Context, ref string, req apinet.ConnectRequest) error {
-	n, err := c.findNetwork(ref)
-	if err != nil {
-		return err
-	}
-	r, unlock, err := c.containers.Lock(req.Container)
+	n, r, unlock, err := c.lockMember(ref, req.Container)
 	if err != nil {
 		return err
 	}
@@ -56,14 +52,7 @@ func (c *Controller) NetworkConnect(ctx context.Context, ref string, req apinet.
 			return err
 		}
 	}
-	if err := c.md.Put(endpointKind, r.ID, &eps); err != nil {
-		return err
-	}
-	if err := c.rewriteNetFiles(r, eps); err != nil {
-		return err
-	}
-	c.emitNetwork(n, "connect", "container", r.ID)
-	return nil
+	return c.saveMembership(r, n, eps, "connect")
 }
 
 // connectRunning attaches a running container's namespace to n under the
@@ -91,11 +80,7 @@ func (c *Controller) connectRunning(r Container, n netRecord, ep *endpointRecord
 // NetworkDisconnect detaches a container from a network, at once when it
 // runs.
 func (c *Controller) NetworkDisconnect(ctx context.Context, ref string, req apinet.DisconnectRequest) error {
-	n, err := c.findNetwork(ref)
-	if err != nil {
-		return err
-	}
-	r, unlock, err := c.containers.Lock(req.Container)
+	n, r, unlock, err := c.lockMember(ref, req.Container)
 	if err != nil {
 		return err
 	}
@@ -114,13 +99,29 @@ func (c *Controller) NetworkDisconnect(ctx context.Context, ref string, req apin
 		}
 	}
 	delete(eps.Endpoints, n.ID)
+	return c.saveMembership(r, n, eps, "disconnect")
+}
+
+// lockMember finds the network ref and locks the container ctr, for a
+// change of its membership; unlock releases the container.
+func (c *Controller) lockMember(ref, ctr string) (n netRecord, r Container, unlock func(), err error) {
+	if n, err = c.findNetwork(ref); err != nil {
+		return n, r, nil, err
+	}
+	r, unlock, err = c.containers.Lock(ctr)
+	return n, r, unlock, err
+}
+
+// saveMembership stores r's endpoints after a connect or disconnect (the
+// action), brings its files up to date and announces it.
+func (c *Controller) saveMembership(r Container, n netRecord, eps ctrEndpoints, action events.Action) error {
 	if err := c.md.Put(endpointKind, r.ID, &eps); err != nil {
 		return err
 	}
 	if err := c.rewriteNetFiles(r, eps); err != nil {
 		return err
 	}
-	c.emitNetwork(n, "disconnect", "container", r.ID)
+	c.emitNetwork(n, action, "container", r.ID)
 	return nil
 }
 
