@@ -3,15 +3,12 @@ package image
 import (
 	"archive/tar"
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pier-engine/pier/internal/snapshot"
 	"github.com/pier-engine/pier/internal/testutil"
@@ -80,7 +77,7 @@ func mountImage(t *testing.T, s *Store, id string, img *Image) string {
 func TestDistributionRegistry(t *testing.T) {
 	testutil.RequiresRoot(t)
 	testutil.Requires(t, "docker-registry", "busybox")
-	host := startRegistry(t)
+	host := testutil.StartRegistry(t, testutil.Registry{Delete: true})
 	s := newStore(t)
 	ref := host + "/pier/busybox:latest"
 	img, err := s.BuildBusybox(context.Background(), BusyboxPath, ref)
@@ -106,39 +103,4 @@ func TestDistributionRegistry(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "hi from root" {
 		t.Errorf("running the pulled busybox: %q %v", out, err)
 	}
-}
-
-// startRegistry runs docker-registry on a free port with a temp storage
-// dir and returns its host:port; cleanup kills it by pid.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "config.yml")
-	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
-	if err := os.WriteFile(conf, []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("docker-registry", "serve", conf)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-	}
-	t.Fatalf("docker-registry did not listen on %s", addr)
-	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,54 +21,19 @@ import (
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
-// startAuthRegistry runs Debian's docker-registry on a free 127.0.0.1 port
-// with htpasswd auth (user "user", password "s3cret") and returns its
-// host:port; cleanup kills it by pid.
+// startAuthRegistry runs docker-registry with htpasswd auth (user "user",
+// password "s3cret") and returns its host:port.
 func startAuthRegistry(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	htpasswd := filepath.Join(dir, "htpasswd")
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
 	if err := os.WriteFile(htpasswd, []byte("user:"+string(hash)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	conf := filepath.Join(dir, "config.yml")
-	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n"+
-		"http:\n  addr: %s\nauth:\n  htpasswd:\n    realm: pier-test\n    path: %s\n",
-		filepath.Join(dir, "data"), addr, htpasswd)
-	if err := os.WriteFile(conf, []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("docker-registry", "serve", conf)
-	log := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("docker-registry's log:\n%s", log)
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-	}
-	t.Fatalf("docker-registry did not listen on %s", addr)
-	return ""
+	return testutil.StartRegistry(t, testutil.Registry{HTPasswd: htpasswd})
 }
 
 // runWith runs a client with its own docker config directory, which

@@ -32,7 +32,7 @@ func TestPierdKilledMidOperation(t *testing.T) {
 	dir := shortDir(t)
 	d := startPierd(t, dir)
 	pier := testutil.Binary(t, "pier")
-	ref := startImageRegistry(t) + "/crash/busybox:t"
+	ref := testutil.StartRegistry(t, testutil.Registry{}) + "/crash/busybox:t"
 	mustRun(t, pier, "-H", d.host, "tag", "busybox", ref)
 	mustRun(t, pier, "-H", d.host, "push", ref)
 	mustRun(t, pier, "-H", d.host, "rmi", ref)

@@ -1,15 +1,11 @@
 package e2e_test
 
 import (
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pier-engine/pier/internal/testutil"
 )
@@ -98,7 +94,7 @@ func TestImages(t *testing.T) {
 func TestImageRegistry(t *testing.T) {
 	d := newPierd(t, "busybox", "docker-registry")
 	pier := testutil.Binary(t, "pier")
-	ref := startImageRegistry(t) + "/busybox:t"
+	ref := testutil.StartRegistry(t, testutil.Registry{}) + "/busybox:t"
 	id := imageID(t, pier, d.host, "busybox")
 	mustRun(t, pier, "-H", d.host, "tag", "busybox", ref)
 	out := mustRun(t, pier, "-H", d.host, "push", ref)
@@ -126,45 +122,4 @@ func TestImageRegistry(t *testing.T) {
 	if out := mustRun(t, pier, "-H", d.host, "pull", ref); !strings.Contains(out, "Image is up to date for "+ref) {
 		t.Errorf("second pull:\n%s", out)
 	}
-}
-
-// startImageRegistry runs docker-registry on a free 127.0.0.1 port with
-// temp storage and returns host:port; cleanup kills it by pid.
-func startImageRegistry(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "config.yml")
-	yml := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n",
-		filepath.Join(dir, "data"), addr)
-	if err := os.WriteFile(conf, []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("docker-registry", "serve", conf)
-	// Its access log only matters when something failed.
-	log := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("docker-registry's log:\n%s", log)
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-	}
-	t.Fatalf("docker-registry did not listen on %s", addr)
-	return ""
 }
