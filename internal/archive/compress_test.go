@@ -22,19 +22,26 @@ func (p *panicky) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// compressBoth returns forGzip gzip-compressed and forZstd
+// zstd-compressed.
+func compressBoth(forGzip, forZstd []byte) (gz, zs []byte) {
+	var g, z bytes.Buffer
+	gw := gzip.NewWriter(&g)
+	gw.Write(forGzip)
+	gw.Close()
+	zw, _ := zstd.NewWriter(&z)
+	zw.Write(forZstd)
+	zw.Close()
+	return g.Bytes(), z.Bytes()
+}
+
 // TestDecompressRecoversPanic feeds each decoder a stream whose reader
 // panics mid-way: the panic must come back as ErrDecoderPanic from Read,
 // not end the process.
 func TestDecompressRecoversPanic(t *testing.T) {
 	body := bytes.Repeat([]byte("pier layer "), 1<<16)
-	var gz, zs bytes.Buffer
-	gw := gzip.NewWriter(&gz)
-	gw.Write(body)
-	gw.Close()
-	zw, _ := zstd.NewWriter(&zs)
-	zw.Write(body)
-	zw.Close()
-	for name, c := range map[string][]byte{"gzip": gz.Bytes(), "zstd": zs.Bytes(), "plain-header-only": {0x1f}} {
+	gz, zs := compressBoth(body, body)
+	for name, c := range map[string][]byte{"gzip": gz, "zstd": zs, "plain-header-only": {0x1f}} {
 		t.Run(name, func(t *testing.T) {
 			half := c[:len(c)/2+1]
 			rc, err := Decompress(&panicky{data: append([]byte(nil), half...)})
@@ -55,14 +62,8 @@ func TestDecompressRecoversPanic(t *testing.T) {
 // data of well-formed streams.
 func TestDecompressRoundTrip(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789"), 100000)
-	var gz, zs bytes.Buffer
-	gw := gzip.NewWriter(&gz)
-	gw.Write(body)
-	gw.Close()
-	zw, _ := zstd.NewWriter(&zs)
-	zw.Write(body)
-	zw.Close()
-	for name, c := range map[string][]byte{"gzip": gz.Bytes(), "zstd": zs.Bytes(), "plain": body} {
+	gz, zs := compressBoth(body, body)
+	for name, c := range map[string][]byte{"gzip": gz, "zstd": zs, "plain": body} {
 		rc, err := Decompress(bytes.NewReader(c))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -79,15 +80,9 @@ func TestDecompressRoundTrip(t *testing.T) {
 // reject them, but must neither panic (ErrDecoderPanic would hide it
 // from pierd's users, not from this test) nor expand without bound.
 func FuzzDecompress(f *testing.F) {
-	var gz, zs bytes.Buffer
-	gw := gzip.NewWriter(&gz)
-	gw.Write([]byte("a tar would be here"))
-	gw.Close()
-	zw, _ := zstd.NewWriter(&zs)
-	zw.Write(bytes.Repeat([]byte("zstd "), 1000))
-	zw.Close()
-	f.Add(gz.Bytes())
-	f.Add(zs.Bytes())
+	gz, zs := compressBoth([]byte("a tar would be here"), bytes.Repeat([]byte("zstd "), 1000))
+	f.Add(gz)
+	f.Add(zs)
 	f.Add([]byte("plain"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rc, err := Decompress(bytes.NewReader(b))
