@@ -9,6 +9,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/buildkit"
 	"github.com/pier-engine/pier/internal/daemon"
+	"github.com/pier-engine/pier/internal/server"
 )
 
 // newBuildKit wires BuildKit (started on the first build) over the
@@ -23,4 +24,17 @@ func newBuildKit(ctx context.Context, d *daemon.Daemon, root string, debug bool)
 		Runtime: d.RuntimePath(),
 		Images:  d.ImageStore(),
 	})
+}
+
+// buildKitBackend is the API's view of BuildKit: /grpc, /session and
+// POST /build?version=2.
+type buildKitBackend struct{ *buildkit.Lazy }
+
+func (b buildKitBackend) BuildV2(ctx context.Context, req server.BuildKitRequest, trace func([]byte)) (string, error) {
+	return b.Lazy.Build(ctx, buildkit.BuildRequest{
+		SessionID: req.SessionID, BuildID: req.BuildID, Tags: req.Tags,
+		Dockerfile: req.Dockerfile, Target: req.Target, Platform: req.Platform, Network: req.Network,
+		BuildArgs: req.BuildArgs, Labels: req.Labels, CacheFrom: req.CacheFrom, ExtraHosts: req.ExtraHost,
+		NoCache: req.NoCache, Pull: req.Pull,
+	}, trace)
 }

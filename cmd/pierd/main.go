@@ -191,7 +191,7 @@ func serve(o options, log *slog.Logger) error {
 	scfg.Build = bb
 	bk := newBuildKit(ctx, d, cfg.Root, o.debug)
 	defer bk.Close()
-	scfg.BuildKit = bk
+	scfg.BuildKit = buildKitBackend{bk}
 	srv := server.New(scfg)
 	addrs := make([]string, len(ls))
 	for i, l := range ls {

@@ -77,12 +77,17 @@ func (c *readConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // withBuilderVersion sends /_ping's Builder-Version: 2, which tells
 // clients (the docker CLI, buildx, compose) that BuildKit is served. It
 // is set only when it is: a client told so never uses the classic path.
-func withBuilderVersion(next http.Handler) http.Handler {
+// POST /build?version=2 goes to BuildKit when the backend runs builds.
+func (s *Server) withBuilderVersion(next http.Handler, b BuildKitBackend) http.Handler {
+	v2, _ := b.(BuildKitBuilder)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/_ping") {
 			w.Header().Set("Builder-Version", "2")
 		}
+		if v2 != nil && isBuildV2(r) {
+			s.handle(func(w http.ResponseWriter, r *http.Request) error { return buildV2(w, r, v2) }).ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
-

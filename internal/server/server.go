@@ -98,7 +98,7 @@ func New(cfg Config) *Server {
 	}
 	s.handler = s.withVersion(s.limitBody(withRegistryAuth(s.routed(mux), s), MaxJSONBody))
 	if cfg.BuildKit != nil {
-		s.handler = withBuilderVersion(s.handler)
+		s.handler = s.withBuilderVersion(s.handler, cfg.BuildKit)
 	}
 	return s
 }

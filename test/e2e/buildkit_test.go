@@ -207,3 +207,45 @@ func layersContain(t *testing.T, r *buildRig, img, needle string) bool {
 	}
 	return found
 }
+
+// TestBuildKitCLI20AndRestart: Debian's docker CLI 20.10, told by /_ping
+// that BuildKit is served, builds through POST /build?version=2 and its
+// session (the Dockerfile's secret and heredoc too) with --iidfile; after
+// pierd restarts on the same root, the same build runs no RUN: the cache
+// survived.
+func TestBuildKitCLI20AndRestart(t *testing.T) {
+	r := newBuildRig(t)
+	ctx := writeContext(t, map[string]string{"Dockerfile": buildkitDockerfile})
+	secret := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(secret, []byte(buildkitSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	build := func() string {
+		t.Helper()
+		iid := filepath.Join(t.TempDir(), "iid")
+		code, out, errs := r.docker("/usr/bin/docker", nil, "build", "--progress=plain", "--secret", "id=tok,src="+secret,
+			"--iidfile", iid, "-t", "bk20", ctx)
+		if code != 0 {
+			t.Fatalf("docker 20.10 build = %d\n%s\n%s\npierd:\n%s", code, out, errs, r.d.stderr)
+		}
+		id, _ := os.ReadFile(iid)
+		if got := strings.TrimSpace(r.mustDocker(nil, "inspect", "--format", "{{.Id}}", "bk20")); got != string(id) {
+			t.Errorf("--iidfile %q, image bk20 is %q", id, got)
+		}
+		return out + errs
+	}
+	if out := build(); ranSteps(out) != 2 {
+		t.Errorf("first build ran %d RUN steps, want 2:\n%s", ranSteps(out), out)
+	}
+	if got := r.mustDocker(nil, "run", "--rm", "bk20"); got != "hello from a heredoc\n" {
+		t.Errorf("run bk20 = %q", got)
+	}
+	dir := r.d.dir
+	r.d.stop(t)
+	r.d = startPierd(t, dir)
+	if out := build(); ranSteps(out) != 0 {
+		t.Errorf("build after a restart ran %d RUN steps, want 0 (cache lost):\n%s", ranSteps(out), out)
+	}
+	r.mustDocker(nil, "rmi", "bk20")
+	r.nothingLeft()
+}
