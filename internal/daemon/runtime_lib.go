@@ -100,12 +100,24 @@ func (p *libProcess) stdio() ([3]*os.File, error) {
 	if out[0], err = p.input(p.opts.Stdin); err != nil {
 		return out, err
 	}
-	for i, w := range []io.Writer{p.opts.Stdout, p.opts.Stderr} {
-		if out[i+1], err = p.output(w); err != nil {
-			return out, err
-		}
+	if out[1], err = p.output(p.opts.Stdout); err != nil {
+		return out, err
 	}
-	return out, nil
+	// One writer for both streams gets one pipe, as os/exec does: two
+	// copiers into one writer (a bytes.Buffer's ReadFrom) would race.
+	if p.opts.Stderr != nil && sameWriter(p.opts.Stderr, p.opts.Stdout) {
+		out[2] = out[1]
+		return out, nil
+	}
+	out[2], err = p.output(p.opts.Stderr)
+	return out, err
+}
+
+// sameWriter is os/exec's interfaceEqual: == that does not panic on
+// values of incomparable types.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() { _ = recover() }()
+	return a == b
 }
 
 func (p *libProcess) input(r io.Reader) (*os.File, error) {
