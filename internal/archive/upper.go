@@ -233,6 +233,28 @@ func (u Upper) Empty() (bool, error) {
 	return len(ents) == 0, err
 }
 
+// FileHeader is the PAX header of the file p, which Lstat described as
+// fi, named name in the tar (a directory's with a trailing slash); a
+// symlink's target is read from p.
+func FileHeader(p string, fi fs.FileInfo, name string) (*tar.Header, error) {
+	var link string
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
+		if link, err = os.Readlink(p); err != nil {
+			return nil, err
+		}
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return nil, err
+	}
+	hdr.Name, hdr.Format = name, tar.FormatPAX
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	return hdr, nil
+}
+
 // upperEntry writes one file of the upper directory: owner, mode, mtime,
 // xattrs (but overlay's own) and hardlinks within the layer.
 func upperEntry(tw *tar.Writer, p, rel string, seen map[[2]uint64]string, buf []byte) error {
@@ -240,21 +262,10 @@ func upperEntry(tw *tar.Writer, p, rel string, seen map[[2]uint64]string, buf []
 	if err != nil {
 		return err
 	}
-	var link string
-	if fi.Mode()&os.ModeSymlink != 0 {
-		if link, err = os.Readlink(p); err != nil {
-			return err
-		}
-	}
-	hdr, err := tar.FileInfoHeader(fi, link)
+	hdr, err := FileHeader(p, fi, rel)
 	if err != nil {
 		return err
 	}
-	hdr.Name = rel
-	if fi.IsDir() {
-		hdr.Name += "/"
-	}
-	hdr.Format = tar.FormatPAX
 	hdr.Uname, hdr.Gname = "", ""
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {

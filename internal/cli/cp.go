@@ -305,19 +305,9 @@ func addLocal(tw *tar.Writer, file, name string, n *int64) error {
 	if err != nil || fi.Mode()&fs.ModeSocket != 0 {
 		return err
 	}
-	var link string
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(file); err != nil {
-			return err
-		}
-	}
-	hdr, err := tar.FileInfoHeader(fi, link)
+	hdr, err := archive.FileHeader(file, fi, name)
 	if err != nil {
 		return err
-	}
-	hdr.Name, hdr.Format = name, tar.FormatPAX
-	if fi.IsDir() {
-		hdr.Name += "/"
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
