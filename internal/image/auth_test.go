@@ -30,21 +30,7 @@ func TestPullBasicAndBearerAuth(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		},
-		"bearer": func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				switch {
-				case r.URL.Path == "/token" && r.Header.Get("Authorization") == basic:
-					w.Write([]byte(`{"token":"t0k"}`))
-				case r.URL.Path == "/token":
-					w.WriteHeader(http.StatusUnauthorized)
-				case r.Header.Get("Authorization") != "Bearer t0k":
-					w.Header().Set("WWW-Authenticate", `Bearer realm="`+tokenURL+`",service="pier"`)
-					w.WriteHeader(http.StatusUnauthorized)
-				default:
-					next.ServeHTTP(w, r)
-				}
-			})
-		},
+		"bearer": func(next http.Handler) http.Handler { return bearerGate(next, basic, &tokenURL) },
 	}
 	for kind, wrap := range wraps {
 		t.Run(kind, func(t *testing.T) {
@@ -79,6 +65,25 @@ func TestPullBasicAndBearerAuth(t *testing.T) {
 	}
 }
 
+// bearerGate wants the bearer token "t0k" on every request to next, and
+// hands it out at /token to the basic credentials basic; *tokenURL is
+// the token server's address.
+func bearerGate(next http.Handler, basic string, tokenURL *string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/token" && r.Header.Get("Authorization") == basic:
+			w.Write([]byte(`{"token":"t0k"}`))
+		case r.URL.Path == "/token":
+			w.WriteHeader(http.StatusUnauthorized)
+		case r.Header.Get("Authorization") != "Bearer t0k":
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+*tokenURL+`",service="pier"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
 // TestRequestCredentials: credentials on the context serve that request
 // (password, identity token), beat the auth file, and are never sent to
 // a registry they do not name.
@@ -86,26 +91,19 @@ func TestRequestCredentials(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("u:p"))
 	var tokenURL string
 	host := serve(t, func(next http.Handler) http.Handler {
+		gate := bearerGate(next, basic, &tokenURL)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case r.URL.Path == "/token" && r.Method == http.MethodPost:
-				// The OAuth form an identity token is exchanged by.
-				r.ParseForm()
-				if r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != "id-tok" {
-					w.WriteHeader(http.StatusUnauthorized)
-					return
-				}
-				w.Write([]byte(`{"access_token":"t0k"}`))
-			case r.URL.Path == "/token" && r.Header.Get("Authorization") == basic:
-				w.Write([]byte(`{"token":"t0k"}`))
-			case r.URL.Path == "/token":
-				w.WriteHeader(http.StatusUnauthorized)
-			case r.Header.Get("Authorization") != "Bearer t0k":
-				w.Header().Set("WWW-Authenticate", `Bearer realm="`+tokenURL+`",service="pier"`)
-				w.WriteHeader(http.StatusUnauthorized)
-			default:
-				next.ServeHTTP(w, r)
+			if r.URL.Path != "/token" || r.Method != http.MethodPost {
+				gate.ServeHTTP(w, r)
+				return
 			}
+			// The OAuth form an identity token is exchanged by.
+			r.ParseForm()
+			if r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != "id-tok" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			w.Write([]byte(`{"access_token":"t0k"}`))
 		})
 	})
 	tokenURL = "http://" + host + "/token"
