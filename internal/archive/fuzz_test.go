@@ -49,7 +49,7 @@ func FuzzExtract(f *testing.F) {
 		ents, raw := decodeFuzz(data, s.outside)
 		if raw == nil {
 			var ok bool
-			if raw, ok = tryTar(ents); !ok {
+			if raw, ok = testutil.TryTar(ents); !ok {
 				t.Skip("entries tar cannot encode")
 			}
 		}
@@ -57,19 +57,3 @@ func FuzzExtract(f *testing.F) {
 		s.check(t)
 	})
 }
-
-// tryTar is testutil.Tar for generated entries, some of which tar cannot encode.
-func tryTar(ents []testutil.TarEntry) (b []byte, ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	return testutil.Tar(panicTB{}, ents...), true
-}
-
-// panicTB turns testutil.Tar's Fatal into a panic that tryTar recovers.
-type panicTB struct{ testing.TB }
-
-func (panicTB) Helper()           {}
-func (panicTB) Fatal(args ...any) { panic(args) }

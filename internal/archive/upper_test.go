@@ -1,13 +1,13 @@
 package archive
 
 import (
-	"archive/tar"
 	"bytes"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/pier-engine/pier/internal/testutil"
 )
 
 func writeTree(t *testing.T, root string, files ...string) {
@@ -59,15 +59,7 @@ func TestUpperChangesAndTar(t *testing.T) {
 		t.Fatalf("Tar = %v, %v", nonEmpty, err)
 	}
 	names := map[string]bool{}
-	tr := tar.NewReader(&buf)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, hdr := range testutil.TarHeaders(t, &buf) {
 		names[hdr.Name] = true
 	}
 	for _, n := range []string{"etc/", "etc/passwd", "new/", "new/file", "copied/"} {

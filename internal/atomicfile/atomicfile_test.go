@@ -9,21 +9,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-)
 
-// entries lists dir's names, to see that no temporary file is left.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
-}
+	"github.com/pier-engine/pier/internal/testutil"
+)
 
 func TestWriteFileCreatesWithExactMode(t *testing.T) {
 	old := syscall.Umask(0o077)
@@ -40,7 +28,7 @@ func TestWriteFileCreatesWithExactMode(t *testing.T) {
 	if fi.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644 whatever the umask", fi.Mode().Perm())
 	}
-	if got := entries(t, dir); len(got) != 1 || got[0] != "state.json" {
+	if got := testutil.DirNames(t, dir); len(got) != 1 || got[0] != "state.json" {
 		t.Errorf("directory holds %v, want only state.json", got)
 	}
 }
@@ -79,7 +67,7 @@ func TestFailedWriteKeepsOldFile(t *testing.T) {
 	if string(b) != "old" {
 		t.Errorf("content %q after a failed write, want the old one", b)
 	}
-	if got := entries(t, dir); len(got) != 1 {
+	if got := testutil.DirNames(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %v: the temporary file was left", got)
 	}
 }
@@ -114,7 +102,7 @@ func TestConcurrentWritersDoNotMix(t *testing.T) {
 	if !want[string(b)] {
 		t.Errorf("content %.40q... is none of the writers'", b)
 	}
-	if got := entries(t, dir); len(got) != 1 {
+	if got := testutil.DirNames(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %v, want only f", got)
 	}
 }
@@ -123,7 +111,7 @@ func TestIsTemp(t *testing.T) {
 	dir := t.TempDir()
 	var seen string
 	Write(filepath.Join(dir, "rec.json"), 0o600, func(io.Writer) error {
-		seen = entries(t, dir)[0]
+		seen = testutil.DirNames(t, dir)[0]
 		return errors.New("stop")
 	})
 	if !IsTemp(seen) {

@@ -3,11 +3,12 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/pier-engine/pier/internal/testutil"
 )
 
 func TestSplitCpArg(t *testing.T) {
@@ -82,15 +83,7 @@ func TestLocalTarRebase(t *testing.T) {
 		t.Fatalf("writeLocalTar: %v, %d bytes", err, n)
 	}
 	var names []string
-	tr := tar.NewReader(rebase(&buf, "src", "dst", func(*tar.Header) error { return nil }))
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, hdr := range testutil.TarHeaders(t, rebase(&buf, "src", "dst", func(*tar.Header) error { return nil })) {
 		names = append(names, hdr.Name+" "+hdr.Linkname)
 	}
 	want := []string{"dst/ ", "dst/link /etc/passwd", "dst/sub/ ", "dst/sub/f "}

@@ -95,25 +95,9 @@ func loadFuzzArchive(t *testing.T, data []byte) []byte {
 		}
 		ents = append(ents, e)
 	}
-	b, ok := tryTar(ents)
+	b, ok := testutil.TryTar(ents)
 	if !ok {
 		return nil
 	}
 	return b
 }
-
-// tryTar is testutil.Tar for generated entries, some of which tar cannot encode.
-func tryTar(ents []testutil.TarEntry) (b []byte, ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	return testutil.Tar(panicTB{}, ents...), true
-}
-
-// panicTB turns testutil.Tar's Fatal into a panic that tryTar recovers.
-type panicTB struct{ testing.TB }
-
-func (panicTB) Helper()           {}
-func (panicTB) Fatal(args ...any) { panic(args) }

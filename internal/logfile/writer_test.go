@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pier-engine/pier/internal/testutil"
 )
 
 func openTest(t testing.TB, opts Options) (*Writer, string) {
@@ -133,7 +135,7 @@ func TestRotationKeepsMaxFilesAndNewestData(t *testing.T) {
 	const maxSize = 1000
 	w, path := openTest(t, Options{MaxSize: maxSize, MaxFiles: 3})
 	writeNumbered(t, w, "stdout", "line", 0, 200)
-	names := logFiles(t, path)
+	names := testutil.DirNames(t, filepath.Dir(path))
 	if want := []string{"ctr-json.log", "ctr-json.log.1", "ctr-json.log.2"}; !slices.Equal(names, want) {
 		t.Fatalf("files %v, want %v", names, want)
 	}
@@ -146,19 +148,6 @@ func TestRotationKeepsMaxFilesAndNewestData(t *testing.T) {
 	if len(got) < 20 || !slices.Equal(got, numbered("line", 200-len(got), 200)) {
 		t.Errorf("kept %d lines, not the newest in order: %q", len(got), got)
 	}
-}
-
-func logFiles(t *testing.T, path string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(filepath.Dir(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 func TestOpenCleansUpAfterEarlierRuns(t *testing.T) {
@@ -174,7 +163,7 @@ func TestOpenCleansUpAfterEarlierRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w2.Close()
-	if names := logFiles(t, path); len(names) != 2 {
+	if names := testutil.DirNames(t, filepath.Dir(path)); len(names) != 2 {
 		t.Errorf("files after reopen with max-file 2: %v", names)
 	}
 	writeNumbered(t, w2, "stdout", "b", 0, 1)
@@ -189,7 +178,7 @@ func TestOpenCleansUpAfterEarlierRuns(t *testing.T) {
 func TestMaxFilesOne(t *testing.T) {
 	w, path := openTest(t, Options{MaxSize: 300, MaxFiles: 1})
 	writeNumbered(t, w, "stdout", "x", 0, 30)
-	if names := logFiles(t, path); len(names) != 1 {
+	if names := testutil.DirNames(t, filepath.Dir(path)); len(names) != 1 {
 		t.Errorf("files %v, want one", names)
 	}
 	got := lines(readAll(t, path, ReadOptions{Tail: -1}))

@@ -101,16 +101,6 @@ func linkGone(t *testing.T, name string) {
 	}
 }
 
-func freeLoopbackPort(t *testing.T) uint16 {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
-}
-
 func addrPort(a netip.Addr, p uint16) string { return netip.AddrPortFrom(a, p).String() }
 
 func mustAttach(t *testing.T, path string, br *Bridge, ip netip.Addr) *Endpoint {
@@ -169,7 +159,7 @@ func TestBridgeNetworking(t *testing.T) {
 	if err := EnsureNAT(brA.Subnet, brA.Name); err != nil {
 		t.Fatalf("EnsureNAT again: %v", err)
 	}
-	hostPort := freeLoopbackPort(t)
+	hostPort := testutil.FreeLoopbackPort(t)
 	port := Port{Proto: "tcp", HostPort: hostPort, ContainerIP: ip1, ContainerPort: 8080}
 	h, err := PublishPort(port)
 	if err != nil {

@@ -161,7 +161,7 @@ func TestNetworkLANHost(t *testing.T) {
 	lan.Route(t, br.Subnet)
 	lan.Route(t, loopbackNet)
 
-	loPort, anyPort := freeLoopbackPort(t), freeLoopbackPort(t)
+	loPort, anyPort := testutil.FreeLoopbackPort(t), testutil.FreeLoopbackPort(t)
 	mustPublish(t, Port{Proto: "tcp", HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: loPort, ContainerIP: ip, ContainerPort: 8081})
 	mustPublish(t, Port{Proto: "tcp", HostPort: anyPort, ContainerIP: ip, ContainerPort: 8081})
 	target := loopbackServer(t)

@@ -157,6 +157,17 @@ func ServeWhoAmI(t *testing.T, ln net.Listener, prefix string) {
 	}()
 }
 
+// FreeLoopbackPort returns a TCP port free on 127.0.0.1 a moment ago.
+func FreeLoopbackPort(t *testing.T) uint16 {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return uint16(ln.Addr().(*net.TCPAddr).Port)
+}
+
 // ForeignBridge makes a bridge named name that pier did not create, and
 // deletes it at cleanup.
 func ForeignBridge(t *testing.T, name string) {

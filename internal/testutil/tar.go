@@ -3,6 +3,7 @@ package testutil
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"testing"
 	"time"
 )
@@ -69,4 +70,38 @@ func (e TarEntry) header() *tar.Header {
 		h.PAXRecords[xattrPAXPrefix+k] = v
 	}
 	return h
+}
+
+// TryTar is Tar for generated entries, some of which tar cannot encode:
+// ok is false for those.
+func TryTar(ents []TarEntry) (b []byte, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return Tar(panicTB{}, ents...), true
+}
+
+// panicTB turns Tar's Fatal into a panic that TryTar recovers.
+type panicTB struct{ testing.TB }
+
+func (panicTB) Helper()           {}
+func (panicTB) Fatal(args ...any) { panic(args) }
+
+// TarHeaders reads the tar stream r to its end and returns its headers.
+func TarHeaders(t testing.TB, r io.Reader) []*tar.Header {
+	t.Helper()
+	var hdrs []*tar.Header
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return hdrs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdrs = append(hdrs, hdr)
+	}
 }

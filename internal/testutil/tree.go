@@ -83,3 +83,17 @@ func treeLine(p string, fi fs.FileInfo, meta bool) (string, error) {
 	}
 	return line, nil
 }
+
+// DirNames lists the names in dir, as os.ReadDir orders them.
+func DirNames(t testing.TB, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,16 +169,7 @@ func TestNetworkLANHost(t *testing.T) {
 	}
 }
 
-func freeTCPPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p
-}
+func freeTCPPort(t *testing.T) string { return strconv.Itoa(int(testutil.FreeLoopbackPort(t))) }
 
 // TestNetworkPublishRefused: -p 8.8.8.8:53:53 is refused with an error
 // naming the address, and a host port a host process listens on is a

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,14 +82,9 @@ func (ca *certMaker) issue(t *testing.T, dir, prefix string, server bool) {
 	write(prefix+"ca.pem", ca.pem)
 }
 
+// freeLoopbackPort returns 127.0.0.1:<a free port>.
 func freeLoopbackPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(testutil.FreeLoopbackPort(t))))
 }
 
 // TestTLSListener: pierd on a Unix socket and tcp://127.0.0.1 with mutual
