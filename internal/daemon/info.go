@@ -23,7 +23,7 @@ func (d *Daemon) Info(ctx context.Context) (system.Info, error) {
 	h := readHost(d.hostFS)
 	name, _ := os.Hostname()
 	info := system.Info{
-		ID: d.id,
+		ID:                 d.id,
 		Driver:             "overlay",
 		MemoryLimit:        h.controllers["memory"],
 		SwapLimit:          h.swap,

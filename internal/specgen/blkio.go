@@ -78,4 +78,3 @@ func blockDevice(in Input, field, path string) (int64, int64, error) {
 	}
 	return dev.Major, dev.Minor, nil
 }
-
