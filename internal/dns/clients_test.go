@@ -12,18 +12,7 @@ import (
 // dialFrom dials the server from the local address from (any port).
 func dialFrom(t *testing.T, network string, from netip.Addr, s *Server) net.Conn {
 	t.Helper()
-	d := net.Dialer{Timeout: time.Second}
-	if network == "udp" {
-		d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0))
-	} else {
-		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0))
-	}
-	c, err := d.Dial(network, addr(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return dialFromTo(t, network, from, addr(s))
 }
 
 // answered sends a query for "web" on c and says whether an answer came

@@ -69,6 +69,7 @@ func TestDNSLANHostGetsNoAnswer(t *testing.T) {
 	}
 }
 
+// dialFromTo dials to from the local address from (any port).
 func dialFromTo(t *testing.T, network string, from netip.Addr, to string) net.Conn {
 	t.Helper()
 	d := net.Dialer{Timeout: time.Second}

@@ -126,13 +126,12 @@ func tbfFor(link netlink.Link, bits uint64) *netlink.Tbf {
 
 // deleteIfb removes an endpoint's ifb device, if there is one.
 func deleteIfb(name string) error {
-	l, err := netlink.LinkByName(name)
+	l, err := linkIfAny(name)
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil
-		}
 		return fmt.Errorf("look up ifb %s: %w", name, err)
+	}
+	if l == nil {
+		return nil
 	}
 	if l.Type() != "ifb" {
 		return fmt.Errorf("%s is a %s, not an ifb: %w", name, l.Type(), errdefs.ErrConflict)

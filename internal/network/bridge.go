@@ -139,13 +139,12 @@ func configureBridge(link netlink.Link, br *Bridge) error {
 // is a bridge pier did not create: it is left alone. Veths still enslaved
 // to it are released by the kernel, not deleted.
 func DeleteBridge(name string) error {
-	link, err := netlink.LinkByName(name)
+	link, err := linkIfAny(name)
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil
-		}
 		return fmt.Errorf("bridge %s: look up: %w", name, err)
+	}
+	if link == nil {
+		return nil
 	}
 	if link.Type() != "bridge" {
 		return fmt.Errorf("bridge %s: a %s link has that name: %w", name, link.Type(), errdefs.ErrConflict)

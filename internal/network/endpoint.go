@@ -223,13 +223,12 @@ func Detach(ep *Endpoint) error {
 	if err := deleteIfb(IfbName(ep.HostName)); err != nil {
 		return fmt.Errorf("detach %s: %w", ep.HostName, err)
 	}
-	link, err := netlink.LinkByName(ep.HostName)
+	link, err := linkIfAny(ep.HostName)
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil
-		}
 		return fmt.Errorf("detach: look up veth %s: %w", ep.HostName, err)
+	}
+	if link == nil {
+		return nil
 	}
 	if link.Type() != "veth" {
 		return fmt.Errorf("detach: %s is a %s, not a veth: %w", ep.HostName, link.Type(), errdefs.ErrConflict)

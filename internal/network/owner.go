@@ -34,13 +34,12 @@ func CheckBridgeName(name string) error {
 	if err := checkIfName(name); err != nil {
 		return err
 	}
-	link, err := netlink.LinkByName(name)
+	link, err := linkIfAny(name)
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil
-		}
 		return fmt.Errorf("bridge %s: look up: %w", name, err)
+	}
+	if link == nil {
+		return nil
 	}
 	return checkOwned(link)
 }
@@ -54,4 +53,14 @@ func checkOwned(link netlink.Link) error {
 		return fmt.Errorf("bridge %s: exists and was not created by pier; a network cannot take it over: %w", name, errdefs.ErrConflict)
 	}
 	return nil
+}
+
+// linkIfAny looks up the link name; a missing link is nil, not an error.
+func linkIfAny(name string) (netlink.Link, error) {
+	l, err := netlink.LinkByName(name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return nil, nil
+	}
+	return l, err
 }

@@ -13,13 +13,12 @@ import (
 // BridgeInUse reports whether any link is still enslaved to the bridge
 // name; a missing bridge is not in use.
 func BridgeInUse(name string) (bool, error) {
-	br, err := netlink.LinkByName(name)
+	br, err := linkIfAny(name)
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return false, nil
-		}
 		return false, fmt.Errorf("bridge %s: look up: %w", name, err)
+	}
+	if br == nil {
+		return false, nil
 	}
 	links, err := netlink.LinkList()
 	if err != nil {
