@@ -11,15 +11,15 @@ import (
 // another store in this process (BuildKit's content store), under refs.
 // Its layers are unpacked as a pull's are; no tar archive is made.
 func (s *Store) PutImage(ctx context.Context, img v1.Image, refs []string) (string, error) {
-	first := ""
+	first, rest := "", []string(nil)
 	if len(refs) > 0 {
-		first = refs[0]
+		first, rest = refs[0], refs[1:]
 	}
 	out, err := s.loadImage(ctx, img, first)
 	if err != nil {
 		return "", err
 	}
-	for _, r := range refs[1:] {
+	for _, r := range rest {
 		if err := s.Tag(out.ID, r); err != nil {
 			return "", err
 		}

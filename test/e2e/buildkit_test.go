@@ -81,7 +81,8 @@ const buildkitSecret = "pier-secret-7f3a9c"
 // heredoc through pierd's BuildKit; the image is in pier's store at once
 // and runs; an unchanged rebuild runs no RUN; the cache mount keeps its
 // content across builds; the secret is in no layer; --output type=local
-// writes the files; nothing is left mounted.
+// writes the files; --cache-to/--cache-from type=local, --build-context
+// and --output type=tar work; nothing is left mounted.
 func TestBuildKitBuildx(t *testing.T) {
 	r := newBuildRig(t)
 	resp, err := r.d.get("/_ping")
@@ -143,7 +144,25 @@ func TestBuildKitBuildx(t *testing.T) {
 		t.Errorf("--output type=local: out/greeting = %q, %v", b, err)
 	}
 
-	for _, img := range []string{"bk:1", "bk:2", "bk:3", "bk:stage"} {
+	// No tag (the docker driver still exports to the store, untagged)
+	// with the cache exported to a directory, then imported.
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	build("--cache-to", "type=local,dest="+cacheDir)
+	if _, err := os.Stat(filepath.Join(cacheDir, "index.json")); err != nil {
+		t.Errorf("--cache-to type=local: %v", err)
+	}
+	build("--cache-from", "type=local,src="+cacheDir, "--platform", "linux/amd64", "-t", "bk:4", "--load")
+
+	// A named build context, and the result as a tar.
+	extra := writeContext(t, map[string]string{"e.txt": "extra context\n"})
+	bc := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY --from=ex e.txt /e.txt\nRUN cat /e.txt\n"})
+	tarPath := filepath.Join(t.TempDir(), "out.tar")
+	r.mustBuildx("buildx", "build", "--progress=plain", "--build-context", "ex="+extra, "--output", "type=tar,dest="+tarPath, bc)
+	if raw, err := os.ReadFile(tarPath); err != nil || !bytes.Contains(raw, []byte("extra context")) {
+		t.Errorf("--build-context with --output type=tar: %v", err)
+	}
+
+	for _, img := range []string{"bk:1", "bk:2", "bk:3", "bk:4", "bk:stage"} {
 		r.mustDocker(nil, "rmi", img)
 	}
 	r.nothingLeft()
