@@ -1,13 +1,11 @@
 package testutil
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
@@ -44,7 +42,7 @@ func StartRegistry(t *testing.T, opt Registry) string {
 	}
 	cmd := exec.Command("docker-registry", "serve", conf)
 	// Its access log only matters when something failed.
-	log := &lockedBuffer{}
+	log := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,22 +62,4 @@ func StartRegistry(t *testing.T, opt Registry) string {
 	}
 	t.Fatalf("docker-registry did not listen on %s", addr)
 	return ""
-}
-
-// lockedBuffer is a bytes.Buffer a child's stdout and stderr can share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

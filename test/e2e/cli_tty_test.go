@@ -20,7 +20,7 @@ import (
 // would give it; the test types on the master and reads the screen there.
 type ptyProc struct {
 	master *os.File
-	screen *syncBuffer
+	screen *testutil.SyncBuffer
 	cmd    *exec.Cmd
 	done   chan struct{} // closed when the command has exited
 	code   int
@@ -45,7 +45,7 @@ func startOnPTY(t *testing.T, rows, cols uint16, name string, args ...string) *p
 		t.Fatal(err)
 	}
 	defer s.Close() // the child keeps its own copies
-	p := &ptyProc{master: m, screen: &syncBuffer{}, done: make(chan struct{})}
+	p := &ptyProc{master: m, screen: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	p.resize(t, rows, cols)
 	p.cmd = exec.Command(name, args...)
 	p.cmd.Env = append(cleanEnv(), "DOCKER_CONFIG="+t.TempDir())

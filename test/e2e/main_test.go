@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,28 +30,9 @@ type pierd struct {
 	sock   string
 	root   string
 	host   string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 	done   chan struct{} // closed when pierd has exited, err set
 	err    error
-}
-
-// syncBuffer collects pierd's log while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	// Guarded by mu.
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newPierd is the preamble of an end-to-end test: it needs root and the
@@ -74,7 +54,7 @@ func newPierd(t *testing.T, features ...string) *pierd {
 // exits cleanly and removes its socket.
 func startPierd(t *testing.T, dir string, extra ...string) *pierd {
 	t.Helper()
-	d := &pierd{dir: dir, sock: filepath.Join(dir, "pier.sock"), root: filepath.Join(dir, "root"), stderr: &syncBuffer{}}
+	d := &pierd{dir: dir, sock: filepath.Join(dir, "pier.sock"), root: filepath.Join(dir, "root"), stderr: &testutil.SyncBuffer{}}
 	d.host = "unix://" + d.sock
 	args := append([]string{"--root", d.root, "--host", d.host, "--runtime", testutil.Binary(t, "pier-runtime")}, extra...)
 	d.cmd = exec.Command(testutil.Binary(t, "pierd"), args...)
