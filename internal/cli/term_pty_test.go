@@ -1,15 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/testutil"
 )
 
 // openPTY opens a pseudo-terminal pair with the given size; the slave
@@ -64,27 +64,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a buffer the verb writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // started is a pier verb running in the background.
 type started struct {
-	out, err *syncBuffer
+	out, err *testutil.SyncBuffer
 	done     chan int
 }
 
@@ -93,7 +75,7 @@ func startPier(t *testing.T, args ...string) *started {
 	t.Setenv("PIER_HOST", "")
 	t.Setenv("DOCKER_HOST", "")
 	t.Setenv("DOCKER_API_VERSION", "")
-	s := &started{out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan int, 1)}
+	s := &started{out: &testutil.SyncBuffer{}, err: &testutil.SyncBuffer{}, done: make(chan int, 1)}
 	go func() { s.done <- Run(context.Background(), args, s.out, s.err, nil) }()
 	return s
 }
