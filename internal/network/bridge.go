@@ -40,13 +40,23 @@ func checkIfName(name string) error {
 // not a bridge pier created (owner.go) is a conflict, never repurposed. mtu
 // 0 keeps the kernel's default (1500).
 func EnsureBridge(name string, subnet netip.Prefix, mtu int) (*Bridge, error) {
+	return EnsureBridgeGateway(name, subnet, Gateway(subnet), mtu)
+}
+
+// EnsureBridgeGateway is EnsureBridge with the bridge holding gateway, a
+// host address of subnet other than the first (docker network create
+// --gateway).
+func EnsureBridgeGateway(name string, subnet netip.Prefix, gateway netip.Addr, mtu int) (*Bridge, error) {
 	if err := checkIfName(name); err != nil {
 		return nil, err
 	}
 	if err := checkSubnet(subnet); err != nil {
 		return nil, err
 	}
-	br := &Bridge{Name: name, Subnet: subnet, Gateway: Gateway(subnet), MTU: mtu}
+	if err := CheckGateway(subnet, gateway); err != nil {
+		return nil, err
+	}
+	br := &Bridge{Name: name, Subnet: subnet, Gateway: gateway, MTU: mtu}
 	link, created, err := ensureBridgeLink(name, mtu)
 	if err != nil {
 		return nil, err

@@ -26,8 +26,9 @@ import (
 // An IPAM serialises its own callers; one file must have one IPAM (one
 // daemon) at a time.
 type IPAM struct {
-	path   string
-	subnet netip.Prefix
+	path    string
+	subnet  netip.Prefix
+	gateway netip.Addr // the bridge's address, never handed out
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -47,13 +48,23 @@ type ipamState struct {
 // dir/name.json. A file recorded for another subnet is a conflict: the
 // caller must release every address before changing a network's subnet.
 func OpenIPAM(dir, name string, subnet netip.Prefix) (*IPAM, error) {
+	return OpenIPAMGateway(dir, name, subnet, Gateway(subnet))
+}
+
+// OpenIPAMGateway is OpenIPAM for a network whose bridge holds gateway
+// rather than the subnet's first address (docker network create
+// --gateway); the first address is then free for containers, as in dockerd.
+func OpenIPAMGateway(dir, name string, subnet netip.Prefix, gateway netip.Addr) (*IPAM, error) {
 	if err := checkSubnet(subnet); err != nil {
+		return nil, err
+	}
+	if err := CheckGateway(subnet, gateway); err != nil {
 		return nil, err
 	}
 	if name == "" || filepath.Base(name) != name || name[0] == '.' {
 		return nil, fmt.Errorf("ipam %q: bad network name: %w", name, errdefs.ErrInvalidArgument)
 	}
-	m := &IPAM{path: filepath.Join(dir, name+".json"), subnet: subnet}
+	m := &IPAM{path: filepath.Join(dir, name+".json"), subnet: subnet, gateway: gateway}
 	m.state = ipamState{Subnet: subnet, Allocated: map[netip.Addr]string{}}
 	b, err := os.ReadFile(m.path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -81,7 +92,7 @@ func (m *IPAM) Subnet() netip.Prefix { return m.subnet }
 
 // usable reports whether a may be given to a container.
 func (m *IPAM) usable(a netip.Addr) bool {
-	return m.subnet.Contains(a) && a != m.subnet.Addr() && a != Gateway(m.subnet) && a != Broadcast(m.subnet)
+	return m.subnet.Contains(a) && a != m.subnet.Addr() && a != m.gateway && a != Broadcast(m.subnet)
 }
 
 // Allocate hands out a free address to owner and records it before
@@ -91,7 +102,7 @@ func (m *IPAM) Allocate(owner string) (netip.Addr, error) {
 	defer m.mu.Unlock()
 	start := m.state.Last
 	if !m.subnet.Contains(start) {
-		start = Gateway(m.subnet)
+		start = m.subnet.Masked().Addr()
 	}
 	a := start
 	for {

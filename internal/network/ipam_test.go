@@ -137,3 +137,27 @@ func TestIPAMFailedWriteKeepsState(t *testing.T) {
 		t.Fatalf("failed write left %v in memory", got)
 	}
 }
+
+func TestIPAMCustomGateway(t *testing.T) {
+	sub := netip.MustParsePrefix("10.9.0.0/29")
+	gw := netip.MustParseAddr("10.9.0.6")
+	m, err := OpenIPAMGateway(t.TempDir(), "n", sub, gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[netip.Addr]bool{}
+	for range 5 {
+		got[mustAlloc(t, m, "c")] = true
+	}
+	if got[gw] || !got[netip.MustParseAddr("10.9.0.1")] || len(got) != 5 {
+		t.Errorf("allocated %v: want .1 to .5, never the gateway %s", got, gw)
+	}
+	if _, err := m.Allocate("c"); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("sixth allocation: %v, want full", err)
+	}
+	for _, bad := range []string{"10.9.0.0", "10.9.0.7", "10.9.1.1"} {
+		if _, err := OpenIPAMGateway(t.TempDir(), "n", sub, netip.MustParseAddr(bad)); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("gateway %s: %v, want invalid", bad, err)
+		}
+	}
+}

@@ -34,6 +34,15 @@ func checkSubnet(subnet netip.Prefix) error {
 // Gateway is the first host address of subnet, which the bridge holds.
 func Gateway(subnet netip.Prefix) netip.Addr { return subnet.Masked().Addr().Next() }
 
+// CheckGateway reports whether gateway can be the bridge's address in
+// subnet: a host address of it, neither the network nor the broadcast one.
+func CheckGateway(subnet netip.Prefix, gateway netip.Addr) error {
+	if !subnet.Contains(gateway) || gateway == subnet.Masked().Addr() || gateway == Broadcast(subnet) {
+		return fmt.Errorf("gateway %s: not a host address of subnet %s: %w", gateway, subnet, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
 // Broadcast is the last address of an IPv4 subnet.
 func Broadcast(subnet netip.Prefix) netip.Addr {
 	a := subnet.Masked().Addr().As4()

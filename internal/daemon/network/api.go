@@ -187,7 +187,10 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 			}
 			n.Subnet = cfg.Subnet
 			if cfg.Gateway.IsValid() && cfg.Gateway != n.gateway() {
-				return netRecord{}, fmt.Errorf("gateway %s: pier's gateway is the subnet's first address, %s: %w", cfg.Gateway, n.gateway(), errdefs.ErrNotImplemented)
+				if err := kernel.CheckGateway(n.Subnet, cfg.Gateway); err != nil {
+					return netRecord{}, err
+				}
+				n.Gateway = cfg.Gateway
 			}
 			if cfg.IPRange.IsValid() {
 				return netRecord{}, fmt.Errorf("ip-range: %w", errdefs.ErrNotImplemented)

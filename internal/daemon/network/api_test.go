@@ -94,7 +94,8 @@ func TestNetworkRecords(t *testing.T) {
 		{apinet.CreateRequest{Name: "bridge"}, errdefs.ErrConflict},
 		{apinet.CreateRequest{Name: "x1", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: netip.MustParsePrefix("10.77.0.128/25")}}}}, errdefs.ErrConflict},
 		{apinet.CreateRequest{Name: "x2", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: netip.MustParsePrefix("10.78.0.1/24")}}}}, errdefs.ErrInvalidArgument},
-		{apinet.CreateRequest{Name: "x3", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: netip.MustParsePrefix("10.78.0.0/24"), Gateway: netip.MustParseAddr("10.78.0.9")}}}}, errdefs.ErrNotImplemented},
+		{apinet.CreateRequest{Name: "x3", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: netip.MustParsePrefix("10.78.0.0/24"), Gateway: netip.MustParseAddr("10.79.0.9")}}}}, errdefs.ErrInvalidArgument},
+		{apinet.CreateRequest{Name: "x5", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: netip.MustParsePrefix("10.78.0.0/24"), Gateway: netip.MustParseAddr("10.78.0.255")}}}}, errdefs.ErrInvalidArgument},
 		{apinet.CreateRequest{Name: "x4", Driver: "overlay"}, errdefs.ErrNotImplemented},
 		{apinet.CreateRequest{Name: ""}, errdefs.ErrInvalidArgument},
 	} {
@@ -209,5 +210,37 @@ func TestNetworkEvents(t *testing.T) {
 	if len(log) != 2 || log[0].Action != "create" || log[1].Action != "destroy" || log[0].Type != events.NetworkEventType ||
 		log[0].Actor.ID != resp.ID || log[0].Actor.Attributes["name"] != "ev" || log[0].Actor.Attributes["type"] != "bridge" {
 		t.Fatalf("events = %+v", log)
+	}
+}
+
+func TestNetworkCustomGateway(t *testing.T) {
+	d, _ := newTestController(t)
+	ctx := context.Background()
+	gw := netip.MustParseAddr("10.81.0.254")
+	resp, err := d.NetworkCreate(ctx, apinet.CreateRequest{Name: "gw",
+		IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{{Subnet: netip.MustParsePrefix("10.81.0.0/24"), Gateway: gw}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.NetworkInspect(ctx, resp.ID)
+	if err != nil || len(n.IPAM.Config) != 1 || n.IPAM.Config[0].Gateway != gw {
+		t.Fatalf("inspect = %+v, %v", n.IPAM, err)
+	}
+	rec, err := d.findNetwork("gw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	m, err := d.ipamOf(rec)
+	d.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first address is a container's now; the gateway is never handed out.
+	if a, err := m.Allocate("c1"); err != nil || a != netip.MustParseAddr("10.81.0.1") {
+		t.Errorf("first allocation = %s, %v, want 10.81.0.1", a, err)
+	}
+	if err := m.AllocateAddr(gw, "c2"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("allocating the gateway: %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func (c *Controller) ipamOf(n netRecord) (*kernel.IPAM, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	m, err := kernel.OpenIPAM(dir, n.ID, n.Subnet)
+	m, err := kernel.OpenIPAMGateway(dir, n.ID, n.Subnet, n.gateway())
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
@@ -53,7 +53,7 @@ func (c *Controller) bringUp(np *netRecord) (*kernel.Bridge, error) {
 		return nil, err
 	}
 	*np = n
-	br, err := kernel.EnsureBridge(n.Bridge, n.Subnet, kernel.HostMTU())
+	br, err := kernel.EnsureBridgeGateway(n.Bridge, n.Subnet, n.gateway(), kernel.HostMTU())
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}

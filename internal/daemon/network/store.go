@@ -39,6 +39,9 @@ type netRecord struct {
 	Driver string       `json:"driver"`
 	Bridge string       `json:"bridge,omitempty"`
 	Subnet netip.Prefix `json:"subnet,omitzero"`
+	// Gateway is the bridge's address when the user chose one other than
+	// the subnet's first (IPAM Config Gateway); zero means the first.
+	Gateway netip.Addr `json:"gateway,omitzero"`
 	// AutoSubnet says pier picked the subnet, so it may move it to a free
 	// one when the host has taken it meanwhile (see bringUp).
 	AutoSubnet bool              `json:"autoSubnet,omitempty"`
@@ -48,7 +51,12 @@ type netRecord struct {
 	Created    time.Time         `json:"created"`
 }
 
-func (n netRecord) gateway() netip.Addr { return kernel.Gateway(n.Subnet) }
+func (n netRecord) gateway() netip.Addr {
+	if n.Gateway.IsValid() {
+		return n.Gateway
+	}
+	return kernel.Gateway(n.Subnet)
+}
 
 // predefined reports the networks Docker will not let a user remove.
 func (n netRecord) predefined() bool {
