@@ -61,3 +61,9 @@ wait_for 30 "$BIN/pier" -H "unix://$W/pier.sock" info || { tail "$W/pierd.log" >
 wait_for 30 "$BIN/pier" -H "unix://$W/pier.sock" image inspect busybox:latest || { echo "bench/timeline: pierd has no busybox" >&2; exit 1; }
 "$W/timeline" -n "$N" -trace "$T" -- "$BIN/pier" -H "unix://$W/pier.sock" run --rm --network none busybox true |
 	tee "$RESULTS/timeline-pier-run.md"
+
+echo "bench/timeline: pier exec through pierd x$N" >&2
+"$BIN/pier" -H "unix://$W/pier.sock" run -d --network none --name tl-exec busybox sleep 1000 >/dev/null
+"$W/timeline" -n "$N" -trace "$T" -- "$BIN/pier" -H "unix://$W/pier.sock" exec tl-exec true |
+	tee "$RESULTS/timeline-pier-exec.md"
+"$BIN/pier" -H "unix://$W/pier.sock" rm -f tl-exec >/dev/null

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/ociruntime"
 	"github.com/pier-engine/pier/internal/runtime"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // hostRuntime is the real seam: pier-runtime as a library for exec
@@ -48,6 +49,7 @@ func (l libRuntime) Exec(_ context.Context, id string, o ociruntime.ExecOpts) (o
 		p.closeAll()
 		return nil, fmt.Errorf("exec in %s: %w", id, err)
 	}
+	trace.Mark("pierd", "exec: stdio ready")
 	pid, err := l.rt.Exec(id, runtime.ExecOpts{
 		Process: o.Process, ConsoleSocket: o.ConsoleSocket, PidFile: o.PidFile,
 		Stdio: stdio, Setpgid: o.Group,
@@ -182,6 +184,7 @@ func (p *libProcess) closeAll() {
 func (p *libProcess) Wait() (int, error) {
 	p.once.Do(func() {
 		p.code, p.err = runtime.Wait(p.pid)
+		trace.Mark("pierd", "exec: process reaped")
 		copied := make(chan struct{})
 		go func() { p.copiers.Wait(); close(copied) }()
 		var timeout <-chan time.Time

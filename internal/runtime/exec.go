@@ -10,6 +10,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/syncmsg"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // ExecOpts describe a process to start in a running container.
@@ -80,10 +81,12 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		killWait(c.pid)
 		return 0, err
 	}
+	trace.Mark("runtime", "exec: config sent")
 	if _, err := c.conn.Expect(syncmsg.TypeReady); err != nil {
 		killWait(c.pid)
 		return 0, fmt.Errorf("exec in %s: %w", id, err)
 	}
+	trace.Mark("runtime", "exec: ready")
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, c.pid); err != nil {
 			killWait(c.pid)
