@@ -5,6 +5,8 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/system"
 	"github.com/sirupsen/logrus"
 
 	"github.com/pier-engine/pier/internal/buildkit"
@@ -37,4 +39,37 @@ func (b buildKitBackend) BuildV2(ctx context.Context, req server.BuildKitRequest
 		BuildArgs: req.BuildArgs, Labels: req.Labels, CacheFrom: req.CacheFrom, ExtraHosts: req.ExtraHost,
 		NoCache: req.NoCache, Pull: req.Pull,
 	}, trace)
+}
+
+// diskUsage adds BuildKit's cache records to the daemon's /system/df.
+type diskUsage struct {
+	server.DiskUsageBackend
+	bk *buildkit.Lazy
+}
+
+func (du diskUsage) SystemDF(ctx context.Context) (system.DiskUsage, error) {
+	out, err := du.DiskUsageBackend.SystemDF(ctx)
+	if err != nil {
+		return out, err
+	}
+	recs, err := du.bk.DiskUsage(ctx)
+	if err != nil {
+		return out, err
+	}
+	if out.BuildCacheUsage == nil {
+		out.BuildCacheUsage = &build.DiskUsage{}
+	}
+	u := out.BuildCacheUsage
+	for _, r := range recs {
+		u.Items = append(u.Items, build.CacheRecord{ID: r.ID, Type: r.Type, Description: r.Description,
+			Parents: r.Parents, InUse: r.InUse, Shared: r.Shared, Size: r.Size, CreatedAt: r.CreatedAt,
+			LastUsedAt: r.LastUsedAt, UsageCount: r.UsageCount})
+		u.TotalSize += r.Size
+		if r.InUse {
+			u.ActiveCount++
+		} else {
+			u.Reclaimable += r.Size
+		}
+	}
+	return out, nil
 }

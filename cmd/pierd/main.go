@@ -192,6 +192,7 @@ func serve(o options, log *slog.Logger) error {
 	bk := newBuildKit(ctx, d, cfg.Root, o.debug)
 	defer bk.Close()
 	scfg.BuildKit = buildKitBackend{bk}
+	scfg.DiskUsage = diskUsage{scfg.DiskUsage, bk}
 	srv := server.New(scfg)
 	addrs := make([]string, len(ls))
 	for i, l := range ls {

@@ -101,5 +101,8 @@ func (sr systemRouter) getSystemDF(w http.ResponseWriter, r *http.Request) error
 	if du.VolumeUsage != nil {
 		out.Volumes = append(out.Volumes, du.VolumeUsage.Items...)
 	}
+	if du.BuildCacheUsage != nil {
+		out.BuildCache = append(out.BuildCache, du.BuildCacheUsage.Items...)
+	}
 	return writeJSON(w, http.StatusOK, out)
 }

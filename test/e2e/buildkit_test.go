@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -230,8 +231,8 @@ func layersContain(t *testing.T, r *buildRig, img, needle string) bool {
 // TestBuildKitCLI20AndRestart: Debian's docker CLI 20.10, told by /_ping
 // that BuildKit is served, builds through POST /build?version=2 and its
 // session (the Dockerfile's secret and heredoc too) with --iidfile; after
-// pierd restarts on the same root, the same build runs no RUN: the cache
-// survived.
+// pierd restarts on the same root, /system/df lists the build cache and
+// the same build runs no RUN: the cache survived.
 func TestBuildKitCLI20AndRestart(t *testing.T) {
 	r := newBuildRig(t)
 	ctx := writeContext(t, map[string]string{"Dockerfile": buildkitDockerfile})
@@ -262,6 +263,17 @@ func TestBuildKitCLI20AndRestart(t *testing.T) {
 	dir := r.d.dir
 	r.d.stop(t)
 	r.d = startPierd(t, dir)
+	// /system/df counts the cache from the disk, before any build.
+	resp, err := r.d.get("/system/df")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var df struct{ BuildCache []struct{ Size int64 } }
+	err = json.NewDecoder(resp.Body).Decode(&df)
+	resp.Body.Close()
+	if err != nil || len(df.BuildCache) == 0 {
+		t.Errorf("/system/df after restart: %d build cache records, %v", len(df.BuildCache), err)
+	}
 	if out := build(); ranSteps(out) != 0 {
 		t.Errorf("build after a restart ran %d RUN steps, want 0 (cache lost):\n%s", ranSteps(out), out)
 	}
