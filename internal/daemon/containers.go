@@ -151,8 +151,12 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
+	layers, err := d.rootfsLayers(id, img.TopChainID())
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
 	out, err := specgen.Build(specgen.Input{
-		ID: id, Name: name, Image: imgCfg, Config: specCfg, HostConfig: specHost, Rootfs: p.rootfs,
+		ID: id, Name: name, Image: imgCfg, Config: specCfg, HostConfig: specHost, Rootfs: p.rootfs, Layers: layers,
 		HostnamePath: p.hostname, HostsPath: p.hosts, ResolvConfPath: p.resolvConf,
 		InitPath:     filepath.Join(filepath.Dir(d.runtime), "pier-init"),
 		ContainerPID: d.containerPID,

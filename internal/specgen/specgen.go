@@ -43,6 +43,11 @@ type Input struct {
 
 	Rootfs string // the container's root filesystem, already mounted
 
+	// Layers, top first (the container's upper directory, then the
+	// image's layers), are where /etc/passwd and /etc/group are read when
+	// given: at create, Rootfs is not mounted yet.
+	Layers []string
+
 	// Per-container files bind-mounted over /etc/hostname, /etc/hosts and
 	// /etc/resolv.conf; an empty path mounts nothing.
 	HostnamePath, HostsPath, ResolvConfPath string

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/pier-engine/pier/internal/sys"
 )
@@ -40,7 +43,7 @@ func resolveUser(in Input) (user, error) {
 	}
 	name, group, hasGroup := strings.Cut(spec, ":")
 	u := user{home: "/"}
-	passwd, err := readDB(in.Rootfs, "/etc/passwd", parsePasswd)
+	passwd, err := readDB(in, "/etc/passwd", parsePasswd)
 	if err != nil {
 		return u, fmt.Errorf("Config.User: %w", err)
 	}
@@ -55,7 +58,7 @@ func resolveUser(in Input) (user, error) {
 	} else {
 		return u, invalid("Config.User", fmt.Errorf("unable to find user %s: no matching entries in passwd file", name))
 	}
-	groups, err := readDB(in.Rootfs, "/etc/group", parseGroup)
+	groups, err := readDB(in, "/etc/group", parseGroup)
 	if err != nil {
 		return u, fmt.Errorf("Config.User: %w", err)
 	}
@@ -110,16 +113,17 @@ func parseID(s string) (uint32, bool) {
 
 // readDB reads a file of the container's rootfs inside it (sys.OpenRegularInRoot,
 // which resolves no path out of it); a missing file is an empty
-// database, as it is for Docker.
-func readDB(rootfs, name string, parse func([]string) (entry, bool)) ([]entry, error) {
+// database, as it is for Docker. With in.Layers, the file is read from the
+// layers, as the rootfs is not mounted at create.
+func readDB(in Input, name string, parse func([]string) (entry, bool)) ([]entry, error) {
 	// The rootfs is the container's, which may have made the file a
 	// FIFO or a link to /dev/zero: only a regular file is read.
-	f, err := sys.OpenRegularInRoot(rootfs, name)
+	f, err := openInLayers(in.Rootfs, in.Layers, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s in %s: %w", name, rootfs, err)
+		return nil, err
 	}
 	defer f.Close()
 	var db []entry
@@ -134,7 +138,7 @@ func readDB(rootfs, name string, parse func([]string) (entry, bool)) ([]entry, e
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s in %s: %w", name, rootfs, err)
+		return nil, fmt.Errorf("read %s in %s: %w", name, f.Name(), err)
 	}
 	return db, nil
 }
@@ -164,4 +168,44 @@ func parseGroup(f []string) (entry, bool) {
 		e.member = strings.Split(f[3], ",")
 	}
 	return e, ok
+}
+
+// openInLayers opens name in rootfs, or, when layers are given, in the
+// topmost layer that has it, as overlayfs would show it: a whiteout (a 0:0
+// character device) or an opaque parent directory hides the layers below.
+func openInLayers(rootfs string, layers []string, name string) (*os.File, error) {
+	if len(layers) == 0 {
+		layers = []string{rootfs}
+	}
+	for _, l := range layers {
+		f, err := sys.OpenRegularInRoot(l, name)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			if isWhiteout(filepath.Join(l, name)) {
+				return nil, fs.ErrNotExist
+			}
+			return nil, fmt.Errorf("open %s in %s: %w", name, l, err)
+		}
+		if isOpaque(filepath.Join(l, filepath.Dir(name))) {
+			return nil, fs.ErrNotExist
+		}
+	}
+	return nil, fs.ErrNotExist
+}
+
+func isWhiteout(p string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
+}
+
+func isOpaque(dir string) bool {
+	buf := make([]byte, 4)
+	for _, attr := range []string{"trusted.overlay.opaque", "user.overlay.opaque"} {
+		if n, err := unix.Lgetxattr(dir, attr, buf); err == nil && string(buf[:n]) == "y" {
+			return true
+		}
+	}
+	return false
 }
