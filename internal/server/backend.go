@@ -188,6 +188,9 @@ type NetworkBackend interface {
 	NetworkInspect(ctx context.Context, ref string) (network.Inspect, error)
 	// NetworkCreate makes a network; a taken name is errdefs.ErrConflict.
 	NetworkCreate(ctx context.Context, req network.CreateRequest) (network.CreateResponse, error)
+	// NetworkCreateDuplicate is NetworkCreate letting the name be taken
+	// (CheckDuplicate=false before API 1.44).
+	NetworkCreateDuplicate(ctx context.Context, req network.CreateRequest) (network.CreateResponse, error)
 	// NetworkRemove deletes a network no running container uses.
 	NetworkRemove(ctx context.Context, ref string) error
 	// NetworkConnect and NetworkDisconnect attach and detach a container.

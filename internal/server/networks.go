@@ -42,11 +42,19 @@ func (nr networkRouter) inspect(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (nr networkRouter) create(w http.ResponseWriter, r *http.Request) error {
-	var req network.CreateRequest
+	var req createNetworkRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	resp, err := nr.b.NetworkCreate(r.Context(), req)
+	create := nr.b.NetworkCreate
+	// Before API 1.44 dockerd let a client ask for a second network of a
+	// taken name; since then names are always checked. Omitted is checked
+	// here too (dockerd 20.10 did not check then), so that a name stays a
+	// usable reference unless the client explicitly asks otherwise.
+	if req.CheckDuplicate != nil && !*req.CheckDuplicate && compareVersions(requestVersion(r), "1.44") < 0 {
+		create = nr.b.NetworkCreateDuplicate
+	}
+	resp, err := create(r.Context(), req.CreateRequest)
 	if err != nil {
 		return err
 	}
@@ -91,4 +99,11 @@ func (nr networkRouter) prune(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, report)
+}
+
+// createNetworkRequest is the create body with the field the moby types
+// dropped: CheckDuplicate, honoured before API 1.44.
+type createNetworkRequest struct {
+	network.CreateRequest
+	CheckDuplicate *bool `json:"CheckDuplicate,omitempty"`
 }

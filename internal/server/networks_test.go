@@ -19,6 +19,7 @@ type fakeNetworks struct {
 	nets      map[string]network.Inspect // by name
 	connected map[string]string          // container → network
 	filters   map[string][]string
+	dups      int // NetworkCreateDuplicate calls
 }
 
 func newFakeNetworks() *fakeNetworks {
@@ -60,6 +61,11 @@ func (f *fakeNetworks) NetworkCreate(_ context.Context, req network.CreateReques
 	}
 	f.nets[req.Name] = network.Inspect{Network: n}
 	return network.CreateResponse{ID: n.ID}, nil
+}
+
+func (f *fakeNetworks) NetworkCreateDuplicate(_ context.Context, req network.CreateRequest) (network.CreateResponse, error) {
+	f.dups++
+	return network.CreateResponse{ID: "id-dup-" + req.Name}, nil
 }
 
 func (f *fakeNetworks) NetworkRemove(_ context.Context, ref string) error {
@@ -148,5 +154,29 @@ func TestNetworkRoutes(t *testing.T) {
 	var report network.PruneReport
 	if rec := doBody(t, s, "POST", "/networks/prune", "", ""); rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &report) != nil || report.NetworksDeleted[0] != "gone" {
 		t.Errorf("prune = %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestNetworkCreateCheckDuplicate: CheckDuplicate=false lets a name be
+// taken twice only before API 1.44; omitted or true, or at 1.44, the name
+// is checked.
+func TestNetworkCreateCheckDuplicate(t *testing.T) {
+	f := newFakeNetworks()
+	s := New(Config{Backend: &fakeBackend{}, Networks: f, Version: "9.8.7"})
+	for _, c := range []struct {
+		path, body string
+		dup        bool
+	}{
+		{"/v1.41/networks/create", `{"Name":"n1","CheckDuplicate":false}`, true},
+		{"/v1.43/networks/create", `{"Name":"n2","CheckDuplicate":false}`, true},
+		{"/v1.44/networks/create", `{"Name":"n3","CheckDuplicate":false}`, false},
+		{"/v1.41/networks/create", `{"Name":"n4","CheckDuplicate":true}`, false},
+		{"/v1.41/networks/create", `{"Name":"n5"}`, false},
+	} {
+		before := f.dups
+		rec := doBody(t, s, "POST", c.path, "application/json", c.body)
+		if rec.Code != http.StatusCreated || (f.dups > before) != c.dup {
+			t.Errorf("%s %s = %d %s, duplicate allowed %v, want %v", c.path, c.body, rec.Code, rec.Body, f.dups > before, c.dup)
+		}
 	}
 }

@@ -109,6 +109,17 @@ func (c *Controller) NetworkInspect(ctx context.Context, ref string) (apinet.Ins
 // NetworkCreate makes a bridge network: its own bridge and subnet (the
 // one asked for, or a free /16), isolated from every other apinet.
 func (c *Controller) NetworkCreate(ctx context.Context, req apinet.CreateRequest) (apinet.CreateResponse, error) {
+	return c.networkCreate(req, false)
+}
+
+// NetworkCreateDuplicate is NetworkCreate allowing a name another network
+// has already: dockerd's CheckDuplicate=false before API 1.44. Lookups by
+// that name then fail as ambiguous; the ids still find each.
+func (c *Controller) NetworkCreateDuplicate(ctx context.Context, req apinet.CreateRequest) (apinet.CreateResponse, error) {
+	return c.networkCreate(req, true)
+}
+
+func (c *Controller) networkCreate(req apinet.CreateRequest, duplicate bool) (apinet.CreateResponse, error) {
 	n, err := c.newNetworkRecord(req)
 	if err != nil {
 		return apinet.CreateResponse{}, err
@@ -120,7 +131,7 @@ func (c *Controller) NetworkCreate(ctx context.Context, req apinet.CreateRequest
 		return apinet.CreateResponse{}, err
 	}
 	for _, o := range recs {
-		if o.Name == n.Name {
+		if o.Name == n.Name && (!duplicate || o.predefined()) {
 			return apinet.CreateResponse{}, fmt.Errorf("network with name %s already exists: %w", n.Name, errdefs.ErrConflict)
 		}
 		if o.Bridge != "" && o.Bridge == n.Bridge {

@@ -244,3 +244,37 @@ func TestNetworkCustomGateway(t *testing.T) {
 		t.Errorf("allocating the gateway: %v", err)
 	}
 }
+
+// TestNetworkDuplicateName: a second network of a taken name only when
+// asked (CheckDuplicate=false); the name is then ambiguous, listing both
+// ids, and each id still finds its network.
+func TestNetworkDuplicateName(t *testing.T) {
+	d, _ := newTestController(t)
+	ctx := context.Background()
+	a, err := d.NetworkCreate(ctx, apinet.CreateRequest{Name: "twin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.NetworkCreate(ctx, apinet.CreateRequest{Name: "twin"}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("second create without duplicate: %v", err)
+	}
+	b, err := d.NetworkCreateDuplicate(ctx, apinet.CreateRequest{Name: "twin"})
+	if err != nil || b.ID == a.ID {
+		t.Fatalf("duplicate create = %+v, %v", b, err)
+	}
+	if _, err := d.NetworkCreateDuplicate(ctx, apinet.CreateRequest{Name: "bridge"}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("duplicate of a predefined network: %v", err)
+	}
+	_, err = d.NetworkInspect(ctx, "twin")
+	if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "ambiguous") || !strings.Contains(err.Error(), a.ID) || !strings.Contains(err.Error(), b.ID) {
+		t.Errorf("inspect by the shared name: %v", err)
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if n, err := d.NetworkInspect(ctx, id); err != nil || n.ID != id {
+			t.Errorf("inspect %s = %s, %v", id, n.ID, err)
+		}
+		if err := d.NetworkRemove(ctx, id); err != nil {
+			t.Errorf("rm %s: %v", id, err)
+		}
+	}
+}

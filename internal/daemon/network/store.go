@@ -218,14 +218,29 @@ func (c *Controller) findNetwork(ref string) (netRecord, error) {
 	case "", "default":
 		ref = "bridge"
 	}
-	var prefixed []netRecord
+	// dockerd's order: the full id, then the name, then an id prefix. A
+	// name two networks share (CheckDuplicate=false) is ambiguous.
+	var named, prefixed []netRecord
 	for _, n := range recs {
-		if n.ID == ref || n.Name == ref {
+		if n.ID == ref {
 			return n, nil
+		}
+		if n.Name == ref {
+			named = append(named, n)
 		}
 		if strings.HasPrefix(n.ID, ref) {
 			prefixed = append(prefixed, n)
 		}
+	}
+	if len(named) == 1 {
+		return named[0], nil
+	}
+	if len(named) > 1 {
+		ids := make([]string, len(named))
+		for i, n := range named {
+			ids[i] = n.ID
+		}
+		return netRecord{}, fmt.Errorf("network %s is ambiguous (%d matches found based on name: %s): %w", ref, len(named), strings.Join(ids, ", "), errdefs.ErrInvalidArgument)
 	}
 	if len(prefixed) == 1 {
 		return prefixed[0], nil
