@@ -119,9 +119,23 @@ func TestRename(t *testing.T) {
 }
 
 func TestTopAndNamespacesOfThisProcess(t *testing.T) {
-	d, _, _ := runningFake(t)
+	d, id, _ := runningFake(t)
 	ctx := context.Background()
+	// With pier-init (no --init given), PID 1 is pier's and top leaves it out.
 	top, err := d.ContainerTop(ctx, "web", "")
+	if err != nil || len(top.Processes) != 0 {
+		t.Fatalf("top with pier-init = %+v (%v), want no rows", top, err)
+	}
+	// --init=false: PID 1 is the user's program.
+	var r containerRecord
+	if err := d.md.Update(containerKind, id, &r, func() error {
+		noInit := false
+		r.HostConfig.Init = &noInit
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	top, err = d.ContainerTop(ctx, "web", "")
 	if err != nil {
 		t.Fatal(err)
 	}
