@@ -63,7 +63,8 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 	return id, nil
 }
 
-// joinPod points the container's spec at the pod's network namespace and
+// joinPod points the container's spec at the pod's network, IPC and UTS
+// namespaces and
 // gives it the pod's resolv.conf.
 func (c *CRI) joinPod(id string, s *pod.Sandbox) error {
 	p := c.d.paths(id)
@@ -75,10 +76,16 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox) error {
 	if err := json.Unmarshal(b, &spec); err != nil {
 		return fmt.Errorf("container %s: spec: %w", id, err)
 	}
-	if s.Netns != "" && spec.Linux != nil {
+	podNS := map[specs.LinuxNamespaceType]string{
+		specs.NetworkNamespace: s.Netns, specs.IPCNamespace: s.Ipcns, specs.UTSNamespace: s.Utsns,
+	}
+	if spec.Linux != nil {
 		for i, ns := range spec.Linux.Namespaces {
-			if ns.Type == specs.NetworkNamespace {
-				spec.Linux.Namespaces[i].Path = s.Netns
+			// a container of a pod joins the pod's namespaces where it
+			// would have had new ones (not the host's, nor another
+			// container's)
+			if p := podNS[ns.Type]; p != "" && ns.Path == "" {
+				spec.Linux.Namespaces[i].Path = p
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/pier-engine/pier/internal/daemon/pod"
@@ -71,6 +72,9 @@ func (c *CRI) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfi
 			return "", fmt.Errorf("pod %s: %w", id, err)
 		}
 	}
+	if err := c.podNamespaces(s, dir); err != nil {
+		return "", err
+	}
 	s.Ready = true
 	if err := c.d.md.Create(pod.Kind, id, s); err != nil {
 		return "", fmt.Errorf("pod %s: %w", id, err)
@@ -118,9 +122,40 @@ func writeResolvConf(path string, dns *runtimeapi.DNSConfig) error {
 	return nil
 }
 
-// teardown releases the sandbox's network: CNI, then the namespace file.
+// podNamespaces makes the pod's IPC and UTS namespaces, held by
+// bind-mounted files in the pod's directory like its netns; the UTS one
+// has the pod's hostname. A hostNetwork pod has the host's UTS, a pod
+// with IPC NODE the host's IPC.
+func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
+	nsOpts := s.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	if nsOpts.GetIpc() != runtimeapi.NamespaceMode_NODE {
+		p := filepath.Join(dir, "ipcns")
+		if err := pod.NewNamespace(p, unix.CLONE_NEWIPC, ""); err != nil {
+			return fmt.Errorf("pod %s: %w", s.ID, err)
+		}
+		s.Ipcns = p
+	}
+	if !s.HostNetwork() {
+		p := filepath.Join(dir, "utsns")
+		if err := pod.NewNamespace(p, unix.CLONE_NEWUTS, s.Config.GetHostname()); err != nil {
+			return fmt.Errorf("pod %s: %w", s.ID, err)
+		}
+		s.Utsns = p
+	}
+	return nil
+}
+
+// teardown releases the sandbox's network: CNI, then the namespace file;
+// then its IPC and UTS namespace files.
 func (c *CRI) teardown(ctx context.Context, s *pod.Sandbox) error {
 	var errs []error
+	for _, p := range []string{s.Ipcns, s.Utsns} {
+		if p != "" {
+			if err := pod.DeleteNamespace(p); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	if s.Netns != "" {
 		if err := c.cni.Teardown(ctx, s.ID, s.Netns, s.Ports); err != nil {
 			errs = append(errs, err)
@@ -176,7 +211,7 @@ func (c *CRI) StopPodSandbox(ctx context.Context, id string) error {
 		return fmt.Errorf("pod %s: %w", s.ID, err)
 	}
 	return c.d.md.Update(pod.Kind, s.ID, s, func() error {
-		s.Ready, s.Netns = false, ""
+		s.Ready, s.Netns, s.Ipcns, s.Utsns = false, "", "", ""
 		return nil
 	})
 }

@@ -178,6 +178,14 @@ func TestCRIPodLocalhostExecLogsPortForward(t *testing.T) {
 	if out := e.cri(t, "exec", ids["sidecar"], "sh", "-c", "echo $((6*7))"); out != "42" {
 		t.Errorf("exec output %q, want 42", out)
 	}
+	// the pod's IPC and UTS namespaces are shared, with the pod's hostname
+	nsOf := func(id string) string {
+		return e.cri(t, "exec", id, "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname")
+	}
+	hostIPC, _ := os.Readlink("/proc/self/ns/ipc")
+	if a, b := nsOf(ids["server"]), nsOf(ids["sidecar"]); a != b || !strings.HasSuffix(a, "\nweb") || strings.Contains(a, hostIPC) {
+		t.Errorf("namespaces and hostname: server %q, sidecar %q; want the same, not the host's IPC %s, hostname web", a, b, hostIPC)
+	}
 	if logs := e.cri(t, "logs", ids["server"]); !strings.Contains(logs, "hello-from-server") {
 		t.Errorf("crictl logs = %q", logs)
 	}

@@ -27,7 +27,11 @@ type Sandbox struct {
 	Ready   bool                         `json:"ready"`
 	// Netns is the bind-mounted network namespace file; empty for
 	// hostNetwork pods and once the sandbox is stopped.
-	Netns        string        `json:"netns,omitempty"`
+	Netns string `json:"netns,omitempty"`
+	// Ipcns and Utsns are the pod's bind-mounted IPC and UTS namespace
+	// files, which all its containers join; empty for the host's.
+	Ipcns        string        `json:"ipcns,omitempty"`
+	Utsns        string        `json:"utsns,omitempty"`
 	IP           string        `json:"ip,omitempty"`
 	Ports        []PortMapping `json:"ports,omitempty"`
 	CgroupParent string        `json:"cgroupParent"`
