@@ -287,3 +287,20 @@ func buildCacheRecords(t *testing.T, d *pierd) int {
 	}
 	return len(df.BuildCache)
 }
+
+// TestBuildKitCompose: with buildx present, `docker compose build` builds
+// through pierd's BuildKit (a cache mount proves it is not the classic
+// path) and the image runs.
+func TestBuildKitCompose(t *testing.T) {
+	r := newBuildRig(t)
+	dir := writeContext(t, map[string]string{
+		"Dockerfile":   "FROM busybox\nRUN --mount=type=cache,target=/c echo composed > /msg\nCMD [\"cat\", \"/msg\"]\n",
+		"compose.yaml": "services:\n  app:\n    build: .\n    image: bkcompose\n",
+	})
+	r.mustBuildx("compose", "-f", filepath.Join(dir, "compose.yaml"), "build")
+	if got := r.mustDocker(nil, "run", "--rm", "bkcompose"); got != "composed\n" {
+		t.Errorf("run bkcompose = %q", got)
+	}
+	r.mustDocker(nil, "rmi", "bkcompose")
+	r.nothingLeft()
+}
