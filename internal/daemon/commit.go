@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -69,7 +70,7 @@ func (d *Daemon) ContainerCommit(ctx context.Context, ref string, opts CommitOpt
 			return "", fmt.Errorf("commit %s: %w: %w", r.ID, err, errdefs.ErrInvalidArgument)
 		}
 	}
-	img, err := d.commitImage(ctx, parent.ID, r.ID, cfg)
+	img, err := d.commitImageOf(ctx, parent.ID, r.ID, cfg, r.Config)
 	if err != nil {
 		return "", err
 	}
@@ -142,6 +143,12 @@ func mergeCommitConfig(img v1.Config, overs ...*container.Config) v1.Config {
 // EmptyLayer when there is no change. The layer is streamed from the
 // upper directory into the store; nothing is visible until it is whole.
 func (d *Daemon) commitImage(ctx context.Context, parent, ctr string, cfg *v1.ConfigFile) (*image.Image, error) {
+	return d.commitImageOf(ctx, parent, ctr, cfg, nil)
+}
+
+// commitImageOf is commitImage also writing the container's own config as
+// the image config's container_config, as dockerd's commit does.
+func (d *Daemon) commitImageOf(ctx context.Context, parent, ctr string, cfg *v1.ConfigFile, ctrCfg *container.Config) (*image.Image, error) {
 	var pimg *image.Image
 	var lower []string
 	snaps := d.images.Snapshots()
@@ -180,9 +187,34 @@ func (d *Daemon) commitImage(ctx context.Context, parent, ctr string, cfg *v1.Co
 	if layer == nil && len(cfg.History) > 0 {
 		cfg.History[len(cfg.History)-1].EmptyLayer = true
 	}
-	img, err := d.images.Commit(ctx, pimg, layer, cfg)
+	var cc any
+	if ctrCfg != nil {
+		cc = ctrCfg
+	}
+	img, err := d.images.CommitContainer(ctx, pimg, layer, cfg, cc)
 	if err != nil {
 		return nil, err
 	}
 	return img, nil
+}
+
+// ImageLegacyInspect is what image inspect shows only before API 1.45, as
+// dockerd's graphdriver store does: the committed container's id and
+// config (the config's container and container_config), and the parent,
+// a local image a commit was made from (its config's Image).
+func (d *Daemon) ImageLegacyInspect(ctx context.Context, ref string) (ctr string, ctrCfg json.RawMessage, parent string, err error) {
+	img, err := d.images.Get(ref)
+	if err != nil {
+		return "", nil, "", err
+	}
+	l, err := d.images.Legacy(img)
+	if err != nil {
+		return "", nil, "", err
+	}
+	if strings.HasPrefix(l.Image, "sha256:") {
+		if p, err := d.images.Get(l.Image); err == nil && p.ID == l.Image {
+			parent = p.ID
+		}
+	}
+	return l.Container, l.ContainerConfig, parent, nil
 }

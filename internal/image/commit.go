@@ -21,6 +21,13 @@ import (
 // layers; its history must already describe them. The image is visible,
 // and refs point at it, only once its blobs and layer are on disk.
 func (s *Store) Commit(ctx context.Context, parent *Image, layer io.Reader, cfg *v1.ConfigFile, refs ...string) (*Image, error) {
+	return s.CommitContainer(ctx, parent, layer, cfg, nil, refs...)
+}
+
+// CommitContainer is Commit writing, as dockerd does, the committed
+// container's own config as the config's "container_config" (nil: none);
+// image inspect shows it as ContainerConfig before API 1.45.
+func (s *Store) CommitContainer(ctx context.Context, parent *Image, layer io.Reader, cfg *v1.ConfigFile, containerConfig any, refs ...string) (*Image, error) {
 	s.writers.RLock()
 	defer s.writers.RUnlock()
 	var recs []Layer
@@ -43,7 +50,7 @@ func (s *Store) Commit(ctx context.Context, parent *Image, layer io.Reader, cfg 
 		recs = append(recs, l)
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
 	}
-	rawConfig, err := json.Marshal(cfg)
+	rawConfig, err := marshalConfig(cfg, containerConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 
 	"github.com/moby/moby/api/types/container"
@@ -164,6 +165,10 @@ type ImageBackend interface {
 	// and platforms, without pulling.
 	DistributionInspect(ctx context.Context, ref string) (registry.DistributionInspect, error)
 	ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error)
+	// ImageLegacyInspect is what inspect shows before API 1.45: the
+	// committed container's id and config (raw JSON, nil when none) and the
+	// local parent image's id ("" when none).
+	ImageLegacyInspect(ctx context.Context, ref string) (ctr string, ctrCfg json.RawMessage, parent string, err error)
 	ImageHistory(ctx context.Context, ref string) ([]image.HistoryResponseItem, error)
 	ImageTag(ctx context.Context, source, ref string) error
 	ImageRemove(ctx context.Context, ref string, force bool) ([]image.DeleteResponse, error)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"path"
 	"slices"
@@ -183,7 +184,24 @@ func (ir imageRouter) inspectImage(w http.ResponseWriter, r *http.Request, name 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, img)
+	if compareVersions(requestVersion(r), "1.45") >= 0 {
+		return writeJSON(w, http.StatusOK, img)
+	}
+	ctr, ctrCfg, parent, err := ir.b.ImageLegacyInspect(r.Context(), img.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, legacyImageInspect{InspectResponse: img, Container: ctr, ContainerConfig: ctrCfg, Parent: parent})
+}
+
+// legacyImageInspect is image inspect before API 1.45, when dockerd still
+// sent the committing container's id and config (and "Parent" too; the
+// moby types pier uses have dropped all three).
+type legacyImageInspect struct {
+	image.InspectResponse
+	Parent          string
+	Container       string
+	ContainerConfig json.RawMessage
 }
 
 func (ir imageRouter) imageHistory(w http.ResponseWriter, r *http.Request, name string) error {

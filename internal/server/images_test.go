@@ -193,6 +193,13 @@ func (f *fakeImages) ImageImport(_ context.Context, r io.Reader, ref string, cha
 	return "sha256:ffff", nil
 }
 
+func (f *fakeImages) ImageLegacyInspect(_ context.Context, ref string) (string, json.RawMessage, string, error) {
+	if ref != "sha256:bbbb2222" {
+		return "", nil, "", nil
+	}
+	return "c0ffee", json.RawMessage(`{"Image":"busybox","Cmd":["touch","/test"]}`), "sha256:aaaa1111", nil
+}
+
 func newImageServer(f *fakeImages) *Server {
 	return New(Config{Backend: &fakeBackend{}, Images: f, Version: "9.8.7"})
 }
@@ -593,5 +600,25 @@ func TestImageListTimeFilters(t *testing.T) {
 	}
 	if code, _ := ids(`{"until":{"whenever":true}}`); code != http.StatusBadRequest {
 		t.Errorf("until=whenever = %d, want 400", code)
+	}
+}
+
+// TestImageInspectLegacy: before API 1.45 inspect carries Container,
+// ContainerConfig and Parent as dockerd's did; from 1.45 on it does not.
+func TestImageInspectLegacy(t *testing.T) {
+	s := newImageServer(newFakeImages())
+	rec := imageRequest(t, s, "GET", "/v1.41/images/app:v1/json", "")
+	var got map[string]json.RawMessage
+	decodeImageJSON(t, rec, &got)
+	var cc struct{ Image string }
+	if rec.Code != http.StatusOK || string(got["Container"]) != `"c0ffee"` || string(got["Parent"]) != `"sha256:aaaa1111"` ||
+		json.Unmarshal(got["ContainerConfig"], &cc) != nil || cc.Image != "busybox" || string(got["Id"]) != `"sha256:bbbb2222"` {
+		t.Errorf("inspect at 1.41 = %d %s", rec.Code, rec.Body)
+	}
+	rec = imageRequest(t, s, "GET", "/v1.45/images/app:v1/json", "")
+	got = nil
+	decodeImageJSON(t, rec, &got)
+	if _, ok := got["ContainerConfig"]; rec.Code != http.StatusOK || ok || got["Container"] != nil {
+		t.Errorf("inspect at 1.45 = %d %s", rec.Code, rec.Body)
 	}
 }

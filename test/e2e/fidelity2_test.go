@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -24,4 +25,46 @@ func TestNetworkCustomGateway(t *testing.T) {
 		t.Errorf("gateway outside the subnet = %d %s", code, errs)
 	}
 	dk("network", "rm", "gwnet")
+}
+
+// TestCommitLegacyInspect: a committed image's inspect before API 1.45
+// carries the container's id and config and the parent image, as dockerd's
+// did (docker-py's commit tests read them); from 1.45 on it does not.
+func TestCommitLegacyInspect(t *testing.T) {
+	d := newPierd(t, "busybox")
+	dk := dockerOn(t, d)
+	ctr := dk("create", "--network", "none", "busybox", "touch", "/test")
+	dk("start", "-a", ctr)
+	img := dk("commit", "-c", "EXPOSE 8000", ctr)
+	defer dk("rmi", img)
+	defer dk("rm", ctr)
+	busybox := dk("image", "inspect", "-f", "{{.Id}}", "busybox")
+	inspect := func(version string) map[string]json.RawMessage {
+		t.Helper()
+		resp, err := d.get("/" + version + "/images/" + img + "/json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]json.RawMessage
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("inspect at %s = %d, %v", version, resp.StatusCode, err)
+		}
+		return out
+	}
+	old := inspect("v1.41")
+	var cc struct {
+		Image string
+		Cmd   []string
+	}
+	var container, parent string
+	_ = json.Unmarshal(old["Container"], &container)
+	_ = json.Unmarshal(old["Parent"], &parent)
+	if err := json.Unmarshal(old["ContainerConfig"], &cc); err != nil || cc.Image != "busybox" || strings.Join(cc.Cmd, " ") != "touch /test" ||
+		container != ctr || parent != busybox {
+		t.Errorf("at 1.41: Container %q (want %s), Parent %q (want %s), ContainerConfig %s", container, ctr, parent, busybox, old["ContainerConfig"])
+	}
+	if now := inspect("v1.45"); now["ContainerConfig"] != nil || now["Container"] != nil {
+		t.Errorf("at 1.45 inspect still has Container %s, ContainerConfig %s", now["Container"], now["ContainerConfig"])
+	}
 }
