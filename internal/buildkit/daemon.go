@@ -2,6 +2,8 @@ package buildkit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +34,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc"
 
+	"github.com/pier-engine/pier/internal/cgroups"
+
 	// BuildKit's gRPC codec for its vtproto messages.
 	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto"
 )
@@ -58,6 +62,8 @@ type Daemon struct {
 	GRPC     *grpc.Server
 	ctrl     *control.Controller
 	worker   *base.Worker
+	// cgroupParent holds the RUN steps' cgroups.
+	cgroupParent string
 }
 
 // Start builds the worker and the controller. It is what Lazy calls on
@@ -87,13 +93,31 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	srv := grpc.NewServer()
 	ctrl.Register(srv)
-	return &Daemon{Sessions: sm, GRPC: srv, ctrl: ctrl, worker: w}, nil
+	return &Daemon{Sessions: sm, GRPC: srv, ctrl: ctrl, worker: w, cgroupParent: cgroupParent(cfg.Root)}, nil
 }
 
-// Close stops the controller and the gRPC server.
+// Close stops the controller and the gRPC server, and removes the
+// cgroup parent of RUN steps (pier-runtime removes each step's own).
 func (d *Daemon) Close() error {
 	d.GRPC.Stop()
-	return d.ctrl.Close()
+	err := d.ctrl.Close()
+	// BuildKit puts each step at <parent>/buildkit/<id>.
+	for _, p := range []string{d.cgroupParent + "/buildkit", d.cgroupParent} {
+		if m, cerr := cgroups.New(cgroups.Config{Path: "/" + p}); cerr == nil {
+			if cerr := m.Destroy(); cerr != nil && err == nil {
+				err = fmt.Errorf("remove cgroup %s: %w", p, cerr)
+			}
+		}
+	}
+	return err
+}
+
+// cgroupParent is where RUN steps' cgroups go: under pier's parent, one
+// per pierd root, so that pierds never touch each other's (BuildKit's own
+// default, /buildkit, is outside pier's).
+func cgroupParent(root string) string {
+	sum := sha256.Sum256([]byte(root))
+	return cgroups.Parent + "/buildkit-" + hex.EncodeToString(sum[:6])
 }
 
 func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
@@ -107,7 +131,7 @@ func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
 	// does when it has no CNI configuration.
 	nopt := netproviders.Opt{Mode: "host"}
 	opt, err := runc.NewWorkerOpt(cfg.Root, sn, false, oci.ProcessSandbox, nil, nil, nopt, nil,
-		cfg.Runtime, "", false, nil, "", "", nil)
+		cfg.Runtime, "", false, nil, "", cgroupParent(cfg.Root), nil)
 	if err != nil {
 		return nil, fmt.Errorf("buildkit worker: %w", err)
 	}
