@@ -13,7 +13,7 @@
 //	EnsureBridge(name, subnet, mtu)   once per network, idempotent
 //	EnsureNAT(subnet, bridge)         once per network, idempotent
 //	OpenIPAM(dir, name, subnet)       once per network; survives restarts
-//	(EnsureBridgeGateway, OpenIPAMGateway: a gateway other than the first address)
+//	(EnsureBridgeGateway, OpenIPAMPool: a gateway other than the first address, an ip range)
 //	ipam.Allocate(owner)              per container
 //	Attach(netnsPath, bridge, ip, "eth0")
 //	Limit(ep.HostName, egress, ingress) per container, optional

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/pier-engine/pier/internal/atomicfile"
@@ -29,6 +30,10 @@ type IPAM struct {
 	path    string
 	subnet  netip.Prefix
 	gateway netip.Addr // the bridge's address, never handed out
+	// pool narrows Allocate (not AllocateAddr) to a range of the subnet
+	// (IPRange); reserved addresses (AuxiliaryAddresses) are never handed out.
+	pool     netip.Prefix
+	reserved []netip.Addr
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -48,23 +53,56 @@ type ipamState struct {
 // dir/name.json. A file recorded for another subnet is a conflict: the
 // caller must release every address before changing a network's subnet.
 func OpenIPAM(dir, name string, subnet netip.Prefix) (*IPAM, error) {
-	return OpenIPAMGateway(dir, name, subnet, Gateway(subnet))
+	return OpenIPAMPool(dir, name, Pool{Subnet: subnet})
 }
 
-// OpenIPAMGateway is OpenIPAM for a network whose bridge holds gateway
-// rather than the subnet's first address (docker network create
-// --gateway); the first address is then free for containers, as in dockerd.
-func OpenIPAMGateway(dir, name string, subnet netip.Prefix, gateway netip.Addr) (*IPAM, error) {
-	if err := checkSubnet(subnet); err != nil {
+// Pool is a network's addressing as docker network create's IPAM config
+// gives it: the gateway (zero: the subnet's first address), the range
+// containers get their addresses from (zero: the whole subnet), and
+// addresses never to hand out.
+type Pool struct {
+	Subnet   netip.Prefix
+	Gateway  netip.Addr
+	Range    netip.Prefix
+	Reserved []netip.Addr
+}
+
+// CheckPool reports what is wrong with p, naming the field.
+func CheckPool(p Pool) error {
+	if err := checkSubnet(p.Subnet); err != nil {
+		return err
+	}
+	if p.Gateway.IsValid() {
+		if err := CheckGateway(p.Subnet, p.Gateway); err != nil {
+			return err
+		}
+	}
+	if p.Range.IsValid() && (p.Range.Masked() != p.Range || p.Range.Bits() < p.Subnet.Bits() || !p.Subnet.Contains(p.Range.Addr())) {
+		return fmt.Errorf("ip-range %s: not a network address inside subnet %s: %w", p.Range, p.Subnet, errdefs.ErrInvalidArgument)
+	}
+	for _, a := range p.Reserved {
+		if !p.Subnet.Contains(a) {
+			return fmt.Errorf("auxiliary address %s: not in subnet %s: %w", a, p.Subnet, errdefs.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
+// OpenIPAMPool is OpenIPAM for a pool with a gateway other than the
+// subnet's first address (the first address is then free for containers,
+// as in dockerd), an ip range, or reserved addresses.
+func OpenIPAMPool(dir, name string, p Pool) (*IPAM, error) {
+	if !p.Gateway.IsValid() {
+		p.Gateway = Gateway(p.Subnet)
+	}
+	if err := CheckPool(p); err != nil {
 		return nil, err
 	}
-	if err := CheckGateway(subnet, gateway); err != nil {
-		return nil, err
-	}
+	subnet, gateway := p.Subnet, p.Gateway
 	if name == "" || filepath.Base(name) != name || name[0] == '.' {
 		return nil, fmt.Errorf("ipam %q: bad network name: %w", name, errdefs.ErrInvalidArgument)
 	}
-	m := &IPAM{path: filepath.Join(dir, name+".json"), subnet: subnet, gateway: gateway}
+	m := &IPAM{path: filepath.Join(dir, name+".json"), subnet: subnet, gateway: gateway, pool: p.Range, reserved: p.Reserved}
 	m.state = ipamState{Subnet: subnet, Allocated: map[netip.Addr]string{}}
 	b, err := os.ReadFile(m.path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -92,7 +130,12 @@ func (m *IPAM) Subnet() netip.Prefix { return m.subnet }
 
 // usable reports whether a may be given to a container.
 func (m *IPAM) usable(a netip.Addr) bool {
-	return m.subnet.Contains(a) && a != m.subnet.Addr() && a != m.gateway && a != Broadcast(m.subnet)
+	return m.subnet.Contains(a) && a != m.subnet.Addr() && a != m.gateway && a != Broadcast(m.subnet) && !slices.Contains(m.reserved, a)
+}
+
+// dynamic reports whether Allocate may pick a.
+func (m *IPAM) dynamic(a netip.Addr) bool {
+	return m.usable(a) && (!m.pool.IsValid() || m.pool.Contains(a))
 }
 
 // Allocate hands out a free address to owner and records it before
@@ -110,7 +153,7 @@ func (m *IPAM) Allocate(owner string) (netip.Addr, error) {
 		if !m.subnet.Contains(a) {
 			a = m.subnet.Addr()
 		}
-		if m.usable(a) {
+		if m.dynamic(a) {
 			if _, used := m.state.Allocated[a]; !used {
 				break
 			}

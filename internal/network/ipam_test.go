@@ -141,7 +141,7 @@ func TestIPAMFailedWriteKeepsState(t *testing.T) {
 func TestIPAMCustomGateway(t *testing.T) {
 	sub := netip.MustParsePrefix("10.9.0.0/29")
 	gw := netip.MustParseAddr("10.9.0.6")
-	m, err := OpenIPAMGateway(t.TempDir(), "n", sub, gw)
+	m, err := OpenIPAMPool(t.TempDir(), "n", Pool{Subnet: sub, Gateway: gw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +156,44 @@ func TestIPAMCustomGateway(t *testing.T) {
 		t.Errorf("sixth allocation: %v, want full", err)
 	}
 	for _, bad := range []string{"10.9.0.0", "10.9.0.7", "10.9.1.1"} {
-		if _, err := OpenIPAMGateway(t.TempDir(), "n", sub, netip.MustParseAddr(bad)); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		if _, err := OpenIPAMPool(t.TempDir(), "n", Pool{Subnet: sub, Gateway: netip.MustParseAddr(bad)}); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("gateway %s: %v, want invalid", bad, err)
+		}
+	}
+}
+
+func TestIPAMRangeAndReserved(t *testing.T) {
+	p := Pool{Subnet: netip.MustParsePrefix("10.9.0.0/24"), Gateway: netip.MustParseAddr("10.9.0.254"),
+		Range: netip.MustParsePrefix("10.9.0.8/30"), Reserved: []netip.Addr{netip.MustParseAddr("10.9.0.9")}}
+	m, err := OpenIPAMPool(t.TempDir(), "n", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[netip.Addr]bool{}
+	for range 3 {
+		got[mustAlloc(t, m, "c")] = true
+	}
+	if !got[netip.MustParseAddr("10.9.0.8")] || !got[netip.MustParseAddr("10.9.0.10")] || !got[netip.MustParseAddr("10.9.0.11")] {
+		t.Errorf("allocated %v: want the range 10.9.0.8/30 but the reserved .9", got)
+	}
+	if _, err := m.Allocate("c"); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("allocation past the range: %v, want full", err)
+	}
+	// A chosen address may lie outside the range, as in dockerd, but not
+	// on a reserved one.
+	if err := m.AllocateAddr(netip.MustParseAddr("10.9.0.100"), "d"); err != nil {
+		t.Errorf("chosen address outside the range: %v", err)
+	}
+	if err := m.AllocateAddr(netip.MustParseAddr("10.9.0.9"), "d"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("chosen reserved address: %v", err)
+	}
+	for _, bad := range []Pool{
+		{Subnet: p.Subnet, Range: netip.MustParsePrefix("10.8.0.0/28")},
+		{Subnet: p.Subnet, Range: netip.MustParsePrefix("10.9.0.0/16")},
+		{Subnet: p.Subnet, Reserved: []netip.Addr{netip.MustParseAddr("10.10.0.1")}},
+	} {
+		if _, err := OpenIPAMPool(t.TempDir(), "n", bad); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("pool %+v: %v, want invalid", bad, err)
 		}
 	}
 }

@@ -17,6 +17,15 @@ func TestNetworkCustomGateway(t *testing.T) {
 	if gw := (dk("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "gwnet")); gw != "10.236.9.254" {
 		t.Errorf("inspect gateway = %q", gw)
 	}
+	// An ip range and an auxiliary address narrow what containers get.
+	dk("network", "create", "--subnet", "10.236.12.0/24", "--ip-range", "10.236.12.64/30", "--aux-address", "r=10.236.12.64", "ranged")
+	if got := dk("network", "inspect", "-f", "{{range .IPAM.Config}}{{.IPRange}} {{.AuxiliaryAddresses}}{{end}}", "ranged"); got != "10.236.12.64/30 map[r:10.236.12.64]" {
+		t.Errorf("inspect ranged = %q", got)
+	}
+	if got := dk("run", "--rm", "--network", "ranged", "busybox", "sh", "-c", "ip -4 -o addr show eth0"); !strings.Contains(got, "inet 10.236.12.65/24") {
+		t.Errorf("address on the ranged network: %s, want 10.236.12.65", got)
+	}
+	dk("network", "rm", "ranged")
 	out := dk("run", "--rm", "--network", "gwnet", "busybox", "sh", "-c", "ip -4 route; ip -4 -o addr show eth0; ping -c1 -W2 10.236.9.254 >/dev/null && echo pong")
 	if !strings.Contains(out, "default via 10.236.9.254") || !strings.Contains(out, "inet 10.236.9.1/24") || !strings.Contains(out, "pong") {
 		t.Errorf("in the container:\n%s\nwant the default route via 10.236.9.254, address 10.236.9.1, and the gateway answering", out)

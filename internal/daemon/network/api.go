@@ -63,7 +63,7 @@ func (n netRecord) toAPI() apinet.Network {
 	api := apinet.Network{
 		Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver,
 		EnableIPv4: n.Driver == driverBridge, Internal: n.Internal,
-		IPAM:    apinet.IPAM{Driver: "default", Options: map[string]string{}, Config: []apinet.IPAMConfig{}},
+		IPAM:    apinet.IPAM{Driver: "default", Options: maps.Clone(n.IPAMOptions), Config: []apinet.IPAMConfig{}},
 		Options: maps.Clone(n.Options), Labels: maps.Clone(n.Labels),
 	}
 	if api.Options == nil {
@@ -73,7 +73,7 @@ func (n netRecord) toAPI() apinet.Network {
 		api.Labels = map[string]string{}
 	}
 	if n.Subnet.IsValid() {
-		api.IPAM.Config = append(api.IPAM.Config, apinet.IPAMConfig{Subnet: n.Subnet, Gateway: n.gateway()})
+		api.IPAM.Config = append(api.IPAM.Config, apinet.IPAMConfig{Subnet: n.Subnet, IPRange: n.IPRange, Gateway: n.gateway(), AuxAddress: maps.Clone(n.AuxAddresses)})
 		api.Options[bridgeNameOption] = n.Bridge
 	}
 	return api
@@ -186,6 +186,7 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 		n.Bridge = b
 	}
 	if req.IPAM != nil {
+		n.IPAMOptions = req.IPAM.Options
 		for _, cfg := range req.IPAM.Config {
 			if !cfg.Subnet.Addr().Is4() {
 				return netRecord{}, fmt.Errorf("subnet %s: IPv6 networks: %w", cfg.Subnet, errdefs.ErrNotImplemented)
@@ -198,13 +199,11 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 			}
 			n.Subnet = cfg.Subnet
 			if cfg.Gateway.IsValid() && cfg.Gateway != n.gateway() {
-				if err := kernel.CheckGateway(n.Subnet, cfg.Gateway); err != nil {
-					return netRecord{}, err
-				}
 				n.Gateway = cfg.Gateway
 			}
-			if cfg.IPRange.IsValid() {
-				return netRecord{}, fmt.Errorf("ip-range: %w", errdefs.ErrNotImplemented)
+			n.IPRange, n.AuxAddresses = cfg.IPRange, maps.Clone(cfg.AuxAddress)
+			if err := kernel.CheckPool(n.pool()); err != nil {
+				return netRecord{}, err
 			}
 		}
 	}

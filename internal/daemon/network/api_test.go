@@ -278,3 +278,43 @@ func TestNetworkDuplicateName(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkIPRange: IPRange and AuxiliaryAddresses are shown back as
+// dockerd does and narrow what containers get; IPAM Options are null when
+// the request had none.
+func TestNetworkIPRange(t *testing.T) {
+	d, _ := newTestController(t)
+	ctx := context.Background()
+	cfg := apinet.IPAMConfig{Subnet: netip.MustParsePrefix("10.82.0.0/16"), IPRange: netip.MustParsePrefix("10.82.5.0/24"),
+		Gateway: netip.MustParseAddr("10.82.5.254"), AuxAddress: map[string]netip.Addr{"a": netip.MustParseAddr("10.82.5.1")}}
+	if _, err := d.NetworkCreate(ctx, apinet.CreateRequest{Name: "ranged", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{cfg}}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.NetworkInspect(ctx, "ranged")
+	if err != nil || n.IPAM.Options != nil || len(n.IPAM.Config) != 1 || n.IPAM.Config[0].IPRange != cfg.IPRange ||
+		n.IPAM.Config[0].AuxAddress["a"] != cfg.AuxAddress["a"] || n.IPAM.Config[0].Gateway != cfg.Gateway {
+		t.Fatalf("inspect = %+v, %v", n.IPAM, err)
+	}
+	rec, err := d.findNetwork("ranged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	m, err := d.ipamOf(rec)
+	d.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The range's own first address is a host address of the /16 (dockerd
+	// hands it out too); .1 is reserved.
+	for _, want := range []string{"10.82.5.0", "10.82.5.2"} {
+		if a, err := m.Allocate("c1"); err != nil || a != netip.MustParseAddr(want) {
+			t.Errorf("allocation = %s, %v, want %s", a, err, want)
+		}
+	}
+	bad := cfg
+	bad.IPRange = netip.MustParsePrefix("10.83.0.0/24")
+	if _, err := d.NetworkCreate(ctx, apinet.CreateRequest{Name: "badrange", IPAM: &apinet.IPAM{Config: []apinet.IPAMConfig{bad}}}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("range outside the subnet: %v", err)
+	}
+}

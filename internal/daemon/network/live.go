@@ -30,7 +30,7 @@ func (c *Controller) ipamOf(n netRecord) (*kernel.IPAM, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	m, err := kernel.OpenIPAMGateway(dir, n.ID, n.Subnet, n.gateway())
+	m, err := kernel.OpenIPAMPool(dir, n.ID, n.pool())
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}

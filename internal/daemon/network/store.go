@@ -42,6 +42,12 @@ type netRecord struct {
 	// Gateway is the bridge's address when the user chose one other than
 	// the subnet's first (IPAM Config Gateway); zero means the first.
 	Gateway netip.Addr `json:"gateway,omitzero"`
+	// IPRange narrows the addresses handed out; AuxAddresses are never
+	// handed out (IPAM Config IPRange, AuxiliaryAddresses).
+	IPRange      netip.Prefix          `json:"ipRange,omitzero"`
+	AuxAddresses map[string]netip.Addr `json:"auxAddresses,omitempty"`
+	// IPAMOptions are shown back as given: null when the request had none.
+	IPAMOptions map[string]string `json:"ipamOptions"`
 	// AutoSubnet says pier picked the subnet, so it may move it to a free
 	// one when the host has taken it meanwhile (see bringUp).
 	AutoSubnet bool              `json:"autoSubnet,omitempty"`
@@ -56,6 +62,16 @@ func (n netRecord) gateway() netip.Addr {
 		return n.Gateway
 	}
 	return kernel.Gateway(n.Subnet)
+}
+
+// pool is n's addressing as its IPAM hands addresses out.
+func (n netRecord) pool() kernel.Pool {
+	p := kernel.Pool{Subnet: n.Subnet, Gateway: n.gateway(), Range: n.IPRange}
+	for _, a := range n.AuxAddresses {
+		p.Reserved = append(p.Reserved, a)
+	}
+	slices.SortFunc(p.Reserved, func(a, b netip.Addr) int { return a.Compare(b) })
+	return p
 }
 
 // predefined reports the networks Docker will not let a user remove.
