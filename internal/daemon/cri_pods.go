@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/pier-engine/pier/internal/daemon/pod"
@@ -130,14 +129,14 @@ func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
 	nsOpts := s.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	if nsOpts.GetIpc() != runtimeapi.NamespaceMode_NODE {
 		p := filepath.Join(dir, "ipcns")
-		if err := pod.NewNamespace(p, unix.CLONE_NEWIPC, ""); err != nil {
+		if err := network.NewIPCNamespace(p); err != nil {
 			return fmt.Errorf("pod %s: %w", s.ID, err)
 		}
 		s.Ipcns = p
 	}
 	if !s.HostNetwork() {
 		p := filepath.Join(dir, "utsns")
-		if err := pod.NewNamespace(p, unix.CLONE_NEWUTS, s.Config.GetHostname()); err != nil {
+		if err := network.NewUTSNamespace(p, s.Config.GetHostname()); err != nil {
 			return fmt.Errorf("pod %s: %w", s.ID, err)
 		}
 		s.Utsns = p
@@ -151,7 +150,7 @@ func (c *CRI) teardown(ctx context.Context, s *pod.Sandbox) error {
 	var errs []error
 	for _, p := range []string{s.Ipcns, s.Utsns} {
 		if p != "" {
-			if err := pod.DeleteNamespace(p); err != nil {
+			if err := network.DeleteNamespace(p); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -1,4 +1,4 @@
-package pod
+package network
 
 import (
 	"errors"
@@ -9,11 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NewNamespace makes a new IPC or UTS namespace (flag unix.CLONE_NEWIPC or
-// unix.CLONE_NEWUTS) and bind-mounts it on path, so that the pod's
-// containers can join it with no process holding it. A UTS namespace gets
-// hostname first.
-func NewNamespace(path string, flag int, hostname string) (err error) {
+// NewIPCNamespace makes a new IPC namespace and bind-mounts it on path, as
+// NewNetns does for a network one: the containers of a CRI pod join it with
+// no process holding it. DeleteNamespace undoes it.
+func NewIPCNamespace(path string) error { return newNamespace(path, unix.CLONE_NEWIPC, "") }
+
+// NewUTSNamespace is NewIPCNamespace for a UTS namespace with hostname.
+func NewUTSNamespace(path, hostname string) error {
+	return newNamespace(path, unix.CLONE_NEWUTS, hostname)
+}
+
+func newNamespace(path string, flag int, hostname string) (err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
 		return fmt.Errorf("namespace %s: create mount point: %w", path, err)
@@ -69,7 +75,8 @@ func unshareTo(path string, flag int, hostname string) (back bool, err error) {
 	return true, err
 }
 
-// DeleteNamespace unmounts and removes a file NewNamespace made; what is
+// DeleteNamespace unmounts and removes a file NewIPCNamespace or
+// NewUTSNamespace made; what is
 // already gone is not an error.
 func DeleteNamespace(path string) error {
 	err := unix.Unmount(path, unix.MNT_DETACH)
