@@ -256,8 +256,11 @@ func (c *CRI) ContainerStatus(ctx context.Context, id string) (*runtimeapi.Conta
 	for _, b := range r.HostConfig.Binds {
 		parts := strings.Split(b, ":")
 		if len(parts) >= 2 {
-			st.Mounts = append(st.Mounts, &runtimeapi.Mount{HostPath: parts[0], ContainerPath: parts[1],
-				Readonly: len(parts) > 2 && strings.Contains(parts[2], "ro")})
+			m := &runtimeapi.Mount{HostPath: parts[0], ContainerPath: parts[1]}
+			if len(parts) > 2 {
+				m.Readonly, m.Propagation = bindOptions(parts[2])
+			}
+			st.Mounts = append(st.Mounts, m)
 		}
 	}
 	info := map[string]string{"info": fmt.Sprintf(`{"pid":%d,"sandboxID":%q}`, r.Pid, rec.PodID)}
@@ -321,4 +324,20 @@ func (c *CRI) podPIDHolder(podID string) string {
 		return ""
 	}
 	return best.ID
+}
+
+// bindOptions reads back what cri_spec.go put in a bind's options: ro,
+// and rslave or rshared for the CRI's propagation.
+func bindOptions(opts string) (readonly bool, prop runtimeapi.MountPropagation) {
+	for _, o := range strings.Split(opts, ",") {
+		switch o {
+		case "ro":
+			readonly = true
+		case "rslave":
+			prop = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+		case "rshared":
+			prop = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
+		}
+	}
+	return readonly, prop
 }
