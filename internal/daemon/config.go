@@ -59,6 +59,10 @@ type Config struct {
 	DockerSocket bool `json:"docker-socket,omitempty"`
 	// CRI configures the Kubernetes CRI server (cri_config.go).
 	CRI *CRIConfig `json:"cri,omitempty"`
+
+	// busybox is the static busybox the default image is made from
+	// ("" is busyboxBinary); tests point it elsewhere.
+	busybox string
 }
 
 // DockerSocketPath is Docker's default socket, which DockerSocket serves.

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -37,6 +38,7 @@ type Daemon struct {
 	id      string
 	hostFS  fs.FS
 	runtime string // path of pier-runtime
+	busybox string // the static busybox the default image is made from
 	// seam reaches the OCI runtimes and starts monitors (runtime_seam.go).
 	seam runtimeSeams
 
@@ -86,7 +88,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime),
-		exits: map[string]*exitWaiter{}, events: eventbus.NewBus()}
+		busybox: cmp.Or(cfg.busybox, busyboxBinary), exits: map[string]*exitWaiter{}, events: eventbus.NewBus()}
 	d.seam = runtimeSeams{newRuntime: hostRuntime, launch: hostLauncher{d}}
 	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
 	if err := d.openStores(); err != nil {

@@ -12,11 +12,14 @@ import (
 	"github.com/pier-engine/pier/internal/version"
 )
 
-func newTestDaemon(t *testing.T, runtime string) *Daemon {
+func newTestDaemon(t *testing.T, runtime string, opts ...func(*Config)) *Daemon {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Root = filepath.Join(t.TempDir(), "root")
 	cfg.Runtime = runtime
+	for _, o := range opts {
+		o(&cfg)
+	}
 	d, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

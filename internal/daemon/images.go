@@ -37,10 +37,10 @@ func (d *Daemon) ensureBusybox(ctx context.Context) error {
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
-	if _, err := os.Stat(busyboxBinary); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(d.busybox); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if _, err := d.images.BuildBusybox(ctx, busyboxBinary, busyboxRef); err != nil {
+	if _, err := d.images.BuildBusybox(ctx, d.busybox, busyboxRef); err != nil {
 		return err
 	}
 	return nil

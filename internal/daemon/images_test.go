@@ -3,6 +3,7 @@ package daemon
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -19,20 +20,15 @@ import (
 // whose default busybox comes from binary ("" for none).
 func newImageDaemon(t *testing.T, binary string) *Daemon {
 	t.Helper()
-	d := newTestDaemon(t, fakeRuntime(t))
+	// The store New fills is replaced below: New need not make busybox.
+	noBusybox := filepath.Join(t.TempDir(), "no-busybox")
+	d := newTestDaemon(t, fakeRuntime(t), func(c *Config) { c.busybox = noBusybox })
 	s, err := image.New(image.Config{Root: filepath.Join(t.TempDir(), "image"), Unprivileged: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.images = s
-	old := busyboxBinary
-	busyboxBinary = binary
-	if binary == "" {
-		busyboxBinary = filepath.Join(t.TempDir(), "no-busybox")
-	}
-	t.Cleanup(func() {
-		busyboxBinary = old
-	})
+	d.busybox = cmp.Or(binary, noBusybox)
 	return d
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,9 +59,6 @@ func newFakeOCI() *fakeOCI {
 // default busybox image, whose making is most of a test daemon's cost.
 func fakeDaemon(t *testing.T) (*Daemon, *fakeOCI) {
 	t.Helper()
-	old := busyboxBinary
-	busyboxBinary = filepath.Join(t.TempDir(), "no-busybox")
-	t.Cleanup(func() { busyboxBinary = old })
 	d := newContainerDaemon(t)
 	f := newFakeOCI()
 	d.seam = runtimeSeams{newRuntime: func(ociruntime.CLI) ociRuntime { return f }, launch: f}

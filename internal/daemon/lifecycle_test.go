@@ -57,6 +57,7 @@ func wantCalls(t *testing.T, f *fakeOCI, id string, want ...string) {
 }
 
 func TestLifecycleStartStop(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	ctx := context.Background()
 	id := create(t, d, "web", container.Config{})
@@ -96,6 +97,7 @@ func TestLifecycleStartStop(t *testing.T) {
 }
 
 func TestLifecycleStopEscalatesToKill(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	ctx := context.Background()
 	id := create(t, d, "stubborn", container.Config{})
@@ -132,6 +134,7 @@ func TestLifecycleStopEscalatesToKill(t *testing.T) {
 }
 
 func TestLifecycleFailedStart(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	id := create(t, d, "broken", container.Config{})
 	f.set(id, behaviour{failStart: errors.New(`exec: "/hello": executable file not found in $PATH`)})
@@ -148,6 +151,7 @@ func TestLifecycleFailedStart(t *testing.T) {
 }
 
 func TestLifecycleRestartPolicies(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	ctx := context.Background()
 	// on-failure:1 restarts a failing run once (after 100 ms), then no more.
@@ -185,6 +189,7 @@ func TestLifecycleRestartPolicies(t *testing.T) {
 }
 
 func TestLifecyclePauseUnpause(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	ctx := context.Background()
 	id := create(t, d, "frozen", container.Config{})
@@ -222,6 +227,7 @@ func TestLifecyclePauseUnpause(t *testing.T) {
 }
 
 func TestLifecycleExec(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	ctx := context.Background()
 	id := create(t, d, "box", container.Config{})
@@ -281,6 +287,7 @@ func TestLifecycleExec(t *testing.T) {
 }
 
 func TestLifecycleTopStatsUpdate(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	ctx := context.Background()
 	id := create(t, d, "busy", container.Config{})
@@ -309,6 +316,7 @@ func TestLifecycleTopStatsUpdate(t *testing.T) {
 }
 
 func TestLifecycleHealth(t *testing.T) {
+	t.Parallel()
 	d, f := fakeDaemon(t)
 	ctx := context.Background()
 	check := func(name string, test []string, timeout time.Duration) string {
