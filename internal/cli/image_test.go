@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/image"
-	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/api/types/registry"
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	imagestore "github.com/pier-engine/pier/internal/image"
@@ -67,6 +67,11 @@ func (f *fakeImages) ImageList(context.Context) ([]image.Summary, error) {
 		out = append(out, *img)
 	}
 	return out, nil
+}
+
+// ImageLegacyInspect: the fake's images were neither committed nor built.
+func (f *fakeImages) ImageLegacyInspect(context.Context, string) (string, json.RawMessage, string, error) {
+	return "", nil, "", nil
 }
 
 func (f *fakeImages) ImageInspect(_ context.Context, ref string) (image.InspectResponse, error) {
