@@ -18,12 +18,20 @@ import (
 // addLayer gzips the uncompressed tar r into a blob, computing both
 // digests on the way, and unpacks the blob as layer number n of chains.
 func (s *Store) addLayer(ctx context.Context, r io.Reader, parent string, diffIDs []v1.Hash) (Layer, error) {
+	return s.addLayerLevel(ctx, r, parent, diffIDs, gzip.DefaultCompression)
+}
+
+// addLayerLevel is addLayer with gzip at level.
+func (s *Store) addLayerLevel(ctx context.Context, r io.Reader, parent string, diffIDs []v1.Hash, level int) (Layer, error) {
 	w, err := s.blobs.writer()
 	if err != nil {
 		return Layer{}, err
 	}
 	defer w.discard()
-	zw := gzip.NewWriter(w)
+	zw, err := gzip.NewWriterLevel(w, level)
+	if err != nil {
+		return Layer{}, err
+	}
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(zw, h), r); err != nil {
 		return Layer{}, fmt.Errorf("read layer: %w", err)

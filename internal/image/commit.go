@@ -2,8 +2,6 @@ package image
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -82,37 +80,5 @@ func (s *Store) CommitContainer(ctx context.Context, parent *Image, layer io.Rea
 // level 1 costs a fraction of the default's time for a few percent more
 // bytes.
 func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, diffIDs []v1.Hash) (Layer, error) {
-	w, err := s.blobs.writer()
-	if err != nil {
-		return Layer{}, err
-	}
-	defer w.discard()
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if err != nil {
-		return Layer{}, err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(zw, h), r); err != nil {
-		return Layer{}, fmt.Errorf("read layer: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return Layer{}, err
-	}
-	diff := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
-	size := w.n
-	d, err := w.commit(v1.Hash{}, size)
-	if err != nil {
-		return Layer{}, err
-	}
-	chains := chainIDs(append(diffIDs, diff))
-	l := Layer{Digest: d, DiffID: diff, ChainID: chains[len(chains)-1], MediaType: string(types.DockerLayer), Size: size}
-	f, err := s.blobs.open(d)
-	if err != nil {
-		return Layer{}, err
-	}
-	defer f.Close()
-	if err := s.unpackLayer(ctx, f, l, parent); err != nil {
-		return Layer{}, fmt.Errorf("layer %s: %w", d, err)
-	}
-	return l, nil
+	return s.addLayerLevel(ctx, r, parent, diffIDs, gzip.BestSpeed)
 }
