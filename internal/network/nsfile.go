@@ -34,8 +34,10 @@ func newNamespace(path string, flag int, hostname string) (err error) {
 	go func() {
 		runtime.LockOSThread()
 		back, err := unshareTo(path, flag, hostname)
-		// A thread that could not go back stays locked and ends with
-		// this goroutine.
+		// A thread that could not go back to the daemon's namespace stays
+		// locked and ends with this goroutine. Returning is the rule, not
+		// ending: Go parks rather than ends the main thread, and /proc/self
+		// shows the main thread's namespace.
 		if back {
 			runtime.UnlockOSThread()
 		}
@@ -45,9 +47,9 @@ func newNamespace(path string, flag int, hostname string) (err error) {
 }
 
 func unshareTo(path string, flag int, hostname string) (back bool, err error) {
-	name := map[int]string{unix.CLONE_NEWIPC: "ipc", unix.CLONE_NEWUTS: "uts"}[flag]
+	name := map[int]string{unix.CLONE_NEWNET: "net", unix.CLONE_NEWIPC: "ipc", unix.CLONE_NEWUTS: "uts"}[flag]
 	if name == "" {
-		return true, fmt.Errorf("namespace %s: flag %#x is neither IPC nor UTS", path, flag)
+		return true, fmt.Errorf("namespace %s: flag %#x is not net, IPC or UTS", path, flag)
 	}
 	self := fmt.Sprintf("/proc/self/task/%d/ns/%s", unix.Gettid(), name)
 	orig, err := os.Open(self)
