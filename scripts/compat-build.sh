@@ -26,13 +26,7 @@ CG=compat-build-$$
 
 cleanup() {
 	set +e
-	for p in $PP $DP; do kill "$p" 2>/dev/null; done
-	for p in $PP $DP; do wait "$p" 2>/dev/null; done
-	for p in $(procs_matching "$W"); do kill -9 "$p" 2>/dev/null; done
-	sleep 0.5
-	grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-	rm -rf "$W"
-	find /sys/fs/cgroup/*/pier/"$CG"* -depth -type d -exec rmdir {} \; 2>/dev/null
+	stop_pierd_dockerd
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -40,14 +34,7 @@ trap 'exit 130' INT TERM
 echo "compat-build: compiling moby's integration-cli tests" >&2
 (cd "$SRC" && GOFLAGS=-mod=vendor go test -c -o "$W/integration-cli.test" ./integration-cli)
 
-"$BIN/pierd" --root "$W/pier" --host "unix://$W/pier.sock" --runtime "$BIN/pier-runtime" >"$W/pierd.log" 2>&1 &
-PP=$!
-cat >"$W/daemon.json" <<JSON
-{"iptables": false, "ip-masq": false, "bridge": "none", "data-root": "$W/docker", "exec-root": "$W/dexec",
- "pidfile": "$W/docker.pid", "hosts": ["unix://$W/docker.sock"], "cgroup-parent": "/pier/$CG"}
-JSON
-dockerd --config-file "$W/daemon.json" >"$W/dockerd.log" 2>&1 &
-DP=$!
+start_pierd_dockerd
 make_busybox_rootfs "$W/rootfs"
 wait_for 30 docker -H "unix://$W/pier.sock" info || { tail "$W/pierd.log" >&2; exit 1; }
 wait_for 30 docker -H "unix://$W/docker.sock" info || { tail "$W/dockerd.log" >&2; exit 1; }

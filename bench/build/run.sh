@@ -48,26 +48,13 @@ cleanup() {
 	set +e
 	echo "bench/build: cleaning up" >&2
 	$BUILDAH rm -a >/dev/null 2>&1
-	for p in $PP $DP; do kill "$p" 2>/dev/null; done
-	for p in $PP $DP; do wait "$p" 2>/dev/null; done
-	for p in $(procs_matching "$W"); do kill -9 "$p" 2>/dev/null; done
-	sleep 0.5
-	grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
-	rm -rf "$W"
-	find /sys/fs/cgroup/*/pier/"$CG"* -depth -type d -exec rmdir {} \; 2>/dev/null
+	stop_pierd_dockerd
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "bench/build: starting pierd, dockerd; importing busybox" >&2
-"$BIN/pierd" --root "$W/pier" --host "unix://$W/pier.sock" --runtime "$BIN/pier-runtime" >"$W/pierd.log" 2>&1 &
-PP=$!
-cat >"$W/daemon.json" <<JSON
-{"iptables": false, "ip-masq": false, "bridge": "none", "data-root": "$W/docker", "exec-root": "$W/dexec",
- "pidfile": "$W/docker.pid", "hosts": ["unix://$W/docker.sock"], "cgroup-parent": "/pier/$CG"}
-JSON
-dockerd --config-file "$W/daemon.json" >"$W/dockerd.log" 2>&1 &
-DP=$!
+start_pierd_dockerd
 make_busybox_rootfs "$W/rootfs"
 wait_for 30 $PIER info || { tail "$W/pierd.log" >&2; exit 1; }
 wait_for 30 $DOCKER info || { tail "$W/dockerd.log" >&2; exit 1; }

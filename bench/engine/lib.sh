@@ -141,3 +141,31 @@ svg() {
 	done
 	echo '</svg>'
 }
+
+# start_pierd_dockerd: starts pierd and a private dockerd (no bridge, no
+# iptables, its cgroups under /pier/$CG) on sockets in $W, with $BIN's
+# binaries; sets PP and DP to their pids.
+start_pierd_dockerd() {
+	"$BIN/pierd" --root "$W/pier" --host "unix://$W/pier.sock" --runtime "$BIN/pier-runtime" >"$W/pierd.log" 2>&1 &
+	PP=$!
+	cat >"$W/daemon.json" <<JSON
+{"iptables": false, "ip-masq": false, "bridge": "none", "data-root": "$W/docker", "exec-root": "$W/dexec",
+ "pidfile": "$W/docker.pid", "hosts": ["unix://$W/docker.sock"], "cgroup-parent": "/pier/$CG"}
+JSON
+	dockerd --config-file "$W/daemon.json" >"$W/dockerd.log" 2>&1 &
+	DP=$!
+}
+
+# stop_pierd_dockerd: ends PP and DP, then what this run started that is
+# still alive (shims, monitors: their command lines name $W), unmounts and
+# removes $W, and removes the cgroups under /pier/$CG.
+stop_pierd_dockerd() {
+	local p
+	for p in $PP $DP; do kill "$p" 2>/dev/null; done
+	for p in $PP $DP; do wait "$p" 2>/dev/null; done
+	for p in $(procs_matching "$W"); do kill -9 "$p" 2>/dev/null; done
+	sleep 0.5
+	grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+	rm -rf "$W"
+	find /sys/fs/cgroup/*/pier/"$CG"* -depth -type d -exec rmdir {} \; 2>/dev/null
+}
