@@ -3,6 +3,7 @@
 # here and served by a local registry, and a CNI network for the pods.
 #
 #   usage: scripts/cri-fixture.sh up      make what is missing; prints the env file
+#          scripts/cri-fixture.sh stop    stop the registry only (its images stay for the next up)
 #          scripts/cri-fixture.sh down    stop the registry, remove the bridge and the dir
 #          scripts/cri-fixture.sh env     print the env file if the fixture is up
 #
@@ -181,7 +182,10 @@ up() {
   done
   [ ${#need[@]} -eq 0 ] || "$ROOT/scripts/install-deps.sh" "${need[@]}" >&2
   "$ROOT/scripts/install-critools.sh" >/dev/null
-  if [ -f "$DIR/.done" ] && registry_up; then write_env; cat "$ENV"; return; fi
+  if [ -f "$DIR/.done" ]; then
+    start_registry # over the images a stopped fixture kept
+    write_env; cat "$ENV"; return
+  fi
   mkdir -p "$DIR"
   start_registry
   local t0=$SECONDS
@@ -196,13 +200,19 @@ up() {
   cat "$ENV"
 }
 
-down() {
+# stop ends the registry this fixture started, by its PID once its executable
+# is checked.
+stop() {
   local pid exe
   pid=$(registry_pid)
   if [ -n "$pid" ] && exe=$(readlink "/proc/$pid/exe" 2>/dev/null) && [ "$(basename "$exe")" = docker-registry ]; then
     kill -TERM "$pid"
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
+}
+
+down() {
+  stop
   ip link del "$BRIDGE" 2>/dev/null || true
   awk -v r="$DIR/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l
   rm -rf "$DIR"
@@ -210,7 +220,8 @@ down() {
 
 case "${1:-}" in
   up) up ;;
+  stop) stop ;;
   down) down ;;
   env) [ -f "$DIR/.done" ] && registry_up && cat "$ENV" || fail "not up" ;;
-  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|stop|down|env" >&2; exit 2 ;;
 esac

@@ -60,6 +60,7 @@ cleanup() {
   awk -v r="$D" 'index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
   rm -rf "$D"
+  [ -n "${CRI_FIXTURE_SH:-}" ] || "$HERE/scripts/cri-fixture.sh" stop # its images stay for the next run
 }
 trap cleanup EXIT
 for _ in $(seq 1 100); do [ -S "$D/cri.sock" ] && break; sleep 0.1; done

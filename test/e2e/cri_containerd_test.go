@@ -28,6 +28,9 @@ func TestContainerdRuntimeHandlerPier(t *testing.T) {
 		t.Fatal("containerd missing: scripts/install-deps.sh containerd (make test-deps)")
 	}
 	crictl := crictlPath(t)
+	// The fixture's registry goes when the test ends; its images stay
+	// for the next up.
+	t.Cleanup(func() { exec.Command("../../scripts/cri-fixture.sh", "stop").Run() })
 	out, err := exec.Command("../../scripts/cri-fixture.sh", "up").Output()
 	if err != nil {
 		t.Fatalf("scripts/cri-fixture.sh up: %v", err)
