@@ -51,8 +51,21 @@ stop_engine() {
 	wait "$epid" 2>/dev/null || true
 	epid=""
 }
+# drop_bridge_rules deletes, one by one, the iptables rules the private
+# dockerd wrote for its bridge (its MASQUERADE of the bridge's subnet and
+# its FORWARD/DOCKER rules, which dockerd leaves behind when it stops); a
+# leftover MASQUERADE would rewrite the sources of whatever later uses
+# that subnet. Nothing else in the ruleset is touched.
+drop_bridge_rules() {
+	local t rule
+	for t in nat filter; do
+		iptables -t "$t" -S 2>/dev/null | grep -F -- "$bridge" | sed 's/^-A /-D /' |
+			while read -r rule; do eval iptables -t "$t" "$rule" 2>/dev/null || true; done
+	done
+}
 cleanup() {
 	stop_engine
+	drop_bridge_rules
 	# Anything still mounted under $work is left in place rather than
 	# deleted through (rm -rf would cross into a container's rootfs).
 	if grep -q " $work/" /proc/mounts; then
