@@ -36,6 +36,20 @@ func (d *Daemon) exitOf(id string) *exitWaiter {
 	return w
 }
 
+// exitOfRunning is exitOf for a container the caller saw running. It reads
+// the record again once it holds the waiter: an exit finished between the
+// caller's look and exitOf has closed and dropped the waiter, and the one
+// exitOf made instead would only close at the next run's end. running
+// false says the container has already ended.
+func (d *Daemon) exitOfRunning(id string) (w *exitWaiter, running bool) {
+	w = d.exitOf(id)
+	var r containerRecord
+	if err := d.md.Get(containerKind, id, &r); err != nil || r.State != container.StateRunning {
+		return w, false
+	}
+	return w, true
+}
+
 // ContainerStart mounts the container's rootfs, connects its network and
 // starts it under a pier-monitor. Starting a running container is
 // errdefs.ErrAlreadyExists (the API's 304).
@@ -241,9 +255,9 @@ func (d *Daemon) ContainerKill(ctx context.Context, ref, sig string) error {
 	if isKill {
 		d.markStoppedByUser(r.ID)
 	}
-	w := d.exitOf(r.ID)
+	w, running := d.exitOfRunning(r.ID)
 	d.emitContainer(r, "kill", "signal", sig)
-	if err := d.kill(ctx, r.ID, sig); err != nil || !isKill {
+	if err := d.kill(ctx, r.ID, sig); err != nil || !isKill || !running {
 		return err
 	}
 	// As dockerd: a SIGKILL returns once it took effect, so that the
@@ -284,7 +298,10 @@ func (d *Daemon) ContainerStop(ctx context.Context, ref string, timeout *int) er
 	if timeout != nil {
 		wait = time.Duration(*timeout) * time.Second
 	}
-	w := d.exitOf(r.ID)
+	w, running := d.exitOfRunning(r.ID)
+	if !running {
+		return nil
+	}
 	if err := d.kill(ctx, r.ID, r.StopSignal); err != nil {
 		d.log.Warn("stop signal", "container_id", r.ID, "err", err)
 	}
@@ -329,15 +346,17 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 			// dockerd 20.10's text, which clients (docker-py) match.
 			return errdefs.Newf(errdefs.ErrConflict, "You cannot remove a running container %s. Stop the container before attempting removal or force remove", r.ID)
 		}
-		w := d.exitOf(r.ID)
+		w, running := d.exitOfRunning(r.ID)
 		d.markStoppedByUser(r.ID) // so a restart policy cannot race the removal
 		if err := d.kill(ctx, r.ID, "KILL"); err != nil {
 			d.log.Warn("remove: SIGKILL", "container_id", r.ID, "err", err)
 		}
-		select {
-		case <-w.done:
-		case <-ctx.Done():
-			return ctx.Err()
+		if running {
+			select {
+			case <-w.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		if r.HostConfig.AutoRemove {
 			return nil // finish removed it

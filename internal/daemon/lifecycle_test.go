@@ -361,3 +361,30 @@ func TestLifecycleHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestLifecycleStopAfterItsEnd: a stop, kill or remove that looked while the
+// container ran but takes its exit waiter after the end was recorded must
+// not wait for a waiter nobody will close (a CRI StopPodSandbox hung so).
+func TestLifecycleStopAfterItsEnd(t *testing.T) {
+	t.Parallel()
+	d, f := fakeDaemon(t)
+	ctx := context.Background()
+	id := create(t, d, "quick", container.Config{})
+	f.set(id, behaviour{exitAt: 1 + 0})
+	if err := d.ContainerStart(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ContainerWait(ctx, id, container.WaitConditionNotRunning); err != nil {
+		t.Fatal(err)
+	}
+	if _, running := d.exitOfRunning(id); running {
+		t.Fatal("exitOfRunning says running after the end was recorded")
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.ContainerStop(ctx, id, nil) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stop of an ended container still waiting after 5 s")
+	}
+}
