@@ -86,6 +86,13 @@ func (c *Controller) publish(r Container, ep *endpointRecord) error {
 	}
 	for _, p := range ports {
 		h, err := kernel.PublishPort(p)
+		// A port picked free was let go before its rule went in, so
+		// another container's pick may have taken it meanwhile: pick again.
+		for try := 0; errors.Is(err, errdefs.ErrAlreadyExists) && !askedFor(r.HostConfig, p.HostPort) && try < 8; try++ {
+			if p.HostPort, err = freePort(p.Proto, p.HostIP); err == nil {
+				h, err = kernel.PublishPort(p)
+			}
+		}
 		if errors.Is(err, errdefs.ErrAlreadyExists) {
 			return fmt.Errorf("Bind for %s:%d failed: port is already allocated: %w", ipOrAny(p.HostIP), p.HostPort, errdefs.ErrConflict)
 		}

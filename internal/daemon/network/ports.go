@@ -85,6 +85,20 @@ func bindingPort(p apinet.Port, b apinet.PortBinding, ip netip.Addr) (kernel.Por
 	return np, true, nil
 }
 
+// askedFor tells whether host port n was asked for by number in one of
+// host's bindings (rather than picked free).
+func askedFor(host *container.HostConfig, n uint16) bool {
+	for _, bs := range host.PortBindings {
+		for _, b := range bs {
+			lo, _, _ := strings.Cut(b.HostPort, "-")
+			if v, err := strconv.ParseUint(lo, 10, 16); err == nil && v != 0 && uint16(v) == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // freePort asks the kernel for a free port in its ephemeral range by
 // binding port 0, and lets it go: the published port is DNAT, with no
 // socket of its own.
