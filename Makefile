@@ -64,18 +64,24 @@ endif
 vulncheck:
 	scripts/vulncheck.sh
 
-# Each fuzz target for an execution count (seed corpora in the packages'
-# testdata/fuzz): a wall-clock -fuzztime races Go's fuzzing coordinator at
-# its deadline and fails with a bare "context deadline exceeded" on a busy
-# machine (golang/go#75804); a count has no deadline. FUZZTIME=10s (or any
-# -fuzztime value) overrides every target's count.
-FUZZ_TARGETS := internal/archive:FuzzExtract:20000x internal/archive:FuzzDecompress:20000x \
-	internal/image:FuzzLoadManifests:20000x internal/image:FuzzLoad:200x
+# Each fuzz target for FUZZTIME (seed corpora in the packages'
+# testdata/fuzz). At the end of a wall-clock -fuzztime Go's coordinator can
+# fail with a bare "context deadline exceeded" and no failing input
+# (golang/go#75804): that alone is reported and not counted as a failure; a
+# written failing input, a panic or any other error still fails.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := internal/archive:FuzzExtract internal/archive:FuzzDecompress \
+	internal/image:FuzzLoadManifests internal/image:FuzzLoad
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; n=$${FUZZTIME:-$${rest#*:}}; \
-		echo "fuzz $$pkg $$fn ($$n)"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $$n ./$$pkg/; \
+		pkg=$${t%%:*}; fn=$${t#*:}; rc=0; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg/ 2>&1) || rc=$$?; \
+		echo "$$out"; \
+		if [ $$rc -ne 0 ]; then \
+			if echo "$$out" | grep -q "Failing input written\|panic:" || ! echo "$$out" | grep -q "context deadline exceeded"; then exit 1; fi; \
+			echo "fuzz $$fn: the coordinator's deadline race at the end of -fuzztime, no failing input: not a failure"; \
+		fi; \
 	done
 
 test-unit:
