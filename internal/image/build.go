@@ -82,11 +82,18 @@ func (s *Store) build(ctx context.Context, layers []io.Reader, cfg *v1.ConfigFil
 	if err != nil {
 		return nil, err
 	}
+	return s.putBuilt(rawConfig, cfg, recs, nil, refs...)
+}
+
+// putBuilt writes the manifest of rawConfig and recs (Layers starts as
+// layers: a committed image's empty list stays [] in its JSON), stores it
+// and tags it with refs.
+func (s *Store) putBuilt(rawConfig []byte, cfg *v1.ConfigFile, recs []Layer, layers []v1.Descriptor, refs ...string) (*Image, error) {
 	m := &v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.DockerManifestSchema2,
-		Config: v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(rawConfig)),
-			Digest: sha(rawConfig)},
+		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(rawConfig)), Digest: sha(rawConfig)},
+		Layers:        layers,
 	}
 	for _, l := range recs {
 		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.MediaType(l.MediaType), Size: l.Size, Digest: l.Digest})

@@ -2,14 +2,12 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Commit stores an image made of parent's layers (parent nil: none) and,
@@ -52,27 +50,7 @@ func (s *Store) CommitContainer(ctx context.Context, parent *Image, layer io.Rea
 	if err != nil {
 		return nil, err
 	}
-	m := &v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.DockerManifestSchema2,
-		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(rawConfig)), Digest: sha(rawConfig)},
-		Layers:        []v1.Descriptor{},
-	}
-	for _, l := range recs {
-		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.MediaType(l.MediaType), Size: l.Size, Digest: l.Digest})
-	}
-	rawManifest, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	img, err := s.putMetadata(rawManifest, rawConfig, m, cfg, recs)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.commit(img, refs...); err != nil {
-		return nil, err
-	}
-	return s.Get(img.ID)
+	return s.putBuilt(rawConfig, cfg, recs, []v1.Descriptor{}, refs...)
 }
 
 // addFastLayer is addLayer with gzip's fastest level: a committed layer
