@@ -2,8 +2,6 @@ package builder
 
 import (
 	"bufio"
-	"bytes"
-	"compress/bzip2"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -285,7 +283,7 @@ func unixMode(m fs.FileMode) fs.FileMode {
 }
 
 // unpack extracts s into directory d when it is a tar archive (plain,
-// gzip, bzip2 or zstd), as ADD does with local archives.
+// gzip, bzip2, xz or zstd), as ADD does with local archives.
 func (cp *copier) unpack(s, d string) (bool, error) {
 	f, err := cp.src.Open(s)
 	if err != nil {
@@ -293,17 +291,11 @@ func (cp *copier) unpack(s, d string) (bool, error) {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
-	var r io.Reader = br
-	if magic, _ := br.Peek(3); bytes.Equal(magic, []byte("BZh")) {
-		r = bzip2.NewReader(br)
-	} else {
-		dr, err := archive.Decompress(br)
-		if err != nil {
-			return false, nil
-		}
-		defer dr.Close()
-		r = dr
+	r, closeR, ok := decompressor(br)
+	if !ok {
+		return false, nil
 	}
+	defer closeR()
 	tr := bufio.NewReaderSize(r, 64<<10)
 	hdr, err := tr.Peek(512)
 	if err != nil || !isTarHeader(hdr) {

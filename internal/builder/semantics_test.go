@@ -1,0 +1,118 @@
+package builder
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// layerEngine is the fake engine that keeps a copy of what each step's
+// writable layer held when it was committed, by image id.
+type layerEngine struct {
+	*fakeEngine
+	layers map[string]string // image id -> a copy of its layer directory
+}
+
+func (e *layerEngine) Commit(ctx context.Context, parent, ctr string, cfg *v1.ConfigFile) (string, error) {
+	e.mu.Lock()
+	dir := e.live[ctr]
+	e.mu.Unlock()
+	id, err := e.fakeEngine.Commit(ctx, parent, ctr, cfg)
+	if err != nil || dir == "" {
+		return id, err
+	}
+	cp := filepath.Join(e.t.TempDir(), "layer")
+	if err := os.CopyFS(cp, os.DirFS(dir)); err != nil {
+		return "", err
+	}
+	e.layers[id] = cp
+	return id, nil
+}
+
+func newLayerBuilder(t *testing.T) (*Builder, *layerEngine) {
+	e := &layerEngine{fakeEngine: newFakeEngine(t), layers: map[string]string{}}
+	b, err := New(e, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, e
+}
+
+// tarOf is a tar holding test/foo = "Hi", as moby's TestBuildAddTarXz
+// makes it.
+func tarOf(t *testing.T) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "test/foo", Mode: 0o644, Size: 2}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write([]byte("Hi"))
+	tw.Close()
+	return buf.Bytes()
+}
+
+func compressed(t *testing.T, format string, b []byte) []byte {
+	var buf bytes.Buffer
+	var w io.WriteCloser
+	var err error
+	switch format {
+	case "xz":
+		w, err = xz.NewWriter(&buf)
+	case "gz":
+		w = gzip.NewWriter(&buf)
+	case "zst":
+		w, err = zstd.NewWriter(&buf)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// ADD of a local compressed tar extracts it, as dockerd does, for every
+// format dockerd reads; a doubly compressed one (.tar.xz.gz) is copied as
+// a file, since dockerd strips one level only.
+func TestAddExtractsCompressedTars(t *testing.T) {
+	for _, format := range []string{"xz", "gz", "zst"} {
+		t.Run(format, func(t *testing.T) {
+			b, e := newLayerBuilder(t)
+			name := "test.tar." + format
+			files := map[string]string{"Dockerfile": "FROM busybox\nADD " + name + " /\n",
+				name: string(compressed(t, format, tarOf(t)))}
+			r := runBuild(t, b, e.fakeEngine, files, Options{})
+			if r.err != nil {
+				t.Fatalf("%v\n%s", r.err, r.out)
+			}
+			got, err := os.ReadFile(filepath.Join(e.layers[r.id], "test/foo"))
+			if err != nil || string(got) != "Hi" {
+				t.Fatalf("ADD %s: test/foo = %q, %v; want the archive extracted", name, got, err)
+			}
+		})
+	}
+	t.Run("xz.gz", func(t *testing.T) {
+		b, e := newLayerBuilder(t)
+		data := compressed(t, "gz", compressed(t, "xz", tarOf(t)))
+		files := map[string]string{"Dockerfile": "FROM busybox\nADD test.tar.xz.gz /\n", "test.tar.xz.gz": string(data)}
+		r := runBuild(t, b, e.fakeEngine, files, Options{})
+		if r.err != nil {
+			t.Fatalf("%v\n%s", r.err, r.out)
+		}
+		got, err := os.ReadFile(filepath.Join(e.layers[r.id], "test.tar.xz.gz"))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("ADD test.tar.xz.gz: not copied as a file (%v)", err)
+		}
+	})
+}
