@@ -33,6 +33,11 @@ func Prepare(o Options) error {
 		if err := mount("", "/", "", prop, ""); err != nil {
 			return err
 		}
+		if prop&unix.MS_SHARED != 0 {
+			if err := privateParent(o.Rootfs); err != nil {
+				return err
+			}
+		}
 	}
 	if err := mount(o.Rootfs, o.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return unreachableRoot(o, err)

@@ -14,9 +14,12 @@ import (
 
 // rootPropagation maps linux.rootfsPropagation to the flags / gets before
 // the mounts (prepare) and after everything (final, 0 for none). A shared
-// root is made a slave first: / of a new mount namespace is still in the
-// host's peer groups, and making it shared there would let the container's
-// mounts propagate to the host.
+// root is made shared at once, as runc does: its mounts stay in the host's
+// peer groups, so a bind of an rshared host path joins the host's group and
+// mounts made under it inside the container reach the host (Kubernetes'
+// Bidirectional propagation). Prepare then makes the mount holding the
+// rootfs private (privateParent), so that pier's own mounts under the
+// rootfs never propagate out.
 func rootPropagation(spec *specs.Spec) (prepare, final uintptr, err error) {
 	v := ""
 	if spec.Linux != nil {
@@ -28,7 +31,7 @@ func rootPropagation(spec *specs.Spec) (prepare, final uintptr, err error) {
 	case "slave", "rslave":
 		return unix.MS_REC | unix.MS_SLAVE, 0, nil
 	case "shared", "rshared":
-		return unix.MS_REC | unix.MS_SLAVE, unix.MS_REC | unix.MS_SHARED, nil
+		return unix.MS_REC | unix.MS_SHARED, unix.MS_REC | unix.MS_SHARED, nil
 	case "unbindable", "runbindable":
 		return unix.MS_REC | unix.MS_PRIVATE, unix.MS_REC | unix.MS_UNBINDABLE, nil
 	}

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -22,6 +23,13 @@ type helperInput struct {
 	Console bool     // make a pty and bind its slave as the console
 	Probe   []string // paths to report on
 	Write   []string // paths to try creating a file in
+	// Contained: the caller's mount namespace is already a slave of the
+	// host's, so the helper keeps / as it is (the propagation tests need
+	// their shared mount to stay shared).
+	Contained bool
+	// MountAfter: after Finish, mount a tmpfs here, print "mounted" on a
+	// line of its own, and wait for a line on stdin before reporting.
+	MountAfter string
 }
 
 type probe struct {
@@ -48,11 +56,6 @@ func helperMain(input string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	// Backstop for the machine's sake: whatever Prepare does, nothing this
-	// process mounts may ever propagate to the host.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return fail(err)
-	}
 	b, err := os.ReadFile(input)
 	if err != nil {
 		return fail(err)
@@ -60,6 +63,13 @@ func helperMain(input string) int {
 	var in helperInput
 	if err := json.Unmarshal(b, &in); err != nil {
 		return fail(err)
+	}
+	// Backstop for the machine's sake: whatever Prepare does, nothing this
+	// process mounts may ever propagate to the host.
+	if !in.Contained {
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+			return fail(err)
+		}
 	}
 	o := Options{Rootfs: in.Rootfs, Spec: in.Spec, NoPivot: in.NoPivot, UserNS: in.UserNS}
 	if err := Prepare(o); err != nil {
@@ -75,6 +85,15 @@ func helperMain(input string) int {
 	}
 	if err := Finish(o); err != nil {
 		return fail(fmt.Errorf("finish: %w", err))
+	}
+	if in.MountAfter != "" {
+		if err := unix.Mount("tmpfs", in.MountAfter, "tmpfs", 0, ""); err != nil {
+			return fail(fmt.Errorf("mount tmpfs on %s: %w", in.MountAfter, err))
+		}
+		fmt.Println("mounted")
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			return fail(fmt.Errorf("wait for the caller: %w", err))
+		}
 	}
 	rep := helperReport{Probes: map[string]probe{}, Writes: map[string]string{}}
 	mi, err := os.ReadFile("/proc/self/mountinfo")

@@ -243,8 +243,9 @@ func TestRootPropagation(t *testing.T) {
 	for v, want := range map[string][2]uintptr{
 		"":         {unix.MS_REC | unix.MS_PRIVATE, 0},
 		"rprivate": {unix.MS_REC | unix.MS_PRIVATE, 0},
-		// Never shared with the host's peer group: slave first, shared last.
-		"shared":     {unix.MS_REC | unix.MS_SLAVE, unix.MS_REC | unix.MS_SHARED},
+		// Shared at once, so rshared binds stay in the host's peer group
+		// (Prepare walls the rootfs off with privateParent).
+		"shared":     {unix.MS_REC | unix.MS_SHARED, unix.MS_REC | unix.MS_SHARED},
 		"unbindable": {unix.MS_REC | unix.MS_PRIVATE, unix.MS_REC | unix.MS_UNBINDABLE},
 	} {
 		spec := ocispec.Default()

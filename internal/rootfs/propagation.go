@@ -1,0 +1,46 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// privateParent makes the mount that holds rootfs private in this (the
+// container's) mount namespace. With / shared, that mount may be a peer of
+// the host's, and the bind of the rootfs onto itself, and every mount
+// under it, would then appear on the host too. Private, it is the wall:
+// mounts below it propagate nowhere, while a bind of a shared host path
+// made under it still joins that path's peer group (the point of a shared
+// root). pivot_root also refuses a shared parent. Only this namespace's
+// copy changes; the host's mount keeps its propagation.
+func privateParent(rootfs string) error {
+	real, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return fmt.Errorf("rootfs %s: %w", rootfs, err)
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("rootfs propagation: %w", err)
+	}
+	mp := mountPointOf(parseMountinfo(string(mi)), real)
+	if mp == "" {
+		return fmt.Errorf("rootfs %s: no mount holds it in /proc/self/mountinfo", real)
+	}
+	return mount("", mp, "", unix.MS_PRIVATE, "")
+}
+
+// mountPointOf is the deepest mount point at or above p.
+func mountPointOf(mounts []mountEntry, p string) string {
+	best := ""
+	for _, m := range mounts {
+		mp := m.Mountpoint
+		if (p == mp || mp == "/" || strings.HasPrefix(p, mp+"/")) && len(mp) > len(best) {
+			best = mp
+		}
+	}
+	return best
+}
