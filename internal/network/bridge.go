@@ -17,6 +17,9 @@ type Bridge struct {
 	Subnet  netip.Prefix
 	Gateway netip.Addr // the bridge's own address, the containers' default route
 	MTU     int
+	// Subnet6 and Gateway6 are set on a network with IPv6 (EnsureBridge6).
+	Subnet6  netip.Prefix
+	Gateway6 netip.Addr
 }
 
 // maxIfName is IFNAMSIZ less the terminating NUL.

@@ -23,6 +23,7 @@ type Endpoint struct {
 	HostName  string // the host side, "pier" + 7 characters
 	IfName    string // the peer's name inside the namespace, usually eth0
 	IP        netip.Addr
+	IP6       netip.Addr // zero on a bridge without IPv6
 	MAC       net.HardwareAddr
 	Bridge    string
 	NetnsPath string
@@ -33,6 +34,7 @@ type EndpointConfig struct {
 	NetnsPath string // e.g. /proc/<pid>/ns/net or a bind mount of it
 	Bridge    *Bridge
 	IP        netip.Addr
+	IP6       netip.Addr       // an address of Bridge.Subnet6, or zero for none
 	IfName    string           // name inside the namespace; "eth0" when empty
 	HostName  string           // host side; random when empty (see VethName)
 	MAC       net.HardwareAddr // MACFor(IP) when nil
@@ -121,7 +123,7 @@ func AttachConfig(c EndpointConfig) (ep *Endpoint, err error) {
 		return nil, err
 	}
 	return &Endpoint{
-		HostName: host.Attrs().Name, IfName: c.IfName, IP: c.IP, MAC: c.MAC,
+		HostName: host.Attrs().Name, IfName: c.IfName, IP: c.IP, IP6: c.IP6, MAC: c.MAC,
 		Bridge: c.Bridge.Name, NetnsPath: c.NetnsPath,
 	}, nil
 }
@@ -208,6 +210,11 @@ func configurePeer(ns netns.NsHandle, c EndpointConfig) error {
 	}
 	if err := step("set lo up", h.LinkSetUp(lo)); err != nil {
 		return err
+	}
+	if c.IP6.IsValid() {
+		if err := step("IPv6", configurePeer6(h, ns, link, c)); err != nil {
+			return err
+		}
 	}
 	if c.NoDefaultRoute {
 		return nil

@@ -143,15 +143,21 @@ func (m *IPAM) dynamic(a netip.Addr) bool {
 func (m *IPAM) Allocate(owner string) (netip.Addr, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// The walk stays inside the range when there is one: an IPv6 range
+	// may be a small part of a /64 that no walk could cross.
+	within := m.subnet
+	if m.pool.IsValid() {
+		within = m.pool
+	}
 	start := m.state.Last
-	if !m.subnet.Contains(start) {
-		start = m.subnet.Masked().Addr()
+	if !within.Contains(start) {
+		start = within.Masked().Addr()
 	}
 	a := start
 	for {
 		a = a.Next()
-		if !m.subnet.Contains(a) {
-			a = m.subnet.Addr()
+		if !within.Contains(a) {
+			a = within.Masked().Addr()
 		}
 		if m.dynamic(a) {
 			if _, used := m.state.Allocated[a]; !used {

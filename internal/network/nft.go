@@ -19,8 +19,20 @@ import (
 // this process; one daemon owns the table.
 var nftMu sync.Mutex
 
-func pierTable() *nftables.Table {
-	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+func pierTable() *nftables.Table { return pierTableOf(nftables.TableFamilyIPv4) }
+
+// pierTableOf is pier's table in family ip or ip6; the ip6 one exists
+// only while a network with IPv6 is up.
+func pierTableOf(fam nftables.TableFamily) *nftables.Table {
+	return &nftables.Table{Name: TableName, Family: fam}
+}
+
+// familyName is the nft keyword of fam, for messages.
+func familyName(fam nftables.TableFamily) string {
+	if fam == nftables.TableFamilyIPv6 {
+		return "ip6"
+	}
+	return "ip"
 }
 
 // ruleTag reads a rule's tag back from its comment.
@@ -36,19 +48,30 @@ type decideFunc func(existing []string) (drop func(tag string) bool, err error)
 // its chains exist, then, atomically, deletes the rules decide picks and
 // adds the planned ones. Replacing a tag's rules is therefore atomic too.
 func change(decide decideFunc, add []rulePlan) error {
+	return changeIn(nftables.TableFamilyIPv4, true, decide, add)
+}
+
+// changeIn is change on the table of family fam; with create false, a
+// missing table is left missing (there is nothing in it to delete).
+func changeIn(fam nftables.TableFamily, create bool, decide decideFunc, add []rulePlan) error {
 	nftMu.Lock()
 	defer nftMu.Unlock()
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: open: %w", err)
 	}
-	t := c.AddTable(pierTable())
+	if !create {
+		if _, err := c.ListTableOfFamily(TableName, fam); err != nil {
+			return nil
+		}
+	}
+	t := c.AddTable(pierTableOf(fam))
 	chains := map[string]*nftables.Chain{}
 	for _, ch := range baseChains(t) {
 		chains[ch.Name] = c.AddChain(ch)
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: ensure table ip %s: %w", TableName, err)
+		return fmt.Errorf("nftables: ensure table %s %s: %w", familyName(fam), TableName, err)
 	}
 	var existing []*nftables.Rule
 	for _, ch := range chains {
@@ -120,6 +143,42 @@ func EnsureNAT(subnet netip.Prefix, bridge string) error {
 	return nil
 }
 
+// EnsureNAT6 is EnsureNAT for a bridge's IPv6 subnet, in pier's ip6
+// table (natPlan6): masquerade leaving the host, as dockerd 27+ with
+// ip6tables does, and no new connection into the bridge from elsewhere.
+// It leaves net.ipv6.conf.all.forwarding as the host has it: turning it on
+// would stop the host accepting router advertisements on its own
+// interfaces, so containers reach past the host over IPv6 only where the
+// administrator has turned forwarding on.
+func EnsureNAT6(subnet netip.Prefix, bridge string) error {
+	if err := checkSubnet(subnet); err != nil {
+		return err
+	}
+	if !subnet.Addr().Is6() {
+		return fmt.Errorf("nat6 %s: subnet %s: not IPv6: %w", bridge, subnet, errdefs.ErrInvalidArgument)
+	}
+	if err := checkIfName(bridge); err != nil {
+		return err
+	}
+	if err := changeIn(nftables.TableFamilyIPv6, true, replace(natTag(bridge)), natPlan6(subnet, bridge)); err != nil {
+		return fmt.Errorf("nat6 %s %s: %w", bridge, subnet, err)
+	}
+	return nil
+}
+
+// Isolate6 is Isolate for IPv6, between two bridges that both carry it.
+func Isolate6(a, b string) error {
+	for _, n := range []string{a, b} {
+		if err := checkIfName(n); err != nil {
+			return err
+		}
+	}
+	if err := changeIn(nftables.TableFamilyIPv6, true, replace(isolateTag(a, b)), isolatePlan(a, b)); err != nil {
+		return fmt.Errorf("isolate6 %s %s: %w", a, b, err)
+	}
+	return nil
+}
+
 // Isolate drops forwarded traffic between two bridges, both ways. It is
 // idempotent.
 func Isolate(a, b string) error {
@@ -151,6 +210,9 @@ func RemoveBridgeRules(bridge string) error {
 	}
 	if err := change(decide, nil); err != nil {
 		return fmt.Errorf("remove rules of %s: %w", bridge, err)
+	}
+	if err := changeIn(nftables.TableFamilyIPv6, false, decide, nil); err != nil {
+		return fmt.Errorf("remove IPv6 rules of %s: %w", bridge, err)
 	}
 	return nil
 }
@@ -221,9 +283,11 @@ func DeleteTable() error {
 	if err != nil {
 		return fmt.Errorf("nftables: open: %w", err)
 	}
-	c.DelTable(pierTable())
-	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("nftables: delete table ip %s: %w", TableName, err)
+	for _, fam := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyIPv6} {
+		c.DelTable(pierTableOf(fam))
+		if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("nftables: delete table %s %s: %w", familyName(fam), TableName, err)
+		}
 	}
 	return nil
 }

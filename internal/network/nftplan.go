@@ -88,6 +88,16 @@ func natPlan(subnet netip.Prefix, bridge string) []rulePlan {
 	}
 }
 
+// natPlan6 is natPlan for a bridge's IPv6 subnet, in the ip6 table:
+// masquerade leaving through another interface, masquerade of a
+// container reaching a neighbour after DNAT, and no new connection into
+// the bridge from elsewhere unless DNATed. IPv6 has no route_localnet, so
+// natPlan's 127.0.0.0/8 rule has no counterpart.
+func natPlan6(subnet netip.Prefix, bridge string) []rulePlan {
+	p := natPlan(subnet, bridge)
+	return []rulePlan{p[0], p[2], p[3]}
+}
+
 // localnetPlan drops packets to 127.0.0.0/8 that arrive on any interface
 // but lo, unless conntrack says a DNAT of pier's made them (as kube-proxy
 // does). EnsureNAT sets route_localnet=1 on bridges, which stops the kernel
@@ -264,16 +274,33 @@ const (
 	offDaddr = 16
 )
 
-func matchSaddr(p netip.Prefix) []expr.Any { return matchIn(offSaddr, p, expr.CmpOpEq) }
+// IPv6 header offsets of the addresses.
+const (
+	offSaddr6 = 8
+	offDaddr6 = 24
+)
+
+// matchSaddr is "ip saddr p", or "ip6 saddr p" for an IPv6 prefix (in
+// pier's ip6 table).
+func matchSaddr(p netip.Prefix) []expr.Any {
+	if p.Addr().Is6() {
+		return matchIn(offSaddr6, p, expr.CmpOpEq)
+	}
+	return matchIn(offSaddr, p, expr.CmpOpEq)
+}
 
 // matchDaddrIn is "ip daddr p" (op Eq) or "ip daddr != p" (op Neq).
 func matchDaddrIn(p netip.Prefix, op expr.CmpOp) []expr.Any { return matchIn(offDaddr, p, op) }
 
 func matchIn(off uint32, p netip.Prefix, op expr.CmpOp) []expr.Any {
-	mask := binary.BigEndian.AppendUint32(nil, ^uint32(0)<<(32-p.Bits()))
+	n := uint32(p.Addr().BitLen() / 8)
+	mask := make([]byte, n)
+	for i := range p.Bits() {
+		mask[i/8] |= 0x80 >> (i % 8)
+	}
 	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
-		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: n, Mask: mask, Xor: make([]byte, n)},
 		&expr.Cmp{Op: op, Register: 1, Data: p.Masked().Addr().AsSlice()},
 	}
 }

@@ -48,6 +48,10 @@ func eval(t *testing.T, exprs []expr.Any, p packet) string {
 				regs[e.DestRegister] = netip.MustParseAddr(p.saddr).AsSlice()
 			case e.Base == expr.PayloadBaseNetworkHeader && e.Offset == 16 && e.Len == 4:
 				regs[e.DestRegister] = netip.MustParseAddr(p.daddr).AsSlice()
+			case e.Base == expr.PayloadBaseNetworkHeader && e.Offset == 8 && e.Len == 16:
+				regs[e.DestRegister] = netip.MustParseAddr(p.saddr).AsSlice()
+			case e.Base == expr.PayloadBaseNetworkHeader && e.Offset == 24 && e.Len == 16:
+				regs[e.DestRegister] = netip.MustParseAddr(p.daddr).AsSlice()
 			case e.Base == expr.PayloadBaseTransportHeader && e.Offset == 2 && e.Len == 2:
 				regs[e.DestRegister] = binary.BigEndian.AppendUint16(nil, p.dport)
 			default:
@@ -172,6 +176,32 @@ func TestNATPlan(t *testing.T) {
 	for _, c := range into {
 		if got := run(t, plan, chainForward, c.p); got != c.want {
 			t.Errorf("forward, %s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestNATPlan6(t *testing.T) {
+	plan := natPlan6(netip.MustParsePrefix("fd42:0:0:7::/64"), "pier-x")
+	cases := []struct {
+		name, chain string
+		p           packet
+		want        string
+	}{
+		{"container to the world", chainPostrouting, packet{iif: "pier-x", oif: "eth0", saddr: "fd42:0:0:7::3", daddr: "2001:db8::9"}, "masquerade"},
+		{"a neighbouring /64", chainPostrouting, packet{iif: "x", oif: "eth0", saddr: "fd42:0:0:8::3", daddr: "2001:db8::9"}, ""},
+		{"bridge-mates", chainPostrouting, packet{iif: "pier-x", oif: "pier-x", saddr: "fd42:0:0:7::3", daddr: "fd42:0:0:7::4"}, ""},
+		{"hairpin after dnat", chainPostrouting, packet{iif: "pier-x", oif: "pier-x", saddr: "fd42:0:0:7::3", daddr: "fd42:0:0:7::4", dnat: true}, "masquerade"},
+		{"LAN to a container", chainForward, packet{iif: "eth0", oif: "pier-x", saddr: "2001:db8::9", daddr: "fd42:0:0:7::3"}, "drop"},
+		{"reply to a container", chainForward, packet{iif: "eth0", oif: "pier-x", saddr: "2001:db8::9", daddr: "fd42:0:0:7::3", established: true}, ""},
+	}
+	for _, c := range cases {
+		if got := run(t, plan, c.chain, c.p); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	for _, r := range plan {
+		if r.tag != "nat pier-x" {
+			t.Errorf("tag %q", r.tag)
 		}
 	}
 }

@@ -15,15 +15,15 @@ import (
 // DefaultName is the name of the default network and of its bridge.
 const DefaultName = "pier0"
 
-// checkSubnet accepts an IPv4 subnet, in canonical form, with room for a
-// gateway and at least one container besides the network and broadcast
-// addresses.
+// checkSubnet accepts an IPv4 or IPv6 subnet, in canonical form, with
+// room for a gateway and at least one container besides the network (and,
+// in IPv4, broadcast) addresses.
 func checkSubnet(subnet netip.Prefix) error {
-	if !subnet.IsValid() || !subnet.Addr().Is4() {
-		return fmt.Errorf("subnet %s: not an IPv4 prefix: %w", subnet, errdefs.ErrInvalidArgument)
+	if !subnet.IsValid() || subnet.Addr().Is4In6() || subnet.Addr().Zone() != "" {
+		return fmt.Errorf("subnet %s: not an IPv4 or IPv6 prefix: %w", subnet, errdefs.ErrInvalidArgument)
 	}
-	if subnet.Bits() > 30 {
-		return fmt.Errorf("subnet %s: smaller than a /30: %w", subnet, errdefs.ErrInvalidArgument)
+	if max := subnet.Addr().BitLen() - 2; subnet.Bits() > max {
+		return fmt.Errorf("subnet %s: smaller than a /%d: %w", subnet, max, errdefs.ErrInvalidArgument)
 	}
 	if subnet.Masked() != subnet {
 		return fmt.Errorf("subnet %s: host bits set (want %s): %w", subnet, subnet.Masked(), errdefs.ErrInvalidArgument)
@@ -43,8 +43,12 @@ func CheckGateway(subnet netip.Prefix, gateway netip.Addr) error {
 	return nil
 }
 
-// Broadcast is the last address of an IPv4 subnet.
+// Broadcast is the last address of an IPv4 subnet; IPv6 has no broadcast
+// address, so an IPv6 subnet's is the zero Addr, which equals no address.
 func Broadcast(subnet netip.Prefix) netip.Addr {
+	if !subnet.Addr().Is4() {
+		return netip.Addr{}
+	}
 	a := subnet.Masked().Addr().As4()
 	v := binary.BigEndian.Uint32(a[:]) | (1<<(32-subnet.Bits()) - 1)
 	binary.BigEndian.PutUint32(a[:], v)
@@ -118,5 +122,5 @@ func HostRoutes() ([]netip.Prefix, error) {
 }
 
 func ipNet(p netip.Prefix, a netip.Addr) *net.IPNet {
-	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}
+	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(p.Bits(), a.BitLen())}
 }

@@ -63,12 +63,14 @@ func TestAddresses(t *testing.T) {
 }
 
 func TestCheckSubnet(t *testing.T) {
-	for _, s := range []string{"10.0.0.1/24", "10.0.0.0/31", "fd00::/64"} {
+	for _, s := range []string{"10.0.0.1/24", "10.0.0.0/31", "fd00::1/64", "fd00::/127", "::ffff:10.0.0.0/120"} {
 		if err := checkSubnet(netip.MustParsePrefix(s)); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("%s: %v, want ErrInvalidArgument", s, err)
 		}
 	}
-	if err := checkSubnet(netip.MustParsePrefix("10.0.0.0/30")); err != nil {
-		t.Errorf("/30: %v", err)
+	for _, s := range []string{"10.0.0.0/30", "fd00::/64", "2001:db8::/126"} {
+		if err := checkSubnet(netip.MustParsePrefix(s)); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
 	}
 }

@@ -38,12 +38,18 @@ func BridgeInUse(name string) (bool, error) {
 func DeleteTableIfEmpty() error {
 	nftMu.Lock()
 	defer nftMu.Unlock()
+	return errors.Join(deleteTableIfEmpty(nftables.TableFamilyIPv4), deleteTableIfEmpty(nftables.TableFamilyIPv6))
+}
+
+// deleteTableIfEmpty is DeleteTableIfEmpty for the table of one family;
+// nftMu is held.
+func deleteTableIfEmpty(fam nftables.TableFamily) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: open: %w", err)
 	}
-	t := pierTable()
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	t := pierTableOf(fam)
+	chains, err := c.ListChainsOfTableFamily(fam)
 	if err != nil {
 		return fmt.Errorf("nftables: list chains: %w", err)
 	}
@@ -61,7 +67,7 @@ func DeleteTableIfEmpty() error {
 	}
 	c.DelTable(t)
 	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("nftables: delete table ip %s: %w", TableName, err)
+		return fmt.Errorf("nftables: delete table %s %s: %w", familyName(fam), TableName, err)
 	}
 	return nil
 }
