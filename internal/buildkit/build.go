@@ -8,10 +8,13 @@ import (
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/identity"
+	"github.com/moby/buildkit/util/entitlements"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 // BuildRequest is a build that a client hands to the daemon whole
@@ -54,8 +57,7 @@ func (req BuildRequest) frontendAttrs() map[string]string {
 	if len(req.ExtraHosts) > 0 {
 		a["add-hosts"] = strings.Join(req.ExtraHosts, ",")
 	}
-	switch req.Network {
-	case "host", "none":
+	if req.Network == "host" || req.Network == "none" {
 		a["force-network-mode"] = req.Network
 	}
 	for k, v := range req.BuildArgs {
@@ -76,6 +78,11 @@ func (l *Lazy) Build(ctx context.Context, req BuildRequest, trace func([]byte)) 
 	if err != nil {
 		return "", err
 	}
+	switch req.Network {
+	case "", "default", "host", "none":
+	default:
+		return "", fmt.Errorf("network mode %q not supported by BuildKit (default, host or none): %w", req.Network, errdefs.ErrInvalidArgument)
+	}
 	ref := req.BuildID
 	if ref == "" {
 		ref = identity.NewID()
@@ -87,6 +94,11 @@ func (l *Lazy) Build(ctx context.Context, req BuildRequest, trace func([]byte)) 
 		FrontendAttrs: req.frontendAttrs(),
 		Exporters: []*controlapi.Exporter{{Type: exporterMoby,
 			Attrs: map[string]string{"name": strings.Join(req.Tags, ",")}}},
+	}
+	if req.Network == "host" {
+		// As dockerd: asking for the host's network is asking for the
+		// entitlement, which the daemon grants.
+		sreq.Entitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	var id string
 	ctx, cancel := context.WithCancel(ctx)

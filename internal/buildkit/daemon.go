@@ -24,7 +24,9 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/solver"
 	"github.com/moby/buildkit/solver/bboltcachestorage"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/db/boltutil"
+	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/network/netproviders"
 	"github.com/moby/buildkit/util/resolver"
 	bkversion "github.com/moby/buildkit/version"
@@ -127,19 +129,24 @@ func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
 			return overlay.NewSnapshotter(root, overlay.AsynchronousRemove)
 		},
 	}
-	// Build containers share the host's network, as BuildKit's OCI worker
-	// does when it has no CNI configuration.
+	// BuildKit's providers (host, none) with pier's per-step namespaces
+	// as the default (network.go); host only with the network.host
+	// entitlement.
 	nopt := netproviders.Opt{Mode: "host"}
 	opt, err := runc.NewWorkerOpt(cfg.Root, sn, false, oci.ProcessSandbox, nil, nil, nopt, nil,
 		cfg.Runtime, "", false, nil, "", cgroupParent(cfg.Root), nil)
 	if err != nil {
 		return nil, fmt.Errorf("buildkit worker: %w", err)
 	}
+	if err := useOwnNetwork(&opt, cfg.Root); err != nil {
+		return nil, err
+	}
 	opt.BuildkitVersion = client.BuildkitVersion{Package: bkversion.Package, Version: bkversion.Version, Revision: bkversion.Revision}
 	opt.RegistryHosts = localHosts(resolver.NewRegistryConfig(nil), cfg.Images)
 	opt.GCPolicy = gcPolicy()
 	w, err := base.NewWorker(ctx, opt)
 	if err != nil {
+		_ = opt.NetworkProviders[pb.NetMode_UNSET].Close()
 		return nil, fmt.Errorf("buildkit worker: %w", err)
 	}
 	return w, nil
@@ -184,9 +191,12 @@ func newController(ctx context.Context, root string, sm *session.Manager, wc *wo
 			"registry": registryremotecache.ResolveCacheImporterFunc(sm, w.ContentStore(), hosts),
 			"local":    localremotecache.ResolveCacheImporterFunc(sm),
 		},
-		CacheManager:   solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
-		HistoryDB:      historyDB,
-		CacheStore:     cacheStorage,
+		CacheManager: solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
+		HistoryDB:    historyDB,
+		CacheStore:   cacheStorage,
+		// As dockerd: a build may ask for the host's network (buildx
+		// --allow network.host); without asking, RUN gets its own.
+		Entitlements:   []string{string(entitlements.EntitlementNetworkHost)},
 		LeaseManager:   w.LeaseManager(),
 		ContentStore:   w.ContentStore(),
 		GarbageCollect: w.GarbageCollect,
