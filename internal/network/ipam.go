@@ -149,22 +149,22 @@ func (m *IPAM) Allocate(owner string) (netip.Addr, error) {
 	if m.pool.IsValid() {
 		within = m.pool
 	}
-	start := m.state.Last
-	if !within.Contains(start) {
-		start = within.Masked().Addr()
+	first := within.Masked().Addr()
+	step := func(a netip.Addr) netip.Addr {
+		if a = a.Next(); !within.Contains(a) {
+			return first
+		}
+		return a
 	}
-	a := start
-	for {
-		a = a.Next()
-		if !within.Contains(a) {
-			a = within.Masked().Addr()
+	a := first
+	if within.Contains(m.state.Last) {
+		a = step(m.state.Last)
+	}
+	for begin := a; ; {
+		if _, used := m.state.Allocated[a]; m.dynamic(a) && !used {
+			break
 		}
-		if m.dynamic(a) {
-			if _, used := m.state.Allocated[a]; !used {
-				break
-			}
-		}
-		if a == start {
+		if a = step(a); a == begin {
 			return netip.Addr{}, fmt.Errorf("ipam %s: no free address: %w", m.subnet, errdefs.ErrConflict)
 		}
 	}

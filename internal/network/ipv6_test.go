@@ -50,7 +50,8 @@ func TestDefaultSubnet6(t *testing.T) {
 }
 
 func TestIPAMv6Range(t *testing.T) {
-	// docker-py's pool: a /64 with a /96 range and the gateway at ::ffff.
+	// docker-py's pool: a /64 with a /96 range and the gateway at ::ffff;
+	// the range's first address is handed out (it is not the subnet's).
 	p := Pool{Subnet: netip.MustParsePrefix("2001:db8::/64"), Gateway: netip.MustParseAddr("2001:db8::ffff"),
 		Range: netip.MustParsePrefix("2001:db8::1:0:0/96")}
 	m, err := OpenIPAMPool(t.TempDir(), "n6", p)
@@ -58,11 +59,11 @@ func TestIPAMv6Range(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := m.Allocate("c1")
-	if err != nil || a != netip.MustParseAddr("2001:db8::1:0:1") {
+	if err != nil || a != netip.MustParseAddr("2001:db8::1:0:0") {
 		t.Fatalf("first: %s, %v", a, err)
 	}
 	b, err := m.Allocate("c2")
-	if err != nil || b != netip.MustParseAddr("2001:db8::1:0:2") {
+	if err != nil || b != netip.MustParseAddr("2001:db8::1:0:1") {
 		t.Fatalf("second: %s, %v", b, err)
 	}
 	if err := m.AllocateAddr(netip.MustParseAddr("2001:db8::ffff"), "c3"); !errors.Is(err, errdefs.ErrInvalidArgument) {

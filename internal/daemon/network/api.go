@@ -62,7 +62,7 @@ func networkMatches(n netRecord, filters map[string][]string) bool {
 func (n netRecord) toAPI() apinet.Network {
 	api := apinet.Network{
 		Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver,
-		EnableIPv4: n.Driver == driverBridge, Internal: n.Internal,
+		EnableIPv4: n.Driver == driverBridge, EnableIPv6: n.EnableIPv6, Internal: n.Internal,
 		IPAM:    apinet.IPAM{Driver: "default", Options: maps.Clone(n.IPAMOptions), Config: []apinet.IPAMConfig{}},
 		Options: maps.Clone(n.Options), Labels: maps.Clone(n.Labels),
 	}
@@ -75,6 +75,9 @@ func (n netRecord) toAPI() apinet.Network {
 	if n.Subnet.IsValid() {
 		api.IPAM.Config = append(api.IPAM.Config, apinet.IPAMConfig{Subnet: n.Subnet, IPRange: n.IPRange, Gateway: n.gateway(), AuxAddress: maps.Clone(n.AuxAddresses)})
 		api.Options[bridgeNameOption] = n.Bridge
+	}
+	if n.Subnet6.IsValid() {
+		api.IPAM.Config = append(api.IPAM.Config, apinet.IPAMConfig{Subnet: n.Subnet6, IPRange: n.IPRange6, Gateway: n.gateway6(), AuxAddress: maps.Clone(n.AuxAddresses6)})
 	}
 	return api
 }
@@ -98,10 +101,14 @@ func (c *Controller) NetworkInspect(ctx context.Context, ref string) (apinet.Ins
 		if !ok || !ep.IP.IsValid() {
 			continue
 		}
-		out.Containers[r.ID] = apinet.EndpointResource{
+		res := apinet.EndpointResource{
 			Name: r.Name, EndpointID: ep.HostVeth, MacAddress: apinet.HardwareAddr(ep.mac()),
 			IPv4Address: netip.PrefixFrom(ep.IP, n.Subnet.Bits()),
 		}
+		if ep.IP6.IsValid() {
+			res.IPv6Address = netip.PrefixFrom(ep.IP6, n.Subnet6.Bits())
+		}
+		out.Containers[r.ID] = res
 	}
 	return out, nil
 }
@@ -137,13 +144,19 @@ func (c *Controller) networkCreate(req apinet.CreateRequest, duplicate bool) (ap
 		if o.Bridge != "" && o.Bridge == n.Bridge {
 			return apinet.CreateResponse{}, fmt.Errorf("bridge %s is used by network %s: %w", n.Bridge, o.Name, errdefs.ErrConflict)
 		}
-		if o.Subnet.IsValid() && n.Subnet.IsValid() && o.Subnet.Overlaps(n.Subnet) {
+		if (o.Subnet.IsValid() && n.Subnet.IsValid() && o.Subnet.Overlaps(n.Subnet)) ||
+			(o.Subnet6.IsValid() && n.Subnet6.IsValid() && o.Subnet6.Overlaps(n.Subnet6)) {
 			return apinet.CreateResponse{}, fmt.Errorf("invalid pool request: Pool overlaps with other one on this address space: %w", errdefs.ErrConflict)
 		}
 	}
 	if !n.Subnet.IsValid() {
 		n.AutoSubnet = true
 		if n.Subnet, err = c.freeSubnet(recs); err != nil {
+			return apinet.CreateResponse{}, err
+		}
+	}
+	if n.EnableIPv6 && !n.Subnet6.IsValid() {
+		if n.Subnet6, err = c.freeSubnet6(recs); err != nil {
 			return apinet.CreateResponse{}, err
 		}
 	}
@@ -170,9 +183,6 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 	if req.Driver != "" && req.Driver != driverBridge {
 		return netRecord{}, fmt.Errorf("plugin %q not found: driver %s: %w", req.Driver, req.Driver, errdefs.ErrNotImplemented)
 	}
-	if req.EnableIPv6 != nil && *req.EnableIPv6 {
-		return netRecord{}, fmt.Errorf("IPv6 networks: %w", errdefs.ErrNotImplemented)
-	}
 	id := newNetworkID()
 	n := netRecord{
 		ID: id, Name: req.Name, Driver: driverBridge, Bridge: "pier-" + id[:10], Internal: req.Internal,
@@ -188,8 +198,11 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 	if req.IPAM != nil {
 		n.IPAMOptions = req.IPAM.Options
 		for _, cfg := range req.IPAM.Config {
-			if !cfg.Subnet.Addr().Is4() {
-				return netRecord{}, fmt.Errorf("subnet %s: IPv6 networks: %w", cfg.Subnet, errdefs.ErrNotImplemented)
+			if cfg.Subnet.Addr().Is6() {
+				if err := n.setIPv6Pool(cfg); err != nil {
+					return netRecord{}, err
+				}
+				continue
 			}
 			if n.Subnet.IsValid() {
 				return netRecord{}, fmt.Errorf("more than one IPv4 subnet: %w", errdefs.ErrNotImplemented)
@@ -207,7 +220,40 @@ func (c *Controller) newNetworkRecord(req apinet.CreateRequest) (netRecord, erro
 			}
 		}
 	}
-	return n, nil
+	return n, n.setIPv6(req.EnableIPv6)
+}
+
+// setIPv6Pool records the IPAM config's IPv6 entry. Its subnet may carry
+// host bits ("2001:db8::1/64"), which dockerd 20.10 accepts and masks.
+func (n *netRecord) setIPv6Pool(cfg apinet.IPAMConfig) error {
+	if n.Subnet6.IsValid() {
+		return fmt.Errorf("more than one IPv6 subnet: %w", errdefs.ErrNotImplemented)
+	}
+	n.Subnet6 = cfg.Subnet.Masked()
+	if cfg.Gateway.IsValid() && cfg.Gateway != n.gateway6() {
+		n.Gateway6 = cfg.Gateway
+	}
+	n.IPRange6, n.AuxAddresses6 = cfg.IPRange, maps.Clone(cfg.AuxAddress)
+	if n.IPRange6.IsValid() {
+		n.IPRange6 = n.IPRange6.Masked()
+	}
+	return kernel.CheckPool(n.pool6())
+}
+
+// setIPv6 settles whether n is dual stack: EnableIPv6 true, or an IPv6
+// subnet given with EnableIPv6 left out (docker-py, CLI 28 without
+// --ipv6). An IPv6 subnet with EnableIPv6 false is refused rather than
+// kept unused, as dockerd keeps it.
+func (n *netRecord) setIPv6(enable *bool) error {
+	switch {
+	case enable == nil:
+		n.EnableIPv6 = n.Subnet6.IsValid()
+	case !*enable && n.Subnet6.IsValid():
+		return fmt.Errorf("IPAM config has an IPv6 subnet %s but EnableIPv6 is false (docker network create --ipv6): %w", n.Subnet6, errdefs.ErrInvalidArgument)
+	default:
+		n.EnableIPv6 = *enable
+	}
+	return nil
 }
 
 // NetworkRemove deletes a user network no running container is attached
@@ -231,9 +277,11 @@ func (c *Controller) NetworkRemove(ctx context.Context, ref string) error {
 	if err := c.tearDown(n); err != nil {
 		return err
 	}
-	delete(c.ipams, n.ID)
-	if err := os.Remove(c.ipamPath(n.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("network %s: %w", n.Name, err)
+	for _, key := range []string{n.ID, ipam6Key(n.ID)} {
+		delete(c.ipams, key)
+		if err := os.Remove(c.ipamPath(key)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("network %s: %w", n.Name, err)
+		}
 	}
 	if err := c.md.Delete(networkKind, n.ID); err != nil {
 		return err

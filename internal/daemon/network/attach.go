@@ -45,13 +45,17 @@ func (c *Controller) attach(r Container, n netRecord, ep *endpointRecord, path, 
 	if err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	ep.IP, ep.HostVeth, ep.IfName = ip, vethFor(r.ID, n.ID), ifname
+	ip6, err := c.allocate6(r.ID, n, ep)
+	if err != nil {
+		return err
+	}
+	ep.IP, ep.IP6, ep.HostVeth, ep.IfName = ip, ip6, vethFor(r.ID, n.ID), ifname
 	c.waitDetaches(ep.HostVeth)
 	if err := kernel.Detach(&kernel.Endpoint{HostName: ep.HostVeth}); err != nil {
 		return err
 	}
 	_, err = kernel.AttachConfig(kernel.EndpointConfig{
-		NetnsPath: path, Bridge: br, IP: ip, IfName: ifname, HostName: ep.HostVeth, MAC: ep.mac(),
+		NetnsPath: path, Bridge: br, IP: ip, IP6: ip6, IfName: ifname, HostName: ep.HostVeth, MAC: ep.mac(),
 		NoDefaultRoute: ifname != "eth0",
 	})
 	if err != nil {
@@ -69,6 +73,34 @@ func (c *Controller) attach(r Container, n netRecord, ep *endpointRecord, path, 
 		return c.publish(r, ep)
 	}
 	return nil
+}
+
+// allocate6 gives container id its IPv6 address on a dual-stack network
+// n: the one asked for (--ip6) or the next free one; c.mu is held.
+func (c *Controller) allocate6(id string, n netRecord, ep *endpointRecord) (netip.Addr, error) {
+	if !n.EnableIPv6 {
+		return netip.Addr{}, nil
+	}
+	m, err := c.ipam6Of(n)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if err := releaseOwned(m, id); err != nil {
+		return netip.Addr{}, err
+	}
+	ip := ep.RequestedIP6
+	if ip.IsValid() {
+		err = m.AllocateAddr(ip, id)
+		if errors.Is(err, errdefs.ErrAlreadyExists) {
+			err = fmt.Errorf("Address already in use: %s: %w", ip, errdefs.ErrConflict)
+		}
+	} else {
+		ip, err = m.Allocate(id)
+	}
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	return ip, nil
 }
 
 // publish makes r's -p and -P ports lead to ep's address.
@@ -121,8 +153,15 @@ func (c *Controller) detach(id string, n netRecord, ep *endpointRecord) error {
 			errs = append(errs, releaseOwned(m, id))
 		}
 	}
+	if n.EnableIPv6 {
+		if m, err := c.ipam6Of(n); err != nil {
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, releaseOwned(m, id))
+		}
+	}
 	errs = append(errs, c.tearDownIfUnused(n))
-	ep.IP, ep.HostVeth, ep.IfName, ep.Ports, ep.Mapped = netip.Addr{}, "", "", nil, nil
+	ep.IP, ep.IP6, ep.HostVeth, ep.IfName, ep.Ports, ep.Mapped = netip.Addr{}, netip.Addr{}, "", "", nil, nil
 	return errors.Join(errs...)
 }
 
@@ -153,6 +192,9 @@ func (c *Controller) writeNetFiles(r Container, eps ctrEndpoints) error {
 			continue
 		}
 		ips = append(ips, ep.IP)
+		if ep.IP6.IsValid() {
+			ips = append(ips, ep.IP6)
+		}
 		if i == 0 {
 			if n, err := c.networkByID(ep.NetworkID); err == nil {
 				gw = n.gateway()

@@ -126,9 +126,17 @@ func newEndpoint(n netRecord, es *apinet.EndpointSettings, order int) (*endpoint
 		ep.RequestedIP = ip
 	}
 	if es.IPAMConfig != nil && es.IPAMConfig.IPv6Address.IsValid() {
-		// Refused, not ignored: pier's networks are IPv4 only.
-		return nil, fmt.Errorf("IPAMConfig.IPv6Address %s: network %s has no IPv6 subnet (pier's networks are IPv4 only): %w",
-			es.IPAMConfig.IPv6Address, n.Name, errdefs.ErrInvalidArgument)
+		ip := es.IPAMConfig.IPv6Address
+		switch {
+		case n.predefined():
+			return nil, fmt.Errorf("user specified IP address is supported on user defined networks only: %w", errdefs.ErrInvalidArgument)
+		case !n.EnableIPv6:
+			// Refused, not kept unused: the network has no IPv6.
+			return nil, fmt.Errorf("IPAMConfig.IPv6Address %s: network %s does not have IPv6 enabled: %w", ip, n.Name, errdefs.ErrInvalidArgument)
+		case !n.Subnet6.Contains(ip) || ip == n.gateway6():
+			return nil, fmt.Errorf("no configured subnet or ip-range contain the IP address %s: %w", ip, errdefs.ErrInvalidArgument)
+		}
+		ep.RequestedIP6 = ip
 	}
 	return ep, nil
 }

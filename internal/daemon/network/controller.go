@@ -128,8 +128,17 @@ type closer interface{ Close() error }
 type nameEntry struct {
 	names []string // lower-cased: name, aliases, short id
 	ip    netip.Addr
+	ip6   netip.Addr // on a dual-stack network: AAAA answers
 	// linkTo, for a legacy link alias, is the lower-cased name of the
 	// linked container, whose address is looked up at query time (it
 	// may start after the linking one).
 	linkTo string
+}
+
+// addrs are the entry's addresses, IPv6 after IPv4.
+func (e nameEntry) addrs() []netip.Addr {
+	if e.ip6.IsValid() {
+		return []netip.Addr{e.ip, e.ip6}
+	}
+	return []netip.Addr{e.ip}
 }

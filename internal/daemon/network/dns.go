@@ -51,7 +51,7 @@ func (c *Controller) loadNames(n netRecord) {
 
 // setName records the names of r's endpoint ep on network netID.
 func (c *Controller) setName(netID string, r Container, ep *endpointRecord) {
-	e := nameEntry{ip: ep.IP}
+	e := nameEntry{ip: ep.IP, ip6: ep.IP6}
 	for _, s := range shortAliases(r, ep) {
 		e.names = append(e.names, strings.ToLower(s))
 	}
@@ -109,12 +109,12 @@ func (c *Controller) lookupName(netID, q string) []netip.Addr {
 			continue
 		}
 		if e.linkTo == "" {
-			out = append(out, e.ip)
+			out = append(out, e.addrs()...)
 			continue
 		}
 		for _, t := range c.names[netID] {
 			if t.linkTo == "" && slices.Contains(t.names, e.linkTo) {
-				out = append(out, t.ip)
+				out = append(out, t.addrs()...)
 			}
 		}
 	}

@@ -89,8 +89,8 @@ func (c *Controller) endpointSettings(r Container) map[string]*apinet.EndpointSe
 			continue
 		}
 		es := &apinet.EndpointSettings{NetworkID: n.ID, Aliases: ep.Aliases, Links: ep.Links, DriverOpts: ep.DriverOpts}
-		if ep.RequestedIP.IsValid() || len(ep.LinkLocalIPs) > 0 {
-			es.IPAMConfig = &apinet.EndpointIPAMConfig{IPv4Address: ep.RequestedIP, LinkLocalIPs: ep.LinkLocalIPs}
+		if ep.RequestedIP.IsValid() || ep.RequestedIP6.IsValid() || len(ep.LinkLocalIPs) > 0 {
+			es.IPAMConfig = &apinet.EndpointIPAMConfig{IPv4Address: ep.RequestedIP, IPv6Address: ep.RequestedIP6, LinkLocalIPs: ep.LinkLocalIPs}
 		}
 		if !n.predefined() {
 			es.DNSNames = shortAliases(r, ep)
@@ -99,6 +99,9 @@ func (c *Controller) endpointSettings(r Container) map[string]*apinet.EndpointSe
 			es.EndpointID = ep.HostVeth
 			es.Gateway, es.IPAddress, es.IPPrefixLen = n.gateway(), ep.IP, n.Subnet.Bits()
 			es.MacAddress = apinet.HardwareAddr(ep.mac())
+			if ep.IP6.IsValid() {
+				es.GlobalIPv6Address, es.GlobalIPv6PrefixLen, es.IPv6Gateway = ep.IP6, n.Subnet6.Bits(), n.gateway6()
+			}
 		}
 		out[n.Name] = es
 	}

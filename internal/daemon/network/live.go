@@ -23,18 +23,30 @@ func (c *Controller) netnsDir() string { return filepath.Join(c.root, "netns") }
 
 // ipamOf opens a network's allocator once; c.mu is held.
 func (c *Controller) ipamOf(n netRecord) (*kernel.IPAM, error) {
-	if m, ok := c.ipams[n.ID]; ok {
+	return c.openIPAM(n, n.ID, n.pool())
+}
+
+// ipam6Of is ipamOf for the network's IPv6 subnet.
+func (c *Controller) ipam6Of(n netRecord) (*kernel.IPAM, error) {
+	return c.openIPAM(n, ipam6Key(n.ID), n.pool6())
+}
+
+// ipam6Key names a network's IPv6 allocator, in c.ipams and on disk.
+func ipam6Key(id string) string { return id + "-v6" }
+
+func (c *Controller) openIPAM(n netRecord, key string, p kernel.Pool) (*kernel.IPAM, error) {
+	if m, ok := c.ipams[key]; ok {
 		return m, nil
 	}
-	dir := filepath.Dir(c.ipamPath(n.ID))
+	dir := filepath.Dir(c.ipamPath(key))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	m, err := kernel.OpenIPAMPool(dir, n.ID, n.pool())
+	m, err := kernel.OpenIPAMPool(dir, key, p)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	c.ipams[n.ID] = m
+	c.ipams[key] = m
 	return m, nil
 }
 
@@ -45,7 +57,11 @@ func (c *Controller) bringUp(np *netRecord) (*kernel.Bridge, error) {
 	n := *np
 	if c.up[n.ID] {
 		if mtu, ok := kernel.LinkMTU(n.Bridge); ok {
-			return &kernel.Bridge{Name: n.Bridge, Subnet: n.Subnet, Gateway: n.gateway(), MTU: mtu}, nil
+			br := &kernel.Bridge{Name: n.Bridge, Subnet: n.Subnet, Gateway: n.gateway(), MTU: mtu}
+			if n.EnableIPv6 {
+				br.Subnet6, br.Gateway6 = n.Subnet6, n.gateway6()
+			}
+			return br, nil
 		}
 	}
 	n, err := c.moveSubnet(n)
@@ -62,6 +78,9 @@ func (c *Controller) bringUp(np *netRecord) (*kernel.Bridge, error) {
 			return nil, fmt.Errorf("network %s: %w", n.Name, err)
 		}
 	}
+	if err := bringUp6(n, br); err != nil {
+		return nil, err
+	}
 	recs, err := c.readNetworks()
 	if err != nil {
 		return nil, err
@@ -76,10 +95,33 @@ func (c *Controller) bringUp(np *netRecord) (*kernel.Bridge, error) {
 		if err := kernel.Isolate(n.Bridge, o.Bridge); err != nil {
 			return nil, fmt.Errorf("network %s: %w", n.Name, err)
 		}
+		if n.EnableIPv6 && o.EnableIPv6 {
+			if err := kernel.Isolate6(n.Bridge, o.Bridge); err != nil {
+				return nil, fmt.Errorf("network %s: %w", n.Name, err)
+			}
+		}
 	}
 	c.startResolver(n)
 	c.up[n.ID] = true
 	return br, nil
+}
+
+// bringUp6 gives a dual-stack network's bridge its IPv6 gateway and,
+// unless the network is internal, its rules in the ip6 table.
+func bringUp6(n netRecord, br *kernel.Bridge) error {
+	if !n.EnableIPv6 {
+		return nil
+	}
+	if err := kernel.EnsureBridge6(br, n.Subnet6, n.gateway6()); err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	if n.Internal {
+		return nil
+	}
+	if err := kernel.EnsureNAT6(n.Subnet6, n.Bridge); err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	return nil
 }
 
 // moveSubnet gives a network whose bridge is down, and whose subnet pier

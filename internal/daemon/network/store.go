@@ -48,6 +48,14 @@ type netRecord struct {
 	AuxAddresses map[string]netip.Addr `json:"auxAddresses,omitempty"`
 	// IPAMOptions are shown back as given: null when the request had none.
 	IPAMOptions map[string]string `json:"ipamOptions"`
+	// EnableIPv6 makes the network dual stack: Subnet6 (given, or a ULA
+	// /64 pier picked), its gateway (zero: the first address), range and
+	// reserved addresses, as the IPAM config's IPv6 entry gives them.
+	EnableIPv6    bool                  `json:"enableIPv6,omitempty"`
+	Subnet6       netip.Prefix          `json:"subnet6,omitzero"`
+	Gateway6      netip.Addr            `json:"gateway6,omitzero"`
+	IPRange6      netip.Prefix          `json:"ipRange6,omitzero"`
+	AuxAddresses6 map[string]netip.Addr `json:"auxAddresses6,omitempty"`
 	// AutoSubnet says pier picked the subnet, so it may move it to a free
 	// one when the host has taken it meanwhile (see bringUp).
 	AutoSubnet bool              `json:"autoSubnet,omitempty"`
@@ -74,6 +82,23 @@ func (n netRecord) pool() kernel.Pool {
 	return p
 }
 
+func (n netRecord) gateway6() netip.Addr {
+	if n.Gateway6.IsValid() {
+		return n.Gateway6
+	}
+	return kernel.Gateway(n.Subnet6)
+}
+
+// pool6 is n's IPv6 addressing as its IPAM hands addresses out.
+func (n netRecord) pool6() kernel.Pool {
+	p := kernel.Pool{Subnet: n.Subnet6, Gateway: n.gateway6(), Range: n.IPRange6}
+	for _, a := range n.AuxAddresses6 {
+		p.Reserved = append(p.Reserved, a)
+	}
+	slices.SortFunc(p.Reserved, func(a, b netip.Addr) int { return a.Compare(b) })
+	return p
+}
+
 // predefined reports the networks Docker will not let a user remove.
 func (n netRecord) predefined() bool {
 	return n.Name == "bridge" || n.Name == "host" || n.Name == "none"
@@ -87,6 +112,7 @@ type endpointRecord struct {
 	Links        []string          `json:"links,omitempty"`        // kept and shown, as dockerd's
 	LinkLocalIPs []netip.Addr      `json:"linkLocalIps,omitempty"` // kept and shown, as dockerd's
 	RequestedIP  netip.Addr        `json:"requestedIp,omitzero"`
+	RequestedIP6 netip.Addr        `json:"requestedIp6,omitzero"`
 	RequestedMAC string            `json:"requestedMac,omitempty"`
 	DriverOpts   map[string]string `json:"driverOpts,omitempty"`
 	Egress       uint64            `json:"egress,omitempty"`  // bit/s the container may send
@@ -96,6 +122,7 @@ type endpointRecord struct {
 
 	// Set while the container runs.
 	IP       netip.Addr          `json:"ip,omitzero"`
+	IP6      netip.Addr          `json:"ip6,omitzero"` // on a network with IPv6
 	HostVeth string              `json:"hostVeth,omitempty"`
 	IfName   string              `json:"ifName,omitempty"`
 	Ports    []kernel.PortHandle `json:"ports,omitempty"`
@@ -221,6 +248,22 @@ func (c *Controller) freeSubnet(recs []netRecord) (netip.Prefix, error) {
 		}
 	}
 	return kernel.DefaultSubnet(routes)
+}
+
+// freeSubnet6 picks a ULA /64 overlapping neither the host's IPv6 routes
+// nor any network's IPv6 subnet.
+func (c *Controller) freeSubnet6(recs []netRecord) (netip.Prefix, error) {
+	routes, err := kernel.HostRoutes6()
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	var taken []netip.Prefix
+	for _, n := range recs {
+		if n.Subnet6.IsValid() {
+			taken = append(taken, n.Subnet6)
+		}
+	}
+	return kernel.DefaultSubnet6(routes, taken)
 }
 
 // findNetwork finds a network by full id, name or unique id prefix, as
