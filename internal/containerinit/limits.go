@@ -7,15 +7,11 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/sys"
 )
 
-var rlimitIDs = map[string]int{
-	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
-	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": 10,
-	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
-	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
-	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15, "RLIMIT_SIGPENDING": 11, "RLIMIT_STACK": unix.RLIMIT_STACK,
-}
+var rlimitIDs = sys.RlimitIDs
 
 // checkRlimits finds, at create time, the limits applyRlimits would fail
 // to set: raising a hard limit needs CAP_SYS_RESOURCE, which a host may
@@ -41,14 +37,7 @@ func checkRlimits(rls []specs.POSIXRlimit) error {
 	return nil
 }
 
-func hasCap(c int) bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	return data[c/32].Effective&(1<<(uint(c)%32)) != 0
-}
+func hasCap(c int) bool { return sys.HasCap(c) }
 
 // applyRlimits sets the process's limits, just before execve: a tight
 // RLIMIT_AS or RLIMIT_DATA applied earlier would starve this Go process.

@@ -12,7 +12,7 @@ func TestEncode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 24 + 8 + len("/proc/1/ns/net") + 8 + len("/t") + len(b.Timens)
+	want := 28 + 8 + len("/proc/1/ns/net") + 8 + len("/t") + len(b.Timens)
 	if len(raw) != want {
 		t.Fatalf("encoded %d bytes, want %d", len(raw), want)
 	}
@@ -20,7 +20,7 @@ func TestEncode(t *testing.T) {
 		t.Errorf("header's cgroup count is %d, want 1", raw[20])
 	}
 	if !bytes.HasSuffix(raw, []byte("/proc/1/ns/net\x01\x00\x00\x00\x02\x00\x00\x00/tmonotonic 1 0\n")) {
-		t.Errorf("payload order wrong: %q", raw[24:])
+		t.Errorf("payload order wrong: %q", raw[28:])
 	}
 	tooMany := Bootstrap{Join: make([]Join, MaxJoin+1)}
 	if _, err := tooMany.Encode(); err == nil {

@@ -27,6 +27,9 @@ const (
 	MsgUsermapAck = 2
 	MsgPID        = 3
 	MsgError      = 4
+	MsgHooks      = 5 // C init: mounts done, run createRuntime hooks
+	MsgContinue   = 6 // runtime: hooks done
+	MsgReady      = 7 // C init: set up, waiting for start (or, for exec, about to exec)
 
 	// What ps shows for the preamble's process and for the container's
 	// process before it execs the program (argv[0], and comm, which the
@@ -60,6 +63,9 @@ type Bootstrap struct {
 	Join       []Join   // namespaces to enter, in any order (user goes first)
 	Cgroups    []Cgroup // cgroups to enter before any namespace
 	Timens     string   // contents for /proc/self/timens_offsets, or ""
+	// CInit: the clone reads a Plan and runs the C init (cinit.c)
+	// instead of going on into Go's `pier-runtime init`.
+	CInit bool
 }
 
 // Encode renders b in the preamble's wire format.
@@ -74,7 +80,11 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 		return nil, fmt.Errorf("bootstrap: time offsets of %d bytes, at most %d", len(b.Timens), MaxTimens-1)
 	}
 	var buf bytes.Buffer
-	hdr := [6]uint32{BootstrapMagic, BootstrapVersion, b.CloneFlags, uint32(len(b.Join)), uint32(len(b.Timens)), uint32(len(b.Cgroups))}
+	cinit := uint32(0)
+	if b.CInit {
+		cinit = 1
+	}
+	hdr := [7]uint32{BootstrapMagic, BootstrapVersion, b.CloneFlags, uint32(len(b.Join)), uint32(len(b.Timens)), uint32(len(b.Cgroups)), cinit}
 	_ = binary.Write(&buf, binary.LittleEndian, hdr)
 	entry := func(typ uint32, path string) error {
 		if len(path) >= MaxPath || strings.IndexByte(path, 0) >= 0 {
@@ -137,8 +147,13 @@ func (r Reply) AsError() error {
 }
 
 // UsermapAck is the parent's acknowledgement once the id maps are written.
-func UsermapAck() []byte {
+func UsermapAck() []byte { return control(MsgUsermapAck) }
+
+// Continue tells the C init that the createRuntime hooks are done.
+func Continue() []byte { return control(MsgContinue) }
+
+func control(typ uint32) []byte {
 	var raw [ReplySize]byte
-	binary.LittleEndian.PutUint32(raw[0:], MsgUsermapAck)
+	binary.LittleEndian.PutUint32(raw[0:], typ)
 	return raw[:]
 }

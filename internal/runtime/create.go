@@ -78,6 +78,10 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	opts.cgroup, opts.exe = cg, r.Exe
+	pp, err := chooseInit(opts, cfg, rec.Spec)
+	if err != nil {
+		return nil, err
+	}
 	c, err := spawn(opts)
 	if err != nil {
 		return nil, err
@@ -89,7 +93,12 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 	if rec.PidStartTime, _, err = procStat(c.pid); err != nil {
 		return nil, fmt.Errorf("container process %d: %w", c.pid, err)
 	}
-	if err := r.initContainer(c, rec, cfg); err != nil {
+	if pp != nil {
+		err = r.initContainerC(c, rec, cfg, pp)
+	} else {
+		err = r.initContainer(c, rec, cfg)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if o.PidFile != "" {
@@ -184,10 +193,7 @@ func createSpawnOpts(rec *Record, o CreateOpts, fifo *os.File) (*spawnOpts, *syn
 // initContainer drives the container process through its setup: config,
 // the runtime-namespace hooks at the right moment, then ready.
 func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) error {
-	state := &specs.State{Version: specs.Version, ID: rec.ID, Status: StatusCreating, Pid: rec.Pid, Bundle: rec.Bundle}
-	if rec.Spec.Annotations != nil {
-		state.Annotations = rec.Spec.Annotations
-	}
+	state := creatingState(rec)
 	cfg.State = state
 	if err := c.conn.Send(syncmsg.Message{Type: syncmsg.TypeConfig, Config: cfg}); err != nil {
 		return err
@@ -213,6 +219,11 @@ func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) 
 		return fmt.Errorf("container setup: %w", err)
 	}
 	trace.Mark("runtime", "container ready")
+	return r.setLimits(rec)
+}
+
+// setLimits applies the config's resources once the container is ready.
+func (r *Runtime) setLimits(rec *Record) error {
 	// Limits go on now, as runc sets them at ready: until here the process
 	// was pier-runtime's Go init, which a small pids limit would starve of
 	// threads. The program runs only at start, under them.
@@ -226,6 +237,14 @@ func (r *Runtime) initContainer(c *child, rec *Record, cfg *syncmsg.InitConfig) 
 	trace.Mark("runtime", "cgroup limits set")
 	rec.Creating = false
 	return r.save(rec)
+}
+
+func creatingState(rec *Record) *specs.State {
+	state := &specs.State{Version: specs.Version, ID: rec.ID, Status: StatusCreating, Pid: rec.Pid, Bundle: rec.Bundle}
+	if rec.Spec.Annotations != nil {
+		state.Annotations = rec.Spec.Annotations
+	}
+	return state
 }
 
 func makeFifo(path string) (*os.File, error) {

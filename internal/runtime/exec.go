@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/nsenter"
 	"github.com/pier-engine/pier/internal/syncmsg"
 	"github.com/pier-engine/pier/internal/trace"
 )
@@ -68,21 +69,20 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		}
 		cgroupNSFd = opts.addExtra(nsf, true)
 	}
+	cfg := &syncmsg.InitConfig{
+		ID: id, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: rec.Spec, Process: o.Process, Exec: true,
+		PreserveFds: o.PreserveFds, FifoFd: -1, ConsoleFd: consoleFd, CgroupNSFd: cgroupNSFd,
+	}
+	pp, err := chooseInit(opts, cfg, rec.Spec)
+	if err != nil {
+		return 0, invalid(err)
+	}
 	c, err := spawn(opts)
 	if err != nil {
 		return 0, err
 	}
 	defer c.sock.Close()
-	cfg := &syncmsg.InitConfig{
-		ID: id, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: rec.Spec, Process: o.Process, Exec: true,
-		PreserveFds: o.PreserveFds, FifoFd: -1, ConsoleFd: consoleFd, CgroupNSFd: cgroupNSFd,
-	}
-	if err := c.conn.Send(syncmsg.Message{Type: syncmsg.TypeConfig, Config: cfg}); err != nil {
-		killWait(c.pid)
-		return 0, err
-	}
-	trace.Mark("runtime", "exec: config sent")
-	if _, err := c.conn.Expect(syncmsg.TypeReady); err != nil {
+	if err := startExec(c, cfg, pp); err != nil {
 		killWait(c.pid)
 		return 0, fmt.Errorf("exec in %s: %w", id, err)
 	}
@@ -94,6 +94,24 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		}
 	}
 	return c.pid, nil
+}
+
+// startExec hands the exec'd process its plan (C init) or config (Go
+// init) and waits until it is about to exec.
+func startExec(c *child, cfg *syncmsg.InitConfig, pp *procPlan) error {
+	if pp != nil {
+		if err := sendPlan(c, execPlan(cfg, pp)); err != nil {
+			return err
+		}
+		trace.Mark("runtime", "exec: plan sent")
+		return expectC(c, nsenter.MsgReady)
+	}
+	if err := c.conn.Send(syncmsg.Message{Type: syncmsg.TypeConfig, Config: cfg}); err != nil {
+		return err
+	}
+	trace.Mark("runtime", "exec: config sent")
+	_, err := c.conn.Expect(syncmsg.TypeReady)
+	return err
 }
 
 // Wait reaps a child of the caller (a container's init started by `run`,

@@ -65,7 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nsenter.h"
+#include "cinit.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -411,6 +411,10 @@ __attribute__((constructor)) static void pier_nsenter(int argc, char **argv)
 		if (cgroupfd >= 0)
 			close(cgroupfd);
 		set_name(argc, argv, PIER_NAME_INIT, PIER_COMM_INIT);
+		if (b.cinit) {
+			mark("init", "cloned, C init");
+			pier_cinit(sock, tracefd);
+		}
 		mark("init", "cloned, into Go");
 		if (tracefd >= 0)
 			close(tracefd);

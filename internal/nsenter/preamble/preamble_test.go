@@ -19,7 +19,10 @@ func TestConstantsMatchHeader(t *testing.T) {
 		{"max cgroup", nsenter.MaxCgroup}, {"cg tasks", nsenter.CgroupTasks}, {"cg v2dir", nsenter.CgroupV2Dir},
 		{"max path", nsenter.MaxPath}, {"max timens", nsenter.MaxTimens}, {"usermap", nsenter.MsgUsermap},
 		{"usermap ack", nsenter.MsgUsermapAck}, {"pid", nsenter.MsgPID}, {"error", nsenter.MsgError},
-		{"reply size", nsenter.ReplySize}, {"header size", 24},
+		{"reply size", nsenter.ReplySize}, {"header size", 28},
+		{"hooks", nsenter.MsgHooks}, {"continue", nsenter.MsgContinue}, {"ready", nsenter.MsgReady},
+		{"plan magic", nsenter.PlanMagic}, {"plan version", nsenter.PlanVersion}, {"plan max", nsenter.PlanMax},
+		{"op max", int(nsenter.OpExec)}, {"op mask", int(nsenter.OpMask)}, {"op sysctl", int(nsenter.OpSysctl)},
 	}
 	for _, c := range checks {
 		if c.goSide != h[c.name] {

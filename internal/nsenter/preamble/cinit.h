@@ -1,0 +1,75 @@
+/*
+ * cinit.h: the C init's stages (cinit.c, cinit_fs.c), declared once for
+ * the executor, the preamble that calls it and cgo's test wrappers
+ * (stages.go). Every stage returns 0 or an errno and, on failure, fills a
+ * pier_err with what failed, in the words of the config's fields where
+ * the runtime's Go init would have used them.
+ */
+#ifndef PIER_CINIT_H
+#define PIER_CINIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nsenter.h"
+
+struct pier_err {
+	int err;
+	char text[PIER_REPLY_TEXT];
+};
+
+/* Records errno err and the formatted text; returns err (never 0). */
+int pier_errf(struct pier_err *e, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* One parsed operation: s[i] points into the plan's buffer, len[i] bytes
+ * (a text's NUL included); s is NULL-terminated, usable as argv. */
+struct pier_op {
+	uint32_t op;
+	uint32_t nstr;
+	uint64_t arg[4];
+	char **s;
+	uint32_t *len;
+};
+
+int pier_plan_parse(char *body, size_t len, uint32_t nops, struct pier_op **out, struct pier_err *e);
+void pier_plan_free(struct pier_op *ops, uint32_t nops);
+
+/* The C init proper: reads the plan from sock and runs it; never returns. */
+void pier_cinit(int sock, int tracefd) __attribute__((noreturn));
+
+/* Filesystem stages (cinit_fs.c). root is a host path resolved as
+ * chroot(root) would, with openat2(RESOLVE_IN_ROOT): "..", absolute and
+ * relative symlinks never lead out of it, magic links are refused. */
+int pier_open_in_root(const char *root, const char *path, int flags, int *fd, struct pier_err *e);
+int pier_mkdir_in_root(const char *root, const char *path, mode_t mode, int *fd, struct pier_err *e);
+int pier_mkfile_in_root(const char *root, const char *path, mode_t mode, int *fd, struct pier_err *e);
+int pier_mount_in_root(const char *root, const char *src, const char *dst, const char *type, const char *data,
+		       unsigned long flags, int bind, struct pier_err *e);
+int pier_remount_in_root(const char *root, const char *dst, unsigned long flags, struct pier_err *e);
+int pier_propagate_in_root(const char *root, const char *dst, unsigned long flags, struct pier_err *e);
+int pier_setattr_in_root(const char *root, const char *dst, uint64_t set, uint64_t clr, struct pier_err *e);
+int pier_mknod_in_root(const char *root, const char *path, mode_t mode, dev_t dev, uid_t uid, gid_t gid,
+		       struct pier_err *e);
+int pier_symlink_in_root(const char *root, const char *path, const char *target, int replace, struct pier_err *e);
+int pier_mount_path(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
+		    struct pier_err *e);
+int pier_pivot(const char *rootfs, int kind, struct pier_err *e);
+int pier_readonly(const char *path, struct pier_err *e);
+int pier_remount_keeping(const char *path, unsigned long extra, struct pier_err *e);
+/* The null device at root's /dev/null, reached through no symlink and
+ * checked to be character 1:3, opened O_PATH into *fd. */
+int pier_open_devnull(const char *root, int *fd, struct pier_err *e);
+int pier_mask(const char *path, int devnull, struct pier_err *e);
+/* dir opened O_PATH and checked to be the root of a procfs. */
+int pier_open_proc(const char *dir, int *fd, struct pier_err *e);
+/* name beneath a verified procfs, never crossing a mount, written. */
+int pier_write_proc(int proc, const char *name, const char *value, struct pier_err *e);
+
+/* Process stages (cinit.c). */
+/* HOME from an /etc/passwd text for uid, into home (size bytes); "/" when absent. */
+void pier_home_of(const char *passwd, uint32_t uid, char *home, size_t size);
+/* execvp's search: name with a '/' is checked as it is, else each PATH dir. */
+int pier_lookpath(const char *name, const char *path, char *out, size_t size, struct pier_err *e);
+
+#endif

@@ -1,0 +1,587 @@
+/*
+ * The C init's filesystem stages: the mounts, devices, links, pivot_root,
+ * masks and procfs writes of a container, with the hardening of the Go
+ * code they replace (internal/rootfs, internal/sys):
+ *
+ * - every target inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT
+ *   | RESOLVE_NO_MAGICLINKS) and mounted on through its descriptor
+ *   (/proc/self/fd/N), so a symlink swapped in cannot move a mount out of
+ *   the rootfs (the CVE-2021-30465 class);
+ * - device nodes are chmod'ed and chown'ed through a descriptor checked to
+ *   be the node mknod made;
+ * - masks bind a /dev/null reached through no symlink and checked to be
+ *   the null device (CVE-2025-31133), by open_tree/move_mount;
+ * - procfs writes go beneath a directory checked to be a procfs root,
+ *   never crossing a mount (CVE-2025-52881).
+ *
+ * The runtime only chooses this path on kernels with openat2, open_tree
+ * and move_mount (Linux >= 5.6); older ones get the Go init.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cinit.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#define PIER_SYS_fchmodat2 452
+#define PIER_RESOLVE_NO_XDEV 0x01
+#define PIER_RESOLVE_NO_MAGICLINKS 0x02
+#define PIER_RESOLVE_NO_SYMLINKS 0x04
+#define PIER_RESOLVE_BENEATH 0x08
+#define PIER_RESOLVE_IN_ROOT 0x10
+#define PIER_OPEN_TREE_CLONE 1
+#define PIER_MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define PIER_MOVE_MOUNT_T_EMPTY_PATH 0x40
+#define PIER_AT_RECURSIVE 0x8000
+#define PIER_PROC_SUPER_MAGIC 0x9fa0
+
+struct pier_open_how {
+	uint64_t flags, mode, resolve;
+};
+
+struct pier_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+static int openat2_retry(int dir, const char *path, int flags, mode_t mode, uint64_t resolve)
+{
+	struct pier_open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .mode = mode, .resolve = resolve };
+
+	for (;;) {
+		long fd = syscall(SYS_openat2, dir, path, &how, sizeof(how));
+		if (fd >= 0 || (errno != EINTR && errno != EAGAIN))
+			return (int)fd;
+	}
+}
+
+static int open_dir(const char *root, struct pier_err *e)
+{
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		pier_errf(e, errno, "open root %.200s", root);
+	return fd;
+}
+
+static int in_root(int rootfd, const char *path, int flags, mode_t mode)
+{
+	return openat2_retry(rootfd, path, flags, mode, PIER_RESOLVE_IN_ROOT | PIER_RESOLVE_NO_MAGICLINKS);
+}
+
+int pier_open_in_root(const char *root, const char *path, int flags, int *fd, struct pier_err *e)
+{
+	int rootfd = open_dir(root, e);
+
+	if (rootfd < 0)
+		return e->err;
+	*fd = in_root(rootfd, path, flags, 0);
+	close(rootfd);
+	if (*fd < 0)
+		return pier_errf(e, errno, "open %.150s in %.80s", path, root);
+	return 0;
+}
+
+/* mkdir -p inside rootfd: the existing part is resolved (symlinks staying
+ * inside), each missing component is made with mkdirat on the descriptor
+ * of its resolved parent. */
+static int mkdir_all(int rootfd, const char *path, mode_t mode)
+{
+	char buf[PIER_MAX_PATH];
+	int parent, fd;
+	size_t n = strlen(path);
+
+	fd = in_root(rootfd, path, O_PATH | O_DIRECTORY, 0);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	for (size_t i = 0; parent >= 0 && i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char save = buf[i];
+		size_t start = i;
+		while (start > 0 && buf[start - 1] != '/')
+			start--;
+		if (start == i) /* an empty component: "//" or the leading "/" */
+			continue;
+		buf[i] = '\0';
+		fd = in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+		if (fd < 0 && errno == ENOENT) {
+			if (mkdirat(parent, buf + start, mode) < 0 && errno != EEXIST) {
+				int err = errno;
+				close(parent);
+				errno = err;
+				return -1;
+			}
+			fd = in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+		}
+		buf[i] = save;
+		close(parent);
+		parent = fd;
+	}
+	return parent;
+}
+
+int pier_mkdir_in_root(const char *root, const char *path, mode_t mode, int *fd, struct pier_err *e)
+{
+	int rootfd = open_dir(root, e);
+
+	if (rootfd < 0)
+		return e->err;
+	*fd = mkdir_all(rootfd, path, mode);
+	close(rootfd);
+	if (*fd < 0)
+		return pier_errf(e, errno, "mkdir %.150s in %.80s", path, root);
+	return 0;
+}
+
+/* The object at path, made an empty file (parents as directories) when
+ * missing; a dangling symlink gets its target made, inside the root. */
+static int mkfile(int rootfd, const char *path, mode_t mode)
+{
+	char dir[PIER_MAX_PATH];
+	const char *slash = strrchr(path, '/');
+	int fd = in_root(rootfd, path, O_PATH, 0);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (slash != NULL && slash != path) {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof(dir)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		int p = mkdir_all(rootfd, dir, 0755);
+		if (p < 0)
+			return -1;
+		close(p);
+	}
+	fd = in_root(rootfd, path, O_CREAT | O_WRONLY, mode);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return in_root(rootfd, path, O_PATH, 0);
+}
+
+int pier_mkfile_in_root(const char *root, const char *path, mode_t mode, int *fd, struct pier_err *e)
+{
+	int rootfd = open_dir(root, e);
+
+	if (rootfd < 0)
+		return e->err;
+	*fd = mkfile(rootfd, path, mode);
+	close(rootfd);
+	if (*fd < 0)
+		return pier_errf(e, errno, "create %.150s in %.80s", path, root);
+	return 0;
+}
+
+static int mount_retry(const char *src, const char *target, const char *type, unsigned long flags, const char *data)
+{
+	int r;
+
+	do
+		r = mount(src, target, type, flags, data);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* Step: one of the config's mounts, on its target inside the rootfs. */
+int pier_mount_in_root(const char *root, const char *src, const char *dst, const char *type, const char *data,
+		       unsigned long flags, int bind, struct pier_err *e)
+{
+	char target[64];
+	struct stat st;
+	int fd, err, dir = 1;
+
+	if (bind) {
+		if (stat(src, &st) < 0)
+			return pier_errf(e, errno, "mount %.120s on %.120s (bind)", src, dst);
+		dir = S_ISDIR(st.st_mode);
+	}
+	err = dir ? pier_mkdir_in_root(root, dst, 0755, &fd, e) : pier_mkfile_in_root(root, dst, 0644, &fd, e);
+	if (err)
+		return err;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount_retry(src, target, bind ? NULL : type, flags, *data ? data : NULL) < 0)
+		err = pier_errf(e, errno, "mount %.120s on %.120s (%s)", *src ? src : "none", dst, bind ? "bind" : type);
+	close(fd);
+	return err;
+}
+
+/* The flags of a mount a user namespace locked (or a remount must keep). */
+static unsigned long locked_flags(long f)
+{
+	static const struct { long st; unsigned long ms; } m[] = {
+		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
+		{ ST_NOEXEC, MS_NOEXEC }, { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
+		{ ST_RELATIME, MS_RELATIME },
+	};
+	unsigned long out = 0;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (f & m[i].st)
+			out |= m[i].ms;
+	return out;
+}
+
+/* After a bind: its flags, which the first mount(2) ignored. On EPERM
+ * (flags the source's mount was locked with) again keeping them. */
+int pier_remount_in_root(const char *root, const char *dst, unsigned long flags, struct pier_err *e)
+{
+	char target[64];
+	struct statfs sfs;
+	int fd, err = pier_open_in_root(root, dst, O_PATH, &fd, e);
+
+	if (err)
+		return err;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount_retry("", target, NULL, flags, NULL) < 0) {
+		err = errno;
+		if (err == EPERM && fstatfs(fd, &sfs) == 0 &&
+		    mount_retry("", target, NULL, flags | (locked_flags(sfs.f_flags) & ~MS_RDONLY), NULL) == 0)
+			err = 0;
+		if (err)
+			pier_errf(e, err, "mount none on %.200s (remount)", dst);
+	}
+	close(fd);
+	return err;
+}
+
+int pier_propagate_in_root(const char *root, const char *dst, unsigned long flags, struct pier_err *e)
+{
+	char target[64];
+	int fd, err = pier_open_in_root(root, dst, O_PATH, &fd, e);
+
+	if (err)
+		return err;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount_retry("", target, NULL, flags, NULL) < 0)
+		err = pier_errf(e, errno, "mount none on %.200s (propagation)", dst);
+	close(fd);
+	return err;
+}
+
+/* Recursive attributes of the mount at dst and everything under it, in one
+ * call (rro and friends; the cgroup tree's read-only in one go). */
+int pier_setattr_in_root(const char *root, const char *dst, uint64_t set, uint64_t clr, struct pier_err *e)
+{
+	struct pier_mount_attr attr = { .attr_set = set, .attr_clr = clr };
+	int fd, err = pier_open_in_root(root, dst, O_PATH, &fd, e);
+
+	if (err)
+		return err;
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | PIER_AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		err = pier_errf(e, errno, "mount_setattr %.200s", dst);
+	close(fd);
+	return err;
+}
+
+static const char *describe(const struct stat *st, char *buf, size_t size)
+{
+	switch (st->st_mode & S_IFMT) {
+	case S_IFLNK: return "a symlink";
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR:
+		snprintf(buf, size, "character device %u:%u", major(st->st_rdev), minor(st->st_rdev));
+		return buf;
+	case S_IFBLK:
+		snprintf(buf, size, "block device %u:%u", major(st->st_rdev), minor(st->st_rdev));
+		return buf;
+	}
+	return "a file of another type";
+}
+
+static int chmod_fd(int fd, mode_t mode)
+{
+	char p[64];
+
+	if (syscall(PIER_SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -1;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return chmod(p, mode);
+}
+
+/* Step: a device node. Its mode and owner are set through a descriptor of
+ * the node, checked to be what mknod made: a /dev shared with another
+ * container can swap the name for a symlink to a host file in between. */
+int pier_mknod_in_root(const char *root, const char *path, mode_t mode, dev_t dev, uid_t uid, gid_t gid,
+		       struct pier_err *e)
+{
+	char dir[PIER_MAX_PATH], what[48];
+	const char *base = strrchr(path, '/');
+	struct stat st;
+	int parent, fd, err;
+	size_t n;
+
+	if (base == NULL)
+		return pier_errf(e, EINVAL, "device %.200s: not absolute", path);
+	n = (size_t)(base - path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	base++;
+	if ((err = pier_mkdir_in_root(root, n ? dir : "/", 0755, &parent, e)) != 0)
+		return err;
+	if (mknodat(parent, base, mode, dev) < 0) {
+		err = errno;
+		close(parent);
+		if (err == EEXIST)
+			return 0;
+		return pier_errf(e, err, "mknod %.200s (%u:%u)", path, major(dev), minor(dev));
+	}
+	fd = openat(parent, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(parent);
+	if (fd < 0)
+		return pier_errf(e, errno, "open %.200s after mknod", path);
+	if (fstat(fd, &st) < 0)
+		err = pier_errf(e, errno, "fstat %.200s", path);
+	else if ((st.st_mode & S_IFMT) != (mode & S_IFMT) || (!S_ISFIFO(mode) && st.st_rdev != dev))
+		err = pier_errf(e, EEXIST, "%.200s was replaced by %s while it was being made; refusing to chmod it",
+				path, describe(&st, what, sizeof(what)));
+	else if (chmod_fd(fd, mode & 07777) < 0)
+		err = pier_errf(e, errno, "chmod %.200s", path);
+	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		err = pier_errf(e, errno, "chown %.200s", path);
+	close(fd);
+	return err;
+}
+
+int pier_symlink_in_root(const char *root, const char *path, const char *target, int replace, struct pier_err *e)
+{
+	char dir[PIER_MAX_PATH];
+	const char *base = strrchr(path, '/');
+	int parent, err;
+	size_t n;
+
+	if (base == NULL)
+		return pier_errf(e, EINVAL, "symlink %.200s: not absolute", path);
+	n = (size_t)(base - path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	base++;
+	if ((err = pier_mkdir_in_root(root, n ? dir : "/", 0755, &parent, e)) != 0)
+		return err;
+	if (replace && unlinkat(parent, base, 0) < 0 && errno != ENOENT)
+		err = pier_errf(e, errno, "remove %.200s", path);
+	else if (symlinkat(target, parent, base) < 0 && errno != EEXIST)
+		err = pier_errf(e, errno, "symlink %.150s -> %.100s", path, target);
+	close(parent);
+	return err;
+}
+
+int pier_mount_path(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
+		    struct pier_err *e)
+{
+	if (mount_retry(src, target, *type ? type : NULL, flags, *data ? data : NULL) < 0)
+		return pier_errf(e, errno, "mount %.100s on %.150s (%s)", *src ? src : "none", target,
+				 *type ? type : (flags & MS_REMOUNT ? "remount" : flags & MS_BIND ? "bind" : "propagation"));
+	return 0;
+}
+
+/* pivot_root(".", "."): the old root is stacked on the new one, made a
+ * slave (its unmount must not reach the host) and detached. */
+static int pivot_root_dot(const char *rootfs, struct pier_err *e)
+{
+	int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC), newroot, err = 0;
+
+	if (oldroot < 0)
+		return pier_errf(e, errno, "open /");
+	newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (newroot < 0)
+		err = pier_errf(e, errno, "open %.200s", rootfs);
+	else if (fchdir(newroot) < 0)
+		err = pier_errf(e, errno, "chdir %.200s", rootfs);
+	else if (syscall(SYS_pivot_root, ".", ".") < 0)
+		err = pier_errf(e, errno, "pivot_root %.200s", rootfs);
+	else if (fchdir(oldroot) < 0)
+		err = pier_errf(e, errno, "chdir old root");
+	else if (mount_retry("", ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		err = pier_errf(e, errno, "mount none on . (propagation)");
+	else if (umount2(".", MNT_DETACH) < 0)
+		err = pier_errf(e, errno, "umount old root");
+	else if (chdir("/") < 0)
+		err = pier_errf(e, errno, "chdir /");
+	if (newroot >= 0)
+		close(newroot);
+	close(oldroot);
+	return err;
+}
+
+int pier_pivot(const char *rootfs, int kind, struct pier_err *e)
+{
+	if (kind == PIER_PIVOT_ROOT)
+		return pivot_root_dot(rootfs, e);
+	if (kind == PIER_PIVOT_MOVE) {
+		if (chdir(rootfs) < 0)
+			return pier_errf(e, errno, "chdir %.200s", rootfs);
+		if (mount_retry(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+			return pier_errf(e, errno, "mount %.200s on / (move)", rootfs);
+		if (chroot(".") < 0)
+			return pier_errf(e, errno, "chroot %.200s", rootfs);
+	} else if (chroot(rootfs) < 0) {
+		return pier_errf(e, errno, "chroot %.200s", rootfs);
+	}
+	if (chdir("/") < 0)
+		return pier_errf(e, errno, "chdir /");
+	return 0;
+}
+
+int pier_remount_keeping(const char *path, unsigned long extra, struct pier_err *e)
+{
+	struct statfs sfs;
+
+	if (statfs(path, &sfs) < 0)
+		return pier_errf(e, errno, "statfs %.200s", path);
+	if (mount_retry("", path, NULL, MS_BIND | MS_REMOUNT | extra | locked_flags(sfs.f_flags), NULL) < 0)
+		return pier_errf(e, errno, "mount none on %.200s (remount)", path);
+	return 0;
+}
+
+/* Step: a readonlyPaths entry, after the pivot; missing paths are skipped. */
+int pier_readonly(const char *path, struct pier_err *e)
+{
+	if (mount_retry(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return pier_errf(e, errno, "mount %.100s on %.100s (bind)", path, path);
+	}
+	return pier_remount_keeping(path, MS_RDONLY, e);
+}
+
+int pier_open_devnull(const char *root, int *fd, struct pier_err *e)
+{
+	char what[48];
+	struct stat st;
+	int rootfd = open_dir(root, e);
+
+	if (rootfd < 0)
+		return e->err;
+	*fd = openat2_retry(rootfd, "/dev/null", O_PATH | O_NOFOLLOW, 0,
+			    PIER_RESOLVE_IN_ROOT | PIER_RESOLVE_NO_SYMLINKS | PIER_RESOLVE_NO_MAGICLINKS);
+	close(rootfd);
+	if (*fd < 0)
+		return pier_errf(e, errno, "maskedPaths: /dev/null: open /dev/null in %.100s", root);
+	if (fstat(*fd, &st) < 0) {
+		close(*fd);
+		return pier_errf(e, errno, "maskedPaths: fstat /dev/null");
+	}
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) {
+		close(*fd);
+		return pier_errf(e, EPERM, "maskedPaths: the container's /dev/null is %s, not the null device (character 1:3); refusing to bind it over masked paths",
+				 describe(&st, what, sizeof(what)));
+	}
+	return 0;
+}
+
+/* Step: a maskedPaths entry, after the pivot: a read-only tmpfs over a
+ * directory, the checked /dev/null over anything else, bound from its
+ * descriptor onto the target's. Missing paths are skipped. */
+int pier_mask(const char *path, int devnull, struct pier_err *e)
+{
+	char target[64];
+	struct stat st;
+	int fd, tree, err = 0;
+
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return pier_errf(e, errno, "mask %.200s: open /", path);
+	fd = in_root(rootfd, path, O_PATH, 0);
+	err = errno;
+	close(rootfd);
+	if (fd < 0)
+		return err == ENOENT ? 0 : pier_errf(e, err, "mask %.200s", path);
+	err = 0;
+	if (fstat(fd, &st) < 0) {
+		err = pier_errf(e, errno, "mask %.200s: fstat", path);
+	} else if (S_ISDIR(st.st_mode)) {
+		snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+		if (access("/proc/self/fd", F_OK) < 0)
+			snprintf(target, sizeof(target), "%.63s", path);
+		if (mount_retry("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0)
+			err = pier_errf(e, errno, "mount tmpfs on %.200s (tmpfs)", path);
+	} else {
+		tree = (int)syscall(SYS_open_tree, devnull, "", PIER_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
+		if (tree < 0 || syscall(SYS_move_mount, tree, "", fd, "",
+					PIER_MOVE_MOUNT_F_EMPTY_PATH | PIER_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			err = pier_errf(e, errno, "mask %.200s: bind /dev/null", path);
+		if (tree >= 0)
+			close(tree);
+	}
+	close(fd);
+	return err;
+}
+
+static int check_proc(int fd, int root)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return errno;
+	if (sfs.f_type != PIER_PROC_SUPER_MAGIC)
+		return EXDEV;
+	if (root && (fstat(fd, &st) < 0 || st.st_ino != 1))
+		return EXDEV;
+	return 0;
+}
+
+int pier_open_proc(const char *dir, int *fd, struct pier_err *e)
+{
+	int err;
+
+	*fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return pier_errf(e, errno, "open %.200s", dir);
+	if ((err = check_proc(*fd, 1)) != 0) {
+		close(*fd);
+		return pier_errf(e, err, "%.200s: not the root of a procfs", dir);
+	}
+	return 0;
+}
+
+int pier_write_proc(int proc, const char *name, const char *value, struct pier_err *e)
+{
+	size_t len = strlen(value);
+	int err, fd = openat2_retry(proc, name, O_WRONLY | O_NOFOLLOW, 0,
+				    PIER_RESOLVE_BENEATH | PIER_RESOLVE_NO_XDEV | PIER_RESOLVE_NO_MAGICLINKS);
+
+	if (fd < 0)
+		return pier_errf(e, errno, "open %.200s in procfs", name);
+	if ((err = check_proc(fd, 0)) != 0)
+		pier_errf(e, err, "open %.200s in procfs: not procfs", name);
+	else if (write(fd, value, len) != (ssize_t)len)
+		err = pier_errf(e, errno, "write /proc/%.200s", name);
+	close(fd);
+	return err;
+}
