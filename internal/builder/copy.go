@@ -131,6 +131,12 @@ func (bd *build) fromRoot(st *stage, from string) (*os.Root, error) {
 	image := ""
 	if prev := bd.stageNamed(from); prev != nil {
 		image = prev.image
+	} else if i, err := strconv.Atoi(from); err == nil {
+		// An index names a stage, never an image (dockerd's rule).
+		if i == len(bd.stages) {
+			return nil, fmt.Errorf("invalid from flag value %s: refers to current build stage", from)
+		}
+		return nil, fmt.Errorf("invalid from flag value %s: index out of bounds", from)
 	} else {
 		id, _, err := bd.engine.Image(bd.ctx, from, false, bd.opts.Platform)
 		if err != nil {

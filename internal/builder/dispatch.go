@@ -51,6 +51,8 @@ func (bd *build) dispatchCmd(st *stage, cmd instructions.Command) error {
 		return bd.copyStep(st, copyStep{name: "ADD", sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, cmd: cmd, add: true, link: c.Link, exclude: c.ExcludePatterns, checksum: c.Checksum})
 	case *instructions.WorkdirCommand:
 		return bd.workdir(st, c)
+	case *instructions.VolumeCommand:
+		return bd.volume(st, c)
 	case *instructions.ArgCommand:
 		var msg strings.Builder
 		msg.WriteString("ARG ")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -115,4 +116,78 @@ func TestAddExtractsCompressedTars(t *testing.T) {
 			t.Fatalf("ADD test.tar.xz.gz: not copied as a file (%v)", err)
 		}
 	})
+}
+
+// Mount gives the step the files of image and its parents, as the real
+// engine's overlay would.
+func (e *layerEngine) Mount(ctx context.Context, image string) (string, string, error) {
+	id, dir, err := e.fakeEngine.Mount(ctx, image)
+	if err != nil {
+		return id, dir, err
+	}
+	e.mu.Lock()
+	var chain []string
+	for img := image; img != ""; img = e.images[img].Config.Image {
+		if l := e.layers[img]; l != "" {
+			chain = append([]string{l}, chain...)
+		}
+	}
+	e.mu.Unlock()
+	for _, l := range chain {
+		if err := copyOver(l, dir); err != nil {
+			return id, dir, err
+		}
+	}
+	return id, dir, nil
+}
+
+func copyOver(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+}
+
+// VOLUME over a file of the image fails as dockerd's does ("file
+// exists"); over a directory or a missing path it is a metadata step.
+func TestVolumeOverAFile(t *testing.T) {
+	b, e := newLayerBuilder(t)
+	r := runBuild(t, b, e.fakeEngine, map[string]string{"Dockerfile": "FROM busybox\nCOPY foo /foo\nVOLUME /foo\n", "foo": "x"}, Options{})
+	if r.err == nil || !strings.Contains(r.err.Error(), "cannot mount volume over existing file, file exists /foo") {
+		t.Fatalf("VOLUME over a file: err %v\n%s", r.err, r.out)
+	}
+	r = runBuild(t, b, e.fakeEngine, map[string]string{"Dockerfile": "FROM busybox\nCOPY foo /dir/foo\nVOLUME /dir /new\n", "foo": "x"}, Options{})
+	if r.err != nil {
+		t.Fatalf("VOLUME over a directory: %v\n%s", r.err, r.out)
+	}
+	if _, ok := r.cfg.Config.Volumes["/dir"]; !ok || !r.cfg.History[len(r.cfg.History)-1].EmptyLayer {
+		t.Errorf("VOLUME: volumes %v, history %+v", r.cfg.Config.Volumes, r.cfg.History[len(r.cfg.History)-1])
+	}
+}
+
+// COPY --from with a number names a stage, never an image: the current
+// stage or one after it is refused with dockerd's words.
+func TestCopyFromStageIndex(t *testing.T) {
+	b, e := newBuilder(t)
+	for df, want := range map[string]string{
+		"FROM busybox\nCOPY --from=0 foo bar\n":               "invalid from flag value 0: refers to current build stage",
+		"FROM busybox\nCOPY --from=5 foo bar\n":               "invalid from flag value 5: index out of bounds",
+		"FROM busybox\nFROM busybox\nCOPY --from=1 foo bar\n": "invalid from flag value 1: refers to current build stage",
+		"FROM busybox\nCOPY --from=nosuchimage foo bar\n":     "invalid from flag value nosuchimage",
+	} {
+		r := runBuild(t, b, e, map[string]string{"Dockerfile": df, "foo": "x"}, Options{})
+		if r.err == nil || !strings.Contains(r.err.Error(), want) {
+			t.Errorf("%q: err %v, want %q", df, r.err, want)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/pier-engine/pier/internal/image"
 	"github.com/pier-engine/pier/internal/logfile"
 	"github.com/pier-engine/pier/internal/snapshot"
+	"github.com/pier-engine/pier/internal/specgen"
 )
 
 // buildLabel marks the containers a build runs, so that a pierd killed
@@ -118,6 +120,11 @@ func (e *BuildEngine) Create(ctx context.Context, cfg *container.Config, host *c
 		c.Labels[k] = v
 	}
 	h := *host
+	if p := path.Clean("/" + h.CgroupParent); h.CgroupParent != "" && !strings.HasPrefix(p+"/", specgen.DefaultCgroupParent+"/") {
+		// --cgroup-parent of a build: kept under pier's own parent, where
+		// every cgroup pier makes lives.
+		h.CgroupParent = path.Join(specgen.DefaultCgroupParent, p)
+	}
 	noInit := false
 	h.Init = &noInit
 	h.AutoRemove = false
@@ -206,7 +213,9 @@ func (e *BuildEngine) Remove(ctx context.Context, id string) error {
 	delete(e.mounts, id)
 	e.mu.Unlock()
 	if !mounted {
-		return e.d.ContainerRemove(ctx, id, true)
+		// A RUN under a VOLUME wrote into an anonymous volume: it goes
+		// with the container, as dockerd removes it.
+		return e.d.ContainerDelete(ctx, id, true, true, false)
 	}
 	if err := snapshot.Unmount(dir); err != nil {
 		return fmt.Errorf("build layer %s: %w", id, err)
@@ -229,8 +238,17 @@ func (e *BuildEngine) Tag(ctx context.Context, id, ref string) error {
 	if err := e.d.images.Tag(id, ref); err != nil {
 		return err
 	}
-	e.d.emitImage("tag", id, ref)
+	e.d.emitImage("tag", id, withTag(ref))
 	return nil
+}
+
+// withTag adds ":latest" to a name without a tag or digest: dockerd's
+// tag event names the image so.
+func withTag(ref string) string {
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") || strings.Contains(ref, "@") {
+		return ref
+	}
+	return ref + ":latest"
 }
 
 // Fetch downloads a URL for ADD.

@@ -111,6 +111,10 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		return container.CreateResponse{}, err
 	}
 	cfg.Healthcheck = mergeHealthConfig(cfg.Healthcheck, imgCfg.Config.Healthcheck)
+	if cfg.StopSignal == "" {
+		// dockerd's inspect shows the image's STOPSIGNAL as the container's.
+		cfg.StopSignal = imgCfg.Config.StopSignal
+	}
 	if err := d.hostRuntime(host); err != nil {
 		return container.CreateResponse{}, err
 	}

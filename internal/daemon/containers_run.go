@@ -81,6 +81,15 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		_ = d.seam.launch.unmountRootfs(p.rootfs)
 		return err
 	}
+	if r.StartedAt.IsZero() {
+		// dockerd fills empty volumes from the image when it creates the
+		// container; pier's rootfs is first mounted here.
+		if err := d.populateVolumes(ctx, r, p.rootfs); err != nil {
+			d.unmountShm(p)
+			_ = d.seam.launch.unmountRootfs(p.rootfs)
+			return err
+		}
+	}
 	m, w, err := d.launch(ctx, &r, p)
 	if err != nil {
 		d.unmountShm(p)

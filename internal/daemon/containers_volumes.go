@@ -59,7 +59,11 @@ func (d *Daemon) anonVolumes(cfg *container.Config, host *container.HostConfig, 
 	}
 	targets := slices.Collect(maps.Keys(cfg.Volumes))
 	if img != nil {
-		targets = append(targets, slices.Collect(maps.Keys(img.Config.Volumes))...)
+		// An image's VOLUME is a path in the image even when written
+		// relative ("name:/foo" is one), as dockerd takes it.
+		for t := range img.Config.Volumes {
+			targets = append(targets, path.Join("/", t))
+		}
 	}
 	slices.Sort(targets)
 	for _, t := range slices.Compact(targets) {

@@ -154,6 +154,7 @@ func buildOptions(r *http.Request) (builder.Options, error) {
 		}
 	}
 	h.CpusetCpus = q.Get("cpusetcpus")
+	h.CgroupParent = q.Get("cgroupparent")
 	if s := q.Get("ulimits"); s != "" {
 		var uls []*units.Ulimit
 		if err := json.Unmarshal([]byte(s), &uls); err != nil {
