@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 
 	"golang.org/x/sync/errgroup"
 
@@ -23,6 +24,7 @@ func flagTLS(o options, cfg *daemon.Config) {
 	set("tlscacert", &cfg.TLSCACert, o.tlsCACert)
 	set("tlscert", &cfg.TLSCert, o.tlsCert)
 	set("tlskey", &cfg.TLSKey, o.tlsKey)
+	set("docker-socket-path", &cfg.DockerSocketPath, o.dockerSocketPath)
 	for name, p := range map[string]struct {
 		dst *bool
 		v   bool
@@ -82,6 +84,9 @@ func listenOne(cfg daemon.Config, h daemon.Listener, log *slog.Logger) (net.List
 		gid, err := socketGID(cfg.Group, log)
 		if err != nil {
 			return nil, err
+		}
+		if h.Docker {
+			return server.ListenUnixClaimed(h.Addr, gid, filepath.Join(cfg.Root, "docker-socket.claim"))
 		}
 		return server.ListenUnix(h.Addr, gid)
 	}

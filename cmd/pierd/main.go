@@ -33,6 +33,7 @@ type options struct {
 	tlsCACert, tlsCert, tlsKey   string
 	tls, tlsVerify, insecureTCP  bool
 	dockerSocket                 bool
+	dockerSocketPath             string
 	debug, version               bool
 	set                          map[string]bool
 }
@@ -58,7 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tlsCert, "tlscert", daemon.DefaultTLSCert, "server's TLS certificate")
 	fs.StringVar(&o.tlsKey, "tlskey", daemon.DefaultTLSKey, "server's TLS key")
 	fs.BoolVar(&o.insecureTCP, "insecure-tcp", false, "allow a tcp:// host off loopback without --tlsverify (whoever reaches it controls this host)")
-	fs.BoolVar(&o.dockerSocket, "docker-socket", false, "also serve the API at "+daemon.DockerSocketPath)
+	fs.BoolVar(&o.dockerSocket, "docker-socket", false, "also serve the API at Docker's socket, --docker-socket-path")
+	fs.StringVar(&o.dockerSocketPath, "docker-socket-path", daemon.DefaultDockerSocket, "where --docker-socket serves; a socket pier did not make there is never replaced")
 	fs.StringVar(&o.group, "group", "", "group owning the socket (default "+daemon.DefaultGroup+" when it exists)")
 	fs.StringVar(&o.runtime, "runtime", "", "path of pier-runtime (default: beside pierd, else $PATH)")
 	fs.BoolVar(&o.debug, "debug", false, "log every request")

@@ -57,7 +57,7 @@ func TestConfigureHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []daemon.Listener{{Proto: "unix", Addr: "/srv/a.sock"}, {Proto: "tcp", Addr: "127.0.0.1:2376"},
-		{Proto: "unix", Addr: daemon.DockerSocketPath}}
+		{Proto: "unix", Addr: daemon.DefaultDockerSocket, Docker: true}}
 	if !reflect.DeepEqual(ls, want) || !cfg.TLSVerify || cfg.TLSCACert != "/c/ca.pem" || cfg.TLSCert != "/c/cert.pem" || cfg.TLSKey != daemon.DefaultTLSKey {
 		t.Errorf("listeners %+v, config %+v", ls, cfg)
 	}

@@ -55,8 +55,12 @@ type Config struct {
 	InsecureTCP bool `json:"insecure-tcp,omitempty"`
 	// DockerSocket also serves the API at DockerSocketPath, for tools
 	// that hard-code Docker's socket (Testcontainers, IDEs). Opt-in: it
-	// fails if a live dockerd holds that socket.
+	// fails if anything but a socket pier made is at that path (a live
+	// dockerd's, or one Docker left), and never removes it.
 	DockerSocket bool `json:"docker-socket,omitempty"`
+	// DockerSocketPath is where DockerSocket serves; "" is
+	// DefaultDockerSocket.
+	DockerSocketPath string `json:"docker-socket-path,omitempty"`
 	// CRI configures the Kubernetes CRI server (cri_config.go).
 	CRI *CRIConfig `json:"cri,omitempty"`
 
@@ -65,8 +69,9 @@ type Config struct {
 	busybox string
 }
 
-// DockerSocketPath is Docker's default socket, which DockerSocket serves.
-const DockerSocketPath = "/var/run/docker.sock"
+// DefaultDockerSocket is Docker's default socket, which DockerSocket
+// serves.
+const DefaultDockerSocket = "/var/run/docker.sock"
 
 // Default TLS files, dockerd's names in pier's config directory.
 const (
@@ -80,6 +85,9 @@ const (
 type Listener struct {
 	Proto string // "unix", "tcp" or "fd"
 	Addr  string // the socket's path, or host:port
+	// Docker marks Docker's socket (DockerSocket): a path other programs
+	// use, where only a socket pier made may be replaced.
+	Docker bool
 }
 
 // Listeners parses Hosts (unix://Socket when there are none), adding
@@ -90,8 +98,12 @@ func (c Config) Listeners() ([]Listener, error) {
 	if len(hosts) == 0 {
 		hosts = []string{"unix://" + c.Socket}
 	}
+	docker := c.DockerSocketPath
+	if docker == "" {
+		docker = DefaultDockerSocket
+	}
 	if c.DockerSocket {
-		hosts = append(slices.Clone(hosts), "unix://"+DockerSocketPath)
+		hosts = append(slices.Clone(hosts), "unix://"+docker)
 	}
 	var out []Listener
 	seen := map[Listener]bool{}
@@ -105,6 +117,9 @@ func (c Config) Listeners() ([]Listener, error) {
 		}
 		seen[l] = true
 		out = append(out, l)
+	}
+	if c.DockerSocket {
+		out[len(out)-1].Docker = true
 	}
 	return out, nil
 }

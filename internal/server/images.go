@@ -184,14 +184,18 @@ func (ir imageRouter) inspectImage(w http.ResponseWriter, r *http.Request, name 
 	if err != nil {
 		return err
 	}
+	cfg := imageConfigFor(r, img)
 	if compareVersions(requestVersion(r), "1.45") >= 0 {
-		return writeJSON(w, http.StatusOK, img)
+		if cfg == nil {
+			return writeJSON(w, http.StatusOK, img)
+		}
+		return writeJSON(w, http.StatusOK, imageInspectConfig{InspectResponse: img, Config: cfg})
 	}
 	ctr, ctrCfg, parent, err := ir.b.ImageLegacyInspect(r.Context(), img.ID)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, legacyImageInspect{InspectResponse: img, Container: ctr, ContainerConfig: ctrCfg, Parent: parent})
+	return writeJSON(w, http.StatusOK, legacyImageInspect{InspectResponse: img, Container: ctr, ContainerConfig: ctrCfg, Parent: parent, Config: cfg})
 }
 
 // legacyImageInspect is image inspect before API 1.45, when dockerd still
@@ -202,6 +206,7 @@ type legacyImageInspect struct {
 	Parent          string
 	Container       string
 	ContainerConfig json.RawMessage
+	Config          json.RawMessage `json:"Config,omitempty"` // imageConfigFor's
 }
 
 func (ir imageRouter) imageHistory(w http.ResponseWriter, r *http.Request, name string) error {

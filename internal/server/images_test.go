@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -75,7 +76,8 @@ func (f *fakeImages) ImageInspect(_ context.Context, ref string) (image.InspectR
 	if err != nil {
 		return image.InspectResponse{}, err
 	}
-	return image.InspectResponse{ID: img.ID, RepoTags: img.RepoTags, Os: "linux", Size: img.Size}, nil
+	cfg := &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Cmd: []string{"sh"}}}
+	return image.InspectResponse{ID: img.ID, RepoTags: img.RepoTags, Os: "linux", Size: img.Size, Config: cfg}, nil
 }
 
 func (f *fakeImages) ImageHistory(_ context.Context, ref string) ([]image.HistoryResponseItem, error) {
@@ -620,5 +622,33 @@ func TestImageInspectLegacy(t *testing.T) {
 	decodeImageJSON(t, rec, &got)
 	if _, ok := got["ContainerConfig"]; rec.Code != http.StatusOK || ok || got["Container"] != nil {
 		t.Errorf("inspect at 1.45 = %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestImageInspectConfigFields: Config carries a null OnBuild (at every
+// version pierd serves; dockerd drops it at 1.52) and the always-empty
+// container fields before 1.50, as dockerd's; the image's own values are
+// kept.
+func TestImageInspectConfigFields(t *testing.T) {
+	s := newImageServer(newFakeImages())
+	config := func(version string) map[string]json.RawMessage {
+		t.Helper()
+		rec := imageRequest(t, s, "GET", "/"+version+"/images/app:v1/json", "")
+		var got struct{ Config map[string]json.RawMessage }
+		decodeImageJSON(t, rec, &got)
+		if rec.Code != http.StatusOK || got.Config == nil {
+			t.Fatalf("inspect at %s = %d %s", version, rec.Code, rec.Body)
+		}
+		return got.Config
+	}
+	for _, v := range []string{"v1.41", "v1.49"} {
+		c := config(v)
+		if string(c["OnBuild"]) != "null" || string(c["Hostname"]) != `""` || string(c["AttachStdin"]) != "false" || string(c["Cmd"]) != `["sh"]` {
+			t.Errorf("Config at %s = %v", v, c)
+		}
+	}
+	c := config("v1.51")
+	if _, ok := c["Hostname"]; ok || string(c["OnBuild"]) != "null" {
+		t.Errorf("Config at 1.51 = %v", c)
 	}
 }
