@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -189,5 +190,55 @@ func TestCopyFromStageIndex(t *testing.T) {
 		if r.err == nil || !strings.Contains(r.err.Error(), want) {
 			t.Errorf("%q: err %v, want %q", df, r.err, want)
 		}
+	}
+}
+
+// --cache-from as moby's TestBuildCacheFrom: the named image's steps are
+// used, an unknown name leaves the build uncached (the step cache too),
+// and after other builds replaced the step records the named image's
+// chain still serves every step it has.
+func TestCacheFrom(t *testing.T) {
+	b, e := newBuilder(t)
+	df := "FROM busybox\nENV FOO=bar\nADD baz /\nRUN touch bax\n"
+	files := map[string]string{"Dockerfile": df, "baz": "baz"}
+	r1 := runBuild(t, b, e, files, Options{Tags: []string{"build1"}})
+	if r1.err != nil {
+		t.Fatal(r1.err)
+	}
+	r := runBuild(t, b, e, files, Options{CacheFrom: []string{"build1"}})
+	if r.err != nil || r.id != r1.id || strings.Count(r.out, "Using cache") != 3 {
+		t.Fatalf("cache-from build1: id %s want %s, err %v\n%s", r.id, r1.id, r.err, r.out)
+	}
+	r = runBuild(t, b, e, files, Options{CacheFrom: []string{"nosuchtag"}})
+	if r.err != nil || r.id == r1.id || strings.Count(r.out, "Using cache") != 0 {
+		t.Fatalf("cache-from nosuchtag: id %s, err %v\n%s", r.id, r.err, r.out)
+	}
+	files["Dockerfile"] = "FROM busybox\nENV FOO=bar\nADD baz /\nRUN touch newfile\n"
+	r = runBuild(t, b, e, files, Options{CacheFrom: []string{"build1"}})
+	if r.err != nil || strings.Count(r.out, "Using cache") != 2 {
+		t.Fatalf("cache-from build1, last step changed: err %v\n%s", r.err, r.out)
+	}
+	if got, want := r.cfg.Config.Image, e.images[r1.id].Config.Image; got != want {
+		t.Errorf("the changed step's parent %s, want build1's %s", got, want)
+	}
+}
+
+// An image built elsewhere (no local parent chain) serves the step that
+// extends the stage's image by exactly one history entry.
+func TestCacheFromForeignImage(t *testing.T) {
+	b, e := newBuilder(t)
+	base := e.images["sha256:base"]
+	foreign := &v1.ConfigFile{Architecture: "amd64", OS: "linux", Config: v1.Config{Cmd: []string{"sh"}, Image: "sha256:elsewhere"},
+		History: append(slices.Clone(base.History), v1.History{CreatedBy: "/bin/sh -c #(nop)  ENV FOO=bar", EmptyLayer: true})}
+	e.images["sha256:foreign"] = foreign
+	e.tags["pulled"] = "sha256:foreign"
+	files := map[string]string{"Dockerfile": "FROM busybox\nENV FOO=bar\n"}
+	r := runBuild(t, b, e, files, Options{CacheFrom: []string{"pulled"}})
+	if r.err != nil || r.id != "sha256:foreign" || !strings.Contains(r.out, "Using cache") {
+		t.Fatalf("cache-from a pulled image: id %s, err %v\n%s", r.id, r.err, r.out)
+	}
+	files["Dockerfile"] = "FROM busybox\nENV FOO=baz\n"
+	if r = runBuild(t, b, e, files, Options{CacheFrom: []string{"pulled"}}); r.err != nil || strings.Contains(r.out, "Using cache") {
+		t.Fatalf("cache-from, another step: err %v\n%s", r.err, r.out)
 	}
 }

@@ -296,7 +296,7 @@ func (bd *build) cached(st *stage, probe v1.Config) (bool, error) {
 	if bd.opts.NoCache {
 		return false, nil
 	}
-	id := bd.cache.get(cacheKey(st.image, probe))
+	id := bd.fromCache(st, probe)
 	if id == "" {
 		return false, nil
 	}

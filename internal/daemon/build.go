@@ -111,6 +111,19 @@ func (e *BuildEngine) Image(ctx context.Context, ref string, pull bool, platform
 	return img.ID, cfg, nil
 }
 
+// LocalImage finds ref in the store and never pulls it (--cache-from).
+func (e *BuildEngine) LocalImage(ctx context.Context, ref string) (string, *v1.ConfigFile, error) {
+	img, err := e.d.images.Get(ref)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := e.d.images.Config(img)
+	if err != nil {
+		return "", nil, err
+	}
+	return img.ID, cfg, nil
+}
+
 // Create makes a RUN step's container: no init process (the step's shell
 // is its own PID 1, as with dockerd) and the build label.
 func (e *BuildEngine) Create(ctx context.Context, cfg *container.Config, host *container.HostConfig) (string, error) {
@@ -124,6 +137,11 @@ func (e *BuildEngine) Create(ctx context.Context, cfg *container.Config, host *c
 		// --cgroup-parent of a build: kept under pier's own parent, where
 		// every cgroup pier makes lives.
 		h.CgroupParent = path.Join(specgen.DefaultCgroupParent, p)
+	}
+	if h.CgroupnsMode == "" && cgroupVersion(e.d.hostFS) == "1" {
+		// dockerd's default on cgroup v1, where a RUN sees its cgroup's
+		// path (moby's build tests read it from /proc/self/cgroup).
+		h.CgroupnsMode = container.CgroupnsModeHost
 	}
 	noInit := false
 	h.Init = &noInit

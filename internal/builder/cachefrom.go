@@ -1,0 +1,123 @@
+package builder
+
+import (
+	"context"
+	"slices"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// localImager is an Engine that can look an image up without pulling
+// it: --cache-from names images to use if they are here, never to fetch.
+type localImager interface {
+	LocalImage(ctx context.Context, ref string) (string, *v1.ConfigFile, error)
+}
+
+// cacheImage is one image of a --cache-from chain.
+type cacheImage struct {
+	id  string
+	cfg *v1.ConfigFile
+}
+
+// fromCache finds the image a step made before: the step cache's record,
+// or with --cache-from dockerd's rule. Then a record counts only when its
+// image is one of the named images or their parents, and otherwise a
+// step matches an image of those chains whose parent is the stage's
+// image and whose last history entry is the step's command; a named
+// image's whole history may also extend the stage's image by exactly the
+// step (images built elsewhere: pulled or loaded). Names that are not
+// here are skipped, as dockerd skips them.
+func (bd *build) fromCache(st *stage, probe v1.Config) string {
+	id := bd.cache.get(cacheKey(st.image, probe))
+	if len(bd.opts.CacheFrom) == 0 {
+		return id
+	}
+	cmd := joinCmd(probe.Cmd)
+	for _, chain := range bd.cacheChains() {
+		if id != "" && slices.ContainsFunc(chain, func(c cacheImage) bool { return c.id == id }) {
+			return id
+		}
+		for _, c := range chain {
+			if c.cfg.Config.Image == st.image && st.image != "" && lastCreatedBy(c.cfg) == cmd &&
+				len(c.cfg.History) == len(st.cfg.History)+1 {
+				return c.id
+			}
+		}
+		if top := chain[0]; extendsByOne(top.cfg, st.cfg, cmd) {
+			return top.id
+		}
+	}
+	return ""
+}
+
+// cacheChains resolves each --cache-from image and its local parents
+// (Config.Image, as pier and dockerd record a build step's parent).
+func (bd *build) cacheChains() [][]cacheImage {
+	var out [][]cacheImage
+	for _, ref := range bd.opts.CacheFrom {
+		id, cfg, err := bd.lookup(ref)
+		var chain []cacheImage
+		seen := map[string]bool{}
+		for err == nil && cfg != nil && !seen[id] {
+			seen[id] = true
+			chain = append(chain, cacheImage{id: id, cfg: cfg})
+			if cfg.Config.Image == "" {
+				break
+			}
+			id, cfg, err = bd.lookup(cfg.Config.Image)
+		}
+		if len(chain) > 0 {
+			out = append(out, chain)
+		}
+	}
+	return out
+}
+
+func (bd *build) lookup(ref string) (string, *v1.ConfigFile, error) {
+	if li, ok := bd.engine.(localImager); ok {
+		return li.LocalImage(bd.ctx, ref)
+	}
+	return bd.engine.Image(bd.ctx, ref, false, "")
+}
+
+func lastCreatedBy(cfg *v1.ConfigFile) string {
+	if len(cfg.History) == 0 {
+		return ""
+	}
+	return cfg.History[len(cfg.History)-1].CreatedBy
+}
+
+// extendsByOne is dockerd's isValidParent and isValidConfig for the last
+// entry: target's history and layers start with parent's, and the one
+// entry after them is cmd.
+func extendsByOne(target, parent *v1.ConfigFile, cmd string) bool {
+	n := 0
+	if parent != nil {
+		n = len(parent.History)
+	}
+	if len(target.History) != n+1 || target.History[n].CreatedBy != cmd {
+		return false
+	}
+	if parent == nil || n == 0 && len(parent.RootFS.DiffIDs) == 0 {
+		return true
+	}
+	if len(parent.RootFS.DiffIDs) > len(target.RootFS.DiffIDs) {
+		return false
+	}
+	for i, h := range parent.History {
+		if !sameHistory(h, target.History[i]) {
+			return false
+		}
+	}
+	for i, d := range parent.RootFS.DiffIDs {
+		if d != target.RootFS.DiffIDs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameHistory(a, b v1.History) bool {
+	return a.Created.Equal(b.Created.Time) && a.CreatedBy == b.CreatedBy && a.Author == b.Author &&
+		a.Comment == b.Comment && a.EmptyLayer == b.EmptyLayer
+}
