@@ -33,6 +33,7 @@ type options struct {
 	pier     string
 	runc     string
 	crun     string
+	goInit   bool
 }
 
 func main() {
@@ -44,6 +45,7 @@ func main() {
 	flag.StringVar(&o.pier, "pier", "bin/pier-runtime", "pier-runtime binary (\"\" skips it)")
 	flag.StringVar(&o.runc, "runc", "runc", "runc binary (\"\" skips it)")
 	flag.StringVar(&o.crun, "crun", "crun", "crun binary (\"\" skips it)")
+	flag.BoolVar(&o.goInit, "go-init", false, "also time pier-runtime forced onto its Go init (PIER_GO_INIT=1), wrapped")
 	flag.Parse()
 	if o.bundle == "" || o.n < 1 {
 		flag.Usage()
@@ -128,6 +130,14 @@ func makeVariants(o options, tmp string) ([]*variant, error) {
 			if err := add(r.name, r.bin, false); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if o.goInit && o.pier != "" && len(vs) > 0 && vs[0].runtime == "pier-runtime" {
+		v := &variant{runtime: "pier-runtime-goinit", bin: vs[0].bin, wrapped: true, env: []string{"PIER_GO_INIT=1"}}
+		v.root = filepath.Join(tmp, "state-"+v.slug())
+		vs = append(vs, v)
+		if err := os.MkdirAll(v.root, 0o700); err != nil {
+			return nil, err
 		}
 	}
 	if len(vs) == 0 {

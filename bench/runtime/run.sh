@@ -3,7 +3,8 @@
 # for pier-runtime, runc and crun in one interleaved run; see main.go.
 #
 # usage: bench/runtime/run.sh [-n RUNS]
-# Env: PIER_RUNTIME (default bin/pier-runtime), RUNC, CRUN (default from PATH;
+# Env: GO_INIT=1 also times pier-runtime on its Go init (the C init's A/B),
+#      PIER_RUNTIME (default bin/pier-runtime), RUNC, CRUN (default from PATH;
 #      set one to "" to skip it), RESULTS (default bench/results).
 # Prints the table; writes $RESULTS/runtime.json and $RESULTS/runtime.txt.
 set -euo pipefail
@@ -24,5 +25,5 @@ make_busybox_bundle "$tmp/bundle" /bin/true
 
 mkdir -p "$RESULTS"
 "$tmp/runtimebench" -bundle "$tmp/bundle" -n "$N" -json "$RESULTS/runtime.json" \
-	-pier "${PIER_RUNTIME-$REPO/bin/pier-runtime}" -runc "${RUNC-runc}" -crun "${CRUN-crun}" |
+	-pier "${PIER_RUNTIME-$REPO/bin/pier-runtime}" -runc "${RUNC-runc}" -crun "${CRUN-crun}" -go-init="${GO_INIT:-0}" |
 	tee "$RESULTS/runtime.txt"

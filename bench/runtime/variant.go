@@ -22,8 +22,9 @@ const unifiedHide = `umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"`
 type variant struct {
 	runtime string // pier-runtime, runc, crun
 	bin     string
-	wrapped bool   // in a private mount namespace without the cgroup2 mount
-	root    string // private --root state dir
+	wrapped bool     // in a private mount namespace without the cgroup2 mount
+	root    string   // private --root state dir
+	env     []string // added to the environment (PIER_GO_INIT=1 for the A/B)
 
 	seq int      // Last container number used.
 	ids []string // Containers this variant may have left behind.
@@ -59,7 +60,11 @@ func (v *variant) command(args ...string) *exec.Cmd {
 	if v.wrapped {
 		full = append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c", unifiedHide}, full...)
 	}
-	return exec.Command(full[0], full[1:]...)
+	cmd := exec.Command(full[0], full[1:]...)
+	if len(v.env) > 0 {
+		cmd.Env = append(os.Environ(), v.env...)
+	}
+	return cmd
 }
 
 // sample is one timed invocation.

@@ -30,6 +30,8 @@ type CreateOpts struct {
 	PreserveFds   int
 	// Stdio for the container; nil entries mean the runtime's own.
 	Stdio [3]*os.File
+
+	spec *specs.Spec // already loaded from Bundle (by Run), or nil
 }
 
 // Container is a created container as the caller of Create sees it.
@@ -122,9 +124,11 @@ func newRecord(o CreateOpts) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
 	}
-	spec, err := LoadSpec(bundle)
-	if err != nil {
-		return nil, err
+	spec := o.spec
+	if spec == nil {
+		if spec, err = LoadSpec(bundle); err != nil {
+			return nil, err
+		}
 	}
 	rootfs, err := Validate(spec, bundle)
 	if err != nil {
