@@ -41,6 +41,28 @@ func (b buildKitBackend) BuildV2(ctx context.Context, req server.BuildKitRequest
 	}, trace)
 }
 
+// CancelBuild stops a version-2 build (POST /build/cancel).
+func (b buildKitBackend) CancelBuild(id string) { b.Lazy.Cancel(id) }
+
+// buildPrune is the classic builder's POST /build/prune with BuildKit's
+// cache pruned too, so that `docker builder prune` without buildx (CLI
+// 20.10, CLI 28 with DOCKER_BUILDKIT=0) reaches it as with dockerd.
+type buildPrune struct {
+	*buildBackend
+	bk *buildkit.Lazy
+}
+
+func (b buildPrune) BuildPrune(ctx context.Context, all bool) (build.CachePruneReport, error) {
+	rep, err := b.buildBackend.BuildPrune(ctx, all)
+	if err != nil {
+		return rep, err
+	}
+	ids, size, err := b.bk.Prune(ctx, buildkit.PruneOptions{All: all})
+	rep.CachesDeleted = append(rep.CachesDeleted, ids...)
+	rep.SpaceReclaimed += uint64(size)
+	return rep, err
+}
+
 // diskUsage adds BuildKit's cache records to the daemon's /system/df.
 type diskUsage struct {
 	server.DiskUsageBackend

@@ -194,6 +194,7 @@ func serve(o options, log *slog.Logger) error {
 	bk := newBuildKit(ctx, d, cfg.Root, o.debug)
 	defer bk.Close()
 	scfg.BuildKit = buildKitBackend{bk}
+	scfg.Build = buildPrune{bb, bk}
 	scfg.DiskUsage = diskUsage{scfg.DiskUsage, bk}
 	srv := server.New(scfg)
 	addrs := make([]string, len(ls))

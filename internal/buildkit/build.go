@@ -103,6 +103,8 @@ func (l *Lazy) Build(ctx context.Context, req BuildRequest, trace func([]byte)) 
 	var id string
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	l.builds.add(ref, cancel)
+	defer l.builds.remove(ref)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		resp, err := d.ctrl.Solve(gctx, sreq)

@@ -21,6 +21,8 @@ type Lazy struct {
 
 	mu sync.Mutex
 	d  *Daemon // Guarded by mu.
+
+	builds builds // version-2 builds running, for Cancel
 }
 
 // NewLazy returns a BuildKit that starts with cfg on first use.

@@ -88,6 +88,10 @@ func (s *Server) withBuilderVersion(next http.Handler, b BuildKitBackend) http.H
 			s.handle(func(w http.ResponseWriter, r *http.Request) error { return buildV2(w, r, v2) }).ServeHTTP(w, r)
 			return
 		}
+		if c, ok := b.(BuildKitCanceller); ok && r.Method == http.MethodPost && apiPath(r) == "/build/cancel" {
+			// Then the classic route answers, as it does for its own ids.
+			c.CancelBuild(r.URL.Query().Get("id"))
+		}
 		next.ServeHTTP(w, r)
 	})
 }

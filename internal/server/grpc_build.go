@@ -31,16 +31,27 @@ type BuildKitBuilder interface {
 	BuildV2(ctx context.Context, req BuildKitRequest, trace func([]byte)) (imageID string, err error)
 }
 
+// BuildKitCanceller stops a version-2 build by the build id its client
+// gave (POST /build/cancel?id=, what docker CLI 20.10 sends on ^C).
+type BuildKitCanceller interface {
+	CancelBuild(id string)
+}
+
 // isBuildV2 tells a POST /build (any API version prefix) for BuildKit.
 func isBuildV2(r *http.Request) bool {
 	if r.Method != http.MethodPost || r.URL.Query().Get("version") != "2" {
 		return false
 	}
+	return apiPath(r) == "/build"
+}
+
+// apiPath is the request's path without its API version prefix.
+func apiPath(r *http.Request) string {
 	p := r.URL.Path
 	if i := strings.Index(p[1:], "/"); strings.HasPrefix(p, "/v") && i > 0 {
 		p = p[i+1:]
 	}
-	return p == "/build"
+	return p
 }
 
 // buildV2 answers as dockerd's builder-next does: the trace as aux
