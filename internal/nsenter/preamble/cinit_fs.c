@@ -162,7 +162,45 @@ int pier_mkdir_in_root(const char *root, const char *path, mode_t mode, int *fd,
 
 /* The object at path, made an empty file (parents as directories) when
  * missing; a dangling symlink gets its target made, inside the root. */
+static int mkfile_depth(int rootfd, const char *path, mode_t mode, int depth);
+
+/* path's last component is a dangling symlink: make its target instead,
+ * a relative one against path's directory (still inside the root). */
+static int mkfile_link(int rootfd, const char *path, mode_t mode, int depth)
+{
+	char link[PIER_MAX_PATH], target[PIER_MAX_PATH];
+	const char *slash = strrchr(path, '/');
+	int fd = in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = readlinkat(fd, "", link, sizeof(link) - 1);
+	close(fd);
+	if (n < 0 || depth >= 40) {
+		errno = n < 0 ? ENOENT : ELOOP;
+		return -1;
+	}
+	link[n] = '\0';
+	if (link[0] == '/' || slash == NULL)
+		n = snprintf(target, sizeof(target), "%s", link);
+	else
+		n = snprintf(target, sizeof(target), "%.*s/%s", (int)(slash - path), path, link);
+	if (n < 0 || (size_t)n >= sizeof(target)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (mkfile_depth(rootfd, target, mode, depth + 1) < 0)
+		return -1;
+	return in_root(rootfd, path, O_PATH, 0);
+}
+
 static int mkfile(int rootfd, const char *path, mode_t mode)
+{
+	return mkfile_depth(rootfd, path, mode, 0);
+}
+
+static int mkfile_depth(int rootfd, const char *path, mode_t mode, int depth)
 {
 	char dir[PIER_MAX_PATH];
 	const char *slash = strrchr(path, '/');
@@ -184,6 +222,8 @@ static int mkfile(int rootfd, const char *path, mode_t mode)
 		close(p);
 	}
 	fd = in_root(rootfd, path, O_CREAT | O_WRONLY, mode);
+	if (fd < 0 && errno == ENOENT)
+		return mkfile_link(rootfd, path, mode, depth);
 	if (fd < 0)
 		return -1;
 	close(fd);
@@ -510,9 +550,7 @@ int pier_mask(const char *path, int devnull, struct pier_err *e)
 {
 	char target[64];
 	struct stat st;
-	int fd, tree, err = 0;
-
-	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd, tree, err, rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (rootfd < 0)
 		return pier_errf(e, errno, "mask %.200s: open /", path);
