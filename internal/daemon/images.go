@@ -234,22 +234,7 @@ func (d *Daemon) ImagePrune(ctx context.Context, all bool, filters map[string][]
 	for _, img := range imgs {
 		sizes[img.ID] = img.Size
 	}
-	var del []image.Deleted
-	if all {
-		for _, img := range imgs {
-			if inUse(img.ID) {
-				continue
-			}
-			// Force: an image with several tags goes with all of them.
-			x, err := d.images.Remove(img.ID, true, inUse)
-			del = append(del, x...)
-			if err != nil {
-				return pruneReport(del, sizes), err
-			}
-		}
-	} else {
-		del, err = d.images.Prune(inUse)
-	}
+	del, err := d.pruneImages(imgs, all, inUse)
 	return pruneReport(del, sizes), err
 }
 
