@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/caps"
 	"github.com/pier-engine/pier/internal/nsenter"
 	"github.com/pier-engine/pier/internal/rootfs"
@@ -67,11 +69,60 @@ type procPlan struct {
 	proc   *specs.Process
 	caps   *caps.Set
 	last   int
-	filter *seccomp.Filter
+	filter *seccompBPF
 	rlimit [][3]uint64
 }
 
-func planProcess(spec *specs.Spec, p *specs.Process) (*procPlan, error) {
+// seccompBPF is a compiled filter as the C init loads it.
+type seccompBPF struct {
+	flags uint
+	prog  []byte // struct sock_filter, 8 bytes each, little endian
+}
+
+func encodeBPF(f *seccomp.Filter) *seccompBPF {
+	ins := f.Instructions()
+	b := &seccompBPF{flags: f.Flags(), prog: make([]byte, 0, 8*len(ins))}
+	for _, in := range ins {
+		b.prog = binary.LittleEndian.AppendUint16(b.prog, in.Code)
+		b.prog = append(b.prog, in.Jt, in.Jf)
+		b.prog = binary.LittleEndian.AppendUint32(b.prog, in.K)
+	}
+	return b
+}
+
+// bpfFile keeps a container's compiled filter in its state directory:
+// every exec into the container loads the same filter, and compiling a
+// large profile (Docker's default) costs 1-2 ms each time.
+const bpfFile = "seccomp.bpf"
+
+// filterOf returns how to get rec's compiled filter: the one compiled by
+// this create, else the state directory's copy, else a new compile (which
+// is saved for the next exec).
+func (r *Runtime) filterOf(rec *Record) func() (*seccompBPF, error) {
+	return func() (*seccompBPF, error) {
+		if rec.Spec.Linux == nil || rec.Spec.Linux.Seccomp == nil {
+			return nil, nil
+		}
+		path := filepath.Join(r.dir(rec.ID), bpfFile)
+		if rec.filter == nil {
+			if raw, err := os.ReadFile(path); err == nil && len(raw) >= 12 && (len(raw)-4)%8 == 0 {
+				return &seccompBPF{flags: uint(binary.LittleEndian.Uint32(raw)), prog: raw[4:]}, nil
+			}
+			f, err := seccomp.Compile(rec.Spec.Linux.Seccomp)
+			if err != nil {
+				return nil, err
+			}
+			rec.filter = f
+		}
+		b := encodeBPF(rec.filter)
+		raw := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(b.prog)), uint32(b.flags))
+		// Best effort: without the copy, an exec compiles again.
+		_ = atomicfile.WriteVolatile(path, append(raw, b.prog...), 0o600)
+		return b, nil
+	}
+}
+
+func planProcess(spec *specs.Spec, p *specs.Process, filter func() (*seccompBPF, error)) (*procPlan, error) {
 	pp := &procPlan{proc: p}
 	for i, rl := range p.Rlimits {
 		id, ok := sys.RlimitIDs[rl.Type]
@@ -101,10 +152,8 @@ func planProcess(spec *specs.Spec, p *specs.Process) (*procPlan, error) {
 	if pp.last, err = caps.LastCap(); err != nil {
 		return nil, err
 	}
-	if spec.Linux != nil && spec.Linux.Seccomp != nil {
-		if pp.filter, err = seccomp.Compile(spec.Linux.Seccomp); err != nil {
-			return nil, err
-		}
+	if pp.filter, err = filter(); err != nil {
+		return nil, err
 	}
 	if spec.Linux != nil && spec.Linux.Personality != nil {
 		if _, ok := personalities[spec.Linux.Personality.Domain]; !ok {
@@ -189,6 +238,14 @@ func planPrepare(p *nsenter.Plan, o rootfs.Options, steps []rootfs.Step, pid int
 	}
 	if !o.SharedMountNS {
 		p.Add(nsenter.OpMount, [4]uint64{uint64(prop)}, "", "/", "", "")
+		if prop&unix.MS_SHARED != 0 {
+			// as rootfs.Prepare: wall the rootfs off from the shared root
+			mp, err := rootfs.HoldingMount(o.Rootfs)
+			if err != nil {
+				return err
+			}
+			p.Add(nsenter.OpMount, [4]uint64{unix.MS_PRIVATE}, "", mp, "", "")
+		}
 	}
 	p.Add(nsenter.OpMount, [4]uint64{unix.MS_BIND | unix.MS_REC}, o.Rootfs, o.Rootfs, "", "")
 	for _, s := range steps {
@@ -362,16 +419,8 @@ func planExec(p *nsenter.Plan, cfg *syncmsg.InitConfig, pp *procPlan) {
 	for i, rl := range pp.rlimit {
 		p.Add(nsenter.OpRlimit, rl3(rl), fmt.Sprintf("process.rlimits[%d] %s", i, proc.Rlimits[i].Type))
 	}
-	var bpf []byte
-	if pp.filter != nil {
-		for _, in := range pp.filter.Instructions() {
-			bpf = binary.LittleEndian.AppendUint16(bpf, in.Code)
-			bpf = append(bpf, in.Jt, in.Jf)
-			bpf = binary.LittleEndian.AppendUint32(bpf, in.K)
-		}
-	}
 	if !proc.NoNewPrivileges && pp.filter != nil {
-		p.AddBytes(nsenter.OpSeccomp, [4]uint64{uint64(pp.filter.Flags())}, bpf)
+		p.AddBytes(nsenter.OpSeccomp, [4]uint64{uint64(pp.filter.flags)}, pp.filter.prog)
 	}
 	c := pp.caps
 	p.Add(nsenter.OpCapBset, [4]uint64{c.Bounding, uint64(pp.last)})
@@ -384,7 +433,7 @@ func planExec(p *nsenter.Plan, cfg *syncmsg.InitConfig, pp *procPlan) {
 	if proc.NoNewPrivileges {
 		p.Add(nsenter.OpNNP, [4]uint64{})
 		if pp.filter != nil {
-			p.AddBytes(nsenter.OpSeccomp, [4]uint64{uint64(pp.filter.Flags())}, bpf)
+			p.AddBytes(nsenter.OpSeccomp, [4]uint64{uint64(pp.filter.flags)}, pp.filter.prog)
 		}
 	}
 	if proc.User.Umask != nil {

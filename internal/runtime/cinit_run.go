@@ -15,12 +15,12 @@ import (
 // C init, with its process part checked now (a bad config fails before
 // anything runs), or the Go init when cinitFallback names a reason. The
 // timeline shows which, and why.
-func chooseInit(opts *spawnOpts, cfg *syncmsg.InitConfig, spec *specs.Spec) (*procPlan, error) {
+func chooseInit(opts *spawnOpts, cfg *syncmsg.InitConfig, spec *specs.Spec, filter func() (*seccompBPF, error)) (*procPlan, error) {
 	if why := cinitFallback(cfg); why != "" {
 		trace.Mark("runtime", "init: Go ("+why+")")
 		return nil, nil
 	}
-	pp, err := planProcess(spec, cfg.Process)
+	pp, err := planProcess(spec, cfg.Process, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func (r *Runtime) Create(o CreateOpts) (_ *Container, err error) {
 		return nil, err
 	}
 	opts.cgroup, opts.exe = cg, r.Exe
-	pp, err := chooseInit(opts, cfg, rec.Spec)
+	pp, err := chooseInit(opts, cfg, rec.Spec, r.filterOf(rec))
 	if err != nil {
 		return nil, err
 	}
@@ -130,14 +130,14 @@ func newRecord(o CreateOpts) (*Record, error) {
 			return nil, err
 		}
 	}
-	rootfs, err := Validate(spec, bundle)
+	rootfs, filter, err := validate(spec, bundle)
 	if err != nil {
 		return nil, err
 	}
 	if spec.Process != nil && spec.Process.Terminal && o.ConsoleSocket == "" {
 		return nil, fmt.Errorf("process.terminal is true but no --console-socket was given: %w", errdefs.ErrInvalidArgument)
 	}
-	return &Record{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Created: time.Now().UTC(), Owner: owner(), Spec: spec}, nil
+	return &Record{ID: o.ID, Bundle: bundle, Rootfs: rootfs, Created: time.Now().UTC(), Owner: owner(), Spec: spec, filter: filter}, nil
 }
 
 // makeStateDir makes the container's state directory, claiming its id,

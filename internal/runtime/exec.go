@@ -73,7 +73,7 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		ID: id, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: rec.Spec, Process: o.Process, Exec: true,
 		PreserveFds: o.PreserveFds, FifoFd: -1, ConsoleFd: consoleFd, CgroupNSFd: cgroupNSFd,
 	}
-	pp, err := chooseInit(opts, cfg, rec.Spec)
+	pp, err := chooseInit(opts, cfg, rec.Spec, r.filterOf(rec))
 	if err != nil {
 		return 0, invalid(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/seccomp"
 )
 
 // Status values, as the OCI runtime spec names them, plus paused.
@@ -45,6 +46,8 @@ type Record struct {
 	Spec         *specs.Spec `json:"spec"`
 	// Creating is set until the container process reports ready.
 	Creating bool `json:"creating,omitempty"`
+
+	filter *seccomp.Filter // compiled at create, for the C init's plan
 }
 
 var idPattern = regexp.MustCompile(`^[\w+\-.]+$`)

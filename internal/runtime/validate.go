@@ -38,9 +38,17 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 // Validate checks everything that can be checked before anything is made,
 // and returns the absolute rootfs path. Each error names its field.
 func Validate(spec *specs.Spec, bundle string) (string, error) {
+	root, _, err := validate(spec, bundle)
+	return root, err
+}
+
+// validate is Validate that also returns the compiled seccomp filter (nil
+// without one), which the C init's plan carries.
+func validate(spec *specs.Spec, bundle string) (string, *seccomp.Filter, error) {
+	var filter *seccomp.Filter
 	root, err := validateBasics(spec, bundle)
 	if err != nil {
-		return "", invalid(err)
+		return "", nil, invalid(err)
 	}
 	checks := []func() error{
 		func() error { return validateNamespaces(spec) },
@@ -56,7 +64,9 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 			if spec.Linux.Seccomp == nil {
 				return nil
 			}
-			return seccomp.Validate(spec.Linux.Seccomp)
+			var err error
+			filter, err = seccomp.Compile(spec.Linux.Seccomp)
+			return err
 		},
 		func() error {
 			_, err := rootfs.Plan(rootfs.Options{Rootfs: root, Spec: spec, UserNS: hasNewNamespace(spec, specs.UserNamespace),
@@ -66,10 +76,10 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
-			return "", invalid(err)
+			return "", nil, invalid(err)
 		}
 	}
-	return root, nil
+	return root, filter, nil
 }
 
 func invalid(err error) error {

@@ -573,7 +573,8 @@ static const char *op_names[PIER_OP_MAX + 1] = {
 static const char *op_label(const struct pier_op *op)
 {
 	switch (op->op) {
-	case PIER_OP_MOUNT:
+	case PIER_OP_MOUNT: /* "/", or the rootfs, which is no name to group runs by */
+		return strcmp(text(op, 1), "/") == 0 ? "/" : "(rootfs)";
 	case PIER_OP_REMOUNT_IN_ROOT:
 	case PIER_OP_PROPAGATE_IN_ROOT:
 	case PIER_OP_SETATTR_IN_ROOT:
@@ -583,7 +584,6 @@ static const char *op_label(const struct pier_op *op)
 		return text(op, 1);
 	case PIER_OP_MOUNT_IN_ROOT:
 		return text(op, 2);
-	case PIER_OP_PIVOT:
 	case PIER_OP_READONLY:
 	case PIER_OP_MASK:
 	case PIER_OP_SYSCTL:
