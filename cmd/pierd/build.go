@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/system"
 
 	"github.com/pier-engine/pier/internal/builder"
 	"github.com/pier-engine/pier/internal/daemon"
@@ -34,18 +35,67 @@ func (bb *buildBackend) Build(ctx context.Context, r io.Reader, opts builder.Opt
 	return bb.b.Build(ctx, r, opts)
 }
 
-// BuildPrune forgets the step cache and removes the step images nothing
-// else names (untagged, unused).
+// BuildPrune removes the step images that are cache only (untagged, no
+// container made from them) and forgets their records (with all, every
+// record); SpaceReclaimed is what /system/df called reclaimable.
 func (bb *buildBackend) BuildPrune(ctx context.Context, all bool) (build.CachePruneReport, error) {
-	gone, err := bb.b.Cache().Prune(nil)
-	rep := build.CachePruneReport{}
+	entries, err := bb.entries()
+	if err != nil {
+		return build.CachePruneReport{}, err
+	}
+	forget, freed, err := bb.d.BuildCachePrune(ctx, entries, all)
+	if err != nil {
+		return build.CachePruneReport{}, err
+	}
+	gone, err := bb.b.Cache().Prune(func(e builder.Entry) bool { return !forget[e.Key] })
+	rep := build.CachePruneReport{SpaceReclaimed: uint64(freed)}
 	for _, e := range gone {
 		rep.CachesDeleted = append(rep.CachesDeleted, e.Key)
-		if img, err := bb.d.ImageInspect(ctx, e.Image); err == nil && len(img.RepoTags) == 0 {
-			_, _ = bb.d.ImageRemove(ctx, e.Image, false)
-		}
 	}
 	return rep, err
+}
+
+func (bb *buildBackend) entries() ([]daemon.BuildCacheEntry, error) {
+	ents, err := bb.b.Cache().Entries()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]daemon.BuildCacheEntry, len(ents))
+	for i, e := range ents {
+		out[i] = daemon.BuildCacheEntry{Key: e.Key, Image: e.Image}
+	}
+	return out, nil
+}
+
+// classicDiskUsage adds the classic builder's step cache to /system/df's
+// BuildCache.
+type classicDiskUsage struct {
+	server.DiskUsageBackend
+	bb *buildBackend
+}
+
+func (du classicDiskUsage) SystemDF(ctx context.Context) (system.DiskUsage, error) {
+	out, err := du.DiskUsageBackend.SystemDF(ctx)
+	if err != nil {
+		return out, err
+	}
+	entries, err := du.bb.entries()
+	if err != nil {
+		return out, err
+	}
+	u, err := du.bb.d.BuildCacheUsage(ctx, entries)
+	if err != nil {
+		return out, err
+	}
+	if out.BuildCacheUsage != nil {
+		u.Items = append(out.BuildCacheUsage.Items, u.Items...)
+		u.TotalCount += out.BuildCacheUsage.TotalCount
+		u.TotalSize += out.BuildCacheUsage.TotalSize
+		u.ActiveCount += out.BuildCacheUsage.ActiveCount
+		u.Reclaimable += out.BuildCacheUsage.Reclaimable
+	}
+	out.BuildCacheUsage = u
+	return out, nil
 }
 
 func (bb *buildBackend) ContainerCommit(ctx context.Context, req server.CommitRequest) (string, error) {

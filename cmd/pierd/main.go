@@ -191,6 +191,7 @@ func serve(o options, log *slog.Logger) error {
 	}
 	scfg := serverConfig(d, log)
 	scfg.Build = bb
+	scfg.DiskUsage = classicDiskUsage{scfg.DiskUsage, bb}
 	bk := newBuildKit(ctx, d, cfg.Root, o.debug)
 	defer bk.Close()
 	scfg.BuildKit = buildKitBackend{bk}
