@@ -14,6 +14,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // Builder runs builds against one engine, with one cache.
@@ -78,10 +80,12 @@ func (b *Builder) Build(ctx context.Context, r io.Reader, opts Options) (string,
 	if out == nil || opts.Quiet {
 		out = io.Discard
 	}
+	trace.Mark("build", "begin")
 	files, err := extractContext(ctx, r, b.tmp)
 	if err != nil {
 		return "", err
 	}
+	trace.Mark("build", "context extracted")
 	defer files.close()
 	bd := &build{Builder: b, ctx: ctx, opts: opts, files: files, out: out, used: map[string]bool{}}
 	defer bd.removeContainers()

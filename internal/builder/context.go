@@ -32,6 +32,10 @@ type buildContext struct {
 	sums map[string]fileSum
 }
 
+// chunk is how much of the context the extraction hands to the hashing
+// at a time.
+const chunk = 1 << 20
+
 type fileSum struct {
 	size int64
 	hex  string
@@ -61,14 +65,20 @@ func extractContext(ctx context.Context, r io.Reader, tmp string) (*buildContext
 	}
 	defer dr.Close()
 	// The stream is read once: extracted here and, on the other core,
-	// hashed file by file.
+	// hashed file by file. Both ends of the pipe are buffered so that a
+	// megabyte changes hands at a time: handing over each read of the
+	// socket kept the two sides in lockstep.
 	pr, pw := io.Pipe()
 	sums := make(chan map[string]fileSum, 1)
-	go func() { sums <- hashTar(pr) }()
-	tee := io.TeeReader(dr, pw)
+	go func() { sums <- hashTar(bufio.NewReaderSize(pr, chunk)) }()
+	bw := bufio.NewWriterSize(pw, chunk)
+	tee := io.TeeReader(dr, bw)
 	err = archive.Extract(ctx, tee, dir, archive.Options{Whiteouts: archive.WhiteoutApply})
 	if err == nil {
 		_, err = io.Copy(io.Discard, tee) // the tar's end blocks
+	}
+	if err == nil {
+		err = bw.Flush()
 	}
 	pw.CloseWithError(err)
 	fileSums := <-sums
@@ -100,6 +110,7 @@ func hashTar(r io.Reader) map[string]fileSum {
 		return false
 	}
 	tr := tar.NewReader(r)
+	buf := make([]byte, chunk)
 	for {
 		hdr, err := tr.Next()
 		if err != nil {
@@ -120,7 +131,7 @@ func hashTar(r io.Reader) map[string]fileSum {
 		switch hdr.Typeflag {
 		case tar.TypeReg:
 			h := sha256.New()
-			n, err := io.Copy(h, tr)
+			n, err := io.CopyBuffer(h, tr, buf)
 			if err != nil {
 				return sums
 			}

@@ -11,6 +11,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -86,6 +88,7 @@ func (bd *build) runStage(s *instructions.Stage) (*stage, error) {
 		}
 		bd.step++
 		bd.printf("Step %d/%d : %s\n", bd.step, bd.total, cmd)
+		trace.Mark("build", "step "+strconv.Itoa(bd.step)+" "+cmd.Name())
 		if err := bd.dispatch(st, cmd); err != nil {
 			return nil, err
 		}

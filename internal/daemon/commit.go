@@ -16,6 +16,8 @@ import (
 	"github.com/pier-engine/pier/internal/archive"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/image"
+
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // CommitOptions are docker commit's settings (POST /commit).
@@ -184,6 +186,7 @@ func (d *Daemon) commitImageOf(ctx context.Context, parent, ctr string, cfg *v1.
 			layer = pr
 		}
 	}
+	trace.Mark("build", "commit: upper walked")
 	if layer == nil && len(cfg.History) > 0 {
 		cfg.History[len(cfg.History)-1].EmptyLayer = true
 	}

@@ -108,6 +108,15 @@ func (s *Store) resolve(idx *index, ref string) (string, error) {
 	}
 	hex := strings.TrimPrefix(ref, "sha256:")
 	if len(hex) >= 4 && strings.Trim(hex, "0123456789abcdef") == "" {
+		// A whole id names its record: no need to read every other one
+		// (a build looks up each step's image by id).
+		if len(hex) == 64 {
+			if p, err := s.recordPath("sha256:" + hex); err == nil {
+				if _, err := os.Stat(p); err == nil {
+					return "sha256:" + hex, nil
+				}
+			}
+		}
 		recs, err := s.records()
 		if err != nil {
 			return "", err

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // Has reports whether the layer chainID is unpacked.
@@ -35,20 +40,42 @@ func (s *Store) Unpack(ctx context.Context, chainID, parent string, fill func(di
 	if s.Has(chainID) {
 		return nil
 	}
-	tmp, err := os.MkdirTemp(s.path("tmp"), k+"-")
+	return s.unpack(ctx, chainID, k, parent, func(dir string) (string, error) { return chainID, fill(dir) })
+}
+
+// UnpackNew is Unpack for a layer whose chain id is known only once it
+// is written (a layer digested while it is unpacked): fill returns it.
+// When a layer of that id exists already, the new one is dropped.
+func (s *Store) UnpackNew(ctx context.Context, parent string, fill func(dir string) (chainID string, err error)) error {
+	return s.unpack(ctx, "new layer", "new", parent, fill)
+}
+
+// unpack fills a temporary directory named after prefix; name is the
+// layer in errors.
+func (s *Store) unpack(ctx context.Context, name, prefix, parent string, fill func(dir string) (string, error)) error {
+	tmp, err := os.MkdirTemp(s.path("tmp"), prefix+"-")
 	if err != nil {
-		return fmt.Errorf("unpack %s: %w", chainID, err)
+		return fmt.Errorf("unpack %s: %w", name, err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
 	fs := filepath.Join(tmp, "fs")
 	if err := os.Mkdir(fs, 0o755); err != nil {
-		return fmt.Errorf("unpack %s: %w", chainID, err)
+		return fmt.Errorf("unpack %s: %w", name, err)
 	}
-	if err := fill(fs); err != nil {
-		return fmt.Errorf("unpack %s: %w", chainID, err)
+	chainID, err := fill(fs)
+	if err != nil {
+		return fmt.Errorf("unpack %s: %w", name, err)
+	}
+	trace.Mark("snapshot", "layer filled")
+	k, err := key(chainID)
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("unpack %s: %w", chainID, err)
+	}
+	if s.Has(chainID) {
+		return nil
 	}
 	if err := commit(tmp, s.path("layers", k), parent); err != nil {
 		return fmt.Errorf("unpack %s: %w", chainID, err)
@@ -58,16 +85,8 @@ func (s *Store) Unpack(ctx context.Context, chainID, parent string, fill func(di
 
 // commit makes the unpacked tmp durable and renames it to final.
 func commit(tmp, final, parent string) error {
-	fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", tmp, err)
-	}
-	// One syncfs flushes every file of the layer; cheaper than an fsync
-	// per file and the only way to be sure none is half on disk.
-	err = unix.Syncfs(fd)
-	unix.Close(fd)
-	if err != nil {
-		return fmt.Errorf("syncfs %s: %w", tmp, err)
+	if err := flush(tmp); err != nil {
+		return err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(tmp, "parent"), []byte(parent), 0o600); err != nil {
 		return err
@@ -232,4 +251,68 @@ func (s *Store) GC(keep func(chainID string) bool) ([]string, error) {
 		removed = append(removed, l)
 	}
 	return removed, nil
+}
+
+// fsyncMax is the most entries a layer may have for flush to fsync each
+// one instead of syncing the whole filesystem.
+const fsyncMax = 64
+
+// flush makes the files of the unpacked layer in tmp durable. A layer of
+// few entries (a build step's) gets an fsync of each: syncfs would also
+// write out everything else dirty on the filesystem, a build's context
+// and the writable layer the step was copied from included, which costs
+// more than the layer itself. A bigger layer gets one syncfs, cheaper
+// than an fsync per file.
+func flush(tmp string) error {
+	var paths []string
+	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if len(paths) > fsyncMax {
+			return filepath.SkipAll
+		}
+		if d.Type().IsRegular() || d.IsDir() {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("flush %s: %w", tmp, err)
+	}
+	if len(paths) > fsyncMax {
+		return syncfs(tmp)
+	}
+	// Files first, then directories bottom-up, each after its entries.
+	slices.SortStableFunc(paths, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	for _, p := range paths {
+		if err := fsync(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fsync(p string) error {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", p, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fsync(fd); err != nil {
+		return fmt.Errorf("fsync %s: %w", p, err)
+	}
+	return nil
+}
+
+func syncfs(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Syncfs(fd); err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	return nil
 }
