@@ -123,6 +123,9 @@ func cgroupParent(root string) string {
 }
 
 func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
+	if err := sweepCrash(cfg.Root); err != nil {
+		return nil, err
+	}
 	sn := runc.SnapshotterFactory{
 		Name: "overlayfs",
 		New: func(root string) (ctdsnapshot.Snapshotter, error) {

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	ctdoci "github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/moby/buildkit/executor"
@@ -27,12 +29,24 @@ import (
 // out, and the guard that keeps containers off the host's 127.0.0.0/8),
 // instead of the host's network, which BuildKit's OCI worker uses without
 // CNI and which would let a RUN reach what the host binds on 127.0.0.1.
-// The bridge comes up with the worker and goes with it.
+//
+// The bridge is up only while steps use it and for bridgeIdle after
+// (bringing it up costs ~100 ms): a pierd killed while it builds
+// nothing leaves no bridge, and one killed mid-build leaves one that the
+// next start on the same root takes over or removes.
 type netProvider struct {
-	dir    string // namespace files and the address file
-	bridge *network.Bridge
-	ipam   *network.IPAM
+	dir  string // namespace files and the address file
+	name string // the bridge
+
+	mu     sync.Mutex
+	bridge *network.Bridge // Guarded by mu; nil while down.
+	ipam   *network.IPAM   // Guarded by mu.
+	active int             // Guarded by mu: namespaces out.
+	idle   *time.Timer     // Guarded by mu.
 }
+
+// bridgeIdle is how long the bridge outlives its last step.
+const bridgeIdle = 10 * time.Second
 
 // bridgeName is the build bridge of the BuildKit whose state is root:
 // one per pierd, so two pierds never share addresses.
@@ -41,51 +55,73 @@ func bridgeName(root string) string {
 	return "pierbk-" + hex.EncodeToString(sum[:3])
 }
 
-// newNetProvider brings the bridge up (keeping the subnet of one a killed
-// pierd left) and undoes the namespaces a killed pierd left under root.
-func newNetProvider(root string) (p *netProvider, err error) {
-	dir := filepath.Join(root, "net")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// newNetProvider undoes the namespaces and the bridge a killed pierd left
+// under root; the bridge comes up with the first step.
+func newNetProvider(root string) (*netProvider, error) {
+	p := &netProvider{dir: filepath.Join(root, "net"), name: bridgeName(root)}
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
-	if err := sweepNetns(dir); err != nil {
+	if err := network.CheckBridgeName(p.name); err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	if err := p.Close(); err != nil {
 		return nil, err
 	}
-	name := bridgeName(root)
-	if err := network.CheckBridgeName(name); err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
-	}
-	subnet, ok := network.BridgeSubnet(name)
+	return p, nil
+}
+
+// up brings the bridge, its NAT and a fresh address file up; p.mu is
+// held and no namespace is out.
+func (p *netProvider) up() (err error) {
+	subnet, ok := network.BridgeSubnet(p.name)
 	if !ok {
 		routes, err := network.HostRoutes()
 		if err != nil {
-			return nil, fmt.Errorf("build network: %w", err)
+			return fmt.Errorf("build network: %w", err)
 		}
 		if subnet, err = network.DefaultSubnet(routes); err != nil {
-			return nil, fmt.Errorf("build network: %w", err)
+			return fmt.Errorf("build network: %w", err)
 		}
 	}
-	br, err := network.EnsureBridge(name, subnet, network.HostMTU())
+	br, err := network.EnsureBridge(p.name, subnet, network.HostMTU())
 	if err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
+		return fmt.Errorf("build network: %w", err)
 	}
-	p = &netProvider{dir: dir, bridge: br}
 	defer func() {
 		if err != nil {
-			_ = p.Close()
+			_ = p.down()
 		}
 	}()
-	if err := network.EnsureNAT(subnet, name); err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
+	if err := network.EnsureNAT(subnet, p.name); err != nil {
+		return fmt.Errorf("build network: %w", err)
 	}
-	// Nothing runs yet: no address is in use, whatever the file says.
-	if err := os.Remove(filepath.Join(dir, "ipam.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("build network: %w", err)
+	// No namespace is out: no address is in use, whatever the file says.
+	if err := os.Remove(filepath.Join(p.dir, "ipam.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("build network: %w", err)
 	}
-	if p.ipam, err = network.OpenIPAM(dir, "ipam", subnet); err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
+	m, err := network.OpenIPAM(p.dir, "ipam", subnet)
+	if err != nil {
+		return fmt.Errorf("build network: %w", err)
 	}
-	return p, nil
+	p.bridge, p.ipam = br, m
+	return nil
+}
+
+// down removes the namespace files left, the bridge and its rules, and
+// pier's table when no other bridge needs it; p.mu is held.
+func (p *netProvider) down() error {
+	p.bridge, p.ipam = nil, nil
+	errs := []error{sweepNetns(p.dir)}
+	if network.LinkExists(p.name) {
+		errs = append(errs, network.RemoveBridgeRules(p.name))
+		errs = append(errs, network.DeleteBridge(p.name))
+		errs = append(errs, network.DeleteTableIfEmpty())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("build network %s: tear down: %w", p.name, err)
+	}
+	return nil
 }
 
 // sweepNetns removes the namespace files in dir (their veths go with
@@ -107,43 +143,80 @@ func sweepNetns(dir string) error {
 // New makes a namespace with lo and eth0 on the bridge, its default
 // route through the bridge.
 func (p *netProvider) New(ctx context.Context, hostname string, _ bknetwork.NamespaceOptions) (_ bknetwork.Namespace, err error) {
-	id := identity.NewID()
-	ns := &netNS{p: p, path: filepath.Join(p.dir, id+".ns")}
-	if err := network.NewNetns(ns.path); err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
+	br, ipam, err := p.acquire()
+	if err != nil {
+		return nil, err
 	}
+	id := identity.NewID()
+	ns := &netNS{p: p, ipam: ipam, path: filepath.Join(p.dir, id+".ns")}
 	defer func() {
 		if err != nil {
 			_ = ns.Close()
 		}
 	}()
-	ip, err := p.ipam.Allocate(id)
+	if err := network.NewNetns(ns.path); err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	ip, err := ipam.Allocate(id)
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
 	ns.ip = ip
-	if ns.ep, err = network.Attach(ns.path, p.bridge, ip, "eth0"); err != nil {
+	if ns.ep, err = network.Attach(ns.path, br, ip, "eth0"); err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
 	return ns, nil
 }
 
-// Close takes the bridge and its rules away, and pier's table when no
-// other bridge needs it.
-func (p *netProvider) Close() error {
-	errs := []error{sweepNetns(p.dir)}
-	errs = append(errs, network.RemoveBridgeRules(p.bridge.Name))
-	errs = append(errs, network.DeleteBridge(p.bridge.Name))
-	errs = append(errs, network.DeleteTableIfEmpty())
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("build network %s: tear down: %w", p.bridge.Name, err)
+// acquire counts a namespace out, bringing the bridge up if it is down.
+func (p *netProvider) acquire() (*network.Bridge, *network.IPAM, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle != nil {
+		p.idle.Stop()
+		p.idle = nil
 	}
-	return nil
+	if p.bridge == nil {
+		if err := p.up(); err != nil {
+			return nil, nil, err
+		}
+	}
+	p.active++
+	return p.bridge, p.ipam, nil
+}
+
+// release counts a namespace back; the last one starts the idle timer.
+func (p *netProvider) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.active--
+	if p.active == 0 && p.bridge != nil {
+		p.idle = time.AfterFunc(bridgeIdle, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.active == 0 && p.bridge != nil {
+				_ = p.down() // the next step tries again from scratch
+			}
+		})
+	}
+}
+
+// Close takes the bridge down (BuildKit closes its workers' providers
+// when it stops).
+func (p *netProvider) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle != nil {
+		p.idle.Stop()
+		p.idle = nil
+	}
+	return p.down()
 }
 
 // netNS is one RUN step's namespace, never reused by another step.
 type netNS struct {
 	p    *netProvider
+	ipam *network.IPAM
 	path string
 	ip   netip.Addr
 	ep   *network.Endpoint
@@ -161,9 +234,10 @@ func (ns *netNS) Close() error {
 		errs = append(errs, network.Detach(ns.ep))
 	}
 	if ns.ip.IsValid() {
-		errs = append(errs, ns.p.ipam.Release(ns.ip))
+		errs = append(errs, ns.ipam.Release(ns.ip))
 	}
 	errs = append(errs, network.DeleteNetns(ns.path))
+	ns.p.release()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("build network namespace %s: %w", ns.path, err)
 	}
