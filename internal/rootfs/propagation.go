@@ -18,19 +18,36 @@ import (
 // root). pivot_root also refuses a shared parent. Only this namespace's
 // copy changes; the host's mount keeps its propagation.
 func privateParent(rootfs string) error {
-	real, err := filepath.EvalSymlinks(rootfs)
+	mp, err := HoldingMount(rootfs)
 	if err != nil {
-		return fmt.Errorf("rootfs %s: %w", rootfs, err)
+		return err
+	}
+	return mount("", mp, "", unix.MS_PRIVATE, "")
+}
+
+// HoldingMount is the mount point of the mount that holds rootfs (rootfs
+// itself when it is one), which a shared root makes private before the
+// rootfs is bound (see privateParent). A new mount namespace starts as a
+// copy of its creator's, so the C init's planner, still in pier-runtime's
+// namespace, finds the same mount point.
+func HoldingMount(rootfs string) (string, error) {
+	abs, err := filepath.Abs(rootfs) // root.path may be relative to the bundle
+	if err != nil {
+		return "", fmt.Errorf("rootfs %s: %w", rootfs, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("rootfs %s: %w", rootfs, err)
 	}
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
-		return fmt.Errorf("rootfs propagation: %w", err)
+		return "", fmt.Errorf("rootfs propagation: %w", err)
 	}
 	mp := mountPointOf(parseMountinfo(string(mi)), real)
 	if mp == "" {
-		return fmt.Errorf("rootfs %s: no mount holds it in /proc/self/mountinfo", real)
+		return "", fmt.Errorf("rootfs %s: no mount holds it in /proc/self/mountinfo", real)
 	}
-	return mount("", mp, "", unix.MS_PRIVATE, "")
+	return mp, nil
 }
 
 // mountPointOf is the deepest mount point at or above p.
