@@ -48,7 +48,7 @@ func (bd *build) runStep(st *stage, c *instructions.RunCommand) error {
 	}
 	keep := !bd.opts.Remove && !bd.opts.ForceRemove
 	bd.printf(" ---> Running in %s\n", shortID(id))
-	code, err := bd.engine.Start(bd.ctx, id, bd.out, bd.out)
+	code, err := bd.engine.Start(bd.ctx, id, bd.out, stderrWriter{bd.out})
 	if err == nil && code != 0 {
 		err = &ExitError{Cmd: args, Code: code}
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,15 +24,53 @@ func usesInit(host *container.HostConfig) bool {
 	return host == nil || host.Init == nil || *host.Init
 }
 
-// waitInitReady waits until pid catches or blocks SIGTERM.
+// waitInitReady waits until pid catches or blocks SIGTERM and its child
+// has exec'd the container's command, as runc's start returns only once
+// the process is at its execve: a client that reads the logs right after
+// start (docker-py's build tests run `ls` and read its output) otherwise
+// finds nothing on a busy machine.
 func waitInitReady(pid int) {
 	deadline := time.Now().Add(initReadyTimeout)
 	for time.Now().Before(deadline) {
-		if takesSIGTERM(pid) {
+		if takesSIGTERM(pid) && (ended(pid) || childExecd(pid)) {
 			return
 		}
 		time.Sleep(500 * time.Microsecond)
 	}
+}
+
+// ended reports whether pid is gone or a zombie.
+func ended(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command's closing parenthesis.
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
+}
+
+// childExecd reports whether pid has a child that runs another program
+// than pid's own (pier-init's fork has exec'd). A kernel without
+// /proc/PID/task/TID/children, or a child that cannot be read, does not
+// hold start up. No child yet (or already reaped) is false: the caller
+// waits for pier-init to fork, or to end with its child.
+func childExecd(pid int) bool {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if len(files) == 0 {
+		return true
+	}
+	var kids []string
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	if len(kids) == 0 {
+		return false
+	}
+	own, err1 := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	exe, err2 := os.Readlink("/proc/" + kids[0] + "/exe")
+	return err1 != nil || err2 != nil || exe != own
 }
 
 // takesSIGTERM reads the SigCgt and SigBlk masks of /proc/PID/status; a

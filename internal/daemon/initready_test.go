@@ -54,3 +54,39 @@ func TestUsesInit(t *testing.T) {
 		t.Error("pier-init is PID 1 unless Init is false")
 	}
 }
+
+// TestChildExecd: start waits for pier-init's child to have exec'd the
+// container's command; a process without children has not, one whose
+// child runs another program has, and a zombie or a gone process has
+// ended.
+func TestChildExecd(t *testing.T) {
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if childExecd(cmd.Process.Pid) {
+		t.Error("sleep, which has no child, is seen as having exec'd one")
+	}
+	if !childExecd(os.Getpid()) {
+		t.Error("this test, whose child runs sleep, is not seen as having exec'd it")
+	}
+	if ended(cmd.Process.Pid) || ended(os.Getpid()) {
+		t.Error("a running process is seen as ended")
+	}
+	if !ended(1 << 30) {
+		t.Error("a gone process is not seen as ended")
+	}
+	z := exec.Command("true")
+	if err := z.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer z.Wait()
+	deadline := time.Now().Add(time.Second)
+	for !ended(z.Process.Pid) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !ended(z.Process.Pid) {
+		t.Error("a zombie is not seen as ended")
+	}
+}
