@@ -37,6 +37,9 @@ type Backend interface {
 	ExecSync(ctx context.Context, id string, cmd []string, timeoutSec int64) (stdout, stderr []byte, exitCode int32, err error)
 	ContainerStats(ctx context.Context, id string) (*runtimeapi.ContainerStats, error)
 	ListContainerStats(ctx context.Context, f *runtimeapi.ContainerStatsFilter) ([]*runtimeapi.ContainerStats, error)
+	// ContainerEvents sends the containers' lifecycle events as they
+	// happen, until ctx ends (nil) or send fails.
+	ContainerEvents(ctx context.Context, send func(*runtimeapi.ContainerEventResponse) error) error
 
 	// streaming.Runtime: exec, attach and port-forward once the client
 	// connects to the streaming server.

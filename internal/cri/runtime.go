@@ -149,6 +149,12 @@ func (s *Server) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPo
 	return &runtimeapi.ListPodSandboxStatsResponse{Stats: st}, nil
 }
 
+// GetContainerEvents streams container lifecycle events (created,
+// started, stopped, deleted) for the kubelet's evented PLEG.
+func (s *Server) GetContainerEvents(_ *runtimeapi.GetEventsRequest, stream runtimeapi.RuntimeService_GetContainerEventsServer) error {
+	return statusOf(s.backend.ContainerEvents(stream.Context(), stream.Send))
+}
+
 // The CRI metrics endpoints (cAdvisor-style metrics from the runtime) are
 // not served: the kubelet then reads them from cAdvisor, as with
 // containerd 1.6.

@@ -46,6 +46,8 @@ type CRI struct {
 	d   *Daemon
 	cfg CRIConfig
 	cni *pod.CNI
+	// rates turns successive cpu readings into UsageNanoCores.
+	rates cpuRates
 
 	// mu serialises sandbox changes (run, stop, remove), which are rare.
 	mu sync.Mutex

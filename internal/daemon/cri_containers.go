@@ -64,8 +64,7 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 }
 
 // joinPod points the container's spec at the pod's network, IPC and UTS
-// namespaces and
-// gives it the pod's resolv.conf.
+// namespaces and its /dev/shm, and gives it the pod's resolv.conf.
 func (c *CRI) joinPod(id string, s *pod.Sandbox) error {
 	p := c.d.paths(id)
 	b, err := os.ReadFile(p.config)
@@ -79,6 +78,7 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox) error {
 	podNS := map[specs.LinuxNamespaceType]string{
 		specs.NetworkNamespace: s.Netns, specs.IPCNamespace: s.Ipcns, specs.UTSNamespace: s.Utsns,
 	}
+	usePodShm(&spec, s.Shm)
 	if spec.Linux != nil {
 		for i, ns := range spec.Linux.Namespaces {
 			// a container of a pod joins the pod's namespaces where it
@@ -100,6 +100,21 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox) error {
 		return fmt.Errorf("container %s: %w", id, err)
 	}
 	return os.WriteFile(p.resolvConf, rc, 0o644)
+}
+
+// usePodShm replaces specgen's own /dev/shm tmpfs with a bind of the
+// pod's (nothing when shm is ""). A volume the kubelet mounts on /dev/shm
+// (an emptyDir of medium Memory) stays.
+func usePodShm(spec *specs.Spec, shm string) {
+	if shm == "" {
+		return
+	}
+	for i, m := range spec.Mounts {
+		if m.Destination == "/dev/shm" && m.Type == "tmpfs" && m.Source == "shm" {
+			spec.Mounts[i] = specs.Mount{Destination: "/dev/shm", Type: "bind", Source: shm,
+				Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+		}
+	}
 }
 
 func (c *CRI) criContainer(id string) (*pod.Container, containerRecord, error) {
@@ -171,6 +186,7 @@ func (c *CRI) RemoveContainer(ctx context.Context, id string) error {
 	if err := c.d.md.Delete(pod.ContainerKind, rec.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
+	c.rates.forget(rec.ID)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/pier-engine/pier/internal/daemon/pod"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/network"
+	"github.com/pier-engine/pier/internal/rootfs"
 )
 
 // criCgroupRoot is where pod cgroups go, under pier's own parent.
@@ -133,6 +134,14 @@ func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
 			return fmt.Errorf("pod %s: %w", s.ID, err)
 		}
 		s.Ipcns = p
+		shm := filepath.Join(dir, "shm")
+		if err := os.Mkdir(shm, 0o700); err != nil {
+			return fmt.Errorf("pod %s: shm: %w", s.ID, err)
+		}
+		if err := rootfs.MountShm(shm, defaultShmSize); err != nil {
+			return fmt.Errorf("pod %s: %w", s.ID, err)
+		}
+		s.Shm = shm
 	}
 	if !s.HostNetwork() {
 		p := filepath.Join(dir, "utsns")
@@ -145,9 +154,16 @@ func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
 }
 
 // teardown releases the sandbox's network: CNI, then the namespace file;
-// then its IPC and UTS namespace files.
+// then its IPC and UTS namespace files and its /dev/shm.
 func (c *CRI) teardown(ctx context.Context, s *pod.Sandbox) error {
 	var errs []error
+	if s.Shm != "" {
+		if err := rootfs.Detach(s.Shm); err != nil {
+			errs = append(errs, err)
+		} else if err := os.Remove(s.Shm); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("pod %s: shm: %w", s.ID, err))
+		}
+	}
 	for _, p := range []string{s.Ipcns, s.Utsns} {
 		if p != "" {
 			if err := network.DeleteNamespace(p); err != nil {
@@ -210,7 +226,7 @@ func (c *CRI) StopPodSandbox(ctx context.Context, id string) error {
 		return fmt.Errorf("pod %s: %w", s.ID, err)
 	}
 	return c.d.md.Update(pod.Kind, s.ID, s, func() error {
-		s.Ready, s.Netns, s.Ipcns, s.Utsns = false, "", "", ""
+		s.Ready, s.Netns, s.Ipcns, s.Utsns, s.Shm = false, "", "", "", ""
 		return nil
 	})
 }

@@ -186,6 +186,11 @@ func TestCRIPodLocalhostExecLogsPortForward(t *testing.T) {
 	if a, b := nsOf(ids["server"]), nsOf(ids["sidecar"]); a != b || !strings.HasSuffix(a, "\nweb") || strings.Contains(a, hostIPC) {
 		t.Errorf("namespaces and hostname: server %q, sidecar %q; want the same, not the host's IPC %s, hostname web", a, b, hostIPC)
 	}
+	// and its /dev/shm (POSIX shm), a tmpfs of the pod's
+	e.cri(t, "exec", ids["server"], "sh", "-c", "echo shm-shared > /dev/shm/pier")
+	if out := e.cri(t, "exec", ids["sidecar"], "cat", "/dev/shm/pier"); out != "shm-shared" {
+		t.Errorf("sidecar's /dev/shm/pier = %q, want the server's shm-shared", out)
+	}
 	if logs := e.cri(t, "logs", ids["server"]); !strings.Contains(logs, "hello-from-server") {
 		t.Errorf("crictl logs = %q", logs)
 	}

@@ -30,8 +30,12 @@ type Sandbox struct {
 	Netns string `json:"netns,omitempty"`
 	// Ipcns and Utsns are the pod's bind-mounted IPC and UTS namespace
 	// files, which all its containers join; empty for the host's.
-	Ipcns        string        `json:"ipcns,omitempty"`
-	Utsns        string        `json:"utsns,omitempty"`
+	Ipcns string `json:"ipcns,omitempty"`
+	Utsns string `json:"utsns,omitempty"`
+	// Shm is the pod's /dev/shm, a tmpfs in the pod's directory that every
+	// container binds (POSIX shm shared as SysV IPC is); empty for a pod
+	// with the host's IPC and once the sandbox is stopped.
+	Shm          string        `json:"shm,omitempty"`
 	IP           string        `json:"ip,omitempty"`
 	Ports        []PortMapping `json:"ports,omitempty"`
 	CgroupParent string        `json:"cgroupParent"`
