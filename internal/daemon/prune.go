@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -85,33 +84,9 @@ func pruneSelector(filters map[string][]string, now time.Time) (func(containerRe
 // untilTime reads an until filter: a Unix time (as the docker CLI sends
 // it), an RFC 3339 time or a duration before now.
 func untilTime(v string, now time.Time) (time.Time, error) {
-	if dur, err := time.ParseDuration(v); err == nil {
-		return now.Add(-dur), nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if t, err := parseUnixTime(v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("invalid until %q: %w", v, errdefs.ErrInvalidArgument)
-}
-
-// parseUnixTime reads the docker CLI's "seconds[.nanoseconds]" timestamps.
-func parseUnixTime(v string) (time.Time, error) {
-	sec, frac, _ := strings.Cut(v, ".")
-	s, err := strconv.ParseInt(sec, 10, 64)
+	t, err := filter.Until(v, now)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("timestamp %q: %w", v, errdefs.ErrInvalidArgument)
+		return time.Time{}, fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
 	}
-	var ns int64
-	if frac != "" {
-		for len(frac) < 9 {
-			frac += "0"
-		}
-		if ns, err = strconv.ParseInt(frac[:9], 10, 64); err != nil {
-			return time.Time{}, fmt.Errorf("timestamp %q: %w", v, errdefs.ErrInvalidArgument)
-		}
-	}
-	return time.Unix(s, ns), nil
+	return t, nil
 }

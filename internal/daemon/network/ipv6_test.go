@@ -79,3 +79,32 @@ func TestNetworkIPv6(t *testing.T) {
 		t.Errorf("--ip6 on the default bridge: %v", err)
 	}
 }
+
+// TestNetworkPruneFilters: prune takes dockerd's label, label! and until
+// filters; any other key is refused.
+func TestNetworkPruneFilters(t *testing.T) {
+	d, _ := newTestController(t)
+	ctx := context.Background()
+	for name, labels := range map[string]map[string]string{"keep": {"keep": "1"}, "drop": {"tier": "x"}, "plain": nil} {
+		if _, err := d.NetworkCreate(ctx, apinet.CreateRequest{Name: name, Labels: labels}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := d.NetworkPrune(ctx, map[string][]string{"until": {"1h"}})
+	if err != nil || len(r.NetworksDeleted) != 0 {
+		t.Errorf("until 1h ago pruned %v, %v; want none (all are newer)", r.NetworksDeleted, err)
+	}
+	r, err = d.NetworkPrune(ctx, map[string][]string{"label": {"tier=x"}})
+	if err != nil || len(r.NetworksDeleted) != 1 || r.NetworksDeleted[0] != "drop" {
+		t.Errorf("label tier=x pruned %v, %v", r.NetworksDeleted, err)
+	}
+	r, err = d.NetworkPrune(ctx, map[string][]string{"label!": {"keep"}, "until": {"-1h"}})
+	if err != nil || len(r.NetworksDeleted) != 1 || r.NetworksDeleted[0] != "plain" {
+		t.Errorf("label!=keep pruned %v, %v", r.NetworksDeleted, err)
+	}
+	for _, f := range []map[string][]string{{"until": {"someday"}}, {"dangling": {"true"}}} {
+		if _, err := d.NetworkPrune(ctx, f); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("prune %v: %v", f, err)
+		}
+	}
+}
