@@ -13,6 +13,38 @@ type localImager interface {
 	LocalImage(ctx context.Context, ref string) (string, *v1.ConfigFile, error)
 }
 
+// childImager is an Engine that lists the images made on a parent.
+type childImager interface {
+	Children(ctx context.Context, parent string) ([]string, []*v1.ConfigFile, error)
+}
+
+// child finds, when the step's record names an image that is gone (a
+// later build of the same step replaced the record, then its image was
+// pruned), another image made by the step on the stage's image: the
+// newest whose last history entry is the step, as dockerd searches a
+// parent's children.
+func (bd *build) child(st *stage, cmd string) string {
+	ci, ok := bd.engine.(childImager)
+	if !ok || st.image == "" {
+		return ""
+	}
+	ids, cfgs, err := ci.Children(bd.ctx, st.image)
+	if err != nil {
+		return ""
+	}
+	best := -1
+	for i, cfg := range cfgs {
+		if lastCreatedBy(cfg) == cmd && len(cfg.History) == len(st.cfg.History)+1 &&
+			(best < 0 || cfg.Created.After(cfgs[best].Created.Time)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return ids[best]
+}
+
 // cacheImage is one image of a --cache-from chain.
 type cacheImage struct {
 	id  string
@@ -28,11 +60,19 @@ type cacheImage struct {
 // step (images built elsewhere: pulled or loaded). Names that are not
 // here are skipped, as dockerd skips them.
 func (bd *build) fromCache(st *stage, probe v1.Config) string {
-	id := bd.cache.get(cacheKey(st.image, probe))
+	key := cacheKey(st.image, probe)
+	id := bd.cache.get(key)
+	cmd := joinCmd(probe.Cmd)
+	if id != "" {
+		if _, _, err := bd.lookup(id); err != nil {
+			if id = bd.child(st, cmd); id != "" {
+				_ = bd.cache.put(key, id) // a record to the image that is here
+			}
+		}
+	}
 	if len(bd.opts.CacheFrom) == 0 {
 		return id
 	}
-	cmd := joinCmd(probe.Cmd)
 	for _, chain := range bd.cacheChains() {
 		if id != "" && slices.ContainsFunc(chain, func(c cacheImage) bool { return c.id == id }) {
 			return id

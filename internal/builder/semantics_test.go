@@ -242,3 +242,47 @@ func TestCacheFromForeignImage(t *testing.T) {
 		t.Fatalf("cache-from, another step: err %v\n%s", r.err, r.out)
 	}
 }
+
+// childEngine is the fake engine listing the images made on a parent.
+type childEngine struct{ *fakeEngine }
+
+func (e childEngine) Children(ctx context.Context, parent string) ([]string, []*v1.ConfigFile, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ids []string
+	var cfgs []*v1.ConfigFile
+	for id, cfg := range e.images {
+		if cfg.Config.Image == parent {
+			ids, cfgs = append(ids, id), append(cfgs, cfg)
+		}
+	}
+	return ids, cfgs, nil
+}
+
+// A step whose record names a pruned image is still cached by another
+// image the same step made on the same parent, as dockerd finds it among
+// the parent's children.
+func TestCacheFindsAnotherChild(t *testing.T) {
+	fe := newFakeEngine(t)
+	e := childEngine{fe}
+	b, err := New(e, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"Dockerfile": "FROM busybox\nENV A=1\nRUN echo hi\n"}
+	first := runBuild(t, b, fe, files, Options{})
+	second := runBuild(t, b, fe, files, Options{NoCache: true})
+	if first.err != nil || second.err != nil || first.id == second.id {
+		t.Fatalf("builds: %v %v, ids %s %s", first.err, second.err, first.id, second.id)
+	}
+	// Prune the second build's images: the records now name missing ones.
+	for id := second.id; id != "sha256:base"; {
+		parent := fe.images[id].Config.Image
+		delete(fe.images, id)
+		id = parent
+	}
+	r := runBuild(t, b, fe, files, Options{})
+	if r.err != nil || r.id != first.id || strings.Count(r.out, "Using cache") != 2 {
+		t.Fatalf("rebuild: id %s want %s, err %v\n%s", r.id, first.id, r.err, r.out)
+	}
+}

@@ -124,6 +124,25 @@ func (e *BuildEngine) LocalImage(ctx context.Context, ref string) (string, *v1.C
 	return img.ID, cfg, nil
 }
 
+// Children lists the images whose config names parent as their parent
+// (the step images built on it).
+func (e *BuildEngine) Children(ctx context.Context, parent string) ([]string, []*v1.ConfigFile, error) {
+	imgs, err := e.d.images.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids []string
+	var cfgs []*v1.ConfigFile
+	for _, img := range imgs {
+		cfg, err := e.d.images.Config(img)
+		if err != nil || cfg.Config.Image != parent {
+			continue
+		}
+		ids, cfgs = append(ids, img.ID), append(cfgs, cfg)
+	}
+	return ids, cfgs, nil
+}
+
 // Create makes a RUN step's container: no init process (the step's shell
 // is its own PID 1, as with dockerd) and the build label.
 func (e *BuildEngine) Create(ctx context.Context, cfg *container.Config, host *container.HostConfig) (string, error) {
