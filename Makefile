@@ -28,6 +28,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-init ./cmd/pier-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-monitor ./cmd/pier-monitor
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pierd ./cmd/pierd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pier-buildkitd ./cmd/pier-buildkitd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pier ./cmd/pier
 
 # Installs, with apt-get, what building and testing need on a fresh machine.

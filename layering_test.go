@@ -53,6 +53,7 @@ var layers = map[string]float64{
 	"internal/daemon":         3,
 	"internal/builder":        3, // the classic Dockerfile builder
 	"internal/buildkit":       3, // BuildKit embedded: controller, worker, exporter
+	"internal/buildkitd":      3, // runs pier-buildkitd for pierd; its image store socket
 	"internal/daemon/events":  3, // the event bus and its filters
 	"internal/daemon/network": 3, // the network controller
 	"internal/daemon/pod":     3, // CRI pod sandboxes and CNI
@@ -153,7 +154,8 @@ func allowedHTTP(p string) bool {
 	// The CLI is an HTTP client of the Engine API: its TLS transport is an
 	// http.Transport.
 	return strings.HasPrefix(p, "internal/server") || strings.HasPrefix(p, "internal/image") || p == "internal/cli" || p == "internal/cri" ||
-		p == "internal/buildkit" // serves BuildKit's h2c gRPC, and FROM from pier's store as a registry transport
+		p == "internal/buildkit" || // serves BuildKit's h2c gRPC, and FROM from pier's store as a registry transport
+		p == "internal/buildkitd" // serves pier's image store to pier-buildkitd
 }
 
 func TestCgoOnlyInRuntime(t *testing.T) {

@@ -2,76 +2,116 @@ package main
 
 import (
 	"context"
-	"io"
+	"log/slog"
+	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/system"
-	"github.com/sirupsen/logrus"
 
-	"github.com/pier-engine/pier/internal/buildkit"
+	"github.com/pier-engine/pier/internal/buildkitd"
 	"github.com/pier-engine/pier/internal/daemon"
 	"github.com/pier-engine/pier/internal/server"
 )
 
-// newBuildKit wires BuildKit (started on the first build) over the
-// daemon's image store and runtime; its state is <root>/buildkit.
-func newBuildKit(ctx context.Context, d *daemon.Daemon, root string, debug bool) *buildkit.Lazy {
-	// BuildKit logs through logrus; pierd's own log is the JSON one.
-	if !debug {
-		logrus.SetOutput(io.Discard)
+// buildKitExe is BuildKit's process, which pierd starts on the first
+// build (internal/buildkitd).
+const buildKitExe = "pier-buildkitd"
+
+// newBuildKit wires BuildKit, run by pier-buildkitd on the first build,
+// over the daemon's image store and runtime; its state is
+// <root>/buildkit, its sockets are in <root>/buildkitd. Without
+// pier-buildkitd, pierd serves the classic builder alone (nil).
+func newBuildKit(d *daemon.Daemon, root string, debug bool, log *slog.Logger) (*buildKit, error) {
+	exe := findBuildKitExe()
+	if exe == "" {
+		log.Warn("no pier-buildkitd beside pierd nor in $PATH: BuildKit (buildx, version-2 builds) is off")
+		return nil, nil
 	}
-	return buildkit.NewLazy(ctx, buildkit.Config{
+	sup, err := buildkitd.New(buildkitd.Config{
+		Exe:     exe,
 		Root:    filepath.Join(root, "buildkit"),
+		RunDir:  filepath.Join(root, "buildkitd"),
 		Runtime: d.RuntimePath(),
 		Images:  d.ImageStore(),
+		Debug:   debug,
+		Stderr:  os.Stderr,
+		Log:     log,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &buildKit{BuildKitProxy: server.BuildKitProxy{Dial: sup.Dial}, sup: sup}, nil
 }
 
-// buildKitBackend is the API's view of BuildKit: /grpc, /session and
-// POST /build?version=2.
-type buildKitBackend struct{ *buildkit.Lazy }
-
-func (b buildKitBackend) BuildV2(ctx context.Context, req server.BuildKitRequest, trace func([]byte)) (string, error) {
-	return b.Lazy.Build(ctx, buildkit.BuildRequest{
-		SessionID: req.SessionID, BuildID: req.BuildID, Tags: req.Tags,
-		Dockerfile: req.Dockerfile, Target: req.Target, Platform: req.Platform, Network: req.Network,
-		BuildArgs: req.BuildArgs, Labels: req.Labels, CacheFrom: req.CacheFrom, ExtraHosts: req.ExtraHost,
-		NoCache: req.NoCache, Pull: req.Pull,
-	}, trace)
+// findBuildKitExe is pier-buildkitd beside pierd (as `make build` lays
+// them out), else $PATH's, else "".
+func findBuildKitExe() string {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), buildKitExe)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(buildKitExe); err == nil {
+		return p
+	}
+	return ""
 }
 
-// CancelBuild stops a version-2 build (POST /build/cancel).
-func (b buildKitBackend) CancelBuild(id string) { b.Lazy.Cancel(id) }
+// buildKit is the proxy to pier-buildkitd, and its supervisor.
+type buildKit struct {
+	server.BuildKitProxy
+	sup *buildkitd.Supervisor
+}
+
+// Close stops pier-buildkitd if it runs.
+func (bk *buildKit) Close() error { return bk.sup.Close() }
+
+// buildKitBackend is the API's view of BuildKit: /grpc, /session, POST
+// /build?version=2 and /build/cancel, all forwarded to pier-buildkitd.
+type buildKitBackend struct{ *buildKit }
+
+// CancelBuild stops a version-2 build (POST /build/cancel); with no
+// pier-buildkitd running there is none to stop, and none is started.
+func (b buildKitBackend) CancelBuild(id string) {
+	if b.sup.Started() {
+		b.BuildKitProxy.CancelBuild(id)
+	}
+}
 
 // buildPrune is the classic builder's POST /build/prune with BuildKit's
 // cache pruned too, so that `docker builder prune` without buildx (CLI
-// 20.10, CLI 28 with DOCKER_BUILDKIT=0) reaches it as with dockerd.
+// 20.10, CLI 28 with DOCKER_BUILDKIT=0) reaches it as with dockerd. A
+// BuildKit that never ran has nothing to prune and is not started.
 type buildPrune struct {
 	*buildBackend
-	bk *buildkit.Lazy
+	bk *buildKit
 }
 
 func (b buildPrune) BuildPrune(ctx context.Context, all bool) (build.CachePruneReport, error) {
 	rep, err := b.buildBackend.BuildPrune(ctx, all)
-	if err != nil {
+	if err != nil || !b.bk.sup.HasState() {
 		return rep, err
 	}
-	ids, size, err := b.bk.Prune(ctx, buildkit.PruneOptions{All: all})
+	ids, size, err := b.bk.PruneCache(ctx, all, 0)
 	rep.CachesDeleted = append(rep.CachesDeleted, ids...)
 	rep.SpaceReclaimed += uint64(size)
 	return rep, err
 }
 
-// diskUsage adds BuildKit's cache records to the daemon's /system/df.
+// diskUsage adds BuildKit's cache records to the daemon's /system/df. A
+// BuildKit that never ran (no state on disk) has none, and is not
+// started to say so; one with a cache from an earlier pierd is.
 type diskUsage struct {
 	server.DiskUsageBackend
-	bk *buildkit.Lazy
+	bk *buildKit
 }
 
 func (du diskUsage) SystemDF(ctx context.Context) (system.DiskUsage, error) {
 	out, err := du.DiskUsageBackend.SystemDF(ctx)
-	if err != nil {
+	if err != nil || !du.bk.sup.HasState() {
 		return out, err
 	}
 	recs, err := du.bk.DiskUsage(ctx)
@@ -83,9 +123,7 @@ func (du diskUsage) SystemDF(ctx context.Context) (system.DiskUsage, error) {
 	}
 	u := out.BuildCacheUsage
 	for _, r := range recs {
-		u.Items = append(u.Items, build.CacheRecord{ID: r.ID, Type: r.Type, Description: r.Description,
-			Parents: r.Parents, InUse: r.InUse, Shared: r.Shared, Size: r.Size, CreatedAt: r.CreatedAt,
-			LastUsedAt: r.LastUsedAt, UsageCount: r.UsageCount})
+		u.Items = append(u.Items, r)
 		u.TotalSize += r.Size
 		if r.InUse {
 			u.ActiveCount++

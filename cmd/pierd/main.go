@@ -192,11 +192,16 @@ func serve(o options, log *slog.Logger) error {
 	scfg := serverConfig(d, log)
 	scfg.Build = bb
 	scfg.DiskUsage = classicDiskUsage{scfg.DiskUsage, bb}
-	bk := newBuildKit(ctx, d, cfg.Root, o.debug)
-	defer bk.Close()
-	scfg.BuildKit = buildKitBackend{bk}
-	scfg.Build = buildPrune{bb, bk}
-	scfg.DiskUsage = diskUsage{scfg.DiskUsage, bk}
+	bk, err := newBuildKit(d, cfg.Root, o.debug, log)
+	if err != nil {
+		return err
+	}
+	if bk != nil {
+		defer bk.Close()
+		scfg.BuildKit = buildKitBackend{bk}
+		scfg.Build = buildPrune{bb, bk}
+		scfg.DiskUsage = diskUsage{scfg.DiskUsage, bk}
+	}
 	srv := server.New(scfg)
 	addrs := make([]string, len(ls))
 	for i, l := range ls {

@@ -49,13 +49,15 @@ type Config struct {
 	// Runtime is the runc-compatible binary RUN steps run through
 	// (bin/pier-runtime).
 	Runtime string
-	// Images receives what the moby exporter exports, and gives FROM
-	// the images pier has.
-	Images interface {
-		ImageStore
-		LocalImages
-	}
+	// Store is pierd's private socket onto pier's image store: FROM
+	// takes the images pier has from it, and the moby exporter puts its
+	// results into it (registry.go, store.go).
+	Store string
 }
+
+// contentDir is where BuildKit's runc worker (runc.NewWorkerOpt) keeps
+// its content store under the state directory.
+func contentDir(root string) string { return filepath.Join(root, "runc-overlayfs", "content") }
 
 // Daemon is a started BuildKit: its controller, registered on a gRPC
 // server, and the session manager the controller reads sessions from.
@@ -71,8 +73,8 @@ type Daemon struct {
 // Start builds the worker and the controller. It is what Lazy calls on
 // the first build.
 func Start(ctx context.Context, cfg Config) (*Daemon, error) {
-	if cfg.Root == "" || cfg.Runtime == "" || cfg.Images == nil {
-		return nil, fmt.Errorf("buildkit: Root, Runtime and Images are required")
+	if cfg.Root == "" || cfg.Runtime == "" || cfg.Store == "" {
+		return nil, fmt.Errorf("buildkit: Root, Runtime and Store are required")
 	}
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("buildkit root %s: %w", cfg.Root, err)
@@ -86,7 +88,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	wc := &worker.Controller{}
-	if err := wc.Add(&pierWorker{Worker: w, images: cfg.Images}); err != nil {
+	if err := wc.Add(&pierWorker{Worker: w, images: storeImages{client: storeClient(cfg.Store), content: contentDir(cfg.Root)}}); err != nil {
 		return nil, fmt.Errorf("buildkit worker: %w", err)
 	}
 	ctrl, err := newController(ctx, cfg.Root, sm, wc, w)
@@ -145,7 +147,7 @@ func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
 		return nil, err
 	}
 	opt.BuildkitVersion = client.BuildkitVersion{Package: bkversion.Package, Version: bkversion.Version, Revision: bkversion.Revision}
-	opt.RegistryHosts = localHosts(resolver.NewRegistryConfig(nil), cfg.Images)
+	opt.RegistryHosts = storeHosts(resolver.NewRegistryConfig(nil), storeClient(cfg.Store))
 	opt.GCPolicy = gcPolicy()
 	w, err := base.NewWorker(ctx, opt)
 	if err != nil {
