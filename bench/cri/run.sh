@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Pod start (RunPodSandbox + CreateContainer + StartContainer of a busybox pod) and ExecSync
-# through crictl, against one CRI endpoint: medians of N runs (default 10), in ms.
+# through crictl, against one CRI endpoint: medians of N runs (default 10), in ms. Then the
+# same calls from a small Go client (bench/cri/client, 5 ExecSync per pod), whose times leave
+# out crictl's own process start (25-40 ms here, the same on both sides, which dominates an
+# exec of `true`).
 #
 #   usage: bench/cri/run.sh ENDPOINT [N]        e.g. unix:///run/pier/cri.sock
 #
@@ -31,3 +34,4 @@ for i in $(seq 1 "$N"); do
 done
 echo "pod start (runp+create+start, crictl) median: $(median < "$D/start") ms"
 echo "exec sync (crictl exec -s true) median: $(median < "$D/exec") ms"
+(cd "$(dirname "$0")/../.." && go run ./bench/cri/client -endpoint "$EP" -n "$N" -image "$IMG")
