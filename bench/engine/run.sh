@@ -3,7 +3,9 @@
 # podman (4.3), all started privately in one temp dir, in one run:
 #   run     `run --rm --network none busybox true`, N times, interleaved
 #   exec    `exec CTR true` into a running `sleep 1000`, N times, interleaved
-#   daemon  idle RSS: pierd; dockerd + its containerd; podman has none
+#   daemon  idle RSS: pierd (with pier-buildkitd, if one ran); dockerd + its
+#           containerd; podman has none; after the run/exec rounds, and 3 s
+#           after start (daemon0, with pierd's anon/file split)
 #   monitor per-container process with 10 idle containers, median Rss and
 #           Private_Dirty: pier-monitor, containerd-shim-runc-v2, conmon
 #   start50 wall time of 50 concurrent `run -d` (once per engine)
@@ -76,6 +78,15 @@ tar -C "$W/rootfs" -c . | $DOCKER import - busybox:local >/dev/null
 tar -C "$W/rootfs" -c . | $PODMAN import - busybox:local >/dev/null 2>&1
 wait_for 30 $PIER image inspect busybox:latest || { echo "bench/engine: pierd has no busybox" >&2; exit 1; }
 
+# Idle RSS of the daemons before any container: pierd 3 s after its busybox
+# import settled (the import's heap is returned by then), dockerd + its
+# containerd likewise. pier-buildkitd starts only with a build, so none runs.
+sleep 3
+D_PIER_START=$(rss_kb "$PP") D_PIER_SPLIT=$(rss_split "$PP")
+CP=$(pgrep -P "$DP" -x containerd || true)
+D_DOCKER_START=$(rss_kb "$DP")
+[ -z "$CP" ] || D_DOCKER_START=$((D_DOCKER_START + $(rss_kb "$CP")))
+
 # Warm up each engine once, then measure interleaved.
 RUN_P="$PIER run --rm --network none busybox true"
 RUN_D="$DOCKER run --rm --network none busybox:local true"
@@ -103,6 +114,10 @@ $PIER rm -f ex >/dev/null; $DOCKER rm -f ex >/dev/null; $PODMAN rm -f -t 0 ex >/
 echo "bench/engine: daemon idle RSS" >&2
 sleep 2
 D_PIER=$(rss_kb "$PP")
+# BuildKit's process, were one running, is pierd's memory too.
+for p in $(procs_matching "$W/pier/buildkit"); do
+	[ "$(basename "$(readlink "/proc/$p/exe" 2>/dev/null)")" = pier-buildkitd ] && D_PIER=$((D_PIER + $(rss_kb "$p")))
+done
 CP=$(pgrep -P "$DP" -x containerd || true)
 D_DOCKER=$(rss_kb "$DP")
 [ -z "$CP" ] || D_DOCKER=$((D_DOCKER + $(rss_kb "$CP")))
