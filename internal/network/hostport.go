@@ -42,15 +42,19 @@ func checkPortFree(proto string, ip netip.Addr, port uint16) error {
 		ip = netip.IPv4Unspecified()
 	}
 	addr := netip.AddrPortFrom(ip, port).String()
+	family := "4"
+	if ip.Is6() {
+		family = "6"
+	}
 	var err error
 	if proto == "udp" {
 		var c net.PacketConn
-		if c, err = net.ListenPacket("udp4", addr); err == nil {
+		if c, err = net.ListenPacket("udp"+family, addr); err == nil {
 			c.Close()
 		}
 	} else {
 		var l net.Listener
-		if l, err = net.Listen("tcp4", addr); err == nil {
+		if l, err = net.Listen("tcp"+family, addr); err == nil {
 			l.Close()
 		}
 	}

@@ -168,7 +168,9 @@ func TestIPv6Bridge(t *testing.T) {
 			t.Errorf("eth0 lacks %s: %v", ip61, addrs)
 		}
 		routes, _ := h.RouteList(link, netlink.FAMILY_V6)
-		if !slices.ContainsFunc(routes, func(r netlink.Route) bool { return (r.Dst == nil || r.Dst.IP.IsUnspecified()) && r.Gw.Equal(gwA.AsSlice()) }) {
+		if !slices.ContainsFunc(routes, func(r netlink.Route) bool {
+			return (r.Dst == nil || r.Dst.IP.IsUnspecified()) && r.Gw.Equal(gwA.AsSlice())
+		}) {
 			t.Errorf("no default route via %s: %v", gwA, routes)
 		}
 	})

@@ -241,8 +241,23 @@ func PublishPort(p Port) (PortHandle, error) {
 		}
 		return nil, nil
 	}
-	if err := change(decide, publishPlan(p)); err != nil {
-		return "", fmt.Errorf("publish %s:%d/%s: %w", p.hostIP(), p.HostPort, p.Proto, err)
+	// Conflicts are found in the ip table, which holds every port but one
+	// published on an IPv6 host address alone; that one is checked in the
+	// ip6 table.
+	if !p.hostIs6() {
+		if err := change(decide, publishPlan(p)); err != nil {
+			return "", fmt.Errorf("publish %s:%d/%s: %w", p.hostIP(), p.HostPort, p.Proto, err)
+		}
+	}
+	if plan6 := publishPlan6(p); len(plan6) > 0 {
+		d6 := decide
+		if !p.hostIs6() {
+			d6 = replace(string(h)) // checked in the ip table
+		}
+		if err := changeIn(nftables.TableFamilyIPv6, true, d6, plan6); err != nil {
+			_ = change(replace(string(h)), nil)
+			return "", fmt.Errorf("publish [%s]:%d/%s: %w", p.hostIP(), p.HostPort, p.Proto, err)
+		}
 	}
 	return h, nil
 }
@@ -251,6 +266,9 @@ func PublishPort(p Port) (PortHandle, error) {
 // error, so clean-up after a crash can unpublish blindly.
 func Unpublish(h PortHandle) error {
 	if err := change(replace(string(h)), nil); err != nil {
+		return fmt.Errorf("unpublish %q: %w", h, err)
+	}
+	if err := changeIn(nftables.TableFamilyIPv6, false, replace(string(h)), nil); err != nil {
 		return fmt.Errorf("unpublish %q: %w", h, err)
 	}
 	return nil
@@ -270,6 +288,9 @@ func PublishedPorts() ([]PortHandle, error) {
 	}
 	if err := change(decide, nil); err != nil {
 		return nil, fmt.Errorf("list published ports: %w", err)
+	}
+	if err := changeIn(nftables.TableFamilyIPv6, false, decide, nil); err != nil {
+		return nil, fmt.Errorf("list published IPv6 ports: %w", err)
 	}
 	return out, nil
 }

@@ -125,13 +125,21 @@ func isolatePlan(a, b string) []rulePlan {
 }
 
 // Port is one published port: -p [HostIP:]HostPort:ContainerPort/Proto.
+// On a network with IPv6, ContainerIP6 is the container's IPv6 address: a
+// port on every address (HostIP zero or unspecified) then also leads there
+// from the host's IPv6 addresses, and an IPv6 HostIP leads only there
+// (ContainerIP may then be zero).
 type Port struct {
 	Proto         string     // "tcp" or "udp"
 	HostIP        netip.Addr // the unspecified address (or zero) for every local address
 	HostPort      uint16
 	ContainerIP   netip.Addr
+	ContainerIP6  netip.Addr
 	ContainerPort uint16
 }
+
+// hostIs6 reports a port published on one IPv6 host address.
+func (p Port) hostIs6() bool { return p.HostIP.IsValid() && p.HostIP.Is6() && !p.HostIP.Is4In6() }
 
 // PortHandle names a published port; Unpublish takes it. It is the rules'
 // tag, "publish <proto> <hostIP> <hostPort>", so a restarted daemon can
@@ -177,8 +185,14 @@ func (p Port) check() error {
 	if p.Proto != "tcp" && p.Proto != "udp" {
 		return fmt.Errorf("publish: protocol %q: %w", p.Proto, errdefs.ErrInvalidArgument)
 	}
-	if (p.HostIP.IsValid() && !p.HostIP.Is4()) || !p.ContainerIP.Is4() {
-		return fmt.Errorf("publish: addresses %s, %s: IPv4 only: %w", p.HostIP, p.ContainerIP, errdefs.ErrInvalidArgument)
+	switch {
+	case p.hostIs6() && (!p.ContainerIP6.Is6() || p.HostIP.IsLoopback()):
+		// ::1 cannot be DNATed out of the host: IPv6 has no route_localnet.
+		return fmt.Errorf("publish: host address %s: needs a container IPv6 address (have %q) and not the loopback: %w", p.HostIP, p.ContainerIP6, errdefs.ErrInvalidArgument)
+	case !p.hostIs6() && (p.HostIP.IsValid() && !p.HostIP.Is4() || !p.ContainerIP.Is4()):
+		return fmt.Errorf("publish: addresses %s, %s: not IPv4: %w", p.HostIP, p.ContainerIP, errdefs.ErrInvalidArgument)
+	case p.ContainerIP6.IsValid() && !p.ContainerIP6.Is6():
+		return fmt.Errorf("publish: container address %s: not IPv6: %w", p.ContainerIP6, errdefs.ErrInvalidArgument)
 	}
 	if p.HostPort == 0 || p.ContainerPort == 0 {
 		return fmt.Errorf("publish: port 0: %w", errdefs.ErrInvalidArgument)
@@ -236,6 +250,38 @@ func publishPlan(p Port) []rulePlan {
 		&expr.Masq{},
 	)
 	return []rulePlan{{chainPrerouting, tag, join(pre, dnat)}, {chainOutput, tag, join(dst, dnat)}, {chainPostrouting, tag, self}}
+}
+
+// publishPlan6 is publishPlan in the ip6 table, to the container's IPv6
+// address: from every local IPv6 address (the kernel drops ::1 arriving
+// from elsewhere before prerouting, so no loopback rule is needed) or from
+// the one IPv6 host address given. Empty when the port has no IPv6 side.
+func publishPlan6(p Port) []rulePlan {
+	if !p.ContainerIP6.IsValid() || (p.HostIP.IsValid() && !p.hostIs6()) {
+		return nil // an IPv4 host address, 0.0.0.0 included, is IPv4 only
+	}
+	dst := matchLocalDaddr()
+	if p.hostIs6() && !p.HostIP.IsUnspecified() {
+		dst = matchDaddr(p.HostIP)
+	}
+	proto := byte(unix.IPPROTO_TCP)
+	if p.Proto == "udp" {
+		proto = unix.IPPROTO_UDP
+	}
+	l4 := join(
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+	dnat := join(l4,
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.HostPort)},
+		&expr.Immediate{Register: 1, Data: p.ContainerIP6.AsSlice()},
+		&expr.Immediate{Register: 2, Data: be16(p.ContainerPort)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV6, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	)
+	self := join(matchSaddr(netip.PrefixFrom(p.ContainerIP6, 128)), matchDaddr(p.ContainerIP6), l4,
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.ContainerPort)}, &expr.Masq{})
+	tag := string(p.Handle())
+	return []rulePlan{{chainPrerouting, tag, join(dst, dnat)}, {chainOutput, tag, join(dst, dnat)}, {chainPostrouting, tag, self}}
 }
 
 func join(parts ...any) []expr.Any {
@@ -305,9 +351,14 @@ func matchIn(off uint32, p netip.Prefix, op expr.CmpOp) []expr.Any {
 	}
 }
 
+// matchDaddr is "ip daddr a", or "ip6 daddr a" for an IPv6 address.
 func matchDaddr(a netip.Addr) []expr.Any {
+	off, n := uint32(offDaddr), uint32(4)
+	if a.Is6() {
+		off, n = offDaddr6, 16
+	}
 	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offDaddr, Len: 4},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
 	}
 }

@@ -3,12 +3,15 @@ package network
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"testing"
 
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 // packet is what the evaluator below can look at.
@@ -100,7 +103,7 @@ func eval(t *testing.T, exprs []expr.Any, p packet) string {
 		case *expr.Immediate:
 			regs[e.Register] = e.Data
 		case *expr.NAT:
-			if e.Type != expr.NATTypeDestNAT || e.Family != unix.NFPROTO_IPV4 || !e.Specified {
+			if e.Type != expr.NATTypeDestNAT || (e.Family != unix.NFPROTO_IPV4 && e.Family != unix.NFPROTO_IPV6) || !e.Specified {
 				t.Fatalf("nat %+v", e)
 			}
 			a, _ := netip.AddrFromSlice(regs[e.RegAddrMin])
@@ -228,6 +231,48 @@ func TestLocalnetPlan(t *testing.T) {
 	}
 	if plan[0].tag != localnetTag {
 		t.Errorf("tag %q", plan[0].tag)
+	}
+}
+
+// TestPublishPlan6: a port on every address also leads from the host's
+// IPv6 addresses to the container's IPv6 one; an IPv6 host address only
+// from itself; an IPv4 host address, or a container without IPv6, has no
+// IPv6 rule. The loopback ::1 is refused.
+func TestPublishPlan6(t *testing.T) {
+	c6 := netip.MustParseAddr("fd42::5")
+	any := publishPlan6(Port{Proto: "tcp", HostPort: 8080, ContainerIP: netip.MustParseAddr("10.1.0.5"), ContainerIP6: c6, ContainerPort: 80})
+	one := publishPlan6(Port{Proto: "tcp", HostIP: netip.MustParseAddr("2001:db8::2"), HostPort: 8080, ContainerIP6: c6, ContainerPort: 80})
+	cases := []struct {
+		name  string
+		plan  []rulePlan
+		chain string
+		p     packet
+		want  string
+	}{
+		{"any local address", any, chainPrerouting, packet{saddr: "2001:db8::9", daddr: "2001:db8::2", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, "dnat [fd42::5]:80"},
+		{"from the host", any, chainOutput, packet{saddr: "2001:db8::2", daddr: "2001:db8::2", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, "dnat [fd42::5]:80"},
+		{"not local", any, chainPrerouting, packet{saddr: "2001:db8::9", daddr: "fd42::5", proto: unix.IPPROTO_TCP, dport: 8080}, ""},
+		{"the bound address", one, chainPrerouting, packet{saddr: "2001:db8::9", daddr: "2001:db8::2", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, "dnat [fd42::5]:80"},
+		{"another local address", one, chainPrerouting, packet{saddr: "2001:db8::9", daddr: "2001:db8::3", local: true, proto: unix.IPPROTO_TCP, dport: 8080}, ""},
+		{"self hairpin", any, chainPostrouting, packet{saddr: "fd42::5", daddr: "fd42::5", proto: unix.IPPROTO_TCP, dport: 80}, "masquerade"},
+		{"neighbour is not self", any, chainPostrouting, packet{saddr: "fd42::4", daddr: "fd42::5", proto: unix.IPPROTO_TCP, dport: 80}, ""},
+	}
+	for _, c := range cases {
+		if got := run(t, c.plan, c.chain, c.p); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	if p := publishPlan6(Port{Proto: "tcp", HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 1, ContainerIP: netip.MustParseAddr("10.1.0.5"), ContainerIP6: c6, ContainerPort: 1}); p != nil {
+		t.Errorf("an IPv4 host address has IPv6 rules: %v", p)
+	}
+	if p := publishPlan6(Port{Proto: "tcp", HostPort: 1, ContainerIP: netip.MustParseAddr("10.1.0.5"), ContainerPort: 1}); p != nil {
+		t.Errorf("a container without IPv6 has IPv6 rules: %v", p)
+	}
+	if err := (Port{Proto: "tcp", HostIP: netip.IPv6Loopback(), HostPort: 1, ContainerIP6: c6, ContainerPort: 1}).check(); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("::1: %v", err)
+	}
+	if err := (Port{Proto: "tcp", HostIP: netip.MustParseAddr("2001:db8::2"), HostPort: 1, ContainerIP: netip.MustParseAddr("10.1.0.5"), ContainerPort: 1}).check(); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("an IPv6 host address for a container without IPv6: %v", err)
 	}
 }
 

@@ -40,6 +40,17 @@ func TestNetworkIPv6(t *testing.T) {
 	if got := dk("network", "inspect", "-f", "{{range .Containers}}{{.IPv6Address}}{{end}}", "six"); got != ip6+"/64" {
 		t.Errorf("network inspect containers = %q, want %s/64", got, ip6)
 	}
+	// A port on every address leads from the host's IPv6 addresses too
+	// (here the bridge's own, the gateway): DNAT in pier's ip6 table.
+	dk("run", "-d", "--name", "web6", "--network", "six", "-p", "18086:80", "busybox", "sh", "-c", httpdScript("hi-six"))
+	t.Cleanup(func() { run(t, dockers[0], "-H", d.host, "rm", "-f", "web6") })
+	if got := dk("port", "web6", "80/tcp"); !strings.Contains(got, "0.0.0.0:18086") || !strings.Contains(got, "[::]:18086") {
+		t.Errorf("docker port = %q, want 0.0.0.0:18086 and [::]:18086", got)
+	}
+	if got := getRetry(t, "http://["+gw+"]:18086/"); strings.TrimSpace(got) != "hi-six" {
+		t.Errorf("GET [%s]:18086 = %q", gw, got)
+	}
+	dk("rm", "-f", "web6")
 	// The address is free again once its container is gone.
 	dk("run", "--rm", "--network", "six", "--ip6", fixed, "busybox", "true")
 	if code, _, errs := run(t, dockers[0], "-H", d.host, "run", "--rm", "--network", "six", "--ip6", prefix+"::1", "busybox", "true"); code == 0 || !strings.Contains(errs, "no configured subnet") {

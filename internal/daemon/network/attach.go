@@ -112,7 +112,7 @@ func (c *Controller) publish(r Container, ep *endpointRecord) error {
 	if r.HostConfig.PublishAllPorts {
 		exposed = c.exposedPorts(r)
 	}
-	ports, err := portPlan(r.HostConfig, exposed, ep.IP)
+	ports, err := portPlan(r.HostConfig, exposed, ep.IP, ep.IP6)
 	if err != nil {
 		return err
 	}
@@ -133,6 +133,10 @@ func (c *Controller) publish(r Container, ep *endpointRecord) error {
 		}
 		ep.Ports = append(ep.Ports, h)
 		ep.Mapped = append(ep.Mapped, portMapping{Proto: p.Proto, HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort})
+		if !p.HostIP.IsValid() && p.ContainerIP6.IsValid() {
+			// Every address, IPv6 too: dockerd lists the [::] binding.
+			ep.Mapped = append(ep.Mapped, portMapping{Proto: p.Proto, HostIP: netip.IPv6Unspecified(), HostPort: p.HostPort, ContainerPort: p.ContainerPort})
+		}
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func TestPortPlan(t *testing.T) {
 		apinet.MustParsePort("443/tcp"): {{HostIP: netip.MustParseAddr("::"), HostPort: "443"}},
 	}, PublishAllPorts: true}
 	exposed := []apinet.Port{apinet.MustParsePort("80/tcp"), apinet.MustParsePort("8080/tcp")}
-	ports, err := portPlan(host, exposed, ip)
+	ports, err := portPlan(host, exposed, ip, netip.Addr{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestPortPlan(t *testing.T) {
 		t.Errorf("plan = %v", got)
 	}
 	bad := &container.HostConfig{PortBindings: apinet.PortMap{apinet.MustParsePort("80/tcp"): {{HostPort: "x"}}}}
-	if _, err := portPlan(bad, nil, ip); !errors.Is(err, errdefs.ErrInvalidArgument) {
+	if _, err := portPlan(bad, nil, ip, netip.Addr{}); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("bad host port: %v", err)
 	}
 }

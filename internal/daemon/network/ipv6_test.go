@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	apinet "github.com/moby/moby/api/types/network"
 
 	"github.com/pier-engine/pier/internal/errdefs"
@@ -106,5 +107,28 @@ func TestNetworkPruneFilters(t *testing.T) {
 		if _, err := d.NetworkPrune(ctx, f); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("prune %v: %v", f, err)
 		}
+	}
+}
+
+// TestPortPlanIPv6: dockerd's reading of a binding's host address on a
+// dual-stack container: none is both families, 0.0.0.0 IPv4 only, :: IPv6
+// only, and :: of a container without IPv6 is skipped.
+func TestPortPlanIPv6(t *testing.T) {
+	ip, ip6 := netip.MustParseAddr("10.1.0.5"), netip.MustParseAddr("fd42::5")
+	bind := func(host string) *container.HostConfig {
+		b := apinet.PortBinding{HostPort: "8080"}
+		if host != "" {
+			b.HostIP = netip.MustParseAddr(host)
+		}
+		return &container.HostConfig{PortBindings: apinet.PortMap{apinet.MustParsePort("80/tcp"): {b}}}
+	}
+	for host, want := range map[string][2]bool{"": {true, true}, "0.0.0.0": {true, false}, "::": {false, true}, "fd42::1": {false, true}} {
+		ports, err := portPlan(bind(host), nil, ip, ip6)
+		if err != nil || len(ports) != 1 || ports[0].ContainerIP.IsValid() != want[0] || ports[0].ContainerIP6.IsValid() != want[1] {
+			t.Errorf("host %q: %+v, %v; want IPv4 %v, IPv6 %v", host, ports, err, want[0], want[1])
+		}
+	}
+	if ports, err := portPlan(bind("::"), nil, ip, netip.Addr{}); err != nil || len(ports) != 0 {
+		t.Errorf(":: of a container without IPv6: %+v, %v", ports, err)
 	}
 }

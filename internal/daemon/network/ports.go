@@ -18,7 +18,7 @@ import (
 // portPlan lists the ports to publish for a container: its -p bindings,
 // and with -P every exposed port (the image's and the config's) not bound
 // already, on a free host port. A host port 0 or "" is picked free too.
-func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) ([]kernel.Port, error) {
+func portPlan(host *container.HostConfig, exposed []apinet.Port, ip, ip6 netip.Addr) ([]kernel.Port, error) {
 	var out []kernel.Port
 	bound := map[apinet.Port]bool{}
 	keys := make([]apinet.Port, 0, len(host.PortBindings))
@@ -29,7 +29,7 @@ func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) 
 	for _, p := range keys {
 		bound[p] = true
 		for _, b := range host.PortBindings[p] {
-			np, ok, err := bindingPort(p, b, ip)
+			np, ok, err := bindingPort(p, b, ip, ip6)
 			if err != nil {
 				return nil, err
 			}
@@ -42,7 +42,7 @@ func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) 
 		for _, p := range exposed {
 			if !bound[p] {
 				bound[p] = true
-				np, _, err := bindingPort(p, apinet.PortBinding{}, ip)
+				np, _, err := bindingPort(p, apinet.PortBinding{}, ip, ip6)
 				if err != nil {
 					return nil, err
 				}
@@ -53,18 +53,27 @@ func portPlan(host *container.HostConfig, exposed []apinet.Port, ip netip.Addr) 
 	return out, nil
 }
 
-// bindingPort turns one binding into a port to publish; an IPv6 host
-// address is skipped (pier's networks are IPv4).
-func bindingPort(p apinet.Port, b apinet.PortBinding, ip netip.Addr) (kernel.Port, bool, error) {
+// bindingPort turns one binding into a port to publish, as dockerd reads
+// the host address: none is every address, IPv4 and, on a network with
+// IPv6 (ip6 valid), IPv6 too; 0.0.0.0 or another IPv4 address is IPv4
+// only; :: or another IPv6 address is IPv6 only, skipped for a container
+// without IPv6 (dockerd would proxy it to the IPv4 address; pier has no
+// proxy).
+func bindingPort(p apinet.Port, b apinet.PortBinding, ip, ip6 netip.Addr) (kernel.Port, bool, error) {
 	proto := string(p.Proto())
 	if proto != "tcp" && proto != "udp" {
 		return kernel.Port{}, false, fmt.Errorf("publish %s: protocol %s: %w", p, proto, errdefs.ErrNotImplemented)
 	}
 	hostIP := b.HostIP.Unmap()
-	if hostIP.IsValid() && hostIP.Is6() {
+	np := kernel.Port{Proto: proto, HostIP: hostIP, ContainerIP: ip, ContainerIP6: ip6, ContainerPort: p.Num()}
+	switch {
+	case hostIP.Is6() && !ip6.IsValid():
 		return kernel.Port{}, false, nil
+	case hostIP.Is6():
+		np.ContainerIP = netip.Addr{}
+	case hostIP.Is4():
+		np.ContainerIP6 = netip.Addr{}
 	}
-	np := kernel.Port{Proto: proto, HostIP: hostIP, ContainerIP: ip, ContainerPort: p.Num()}
 	hp := b.HostPort
 	if lo, _, ok := strings.Cut(hp, "-"); ok {
 		hp = lo // a range offered: its first port
@@ -105,19 +114,28 @@ func askedFor(host *container.HostConfig, n uint16) bool {
 func freePort(proto string, ip netip.Addr) (uint16, error) {
 	addr := net.JoinHostPort(ipOrAny(ip), "0")
 	if proto == "udp" {
-		c, err := net.ListenPacket("udp4", addr)
+		c, err := net.ListenPacket("udp"+family(ip), addr)
 		if err != nil {
 			return 0, fmt.Errorf("pick a free udp port: %w", err)
 		}
 		defer c.Close()
 		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
 	}
-	l, err := net.Listen("tcp4", addr)
+	l, err := net.Listen("tcp"+family(ip), addr)
 	if err != nil {
 		return 0, fmt.Errorf("pick a free tcp port: %w", err)
 	}
 	defer l.Close()
 	return uint16(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// family is the suffix of Go's network names for ip: "6" for an IPv6
+// address, else "4".
+func family(ip netip.Addr) string {
+	if ip.Is6() {
+		return "6"
+	}
+	return "4"
 }
 
 func ipOrAny(ip netip.Addr) string {
