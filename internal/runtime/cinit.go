@@ -331,7 +331,13 @@ func planCgroup(p *nsenter.Plan, o rootfs.Options, s rootfs.Step, pid int) error
 	if err != nil {
 		return fmt.Errorf("mounts[%d] (cgroup): %w", s.Index, err)
 	}
-	steps := rootfs.ExpandCgroup(s, string(mi), string(own), rootfs.HasCgroupNS(o))
+	return planCgroupTree(p, o, s, string(mi), string(own))
+}
+
+// planCgroupTree is planCgroup on the texts of the container process's
+// mountinfo and cgroup files.
+func planCgroupTree(p *nsenter.Plan, o rootfs.Options, s rootfs.Step, mountinfo, own string) error {
+	steps := rootfs.ExpandCgroup(s, mountinfo, own, rootfs.HasCgroupNS(o))
 	if len(steps) == 1 {
 		planMount(p, o.Rootfs, steps[0], 2)
 		return nil
@@ -350,7 +356,7 @@ func planCgroup(p *nsenter.Plan, o rootfs.Options, s rootfs.Step, pid int) error
 		}
 		if st.Kind == rootfs.KindMount {
 			planMount(p, o.Rootfs, st, 0)
-		} else if err := planStep(p, o, st, pid); err != nil {
+		} else if err := planStep(p, o, st, 0); err != nil {
 			return err
 		}
 	}

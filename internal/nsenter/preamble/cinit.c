@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -424,6 +425,23 @@ static void stage_exec(struct cinit *c)
 	die(c, &e, errno == ENOENT ? 127 : 126);
 }
 
+/* Stage: one mount of the config. arg1 says how: 0 a new mount, 1 a bind,
+ * 2 a cgroup2 mount that, where the kernel refuses a fresh one (no cgroup
+ * namespace to mount it in), binds the host's tree instead, as runc does. */
+static int stage_mount(const struct pier_op *op, struct pier_err *e)
+{
+	const char *root = text(op, 0), *dst = text(op, 2);
+	unsigned long flags = op->arg[0];
+	int err = pier_mount_in_root(root, text(op, 1), dst, text(op, 3), text(op, 4), flags, op->arg[1] == 1, e);
+
+	if (op->arg[1] != 2 || (err != EPERM && err != EBUSY))
+		return err;
+	err = pier_mount_in_root(root, "/sys/fs/cgroup", dst, "", "", flags | MS_BIND | MS_REC, 1, e);
+	if (err || !(flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT)))
+		return err;
+	return pier_remount_in_root(root, dst, MS_BIND | MS_REMOUNT | (flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT)), e);
+}
+
 static int run_fs(struct cinit *c, struct pier_op *op, struct pier_err *e)
 {
 	const uint64_t *a = op->arg;
@@ -432,7 +450,7 @@ static int run_fs(struct cinit *c, struct pier_op *op, struct pier_err *e)
 	case PIER_OP_MOUNT:
 		return pier_mount_path(text(op, 0), text(op, 1), text(op, 2), a[0], text(op, 3), e);
 	case PIER_OP_MOUNT_IN_ROOT:
-		return pier_mount_in_root(text(op, 0), text(op, 1), text(op, 2), text(op, 3), text(op, 4), a[0], (int)a[1], e);
+		return stage_mount(op, e);
 	case PIER_OP_REMOUNT_IN_ROOT:
 		return pier_remount_in_root(text(op, 0), text(op, 1), a[0], e);
 	case PIER_OP_PROPAGATE_IN_ROOT:
