@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -69,6 +71,9 @@ type build struct {
 	meta    map[string]*string // ARGs before the first FROM, resolved
 	used    map[string]bool    // build args some ARG declared
 	cleanup []string           // containers to remove at the end
+	// removing counts the removals release started; the build waits for
+	// them before it returns.
+	removing sync.WaitGroup
 }
 
 // Build runs the Dockerfile of the context tar r and returns the image id.
@@ -194,13 +199,33 @@ func (bd *build) printf(format string, a ...any) {
 	fmt.Fprintf(bd.out, format, a...)
 }
 
+// removeContainers removes what the build made and has not released,
+// all at once, and waits for the removals release started.
 func (bd *build) removeContainers() {
+	for _, id := range bd.cleanup {
+		bd.removeLater(id)
+	}
+	bd.cleanup = nil
+	bd.removing.Wait()
+}
+
+// release removes container id (a finished step's container or writable
+// layer) while the build goes on: the next step need not wait for an
+// unmount and the unlinking of a layer's files.
+func (bd *build) release(id string) {
+	bd.cleanup = slices.DeleteFunc(bd.cleanup, func(c string) bool { return c == id })
+	bd.removeLater(id)
+}
+
+func (bd *build) removeLater(id string) {
 	// The build's context may be cancelled (the client left): removal
 	// must happen all the same.
 	ctx := context.WithoutCancel(bd.ctx)
-	for _, id := range bd.cleanup {
+	bd.removing.Add(1)
+	go func() {
+		defer bd.removing.Done()
 		_ = bd.engine.Remove(ctx, id)
-	}
+	}()
 }
 
 func (bd *build) warnUnused() {

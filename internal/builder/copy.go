@@ -41,11 +41,14 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 	}
 	root := bd.files.root
 	if c.from != "" {
-		r, err := bd.fromRoot(st, c.from)
+		r, mnt, err := bd.fromRoot(st, c.from)
 		if err != nil {
 			return located(c.cmd, err)
 		}
-		defer r.Close()
+		defer func() {
+			r.Close()
+			bd.release(mnt)
+		}()
 		root = r
 	}
 	srcs, fetched, err := bd.sources(root, c)
@@ -120,6 +123,8 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 	if err := bd.commit(st, probe, id); err != nil {
 		return err
 	}
+	dst.Close() // an open root would keep the layer from unmounting
+	bd.release(id)
 	bd.printf(" ---> %s\n", shortID(st.image))
 	return nil
 }
@@ -127,29 +132,30 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 // fromRoot opens the files of COPY --from: an earlier stage or an image,
 // mounted read-write for the step and removed with the build's
 // containers.
-func (bd *build) fromRoot(st *stage, from string) (*os.Root, error) {
+func (bd *build) fromRoot(st *stage, from string) (*os.Root, string, error) {
 	image := ""
 	if prev := bd.stageNamed(from); prev != nil {
 		image = prev.image
 	} else if i, err := strconv.Atoi(from); err == nil {
 		// An index names a stage, never an image (dockerd's rule).
 		if i == len(bd.stages) {
-			return nil, fmt.Errorf("invalid from flag value %s: refers to current build stage", from)
+			return nil, "", fmt.Errorf("invalid from flag value %s: refers to current build stage", from)
 		}
-		return nil, fmt.Errorf("invalid from flag value %s: index out of bounds", from)
+		return nil, "", fmt.Errorf("invalid from flag value %s: index out of bounds", from)
 	} else {
 		id, _, err := bd.engine.Image(bd.ctx, from, false, bd.opts.Platform)
 		if err != nil {
-			return nil, fmt.Errorf("invalid from flag value %s: %w", from, err)
+			return nil, "", fmt.Errorf("invalid from flag value %s: %w", from, err)
 		}
 		image = id
 	}
 	id, dir, err := bd.engine.Mount(bd.ctx, image)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	bd.cleanup = append(bd.cleanup, id)
-	return os.OpenRoot(dir)
+	r, err := os.OpenRoot(dir)
+	return r, id, err
 }
 
 // sources resolves the step's source paths (wildcards too) in root. ADD

@@ -276,6 +276,7 @@ func (bd *build) workdir(st *stage, c *instructions.WorkdirCommand) error {
 	if err := bd.commit(st, probe, id); err != nil {
 		return err
 	}
+	bd.release(id)
 	bd.printf(" ---> %s\n", shortID(st.image))
 	return nil
 }

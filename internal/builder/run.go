@@ -68,9 +68,7 @@ func (bd *build) runStep(st *stage, c *instructions.RunCommand) error {
 	}
 	if !keep {
 		bd.printf("Removing intermediate container %s\n", shortID(id))
-		if err := bd.engine.Remove(bd.ctx, id); err != nil {
-			return err
-		}
+		bd.release(id)
 	}
 	bd.printf(" ---> %s\n", shortID(st.image))
 	return nil
