@@ -88,13 +88,51 @@ func checkPodSecurity(cfg *runtimeapi.PodSandboxConfig) error {
 	if sc.GetSelinuxOptions() != nil && !hostHasSELinux() {
 		return fmt.Errorf("config.linux.security_context.selinux_options: SELinux is not enabled on this host: %w", errdefs.ErrNotImplemented)
 	}
-	if u := sc.GetNamespaceOptions().GetUsernsOptions(); u != nil && u.GetMode() == runtimeapi.NamespaceMode_POD {
-		return fmt.Errorf("config.linux.security_context.namespace_options.userns_options: user namespaces are not supported yet: %w", errdefs.ErrNotImplemented)
+	if err := checkUserns(sc.GetNamespaceOptions().GetUsernsOptions()); err != nil {
+		return err
 	}
 	if sc.GetNamespaceOptions().GetPid() == runtimeapi.NamespaceMode_TARGET {
 		return fmt.Errorf("config.linux.security_context.namespace_options.pid: TARGET is for containers: %w", errdefs.ErrInvalidArgument)
 	}
 	return nil
+}
+
+// usernsField names the pod's user namespace options in errors.
+const usernsField = "config.linux.security_context.namespace_options.userns_options"
+
+// checkUserns accepts the host's user namespace (NODE, or no options) and
+// refuses the rest as InvalidArgument, naming the field: CONTAINER and
+// TARGET are not modes a pod can have, and POD is not supported. A pod
+// user namespace needs what pier's engine does not do yet: the pod's
+// network, IPC and UTS namespaces made inside it (sysfs, mqueue and the
+// hostname are refused in namespaces the host's user namespace owns),
+// and the container's rootfs, state directories and volumes reachable and
+// owned through the mapping (idmapped mounts). A malformed POD request is
+// told what is wrong with it first.
+func checkUserns(u *runtimeapi.UserNamespace) error {
+	if u == nil {
+		return nil // the host's, as NODE (POD is mode 0: only a message that is there asks for it)
+	}
+	switch u.GetMode() {
+	case runtimeapi.NamespaceMode_NODE:
+		return nil
+	case runtimeapi.NamespaceMode_CONTAINER, runtimeapi.NamespaceMode_TARGET:
+		return fmt.Errorf("%s.mode: %s is not a pod's mode (POD or NODE): %w", usernsField, u.GetMode(), errdefs.ErrInvalidArgument)
+	case runtimeapi.NamespaceMode_POD:
+	default:
+		return fmt.Errorf("%s.mode: unknown mode %d: %w", usernsField, u.GetMode(), errdefs.ErrInvalidArgument)
+	}
+	for field, ms := range map[string][]*runtimeapi.IDMapping{"uids": u.GetUids(), "gids": u.GetGids()} {
+		if len(ms) != 1 {
+			return fmt.Errorf("%s.%s: want exactly one mapping, got %d: %w", usernsField, field, len(ms), errdefs.ErrInvalidArgument)
+		}
+		if m := ms[0]; m.GetContainerId() != 0 || m.GetLength() == 0 {
+			return fmt.Errorf("%s.%s: the mapping must start at container id 0 and not be empty (got %d-%d): %w",
+				usernsField, field, m.GetContainerId(), uint64(m.GetContainerId())+uint64(m.GetLength()), errdefs.ErrInvalidArgument)
+		}
+	}
+	return fmt.Errorf("%s.mode: POD: pier does not run pods in their own user namespace (their network, IPC and UTS namespaces and the containers' files would have to be made for the mapping); use NODE: %w",
+		usernsField, errdefs.ErrInvalidArgument)
 }
 
 // writeResolvConf writes the pod's DNS settings, or the host's file

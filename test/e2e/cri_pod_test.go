@@ -143,6 +143,14 @@ func TestCRIPodStatsAndEvents(t *testing.T) {
 	cancel()
 	_ = evCmd.Wait()
 	<-evDone
+	// a pod user namespace is refused, naming the field, and leaves nothing
+	userns := e.write(t, "userns-pod.json", `{"metadata":{"name":"userns","namespace":"e2e","uid":"uid-userns"},
+"linux":{"security_context":{"namespace_options":{"userns_options":{"mode":0,
+"uids":[{"container_id":0,"host_id":1000,"length":65536}],"gids":[{"container_id":0,"host_id":1000,"length":65536}]}}}}}`)
+	uout, err := exec.Command(e.crictl, "--config", e.config, "runp", userns).CombinedOutput()
+	if err == nil || !strings.Contains(string(uout), "InvalidArgument") || !strings.Contains(string(uout), "userns_options.mode: POD") {
+		t.Errorf("runp with a pod user namespace: %v\n%s", err, uout)
+	}
 	e.checkGone(t)
 }
 
