@@ -22,7 +22,7 @@ const (
 
 // networkOptions are the flags that shape the container's endpoint.
 type networkOptions struct {
-	name, ip, mac         string
+	name, ip, ip6, mac    string
 	aliases               listValue
 	egress, ingress       rateValue
 	publish, expose       listValue
@@ -122,12 +122,12 @@ func (n *networkOptions) endpoints() (*network.NetworkingConfig, error) {
 	if len(ep.Aliases) > 0 && !mode.IsUserDefined() {
 		return nil, errors.New("network-scoped aliases are only supported for user-defined networks")
 	}
-	if n.ip != "" {
-		ip, err := netip.ParseAddr(n.ip)
-		if err != nil || !ip.Is4() {
-			return nil, fmt.Errorf("invalid argument %q for \"--ip\" flag: invalid IPv4 address", n.ip)
+	if n.ip != "" || n.ip6 != "" {
+		ipam, err := endpointIPAM(n.ip, n.ip6)
+		if err != nil {
+			return nil, err
 		}
-		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: ip}
+		ep.IPAMConfig = ipam
 	}
 	if n.mac != "" {
 		hw, err := net.ParseMAC(n.mac)
@@ -167,4 +167,24 @@ func dnsAddrs(list []string) []netip.Addr {
 		out = append(out, netip.MustParseAddr(s))
 	}
 	return out
+}
+
+// endpointIPAM is --ip and --ip6 as an endpoint's IPAM config.
+func endpointIPAM(ip, ip6 string) (*network.EndpointIPAMConfig, error) {
+	var cfg network.EndpointIPAMConfig
+	if ip != "" {
+		a, err := netip.ParseAddr(ip)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("invalid argument %q for \"--ip\" flag: invalid IPv4 address", ip)
+		}
+		cfg.IPv4Address = a
+	}
+	if ip6 != "" {
+		a, err := netip.ParseAddr(ip6)
+		if err != nil || !a.Is6() || a.Is4In6() {
+			return nil, fmt.Errorf("invalid argument %q for \"--ip6\" flag: invalid IPv6 address", ip6)
+		}
+		cfg.IPv6Address = a
+	}
+	return &cfg, nil
 }

@@ -86,6 +86,7 @@ func (o *createOptions) addNetworkFlags(f *pflag.FlagSet) {
 	n := &o.net
 	f.StringVar(&n.name, "network", "", "Connect a container to a network (bridge, none, host, container:<name|id>, or a network's name)")
 	f.StringVar(&n.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	f.StringVar(&n.ip6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
 	f.StringVar(&n.mac, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 	f.Var(&n.aliases, "network-alias", "Add network-scoped alias for the container")
 	f.VarP(&n.publish, "publish", "p", "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto], ranges a-b)")

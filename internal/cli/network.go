@@ -32,8 +32,9 @@ func (a *app) networkCommands() []*cobra.Command {
 func (a *app) networkCreateCommand() *cobra.Command {
 	var (
 		opts                  client.NetworkCreateOptions
-		subnet, gateway       string
+		subnets, gateways     []string
 		labels, driverOptions []string
+		ipv6                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] NETWORK",
@@ -41,12 +42,15 @@ func (a *app) networkCreateCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Labels, opts.Options = keyValues(labels), keyValues(driverOptions)
-			if subnet != "" || gateway != "" {
-				cfg, err := ipamConfig(subnet, gateway)
+			if cmd.Flags().Changed("ipv6") {
+				opts.EnableIPv6 = &ipv6
+			}
+			if len(subnets) > 0 || len(gateways) > 0 {
+				cfgs, err := ipamConfigs(subnets, gateways)
 				if err != nil {
 					return err
 				}
-				opts.IPAM = &network.IPAM{Driver: "default", Config: []network.IPAMConfig{cfg}}
+				opts.IPAM = &network.IPAM{Driver: "default", Config: cfgs}
 			}
 			c, err := a.client()
 			if err != nil {
@@ -62,31 +66,41 @@ func (a *app) networkCreateCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Driver, "driver", "d", "bridge", "Driver to manage the Network")
-	f.StringVar(&subnet, "subnet", "", "Subnet in CIDR format that represents a network segment")
-	f.StringVar(&gateway, "gateway", "", "IPv4 Gateway for the master subnet")
+	f.StringArrayVar(&subnets, "subnet", nil, "Subnet in CIDR format that represents a network segment (one IPv4 and one IPv6)")
+	f.StringArrayVar(&gateways, "gateway", nil, "IPv4 or IPv6 Gateway for the master subnet")
+	f.BoolVar(&ipv6, "ipv6", false, "Enable or disable IPv6 networking")
 	f.BoolVar(&opts.Internal, "internal", false, "Restrict external access to the network")
 	f.StringArrayVar(&labels, "label", nil, "Set metadata on a network")
 	f.StringArrayVarP(&driverOptions, "opt", "o", nil, "Set driver specific options")
 	return cmd
 }
 
-// ipamConfig parses --subnet and --gateway as docker does.
-func ipamConfig(subnet, gateway string) (network.IPAMConfig, error) {
-	var cfg network.IPAMConfig
-	if subnet == "" {
-		return cfg, errors.New("every ip-range or gateway must have a corresponding subnet")
+// ipamConfigs parses --subnet and --gateway as docker does: each gateway
+// goes with the subnet that contains it.
+func ipamConfigs(subnets, gateways []string) ([]network.IPAMConfig, error) {
+	if len(subnets) == 0 {
+		return nil, errors.New("every ip-range or gateway must have a corresponding subnet")
 	}
-	p, err := netip.ParsePrefix(subnet)
-	if err != nil {
-		return cfg, fmt.Errorf("invalid subnet %s: %w", subnet, err)
-	}
-	cfg.Subnet = p
-	if gateway != "" {
-		if cfg.Gateway, err = netip.ParseAddr(gateway); err != nil {
-			return cfg, fmt.Errorf("invalid gateway %s: %w", gateway, err)
+	cfgs := make([]network.IPAMConfig, len(subnets))
+	for i, s := range subnets {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("invalid subnet %s: %w", s, err)
 		}
+		cfgs[i].Subnet = p
 	}
-	return cfg, nil
+	for _, g := range gateways {
+		a, err := netip.ParseAddr(g)
+		if err != nil {
+			return nil, fmt.Errorf("invalid gateway %s: %w", g, err)
+		}
+		i := slices.IndexFunc(cfgs, func(c network.IPAMConfig) bool { return c.Subnet.Contains(a) })
+		if i < 0 || cfgs[i].Gateway.IsValid() {
+			return nil, fmt.Errorf("no matching subnet for gateway %s", g)
+		}
+		cfgs[i].Gateway = a
+	}
+	return cfgs, nil
 }
 
 func (a *app) networkListCommand() *cobra.Command {
@@ -213,7 +227,7 @@ func (a *app) networkRemoveCommand() *cobra.Command {
 func (a *app) networkConnectCommand() *cobra.Command {
 	var (
 		aliases, driverOpts []string
-		ip                  string
+		ip, ip6             string
 	)
 	cmd := &cobra.Command{
 		Use:   "connect [OPTIONS] NETWORK CONTAINER",
@@ -221,12 +235,12 @@ func (a *app) networkConnectCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			es := &network.EndpointSettings{Aliases: aliases, DriverOpts: keyValues(driverOpts)}
-			if ip != "" {
-				a, err := netip.ParseAddr(ip)
+			if ip != "" || ip6 != "" {
+				ipam, err := endpointIPAM(ip, ip6)
 				if err != nil {
-					return fmt.Errorf("invalid IPv4 address: %s", ip)
+					return err
 				}
-				es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: a}
+				es.IPAMConfig = ipam
 			}
 			c, err := a.client()
 			if err != nil {
@@ -239,6 +253,7 @@ func (a *app) networkConnectCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringArrayVar(&aliases, "alias", nil, "Add network-scoped alias for the container")
 	f.StringVar(&ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	f.StringVar(&ip6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
 	f.StringArrayVar(&driverOpts, "driver-opt", nil, "driver options for the network (pier.bandwidth.egress=10mbit, pier.bandwidth.ingress=...)")
 	return cmd
 }

@@ -123,3 +123,29 @@ func TestNetworkVerbs(t *testing.T) {
 		t.Errorf("prune = %d %q", code, out)
 	}
 }
+
+// TestNetworkIPv6Flags: create --ipv6 with an IPv4 and an IPv6 subnet,
+// each gateway going with the subnet that holds it, and connect --ip6.
+func TestNetworkIPv6Flags(t *testing.T) {
+	host, f := startNetworkd(t)
+	code, _, errs := run(t, "-H", host, "network", "create", "--ipv6", "--subnet", "10.9.0.0/24", "--subnet", "fd42::/64",
+		"--gateway", "fd42::ff", "--gateway", "10.9.0.254", "six")
+	if code != 0 {
+		t.Fatalf("create = %d %q", code, errs)
+	}
+	c := f.create
+	if c.EnableIPv6 == nil || !*c.EnableIPv6 || c.IPAM == nil || len(c.IPAM.Config) != 2 ||
+		c.IPAM.Config[0].Gateway != netip.MustParseAddr("10.9.0.254") || c.IPAM.Config[1].Gateway != netip.MustParseAddr("fd42::ff") {
+		t.Errorf("create sent %+v (IPAM %+v)", c, c.IPAM)
+	}
+	if code, _, errs := run(t, "-H", host, "network", "create", "--subnet", "fd42::/64", "--gateway", "fd43::1", "bad"); code == 0 || !strings.Contains(errs, "no matching subnet") {
+		t.Errorf("a gateway in no subnet = %d %q", code, errs)
+	}
+	code, _, errs = run(t, "-H", host, "network", "connect", "--ip6", "fd42::7", "six", "web")
+	if es := f.connect.EndpointConfig; code != 0 || es == nil || es.IPAMConfig == nil || es.IPAMConfig.IPv6Address != netip.MustParseAddr("fd42::7") {
+		t.Errorf("connect --ip6 = %d %q, sent %+v", code, errs, es)
+	}
+	if code, _, errs := run(t, "-H", host, "network", "connect", "--ip6", "10.9.0.7", "six", "web"); code == 0 || !strings.Contains(errs, "invalid IPv6 address") {
+		t.Errorf("connect --ip6 of an IPv4 address = %d %q", code, errs)
+	}
+}
