@@ -158,6 +158,7 @@ func (e *criEnv) checkGone(t *testing.T) {
 func TestCRIPodLocalhostExecLogsPortForward(t *testing.T) {
 	requiresCRI(t)
 	e := newCRI(t)
+	events := e.watchEvents(t)
 	podID, ids := e.runPod(t, "web", map[string]string{
 		"server":  "echo hello-from-server; echo pier-cri-page > /tmp/index.html; exec httpd -f -p 8080 -h /tmp",
 		"sidecar": "exec sleep 1000",
@@ -226,8 +227,14 @@ func TestCRIPodLocalhostExecLogsPortForward(t *testing.T) {
 	if strings.Contains(string(b), ids["server"]) {
 		t.Errorf("docker ps lists a CRI container: %s", b)
 	}
+	e.checkPodStats(t, podID, 2)
+	e.checkUsernsRefused(t)
 	e.cri(t, "stopp", podID)
 	e.cri(t, "rmp", podID)
+	want := "CONTAINER_CREATED_EVENT CONTAINER_STARTED_EVENT CONTAINER_STOPPED_EVENT CONTAINER_DELETED_EVENT"
+	if got := strings.Join(events.of(ids["server"], 4), " "); got != want {
+		t.Errorf("crictl events of the server: %s, want %s", got, want)
+	}
 	e.checkGone(t)
 }
 
