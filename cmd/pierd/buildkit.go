@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/system"
@@ -19,6 +20,25 @@ import (
 // build (internal/buildkitd).
 const buildKitExe = "pier-buildkitd"
 
+// buildKitIdle is how long pier-buildkitd stays without a connection
+// before pierd stops it (its cache stays on disk; the next build starts
+// it again in about a second); PIER_BUILDKIT_IDLE_TIMEOUT (a Go
+// duration, 0 for never) overrides it.
+const buildKitIdle = 10 * time.Minute
+
+func buildKitIdleTimeout(log *slog.Logger) time.Duration {
+	v := os.Getenv("PIER_BUILDKIT_IDLE_TIMEOUT")
+	if v == "" {
+		return buildKitIdle
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		log.Warn("PIER_BUILDKIT_IDLE_TIMEOUT is not a duration; using the default", "value", v, "default", buildKitIdle.String())
+		return buildKitIdle
+	}
+	return d
+}
+
 // newBuildKit wires BuildKit, run by pier-buildkitd on the first build,
 // over the daemon's image store and runtime; its state is
 // <root>/buildkit, its sockets are in <root>/buildkitd. Without
@@ -30,14 +50,15 @@ func newBuildKit(d *daemon.Daemon, root string, debug bool, log *slog.Logger) (*
 		return nil, nil
 	}
 	sup, err := buildkitd.New(buildkitd.Config{
-		Exe:     exe,
-		Root:    filepath.Join(root, "buildkit"),
-		RunDir:  filepath.Join(root, "buildkitd"),
-		Runtime: d.RuntimePath(),
-		Images:  d.ImageStore(),
-		Debug:   debug,
-		Stderr:  os.Stderr,
-		Log:     log,
+		Exe:         exe,
+		Root:        filepath.Join(root, "buildkit"),
+		RunDir:      filepath.Join(root, "buildkitd"),
+		Runtime:     d.RuntimePath(),
+		Images:      d.ImageStore(),
+		IdleTimeout: buildKitIdleTimeout(log),
+		Debug:       debug,
+		Stderr:      os.Stderr,
+		Log:         log,
 	})
 	if err != nil {
 		return nil, err

@@ -29,6 +29,10 @@ type Config struct {
 	Runtime string
 	// Images is pier's image store.
 	Images Images
+	// IdleTimeout stops the child once no connection to it has been open
+	// that long (its cache stays on disk; the next request starts a new
+	// one); 0 keeps it until pierd stops.
+	IdleTimeout time.Duration
 	// Debug passes --debug (BuildKit's own log) to the child.
 	Debug bool
 	// Stderr gets the child's log lines (pierd's own stderr).
@@ -64,6 +68,11 @@ type Supervisor struct {
 	store *http.Server
 	// closed refuses new starts. Guarded by mu.
 	closed bool
+	// active counts the open connections to the child. Guarded by mu.
+	active int
+	// idle fires IdleTimeout after the last connection closed. Guarded
+	// by mu.
+	idle *time.Timer
 }
 
 // child is one pier-buildkitd process.
@@ -108,9 +117,13 @@ func (s *Supervisor) Started() bool {
 }
 
 // Dial opens a connection to pier-buildkitd's API, starting the child if
-// none runs (the first build, or the first after a crash).
+// none runs (the first build, or the first after a crash or an idle
+// stop). The child is not stopped for idleness while the connection is
+// open.
 func (s *Supervisor) Dial(ctx context.Context) (net.Conn, error) {
-	if err := s.ensure(ctx); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ensureLocked(ctx); err != nil {
 		return nil, err
 	}
 	var d net.Dialer
@@ -118,7 +131,55 @@ func (s *Supervisor) Dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial pier-buildkitd: %w", err)
 	}
-	return conn, nil
+	s.active++
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	return &trackedConn{Conn: conn, release: s.release}, nil
+}
+
+// trackedConn tells the supervisor when it closes.
+type trackedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+// release counts a closed connection, and arms the idle stop after the
+// last one.
+func (s *Supervisor) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.active--
+	if s.active > 0 || s.cfg.IdleTimeout <= 0 || s.closed {
+		return
+	}
+	if s.idle == nil {
+		s.idle = time.AfterFunc(s.cfg.IdleTimeout, s.stopIdle)
+		return
+	}
+	s.idle.Reset(s.cfg.IdleTimeout)
+}
+
+// stopIdle stops a child nobody has used for IdleTimeout. It holds mu
+// throughout, so that a request arriving meanwhile waits for the stop
+// and then starts a new child instead of dialling a stopping one.
+func (s *Supervisor) stopIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active > 0 || s.c == nil || s.closed {
+		return
+	}
+	c := s.c
+	s.c = nil
+	s.cfg.Log.Info("pier-buildkitd idle; stopping it", "pid", c.cmd.Process.Pid, "idle", s.cfg.IdleTimeout.String())
+	s.stopChild(c)
 }
 
 func (c *child) exited() bool {
@@ -130,10 +191,8 @@ func (c *child) exited() bool {
 	}
 }
 
-// ensure starts a child unless one is running.
-func (s *Supervisor) ensure(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// ensureLocked starts a child unless one is running.
+func (s *Supervisor) ensureLocked(ctx context.Context) error {
 	if s.closed {
 		return errors.New("pier-buildkitd: pierd is stopping")
 	}
@@ -286,6 +345,9 @@ func (s *Supervisor) Close() error {
 	s.closed = true
 	c, store := s.c, s.store
 	s.c, s.store = nil, nil
+	if s.idle != nil {
+		s.idle.Stop()
+	}
 	s.mu.Unlock()
 	if c != nil {
 		s.stopChild(c)

@@ -98,3 +98,25 @@ func parentOf(pid int) int {
 	ppid, _ := strconv.Atoi(f[1])
 	return ppid
 }
+
+// TestBuildKitIdleStop: pierd stops a pier-buildkitd nobody has used for
+// its idle timeout, and the next build starts one over the same cache.
+func TestBuildKitIdleStop(t *testing.T) {
+	t.Setenv("PIER_BUILDKIT_IDLE_TIMEOUT", "2s")
+	r := newBuildRig(t)
+	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo idle > /idle\n"})
+	if n := ranSteps(r.mustBuildx("buildx", "build", "--progress=plain", "-t", "bkidle", "--load", ctx)); n != 1 {
+		t.Fatalf("first build ran %d RUN steps, want 1", n)
+	}
+	if !waitFor(15*time.Second, func() bool { return len(buildkitChildren(r.d.root)) == 0 }) {
+		t.Fatalf("pier-buildkitd %v still runs after its idle timeout", buildkitChildren(r.d.root))
+	}
+	if !strings.Contains(r.d.stderr.String(), "pier-buildkitd idle; stopping it") || strings.Contains(r.d.stderr.String(), "pier-buildkitd exited") {
+		t.Errorf("pierd's log does not tell an idle stop from a crash:\n%s", r.d.stderr)
+	}
+	if n := ranSteps(r.mustBuildx("buildx", "build", "--progress=plain", "-t", "bkidle", "--load", ctx)); n != 0 {
+		t.Errorf("build after the idle stop ran %d RUN steps, want 0 (cache lost)", n)
+	}
+	r.mustDocker(nil, "rmi", "bkidle")
+	r.nothingLeft()
+}
