@@ -57,8 +57,9 @@ type cacheImage struct {
 // step matches an image of those chains whose parent is the stage's
 // image and whose last history entry is the step's command; a named
 // image's whole history may also extend the stage's image by exactly the
-// step (images built elsewhere: pulled or loaded). Names that are not
-// here are skipped, as dockerd skips them.
+// step (images built elsewhere: pulled or loaded), or continues it with
+// the step, whose image is then restored from that image's layer. Names
+// that are not here are skipped, as dockerd skips them.
 func (bd *build) fromCache(st *stage, probe v1.Config) string {
 	key := cacheKey(st.image, probe)
 	id := bd.cache.get(key)
@@ -83,8 +84,16 @@ func (bd *build) fromCache(st *stage, probe v1.Config) string {
 				return c.id
 			}
 		}
-		if top := chain[0]; extendsByOne(top.cfg, st.cfg, cmd) {
+		top := chain[0]
+		n, ok := continues(top.cfg, st.cfg, cmd)
+		if ok && len(top.cfg.History) == n+1 {
 			return top.id
+		}
+		if ok {
+			if id := bd.restore(st, top, n); id != "" {
+				_ = bd.cache.put(key, id)
+				return id
+			}
 		}
 	}
 	return ""
@@ -127,34 +136,62 @@ func lastCreatedBy(cfg *v1.ConfigFile) string {
 	return cfg.History[len(cfg.History)-1].CreatedBy
 }
 
-// extendsByOne is dockerd's isValidParent and isValidConfig for the last
-// entry: target's history and layers start with parent's, and the one
-// entry after them is cmd.
-func extendsByOne(target, parent *v1.ConfigFile, cmd string) bool {
-	n := 0
+// continues is dockerd's isValidParent and isValidConfig: target's
+// history and layers start with parent's, and the entry after them, n,
+// is cmd.
+func continues(target, parent *v1.ConfigFile, cmd string) (n int, ok bool) {
 	if parent != nil {
 		n = len(parent.History)
 	}
-	if len(target.History) != n+1 || target.History[n].CreatedBy != cmd {
-		return false
+	if len(target.History) <= n || target.History[n].CreatedBy != cmd {
+		return n, false
 	}
 	if parent == nil || n == 0 && len(parent.RootFS.DiffIDs) == 0 {
-		return true
+		return n, true
 	}
 	if len(parent.RootFS.DiffIDs) > len(target.RootFS.DiffIDs) {
-		return false
+		return n, false
 	}
 	for i, h := range parent.History {
 		if !sameHistory(h, target.History[i]) {
-			return false
+			return n, false
 		}
 	}
 	for i, d := range parent.RootFS.DiffIDs {
 		if d != target.RootFS.DiffIDs[i] {
-			return false
+			return n, false
 		}
 	}
-	return true
+	return n, true
+}
+
+// restorer is an Engine that can make a step's image from another image's
+// layer (Restore in daemon.BuildEngine).
+type restorer interface {
+	Restore(ctx context.Context, parent, source string, index int, cfg *v1.ConfigFile) (string, error)
+}
+
+// restore makes the image of the step that history entry n of the named
+// image top records, on the stage's image: what dockerd does when an
+// image named by --cache-from was built elsewhere, so that no image of
+// its steps is here. The config is the one the step would commit.
+func (bd *build) restore(st *stage, top cacheImage, n int) string {
+	r, ok := bd.engine.(restorer)
+	if !ok {
+		return ""
+	}
+	h := top.cfg.History[n]
+	run := cloneConfig(st.run)
+	run.Image = st.image
+	cfg := &v1.ConfigFile{
+		Architecture: top.cfg.Architecture, OS: top.cfg.OS, Variant: top.cfg.Variant, OSVersion: top.cfg.OSVersion,
+		Author: top.cfg.Author, Created: h.Created, History: append(slices.Clone(st.cfg.History), h), Config: run,
+	}
+	id, err := r.Restore(bd.ctx, st.image, top.id, n, cfg)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 func sameHistory(a, b v1.History) bool {

@@ -286,3 +286,47 @@ func TestCacheFindsAnotherChild(t *testing.T) {
 		t.Fatalf("rebuild: id %s want %s, err %v\n%s", r.id, first.id, r.err, r.out)
 	}
 }
+
+// restoreEngine is the fake engine that restores a step's image from
+// another image's history entry.
+type restoreEngine struct {
+	*fakeEngine
+	restored []int
+}
+
+func (e *restoreEngine) Restore(ctx context.Context, parent, source string, index int, cfg *v1.ConfigFile) (string, error) {
+	e.mu.Lock()
+	src := e.images[source]
+	e.restored = append(e.restored, index)
+	e.mu.Unlock()
+	cfg.RootFS = src.RootFS // the fake's images have no layers
+	return e.fakeEngine.Commit(ctx, parent, "", cfg)
+}
+
+// An image built elsewhere serves every step its history records: the
+// middle steps are restored from it (dockerd's restoreCachedImage), the
+// last is the image itself.
+func TestCacheFromRestoresSteps(t *testing.T) {
+	fe := newFakeEngine(t)
+	e := &restoreEngine{fakeEngine: fe}
+	b, err := New(e, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fe.images["sha256:base"]
+	fe.images["sha256:foreign"] = &v1.ConfigFile{Architecture: "amd64", OS: "linux",
+		Config: v1.Config{Cmd: []string{"sh"}, Env: []string{"FOO=bar"}, Image: "sha256:elsewhere"},
+		History: append(slices.Clone(base.History),
+			v1.History{CreatedBy: "/bin/sh -c #(nop)  ENV FOO=bar", EmptyLayer: true},
+			v1.History{CreatedBy: "/bin/sh -c #(nop)  LABEL a=b", EmptyLayer: true},
+			v1.History{CreatedBy: "/bin/sh -c echo hi"})}
+	fe.tags["pulled"] = "sha256:foreign"
+	files := map[string]string{"Dockerfile": "FROM busybox\nENV FOO=bar\nLABEL a=b\nRUN echo hi\n"}
+	r := runBuild(t, b, fe, files, Options{CacheFrom: []string{"pulled"}})
+	if r.err != nil || r.id != "sha256:foreign" || strings.Count(r.out, "Using cache") != 3 || len(fe.runs) != 0 {
+		t.Fatalf("cache-from a pulled image: id %s, runs %v, err %v\n%s", r.id, fe.runs, r.err, r.out)
+	}
+	if !slices.Equal(e.restored, []int{1, 2}) {
+		t.Errorf("restored history entries %v, want [1 2]", e.restored)
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/pier-engine/pier/internal/errdefs"
@@ -141,6 +143,56 @@ func (e *BuildEngine) Children(ctx context.Context, parent string) ([]string, []
 		ids, cfgs = append(ids, img.ID), append(cfgs, cfg)
 	}
 	return ids, cfgs, nil
+}
+
+// Restore makes the image of a step from an image built elsewhere
+// (--cache-from of a pulled or loaded image, as dockerd restores it):
+// parent's layers ("" for none) plus source's layer of history entry
+// index (none for an empty one), with config cfg, whose RootFS it fills
+// in. No layer is unpacked again: the store has them.
+func (e *BuildEngine) Restore(ctx context.Context, parent, source string, index int, cfg *v1.ConfigFile) (string, error) {
+	src, err := e.d.images.LocalImage(source)
+	if err != nil {
+		return "", err
+	}
+	srcCfg, err := src.ConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("restore from %s: %w", source, err)
+	}
+	if index < 0 || index >= len(srcCfg.History) {
+		return "", fmt.Errorf("restore from %s: no history entry %d: %w", source, index, errdefs.ErrInvalidArgument)
+	}
+	base := empty.Image
+	if parent != "" {
+		if base, err = e.d.images.LocalImage(parent); err != nil {
+			return "", err
+		}
+	}
+	img := base
+	if !srcCfg.History[index].EmptyLayer {
+		n := 0
+		for _, h := range srcCfg.History[:index] {
+			if !h.EmptyLayer {
+				n++
+			}
+		}
+		layers, err := src.Layers()
+		if err != nil || n >= len(layers) {
+			return "", fmt.Errorf("restore from %s: layer of history entry %d: %w", source, index, err)
+		}
+		if img, err = mutate.AppendLayers(base, layers[n]); err != nil {
+			return "", fmt.Errorf("restore from %s: %w", source, err)
+		}
+	}
+	have, err := img.ConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("restore from %s: %w", source, err)
+	}
+	cfg.RootFS = have.RootFS
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		return "", fmt.Errorf("restore from %s: %w", source, err)
+	}
+	return e.d.images.PutImage(ctx, img, nil)
 }
 
 // Create makes a RUN step's container: no init process (the step's shell

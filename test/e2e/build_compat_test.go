@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,4 +211,37 @@ func (r *buildRig) apiDF() dfBuildCache {
 		r.t.Fatalf("GET /system/df: %v", err)
 	}
 	return df
+}
+
+// TestBuildCacheFromLoaded: an image whose step images are not here (saved,
+// removed with its steps, loaded back) still serves every step of a build
+// that names it with --cache-from: the middle steps are restored from its
+// layers, no RUN runs, and the result is the loaded image.
+func TestBuildCacheFromLoaded(t *testing.T) {
+	r := newBuildRig(t)
+	dir := writeContext(t, map[string]string{"baz": "baz", "Dockerfile": `FROM busybox
+ENV FOO=bar
+ADD baz /
+RUN echo ran-the-step > /ran
+`})
+	r.mustBuild(dir, "loaded")
+	id := strings.TrimSpace(r.mustDocker(nil, "inspect", "-f", "{{.Id}}", "loaded"))
+	saved := filepath.Join(t.TempDir(), "img.tar")
+	r.mustDocker(nil, "save", "-o", saved, "loaded")
+	r.mustDocker(nil, "rmi", "loaded")
+	r.mustDocker(nil, "image", "prune", "-f")
+	if out := r.mustDocker(nil, "images", "-aq"); strings.Count(out, "\n") != 1 {
+		t.Fatalf("want only busybox left, images: %s", out)
+	}
+	r.mustDocker(nil, "load", "-i", saved)
+	out := r.mustBuild(dir, "again", "--cache-from", "loaded")
+	if got := strings.TrimSpace(r.mustDocker(nil, "inspect", "-f", "{{.Id}}", "again")); got != id ||
+		strings.Count(out, "Using cache") != 3 || strings.Contains(out, "Running in") {
+		t.Errorf("--cache-from a loaded image: id %s want %s\n%s", got, id, out)
+	}
+	if got := r.mustDocker(nil, "run", "--rm", "again", "cat", "/baz", "/ran"); got != "bazran-the-step\n" {
+		t.Errorf("restored image's files: %q", got)
+	}
+	r.mustDocker(nil, "rmi", "again", "loaded")
+	r.nothingLeft()
 }
