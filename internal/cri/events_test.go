@@ -3,6 +3,7 @@ package cri
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -57,5 +58,53 @@ func TestGetContainerEvents(t *testing.T) {
 	err := s.GetContainerEvents(&runtimeapi.GetEventsRequest{}, &fakeEventStream{ctx: context.Background()})
 	if status.Code(err) != codes.Unknown || err == nil {
 		t.Errorf("a backend error: %v, want a gRPC status", err)
+	}
+}
+
+// listBackend lists n containers.
+type listBackend struct {
+	fakeBackend
+	n int
+}
+
+func (b *listBackend) ListContainers(context.Context, *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
+	out := make([]*runtimeapi.Container, b.n)
+	for i := range out {
+		out[i] = &runtimeapi.Container{Id: fmt.Sprint(i)}
+	}
+	return out, nil
+}
+
+type fakeContainersStream struct {
+	grpc.ServerStream
+	sent []*runtimeapi.StreamContainersResponse
+}
+
+func (s *fakeContainersStream) Context() context.Context { return context.Background() }
+func (s *fakeContainersStream) Send(r *runtimeapi.StreamContainersResponse) error {
+	s.sent = append(s.sent, r)
+	return nil
+}
+
+// The Stream* lists send the whole list in chunks, and one empty message
+// for an empty list.
+func TestStreamContainersChunks(t *testing.T) {
+	for n, msgs := range map[int]int{0: 1, 1: 1, streamChunk: 1, streamChunk + 1: 2, 2*streamChunk + 5: 3} {
+		st := &fakeContainersStream{}
+		if err := (&Server{backend: &listBackend{n: n}}).StreamContainers(&runtimeapi.StreamContainersRequest{}, st); err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for _, m := range st.sent {
+			for _, c := range m.GetContainers() {
+				if c.GetId() != fmt.Sprint(got) {
+					t.Errorf("n=%d: container %d is %q", n, got, c.GetId())
+				}
+				got++
+			}
+		}
+		if len(st.sent) != msgs || got != n {
+			t.Errorf("n=%d: %d messages with %d containers, want %d with %d", n, len(st.sent), got, msgs, n)
+		}
 	}
 }
