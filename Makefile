@@ -40,7 +40,7 @@ deps:
 # (--runtime), and measure bandwidth limits with iperf3; Compose v2 is
 # built from the Go module proxy as a docker CLI plugin (cached).
 test-deps:
-	scripts/install-deps.sh docker.io python3-docker runc crun iperf3 containernetworking-plugins containerd buildah
+	scripts/install-deps.sh docker.io python3-docker runc crun iperf3 containernetworking-plugins containerd buildah openssh-client
 	scripts/install-compose.sh
 	scripts/install-critools.sh >/dev/null
 	scripts/install-buildx.sh

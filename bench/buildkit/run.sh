@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# BuildKit benchmark (issue 12): pierd's BuildKit driven by the real buildx
+# plugin (docker driver, --load into pier's store) against Debian's dockerd
+# 20.10 with BuildKit (CLI 20.10, DOCKER_BUILDKIT=1, into dockerd's store)
+# and buildah 1.28, all started privately in one temp dir, in one run,
+# interleaved, on the classic builder's bench Dockerfiles (bench/build):
+#   a  3 steps: FROM busybox, RUN, COPY
+#   b  5 steps with a 50 MB COPY
+#   c  3 stages
+# each cold (--no-cache) and as a no-change rebuild (everything cached).
+# Every RUN has --network none.
+# Goals: rebuild <= 0.5x the fastest peer, cold <= 0.8x the fastest peer.
+#
+# usage: bench/buildkit/run.sh [-n RUNS]     (default 10)
+# Env: PIER_BIN (default bin/), RESULTS (default bench/results),
+#      PIER_BUILDX (default: what scripts/install-buildx.sh installs).
+# Writes $RESULTS/buildkit.json and prints the medians and ratios.
+set -euo pipefail
+
+N=10
+while getopts n: o; do
+	case $o in
+	n) N=$OPTARG ;;
+	*) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench/buildkit: needs root" >&2; exit 2; }
+for c in dockerd docker buildah jq python3 /usr/local/bin/docker; do
+	command -v $c >/dev/null || { echo "bench/buildkit: $c missing (make test-deps)" >&2; exit 2; }
+done
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${PIER_BIN:-$REPO/bin}
+RESULTS=${RESULTS:-$REPO/bench/results}
+BUILDX=${PIER_BUILDX:-$HOME/.cache/pier/docker-config/cli-plugins/docker-buildx}
+[ -x "$BIN/pierd" ] || (cd "$REPO" && make build >/dev/null)
+[ -x "$BUILDX" ] || "$REPO/scripts/install-buildx.sh"
+. "$REPO/bench/lib/busybox.sh"
+. "$REPO/bench/engine/lib.sh"
+mkdir -p "$RESULTS"
+
+W=$(mktemp -d /tmp/pier-bench-buildkit-XXXXXX)
+PP= DP=
+CG=bench-buildkit-$$
+# CLI 28 with buildx in its own config: `docker buildx build` talks to
+# pierd's /grpc and /session.
+PIER="/usr/local/bin/docker -H unix://$W/pier.sock"
+DOCKER="/usr/bin/docker -H unix://$W/docker.sock"
+BUILDAH="buildah --root $W/bh/root --runroot $W/bh/run --storage-driver overlay"
+export DOCKER_CONFIG=$W/cfg
+mkdir -p "$W/cfg/cli-plugins" && echo "{}" >"$W/cfg/config.json"
+ln -s "$BUILDX" "$W/cfg/cli-plugins/docker-buildx"
+
+cleanup() {
+	set +e
+	echo "bench/buildkit: cleaning up" >&2
+	$BUILDAH rm -a >/dev/null 2>&1
+	stop_pierd_dockerd
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "bench/buildkit: starting pierd, dockerd; importing busybox" >&2
+start_pierd_dockerd
+make_busybox_rootfs "$W/rootfs"
+wait_for 30 $PIER info || { tail "$W/pierd.log" >&2; exit 1; }
+wait_for 30 $DOCKER info || { tail "$W/dockerd.log" >&2; exit 1; }
+tar -C "$W/rootfs" -c . | $DOCKER import --change 'CMD ["sh"]' - busybox:latest >/dev/null
+$DOCKER save busybox:latest -o "$W/busybox.tar"
+$PIER load -q -i "$W/busybox.tar" >/dev/null
+$BUILDAH pull -q docker-archive:"$W/busybox.tar" >/dev/null
+$BUILDAH tag "$($BUILDAH images -q | head -1)" docker.io/library/busybox:latest
+
+# The classic builder's three contexts (bench/build/run.sh).
+mkdir -p "$W/a" "$W/b" "$W/c"
+echo data >"$W/a/file"
+printf 'FROM busybox\nRUN echo built > /built\nCOPY file /file\n' >"$W/a/Dockerfile"
+head -c 50000000 /dev/urandom >"$W/b/big"
+printf 'FROM busybox\nENV APP=/app\nRUN mkdir -p /app\nCOPY big /app/big\nCMD ["ls", "-l", "/app"]\n' >"$W/b/Dockerfile"
+echo data >"$W/c/file"
+cat >"$W/c/Dockerfile" <<'DF'
+FROM busybox AS one
+RUN echo one > /one
+FROM busybox AS two
+COPY file /file
+RUN cat /file > /two
+FROM busybox
+COPY --from=one /one /one
+COPY --from=two /two /two
+CMD ["cat", "/one", "/two"]
+DF
+
+# build ENGINE CTX [--no-cache]: one build, quiet, its result in the
+# engine's image store; fails the run on error.
+build() {
+	local e=$1 ctx=$W/$2
+	shift 2
+	case $e in
+	pier) $PIER buildx build -q --load --network none -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
+	buildkit) DOCKER_BUILDKIT=1 $DOCKER build -q --network none -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
+	buildah) $BUILDAH bud -q --layers --pull-never --network none --runtime runc --cgroup-parent /pier/$CG-buildah -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
+	esac >/dev/null 2>"$W/err" || { echo "bench/buildkit: $e $ctx failed:" >&2; cat "$W/err" >&2; exit 1; }
+}
+ms() { local s; s=$(date +%s%N); "$@"; echo $((($(date +%s%N) - s) / 1000000)); }
+
+ENGINES=(pier buildkit buildah)
+: >"$W/samples"
+for w in a b c; do
+	for e in "${ENGINES[@]}"; do build "$e" "$w"; done # warm: bases, caches, page cache
+	echo "bench/buildkit: $w x$N" >&2
+	for _ in $(seq "$N"); do
+		for e in "${ENGINES[@]}"; do
+			echo "$w cold $e $(ms build "$e" "$w" --no-cache)" >>"$W/samples"
+			build "$e" "$w" # the cache of this exact context, for the rebuild
+			echo "$w rebuild $e $(ms build "$e" "$w")" >>"$W/samples"
+		done
+	done
+done
+cp "$W/samples" "$RESULTS/buildkit.samples"
+
+python3 - "$W/samples" "$RESULTS/buildkit.json" <<'PY'
+import json, statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+med = {}
+for w, mode, e, v in rows:
+    med.setdefault((w, mode), {}).setdefault(e, []).append(int(v))
+out = []
+print(f"{'workload':8} {'mode':8} {'pier+buildx':>11} {'dockerd+bk':>10} {'buildah':>8}  pier/fastest peer  goal")
+for (w, mode), by in sorted(med.items()):
+    m = {e: statistics.median(v) for e, v in by.items()}
+    peer = min(v for e, v in m.items() if e != "pier")
+    ratio = m["pier"] / peer
+    goal = 0.5 if mode == "rebuild" else 0.8
+    print(f"{w:8} {mode:8} {m['pier']:11.0f} {m['buildkit']:10.0f} {m['buildah']:8.0f}  {ratio:17.2f}  <= {goal} {'met' if ratio <= goal else 'MISSED'}")
+    out.append({"workload": w, "mode": mode, "median_ms": m, "runs": len(by["pier"]), "pier_over_fastest_peer": round(ratio, 3), "goal": goal})
+json.dump(out, open(sys.argv[2], "w"), indent=2)
+PY
+echo "bench/buildkit: wrote $RESULTS/buildkit.json" >&2
