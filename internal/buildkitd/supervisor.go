@@ -233,8 +233,9 @@ func (s *Supervisor) serveStoreLocked() error {
 		l.Close()
 		return fmt.Errorf("buildkitd store socket: %w", err)
 	}
-	s.store = &http.Server{Handler: newStoreHandler(s.cfg.Images, s.cfg.Root), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.store.Serve(l) }() // ends with Close
+	srv := &http.Server{Handler: newStoreHandler(s.cfg.Images, s.cfg.Root), ReadHeaderTimeout: 10 * time.Second}
+	s.store = srv
+	go func() { _ = srv.Serve(l) }() // ends with Close
 	return nil
 }
 
