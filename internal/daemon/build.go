@@ -319,6 +319,8 @@ func (e *BuildEngine) Commit(ctx context.Context, parent, ctr string, cfg *v1.Co
 	if err != nil {
 		return "", err
 	}
+	// dockerd (since 25) announces each step image it commits.
+	e.d.emitImage("create", img.ID, img.ID)
 	return img.ID, nil
 }
 

@@ -109,6 +109,9 @@ STOPSIGNAL SIGKILL
 	if !strings.Contains(events, "tag details:latest") {
 		t.Errorf("no tag event for details:latest:\n%s", events)
 	}
+	if n := strings.Count("\n"+events, "\ncreate sha256:"); n != 3 {
+		t.Errorf("%d image create events, want one per committed step (3):\n%s", n, events)
+	}
 
 	dir = writeContext(t, map[string]string{"foo": "x", "Dockerfile": "FROM busybox\nCOPY --from=0 foo bar\n"})
 	if code, out := r.build(dir, "fromself"); code == 0 || !strings.Contains(out, "invalid from flag value 0: refers to current build stage") {
