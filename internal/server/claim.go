@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/sys"
 )
 
 // ListenUnixClaimed is ListenUnix for a path that other programs use too,
@@ -42,11 +42,12 @@ func ListenUnixClaimed(path string, gid int, claim string) (net.Listener, error)
 // socketID is what tells a socket file apart from any other made at the
 // same path later: an inode number alone may be reused.
 func socketID(fi os.FileInfo) string {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
+	dev, ino, _, ok := sys.Inode(fi)
+	ctime, ok2 := sys.ChangeTime(fi)
+	if !ok || !ok2 {
 		return ""
 	}
-	return fmt.Sprintf("%d %d %d.%09d", st.Dev, st.Ino, st.Ctim.Sec, st.Ctim.Nsec)
+	return fmt.Sprintf("%d %d %d", dev, ino, ctime.UnixNano())
 }
 
 // claimed reports whether claim records the socket fi as pier's.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestInodeAndOwner(t *testing.T) {
@@ -27,5 +28,20 @@ func TestInodeAndOwner(t *testing.T) {
 	}
 	if !ProcessExists(os.Getpid()) || ProcessExists(0) || ProcessExists(-1) {
 		t.Fatal("ProcessExists")
+	}
+}
+
+func TestChangeTime(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "f")
+	before := time.Now().Add(-time.Second)
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := ChangeTime(fi); !ok || c.Before(before) || c.After(time.Now().Add(time.Second)) {
+		t.Errorf("ChangeTime = %v, %v; want about now", c, ok)
 	}
 }
