@@ -15,6 +15,9 @@ import (
 type Backend interface {
 	RuntimeInfo(ctx context.Context) (name, version string)
 	RuntimeStatus(ctx context.Context) []*runtimeapi.RuntimeCondition
+	// RuntimeHandlers are the handlers and the features each has, which
+	// Status reports (the kubelet and critest read them).
+	RuntimeHandlers() []*runtimeapi.RuntimeHandler
 	UpdateRuntimeConfig(ctx context.Context, cfg *runtimeapi.RuntimeConfig) error
 	CgroupDriver() runtimeapi.CgroupDriver
 

@@ -108,3 +108,19 @@ func TestStreamContainersChunks(t *testing.T) {
 		}
 	}
 }
+
+type handlersBackend struct{ fakeBackend }
+
+func (handlersBackend) RuntimeStatus(context.Context) []*runtimeapi.RuntimeCondition { return nil }
+func (handlersBackend) RuntimeHandlers() []*runtimeapi.RuntimeHandler {
+	return []*runtimeapi.RuntimeHandler{{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true}}}
+}
+
+// Status carries the handlers' features: critest and the kubelet read
+// recursive read-only support there.
+func TestStatusRuntimeHandlers(t *testing.T) {
+	r, err := (&Server{backend: &handlersBackend{}}).Status(context.Background(), &runtimeapi.StatusRequest{})
+	if err != nil || len(r.GetRuntimeHandlers()) != 1 || !r.GetRuntimeHandlers()[0].GetFeatures().GetRecursiveReadOnlyMounts() {
+		t.Errorf("Status: %v %v", r, err)
+	}
+}

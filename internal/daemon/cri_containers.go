@@ -53,7 +53,7 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
 		LogPath: pod.LogPath(s.Config.GetLogDirectory(), cfg.GetLogPath()), Created: time.Now().UTC(),
 	}
-	if err := c.joinPod(id, s); err == nil {
+	if err := c.joinPod(id, s, cfg); err == nil {
 		err = c.d.md.Create(pod.ContainerKind, id, rec)
 	}
 	if err != nil {
@@ -64,8 +64,9 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 }
 
 // joinPod points the container's spec at the pod's network, IPC and UTS
-// namespaces and its /dev/shm, and gives it the pod's resolv.conf.
-func (c *CRI) joinPod(id string, s *pod.Sandbox) error {
+// namespaces and its /dev/shm, makes the binds asked for recursively
+// read-only, and gives the container the pod's resolv.conf.
+func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig) error {
 	p := c.d.paths(id)
 	b, err := os.ReadFile(p.config)
 	if err != nil {
@@ -79,6 +80,7 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox) error {
 		specs.NetworkNamespace: s.Netns, specs.IPCNamespace: s.Ipcns, specs.UTSNamespace: s.Utsns,
 	}
 	usePodShm(&spec, s.Shm)
+	recursiveReadOnly(&spec, cfg.GetMounts())
 	if spec.Linux != nil {
 		for i, ns := range spec.Linux.Namespaces {
 			// a container of a pod joins the pod's namespaces where it

@@ -6,6 +6,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/pier-engine/pier/internal/rootfs"
 	"github.com/pier-engine/pier/internal/version"
 )
 
@@ -22,6 +23,13 @@ func (c *CRI) RuntimeStatus(context.Context) []*runtimeapi.RuntimeCondition {
 		netCond.Status, netCond.Reason, netCond.Message = false, "NetworkPluginNotReady", err.Error()
 	}
 	return []*runtimeapi.RuntimeCondition{{Type: runtimeapi.RuntimeReady, Status: true}, netCond}
+}
+
+// RuntimeHandlers: the default handler ("") and "pier" are the same, and
+// have recursive read-only mounts where the kernel has mount_setattr.
+func (c *CRI) RuntimeHandlers() []*runtimeapi.RuntimeHandler {
+	f := &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: rootfs.HasMountSetattr()}
+	return []*runtimeapi.RuntimeHandler{{Name: "", Features: f}, {Name: "pier", Features: f}}
 }
 
 // UpdateRuntimeConfig accepts the kubelet's pod CIDR; the CNI conflist

@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/pier-engine/pier/internal/daemon/pod"
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/rootfs"
 )
 
 // dockerRequest translates a CRI container config into the engine's create
@@ -85,6 +87,11 @@ func (c *CRI) dockerRequest(s *pod.Sandbox, cfg *runtimeapi.ContainerConfig, ima
 		if _, err := os.Stat(m.GetHostPath()); err != nil {
 			return container.CreateRequest{}, fmt.Errorf("config.mounts.host_path %q: %w: %w", m.GetHostPath(), err, errdefs.ErrInvalidArgument)
 		}
+		if m.GetRecursiveReadOnly() {
+			if err := checkRecursiveReadOnly(m); err != nil {
+				return container.CreateRequest{}, err
+			}
+		}
 		opt := "rw"
 		if m.GetReadonly() {
 			opt = "ro"
@@ -106,6 +113,37 @@ func (c *CRI) dockerRequest(s *pod.Sandbox, cfg *runtimeapi.ContainerConfig, ima
 	}
 	hc.CgroupParent = s.CgroupParent
 	return container.CreateRequest{Config: cc, HostConfig: hc}, nil
+}
+
+// checkRecursiveReadOnly: a recursive read-only mount must be read-only and
+// private (a mount propagated into it later could not be made read-only),
+// and needs mount_setattr, as the CRI says.
+func checkRecursiveReadOnly(m *runtimeapi.Mount) error {
+	const field = "config.mounts.recursive_read_only"
+	switch {
+	case !m.GetReadonly():
+		return fmt.Errorf("%s on %s: needs readonly: %w", field, m.GetContainerPath(), errdefs.ErrInvalidArgument)
+	case m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+		return fmt.Errorf("%s on %s: needs private propagation, not %s: %w", field, m.GetContainerPath(), m.GetPropagation(), errdefs.ErrInvalidArgument)
+	case !rootfs.HasMountSetattr():
+		return fmt.Errorf("%s on %s: this kernel has no mount_setattr (5.12): %w", field, m.GetContainerPath(), errdefs.ErrNotImplemented)
+	}
+	return nil
+}
+
+// recursiveReadOnly adds "rro" to the spec's binds the CRI asked to be
+// recursively read-only (the engine's bind syntax has no word for it).
+func recursiveReadOnly(spec *specs.Spec, mounts []*runtimeapi.Mount) {
+	for _, m := range mounts {
+		if !m.GetRecursiveReadOnly() {
+			continue
+		}
+		for i := range spec.Mounts {
+			if spec.Mounts[i].Destination == m.GetContainerPath() && spec.Mounts[i].Type == "bind" {
+				spec.Mounts[i].Options = append(spec.Mounts[i].Options, "rro")
+			}
+		}
+	}
 }
 
 // criUser is the run-as user: uid or name, then the group.

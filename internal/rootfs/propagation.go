@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,3 +62,9 @@ func mountPointOf(mounts []mountEntry, p string) string {
 	}
 	return best
 }
+
+// HasMountSetattr says the kernel has mount_setattr(2) (5.12), which the
+// recursive attributes ("rro" and the like) need.
+var HasMountSetattr = sync.OnceValue(func() bool {
+	return unix.MountSetattr(-1, "", 0, &unix.MountAttr{}) != unix.ENOSYS
+})
