@@ -205,7 +205,11 @@ func (d *Daemon) ImageTag(ctx context.Context, source, ref string) error {
 // ImageRemove untags ref, and removes the image once nothing names it
 // (DELETE /images/{name}).
 func (d *Daemon) ImageRemove(ctx context.Context, ref string, force bool) ([]imagetypes.DeleteResponse, error) {
+	parent := d.parentOf(ref)
 	del, err := d.images.Remove(ref, force, d.imageInUse)
+	if err == nil && slices.ContainsFunc(del, func(x image.Deleted) bool { return x.Deleted != "" }) {
+		del = append(del, d.removeStepParents(parent)...)
+	}
 	d.emitImageDeleted(del)
 	return deleteResponses(del), err
 }

@@ -50,3 +50,52 @@ func (d *Daemon) pruneImages(imgs []*image.Image, all bool, inUse func(string) b
 		}
 	}
 }
+
+// parentOf is the parent image ref's image names (a build step's image
+// under it), "" when none or ref names nothing.
+func (d *Daemon) parentOf(ref string) string {
+	img, err := d.images.Get(ref)
+	if err != nil {
+		return ""
+	}
+	cfg, err := d.images.Config(img)
+	if err != nil {
+		return ""
+	}
+	return cfg.Config.Image
+}
+
+// removeStepParents removes, after an image was deleted, its parent and
+// that one's parents while each is untagged, unused and without other
+// children, as dockerd's rmi does (the step images of a removed build).
+// What cannot go stays; its errors are not the rmi's.
+func (d *Daemon) removeStepParents(parent string) []image.Deleted {
+	var out []image.Deleted
+	for parent != "" {
+		img, err := d.images.Get(parent)
+		if err != nil || len(img.RepoTags) > 0 || d.imageInUse(img.ID) || d.hasChildren(img.ID) {
+			return out
+		}
+		next := d.parentOf(img.ID)
+		x, err := d.images.Remove(img.ID, false, d.imageInUse)
+		out = append(out, x...)
+		if err != nil {
+			return out
+		}
+		parent = next
+	}
+	return out
+}
+
+func (d *Daemon) hasChildren(id string) bool {
+	imgs, err := d.images.List()
+	if err != nil {
+		return true
+	}
+	for _, img := range imgs {
+		if cfg, err := d.images.Config(img); err != nil || cfg.Config.Image == id {
+			return true
+		}
+	}
+	return false
+}
