@@ -91,9 +91,17 @@ func (b *Builder) Build(ctx context.Context, r io.Reader, opts Options) (string,
 		return "", err
 	}
 	trace.Mark("build", "context extracted")
-	defer files.close()
 	bd := &build{Builder: b, ctx: ctx, opts: opts, files: files, out: out, used: map[string]bool{}}
-	defer bd.removeContainers()
+	defer func() {
+		// The context's files go while the last layers are unmounted.
+		closed := make(chan struct{})
+		go func() {
+			files.close()
+			close(closed)
+		}()
+		bd.removeContainers()
+		<-closed
+	}()
 	id, err := bd.run()
 	if err != nil {
 		return "", err

@@ -52,11 +52,33 @@ func (c *Cache) get(key string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// put records id for key. The record is not fsynced: one lost in a
+// crash is a miss, one whose image was lost is a miss too (get's caller
+// looks the image up), and two fsyncs a step cost more than the step's
+// metadata.
 func (c *Cache) put(key, id string) error {
-	if err := atomicfile.WriteFile(filepath.Join(c.dir, key), []byte(id), 0o600); err != nil {
+	if err := atomicfile.WriteVolatile(filepath.Join(c.dir, key), []byte(id), 0o600); err != nil {
 		return fmt.Errorf("build cache: %w", err)
 	}
 	return nil
+}
+
+// fromDir holds what COPY --from's sources hash to, by fromKey; a dot
+// name keeps it out of Entries.
+const fromDir = ".from"
+
+func (c *Cache) getFrom(key string) string {
+	if key == "" {
+		return ""
+	}
+	return c.get(filepath.Join(fromDir, key))
+}
+
+func (c *Cache) putFrom(key, hash string) error {
+	if err := os.MkdirAll(filepath.Join(c.dir, fromDir), 0o700); err != nil {
+		return fmt.Errorf("build cache: %w", err)
+	}
+	return c.put(filepath.Join(fromDir, key), hash)
 }
 
 // Entry is one cache record: the image a step made.

@@ -1,12 +1,16 @@
 package builder
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"strconv"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
@@ -40,8 +44,21 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 		return located(c.cmd, fmt.Errorf("--link, --parents, --exclude and --checksum require BuildKit"))
 	}
 	root := bd.files.root
+	memo := ""
 	if c.from != "" {
-		r, mnt, err := bd.fromRoot(st, c.from)
+		image, err := bd.fromImage(c.from)
+		if err != nil {
+			return located(c.cmd, err)
+		}
+		// The sources' hash in an image is known from an earlier build:
+		// a cached step needs no mount of it.
+		memo = fromKey(image, c)
+		if hash := bd.cache.getFrom(memo); hash != "" && memo != "" {
+			if hit, err := bd.cached(st, copyProbe(st, c, hash)); err != nil || hit {
+				return err
+			}
+		}
+		r, mnt, err := bd.mountRoot(image)
 		if err != nil {
 			return located(c.cmd, err)
 		}
@@ -80,16 +97,10 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 	if err != nil {
 		return err
 	}
-	// dockerd 20.10's record: the flags glued to the hash, the
-	// destination as written.
-	flags := ""
-	if c.chown != "" {
-		flags += "--chown=" + c.chown
+	if memo != "" {
+		_ = bd.cache.putFrom(memo, hash) // only a shortcut: a lost one costs a mount
 	}
-	if c.chmod != "" {
-		flags += "--chmod=" + c.chmod
-	}
-	probe := st.probe(st.nopString(fmt.Sprintf("%s %s%s in %s ", c.name, flags, hash, c.sd.DestPath)))
+	probe := copyProbe(st, c, hash)
 	if hit, err := bd.cached(st, probe); err != nil || hit {
 		return err
 	}
@@ -129,26 +140,58 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 	return nil
 }
 
-// fromRoot opens the files of COPY --from: an earlier stage or an image,
-// mounted read-write for the step and removed with the build's
-// containers.
-func (bd *build) fromRoot(st *stage, from string) (*os.Root, string, error) {
+// copyProbe is the step's cache probe, dockerd 20.10's record: the flags
+// glued to the sources' hash, the destination as written.
+func copyProbe(st *stage, c copyStep, hash string) v1.Config {
+	flags := ""
+	if c.chown != "" {
+		flags += "--chown=" + c.chown
+	}
+	if c.chmod != "" {
+		flags += "--chmod=" + c.chmod
+	}
+	return st.probe(st.nopString(fmt.Sprintf("%s %s%s in %s ", c.name, flags, hash, c.sd.DestPath)))
+}
+
+// fromKey names what COPY --from hashes: the same paths and flags in the
+// same image (an id fixes its content) always hash alike. "" when the
+// step has heredocs.
+func fromKey(image string, c copyStep) string {
+	if len(c.sd.SourceContents) > 0 {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s %s", image, c.name, c.chown, c.chmod)
+	for _, p := range c.sd.SourcePaths {
+		fmt.Fprintf(h, "\x00%s", p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fromImage resolves COPY --from: an earlier stage's image or an image.
+func (bd *build) fromImage(from string) (string, error) {
 	image := ""
 	if prev := bd.stageNamed(from); prev != nil {
 		image = prev.image
 	} else if i, err := strconv.Atoi(from); err == nil {
 		// An index names a stage, never an image (dockerd's rule).
 		if i == len(bd.stages) {
-			return nil, "", fmt.Errorf("invalid from flag value %s: refers to current build stage", from)
+			return "", fmt.Errorf("invalid from flag value %s: refers to current build stage", from)
 		}
-		return nil, "", fmt.Errorf("invalid from flag value %s: index out of bounds", from)
+		return "", fmt.Errorf("invalid from flag value %s: index out of bounds", from)
 	} else {
 		id, _, err := bd.engine.Image(bd.ctx, from, false, bd.opts.Platform)
 		if err != nil {
-			return nil, "", fmt.Errorf("invalid from flag value %s: %w", from, err)
+			return "", fmt.Errorf("invalid from flag value %s: %w", from, err)
 		}
 		image = id
 	}
+	return image, nil
+}
+
+// mountRoot opens the files of image for COPY --from, mounted read-write
+// for the step and removed with the build's containers.
+func (bd *build) mountRoot(image string) (*os.Root, string, error) {
 	id, dir, err := bd.engine.Mount(bd.ctx, image)
 	if err != nil {
 		return nil, "", err

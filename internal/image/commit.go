@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -76,11 +77,16 @@ func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, di
 	if err != nil {
 		return Layer{}, err
 	}
-	l := Layer{MediaType: string(types.DockerLayer)}
+	type unpackResult struct {
+		diff  v1.Hash
+		chain string
+		err   error
+	}
 	pr, pw := io.Pipe()
-	unpacked := make(chan error, 1)
+	unpacked := make(chan unpackResult, 1)
 	go func() {
-		err := s.snaps.UnpackNew(ctx, parent, func(dir string) (string, error) {
+		var res unpackResult
+		res.err = s.snaps.UnpackNew(ctx, parent, func(dir string) (string, error) {
 			h := sha256.New()
 			// Whole chunks of the writer's buffer per read: the two sides
 			// hand over a megabyte at a time, not a tar block.
@@ -93,31 +99,40 @@ func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, di
 			if err != nil {
 				return "", err
 			}
-			l.DiffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
-			chains := chainIDs(append(slices.Clone(diffIDs), l.DiffID))
-			l.ChainID = chains[len(chains)-1]
-			return l.ChainID, nil
+			res.diff = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+			chains := chainIDs(append(slices.Clone(diffIDs), res.diff))
+			res.chain = chains[len(chains)-1]
+			return res.chain, nil
 		})
-		pr.CloseWithError(err) // a failed unpack stops the writer
-		unpacked <- err
+		pr.CloseWithError(res.err) // a failed unpack stops the writer
+		unpacked <- res
 	}()
 	_, err = io.CopyBuffer(io.MultiWriter(zw, pw), r, make([]byte, layerChunk))
 	if err == nil {
 		err = zw.Close()
 	}
 	pw.CloseWithError(err)
-	uerr := <-unpacked
 	if err != nil {
+		<-unpacked
 		return Layer{}, fmt.Errorf("read layer: %w", err)
 	}
-	if uerr != nil {
-		return Layer{}, fmt.Errorf("layer: %w", uerr)
+	// The blob is flushed while the snapshot is: the two share the disk's
+	// time instead of taking turns.
+	l := Layer{MediaType: string(types.DockerLayer), Size: w.n}
+	had := s.blobs.has(w.digest())
+	l.Digest, err = w.commit(v1.Hash{}, l.Size)
+	res := <-unpacked
+	if res.err != nil {
+		if err == nil && !had {
+			_ = os.Remove(s.blobs.path(l.Digest)) // nothing names it
+		}
+		return Layer{}, fmt.Errorf("layer: %w", res.err)
 	}
-	trace.Mark("image", "layer blob written, snapshot unpacked")
-	l.Size = w.n
-	if l.Digest, err = w.commit(v1.Hash{}, l.Size); err != nil {
+	if err != nil {
 		return Layer{}, err
 	}
+	trace.Mark("image", "layer blob and snapshot committed")
+	l.DiffID, l.ChainID = res.diff, res.chain
 	return l, nil
 }
 
