@@ -29,6 +29,9 @@
  *                                                                     return into Go:
  *   wait(P); speak JSON with C over the same socket <------------->  pier-runtime init
  *
+ * With the bootstrap's cinit set, C does not return into Go: it reads the
+ * runtime's plan from the same socket and runs the C init (cinit.c).
+ *
  * Non-dumpable (stage 0): a process in the container (an earlier exec, a
  * container sharing the pid namespace) must not ptrace P or C, nor open
  * their /proc/PID/fd or mem, while they still hold the runtime's fds and
