@@ -18,6 +18,8 @@ type Backend interface {
 	// RuntimeHandlers are the handlers and the features each has, which
 	// Status reports (the kubelet and critest read them).
 	RuntimeHandlers() []*runtimeapi.RuntimeHandler
+	// RuntimeFeatures are the runtime's features beyond its handlers'.
+	RuntimeFeatures() *runtimeapi.RuntimeFeatures
 	UpdateRuntimeConfig(ctx context.Context, cfg *runtimeapi.RuntimeConfig) error
 	CgroupDriver() runtimeapi.CgroupDriver
 

@@ -112,6 +112,9 @@ func TestStreamContainersChunks(t *testing.T) {
 type handlersBackend struct{ fakeBackend }
 
 func (handlersBackend) RuntimeStatus(context.Context) []*runtimeapi.RuntimeCondition { return nil }
+func (handlersBackend) RuntimeFeatures() *runtimeapi.RuntimeFeatures {
+	return &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true}
+}
 func (handlersBackend) RuntimeHandlers() []*runtimeapi.RuntimeHandler {
 	return []*runtimeapi.RuntimeHandler{{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: true}}}
 }
@@ -120,7 +123,8 @@ func (handlersBackend) RuntimeHandlers() []*runtimeapi.RuntimeHandler {
 // recursive read-only support there.
 func TestStatusRuntimeHandlers(t *testing.T) {
 	r, err := (&Server{backend: &handlersBackend{}}).Status(context.Background(), &runtimeapi.StatusRequest{})
-	if err != nil || len(r.GetRuntimeHandlers()) != 1 || !r.GetRuntimeHandlers()[0].GetFeatures().GetRecursiveReadOnlyMounts() {
+	if err != nil || len(r.GetRuntimeHandlers()) != 1 || !r.GetRuntimeHandlers()[0].GetFeatures().GetRecursiveReadOnlyMounts() ||
+		!r.GetFeatures().GetSupplementalGroupsPolicy() {
 		t.Errorf("Status: %v %v", r, err)
 	}
 }

@@ -21,7 +21,7 @@ func (s *Server) Version(ctx context.Context, _ *runtimeapi.VersionRequest) (*ru
 
 func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	conds := s.backend.RuntimeStatus(ctx)
-	resp := &runtimeapi.StatusResponse{Status: &runtimeapi.RuntimeStatus{Conditions: conds}, RuntimeHandlers: s.backend.RuntimeHandlers()}
+	resp := &runtimeapi.StatusResponse{Status: &runtimeapi.RuntimeStatus{Conditions: conds}, RuntimeHandlers: s.backend.RuntimeHandlers(), Features: s.backend.RuntimeFeatures()}
 	if req.GetVerbose() {
 		resp.Info = map[string]string{}
 	}

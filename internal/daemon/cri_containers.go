@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +54,9 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
 		LogPath: pod.LogPath(s.Config.GetLogDirectory(), cfg.GetLogPath()), Created: time.Now().UTC(),
 	}
-	if err := c.joinPod(id, s, cfg); err == nil {
+	user, err := c.joinPod(id, s, cfg)
+	if err == nil {
+		rec.User = user
 		err = c.d.md.Create(pod.ContainerKind, id, rec)
 	}
 	if err != nil {
@@ -66,16 +69,17 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 // joinPod points the container's spec at the pod's network, IPC and UTS
 // namespaces and its /dev/shm, makes the binds asked for recursively
 // read-only, and gives the container the pod's resolv.conf.
-func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig) error {
+func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig) (*runtimeapi.ContainerUser, error) {
 	p := c.d.paths(id)
 	b, err := os.ReadFile(p.config)
 	if err != nil {
-		return fmt.Errorf("container %s: %w", id, err)
+		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return fmt.Errorf("container %s: spec: %w", id, err)
+		return nil, fmt.Errorf("container %s: spec: %w", id, err)
 	}
+	user := supplementalGroups(&spec, cfg.GetLinux().GetSecurityContext())
 	podNS := map[specs.LinuxNamespaceType]string{
 		specs.NetworkNamespace: s.Netns, specs.IPCNamespace: s.Ipcns, specs.UTSNamespace: s.Utsns,
 	}
@@ -92,16 +96,41 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig
 		}
 	}
 	if b, err = json.Marshal(&spec); err != nil {
-		return fmt.Errorf("container %s: spec: %w", id, err)
+		return nil, fmt.Errorf("container %s: spec: %w", id, err)
 	}
 	if err := atomicfile.WriteFile(p.config, b, 0o600); err != nil {
-		return fmt.Errorf("container %s: %w", id, err)
+		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
 	rc, err := os.ReadFile(c.d.criDir("pods", s.ID, "resolv.conf"))
 	if err != nil {
-		return fmt.Errorf("container %s: %w", id, err)
+		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
-	return os.WriteFile(p.resolvConf, rc, 0o644)
+	return user, os.WriteFile(p.resolvConf, rc, 0o644)
+}
+
+// supplementalGroups applies the SupplementalGroupsPolicy and returns the
+// process identity. Merge (the default) keeps what specgen found: the
+// groups the image's /etc/group gives the user, then the CRI's
+// supplemental groups. Strict keeps only the CRI's. The primary gid is
+// among the supplementary groups, as the CRI reports them.
+func supplementalGroups(spec *specs.Spec, sc *runtimeapi.LinuxContainerSecurityContext) *runtimeapi.ContainerUser {
+	if spec.Process == nil {
+		return nil
+	}
+	u := &spec.Process.User
+	if sc.GetSupplementalGroupsPolicy() == runtimeapi.SupplementalGroupsPolicy_Strict {
+		u.AdditionalGids = nil
+		for _, g := range sc.GetSupplementalGroups() {
+			u.AdditionalGids = append(u.AdditionalGids, uint32(g))
+		}
+	}
+	groups := []int64{int64(u.GID)}
+	for _, g := range u.AdditionalGids {
+		if !slices.Contains(groups, int64(g)) {
+			groups = append(groups, int64(g))
+		}
+	}
+	return &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: int64(u.UID), Gid: int64(u.GID), SupplementalGroups: groups}}
 }
 
 // usePodShm replaces specgen's own /dev/shm tmpfs with a bind of the
@@ -259,6 +288,7 @@ func (c *CRI) ContainerStatus(ctx context.Context, id string) (*runtimeapi.Conta
 	if !r.StartedAt.IsZero() {
 		st.StartedAt = r.StartedAt.UnixNano()
 	}
+	st.User = rec.User
 	if st.State == runtimeapi.ContainerState_CONTAINER_EXITED {
 		st.FinishedAt, st.ExitCode = r.FinishedAt.UnixNano(), int32(r.ExitCode)
 		switch {

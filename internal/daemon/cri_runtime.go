@@ -32,6 +32,12 @@ func (c *CRI) RuntimeHandlers() []*runtimeapi.RuntimeHandler {
 	return []*runtimeapi.RuntimeHandler{{Name: "", Features: f}, {Name: "pier", Features: f}}
 }
 
+// RuntimeFeatures: the SupplementalGroupsPolicy (Merge and Strict) is
+// applied at create (supplementalGroups).
+func (c *CRI) RuntimeFeatures() *runtimeapi.RuntimeFeatures {
+	return &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true}
+}
+
 // UpdateRuntimeConfig accepts the kubelet's pod CIDR; the CNI conflist
 // owns addressing, so there is nothing to change.
 func (c *CRI) UpdateRuntimeConfig(context.Context, *runtimeapi.RuntimeConfig) error { return nil }

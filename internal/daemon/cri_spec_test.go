@@ -40,3 +40,27 @@ func TestRecursiveReadOnly(t *testing.T) {
 		t.Errorf("rro on a mount that did not ask for it: %v", spec.Mounts)
 	}
 }
+
+func TestSupplementalGroupsPolicy(t *testing.T) {
+	mk := func() *specs.Spec {
+		// specgen's Merge: the image's /etc/group gave 50000, the CRI 1234
+		return &specs.Spec{Process: &specs.Process{User: specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{50000, 1234}}}}
+	}
+	merge := mk()
+	u := supplementalGroups(merge, &runtimeapi.LinuxContainerSecurityContext{SupplementalGroups: []int64{1234}})
+	if got := u.GetLinux().GetSupplementalGroups(); !slices.Equal(got, []int64{1000, 50000, 1234}) || u.GetLinux().GetUid() != 1000 {
+		t.Errorf("Merge: %v", u)
+	}
+	if !slices.Equal(merge.Process.User.AdditionalGids, []uint32{50000, 1234}) {
+		t.Errorf("Merge changed the spec: %v", merge.Process.User.AdditionalGids)
+	}
+	strict := mk()
+	u = supplementalGroups(strict, &runtimeapi.LinuxContainerSecurityContext{SupplementalGroups: []int64{1234},
+		SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict})
+	if got := u.GetLinux().GetSupplementalGroups(); !slices.Equal(got, []int64{1000, 1234}) {
+		t.Errorf("Strict: %v", u)
+	}
+	if !slices.Equal(strict.Process.User.AdditionalGids, []uint32{1234}) {
+		t.Errorf("Strict spec: %v, want only the CRI's 1234", strict.Process.User.AdditionalGids)
+	}
+}

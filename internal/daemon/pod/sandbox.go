@@ -52,6 +52,9 @@ type Container struct {
 	Labels      map[string]string             `json:"labels,omitempty"`
 	Annotations map[string]string             `json:"annotations,omitempty"`
 	LogPath     string                        `json:"logPath,omitempty"` // absolute
+	// User is the process identity the container was created with, which
+	// ContainerStatus reports.
+	User *runtimeapi.ContainerUser `json:"user,omitempty"`
 	Created     time.Time                     `json:"created"`
 }
 
