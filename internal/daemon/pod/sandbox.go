@@ -54,8 +54,8 @@ type Container struct {
 	LogPath     string                        `json:"logPath,omitempty"` // absolute
 	// User is the process identity the container was created with, which
 	// ContainerStatus reports.
-	User *runtimeapi.ContainerUser `json:"user,omitempty"`
-	Created     time.Time                     `json:"created"`
+	User    *runtimeapi.ContainerUser `json:"user,omitempty"`
+	Created time.Time                 `json:"created"`
 }
 
 // HostNetwork says the pod shares the host's network namespace.
