@@ -131,3 +131,20 @@ func TestCInitFailureNamesTheField(t *testing.T) {
 		assertGone(t, r, id)
 	}
 }
+
+// Every rootfsPropagation runs on the C init; a shared root keeps the
+// container's own mounts off the host (the mount holding the rootfs is
+// made private first, as the Go init does).
+func TestCInitRootPropagation(t *testing.T) {
+	r := newRT(t)
+	for _, prop := range []string{"rprivate", "rslave", "rshared", "runbindable"} {
+		b := testutil.Bundle(t, []string{"true"}, func(s *specs.Spec) { s.Linux.RootfsPropagation = prop })
+		out, trace, code := r.runTraced(nil, "run", "--bundle", b, r.id())
+		if code != 0 || !strings.Contains(trace, "runtime init: C") {
+			t.Errorf("rootfsPropagation %s: exit %d: %s", prop, code, out)
+		}
+		if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), filepath.Join(b, "rootfs")) {
+			t.Errorf("rootfsPropagation %s: the container's mounts reached the host:\n%s", prop, mi)
+		}
+	}
+}
