@@ -48,45 +48,15 @@ func (d *Daemon) ContainersPrune(ctx context.Context, filters map[string][]strin
 
 // pruneSelector turns prune filters into a test of a record.
 func pruneSelector(filters map[string][]string, now time.Time) (func(containerRecord) bool, error) {
-	var before time.Time
-	for key, vals := range filters {
-		switch key {
-		case "label", "label!":
-		case "until":
-			for _, v := range vals {
-				t, err := untilTime(v, now)
-				if err != nil {
-					return nil, err
-				}
-				before = t
-			}
-		default:
-			return nil, fmt.Errorf("invalid filter '%s': %w", key, errdefs.ErrInvalidArgument)
-		}
+	p, err := filter.ParsePrune(filters, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
 	}
 	return func(r containerRecord) bool {
 		var labels map[string]string
 		if r.Config != nil {
 			labels = r.Config.Labels
 		}
-		if len(filters["label"]) > 0 && !filter.Labels(labels, filters["label"]) {
-			return false
-		}
-		for _, l := range filters["label!"] {
-			if filter.Label(labels, l) {
-				return false
-			}
-		}
-		return before.IsZero() || r.Created.Before(before)
+		return p.Match(labels, r.Created)
 	}, nil
-}
-
-// untilTime reads an until filter: a Unix time (as the docker CLI sends
-// it), an RFC 3339 time or a duration before now.
-func untilTime(v string, now time.Time) (time.Time, error) {
-	t, err := filter.Until(v, now)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
-	}
-	return t, nil
 }

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/netip"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -314,21 +313,9 @@ func (c *Controller) networkUsers(id string, running bool) ([]Container, error) 
 // select, as dockerd's: "label" (key or key=value), "label!", and "until"
 // (created before a time or a duration ago).
 func (c *Controller) NetworkPrune(ctx context.Context, filters map[string][]string) (apinet.PruneReport, error) {
-	var until time.Time
-	for k, vals := range filters {
-		switch k {
-		case "label", "label!":
-		case "until":
-			for _, v := range vals {
-				t, err := filter.Until(v, time.Now())
-				if err != nil {
-					return apinet.PruneReport{}, fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
-				}
-				until = t
-			}
-		default:
-			return apinet.PruneReport{}, fmt.Errorf("invalid filter '%s': %w", k, errdefs.ErrInvalidArgument)
-		}
+	sel, err := filter.ParsePrune(filters, time.Now())
+	if err != nil {
+		return apinet.PruneReport{}, fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
 	}
 	recs, err := c.networkRecords()
 	if err != nil {
@@ -336,9 +323,7 @@ func (c *Controller) NetworkPrune(ctx context.Context, filters map[string][]stri
 	}
 	report := apinet.PruneReport{NetworksDeleted: []string{}}
 	for _, n := range recs {
-		if n.predefined() || !networkMatches(n, map[string][]string{"label": filters["label"]}) ||
-			slices.ContainsFunc(filters["label!"], func(l string) bool { return filter.Label(n.Labels, l) }) ||
-			(!until.IsZero() && !n.Created.Before(until)) {
+		if n.predefined() || !sel.Match(n.Labels, n.Created) {
 			continue
 		}
 		if users, err := c.networkUsers(n.ID, false); err != nil || len(users) > 0 {
