@@ -225,31 +225,7 @@ func publishPlan(p Port) []rulePlan {
 		dst = matchDaddr(ip)
 		pre = dst
 	}
-	proto := byte(unix.IPPROTO_TCP)
-	if p.Proto == "udp" {
-		proto = unix.IPPROTO_UDP
-	}
-	dnat := join(
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.HostPort)},
-		&expr.Immediate{Register: 1, Data: p.ContainerIP.AsSlice()},
-		&expr.Immediate{Register: 2, Data: be16(p.ContainerPort)},
-		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
-	)
-	tag := string(p.Handle())
-	// A container reaching its own published port: the reply would go from
-	// itself to itself inside the namespace and never be un-NATed, so the
-	// request is masqueraded to the gateway (Docker's per-port rule).
-	self := join(matchSaddr(netip.PrefixFrom(p.ContainerIP, 32)), matchDaddr(p.ContainerIP),
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.ContainerPort)},
-		&expr.Masq{},
-	)
-	return []rulePlan{{chainPrerouting, tag, join(pre, dnat)}, {chainOutput, tag, join(dst, dnat)}, {chainPostrouting, tag, self}}
+	return portNAT(p, p.ContainerIP, unix.NFPROTO_IPV4, pre, dst)
 }
 
 // publishPlan6 is publishPlan in the ip6 table, to the container's IPv6
@@ -264,24 +240,38 @@ func publishPlan6(p Port) []rulePlan {
 	if p.hostIs6() && !p.HostIP.IsUnspecified() {
 		dst = matchDaddr(p.HostIP)
 	}
+	return portNAT(p, p.ContainerIP6, unix.NFPROTO_IPV6, dst, dst)
+}
+
+// portNAT is a published port's rules once its host side is matched (pre
+// in prerouting, dst in output): DNAT to ctr at the container port in the
+// family's table, and the hairpin masquerade of a container reaching its
+// own published port: the reply would go from itself to itself inside the
+// namespace and never be un-NATed, so the request is masqueraded to the
+// gateway (Docker's per-port rule).
+func portNAT(p Port, ctr netip.Addr, family uint32, pre, dst []expr.Any) []rulePlan {
 	proto := byte(unix.IPPROTO_TCP)
 	if p.Proto == "udp" {
 		proto = unix.IPPROTO_UDP
 	}
-	l4 := join(
+	dnat := join(matchL4Port(proto, p.HostPort),
+		&expr.Immediate{Register: 1, Data: ctr.AsSlice()},
+		&expr.Immediate{Register: 2, Data: be16(p.ContainerPort)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: family, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	)
+	self := join(matchSaddr(netip.PrefixFrom(ctr, ctr.BitLen())), matchDaddr(ctr), matchL4Port(proto, p.ContainerPort), &expr.Masq{})
+	tag := string(p.Handle())
+	return []rulePlan{{chainPrerouting, tag, join(pre, dnat)}, {chainOutput, tag, join(dst, dnat)}, {chainPostrouting, tag, self}}
+}
+
+// matchL4Port matches the transport protocol and destination port.
+func matchL4Port(proto byte, port uint16) []expr.Any {
+	return []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
-	dnat := join(l4,
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.HostPort)},
-		&expr.Immediate{Register: 1, Data: p.ContainerIP6.AsSlice()},
-		&expr.Immediate{Register: 2, Data: be16(p.ContainerPort)},
-		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV6, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
-	)
-	self := join(matchSaddr(netip.PrefixFrom(p.ContainerIP6, 128)), matchDaddr(p.ContainerIP6), l4,
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p.ContainerPort)}, &expr.Masq{})
-	tag := string(p.Handle())
-	return []rulePlan{{chainPrerouting, tag, join(dst, dnat)}, {chainOutput, tag, join(dst, dnat)}, {chainPostrouting, tag, self}}
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(port)},
+	}
 }
 
 func join(parts ...any) []expr.Any {
