@@ -65,34 +65,34 @@ type netRecord struct {
 	Created    time.Time         `json:"created"`
 }
 
-func (n netRecord) gateway() netip.Addr {
-	if n.Gateway.IsValid() {
-		return n.Gateway
+func (n netRecord) gateway() netip.Addr { return gatewayOr(n.Gateway, n.Subnet) }
+
+func (n netRecord) gateway6() netip.Addr { return gatewayOr(n.Gateway6, n.Subnet6) }
+
+// gatewayOr is the gateway the user chose, or else the subnet's first
+// address.
+func gatewayOr(chosen netip.Addr, subnet netip.Prefix) netip.Addr {
+	if chosen.IsValid() {
+		return chosen
 	}
-	return kernel.Gateway(n.Subnet)
+	return kernel.Gateway(subnet)
 }
 
 // pool is n's addressing as its IPAM hands addresses out.
 func (n netRecord) pool() kernel.Pool {
-	p := kernel.Pool{Subnet: n.Subnet, Gateway: n.gateway(), Range: n.IPRange}
-	for _, a := range n.AuxAddresses {
-		p.Reserved = append(p.Reserved, a)
-	}
-	slices.SortFunc(p.Reserved, func(a, b netip.Addr) int { return a.Compare(b) })
-	return p
-}
-
-func (n netRecord) gateway6() netip.Addr {
-	if n.Gateway6.IsValid() {
-		return n.Gateway6
-	}
-	return kernel.Gateway(n.Subnet6)
+	return addrPool(n.Subnet, n.gateway(), n.IPRange, n.AuxAddresses)
 }
 
 // pool6 is n's IPv6 addressing as its IPAM hands addresses out.
 func (n netRecord) pool6() kernel.Pool {
-	p := kernel.Pool{Subnet: n.Subnet6, Gateway: n.gateway6(), Range: n.IPRange6}
-	for _, a := range n.AuxAddresses6 {
+	return addrPool(n.Subnet6, n.gateway6(), n.IPRange6, n.AuxAddresses6)
+}
+
+// addrPool is one family's IPAM pool: the aux addresses are reserved,
+// sorted (a map's order is random).
+func addrPool(subnet netip.Prefix, gw netip.Addr, rng netip.Prefix, aux map[string]netip.Addr) kernel.Pool {
+	p := kernel.Pool{Subnet: subnet, Gateway: gw, Range: rng}
+	for _, a := range aux {
 		p.Reserved = append(p.Reserved, a)
 	}
 	slices.SortFunc(p.Reserved, func(a, b netip.Addr) int { return a.Compare(b) })
