@@ -1,14 +1,12 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pier-engine/pier/internal/monitor"
 	"github.com/pier-engine/pier/internal/ociruntime"
 	"github.com/pier-engine/pier/internal/testutil"
 )
@@ -36,24 +34,7 @@ func TestLibRuntimeConforms(t *testing.T) {
 	rt.CLI = cli // the verbs that stay on the command line go through the wrapper
 
 	bundle := testutil.Bundle(t, []string{"sleep", "1000"}, nil)
-	id := fmt.Sprintf("lib%d", os.Getpid())
-	ctx := context.Background()
-	pidFile := filepath.Join(dir, "init.pid")
-	if err := cli.Create(ctx, id, ociruntime.CreateOpts{Bundle: bundle, PidFile: pidFile}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cli.Delete(context.Background(), id, true); err != nil {
-			t.Errorf("delete: %v", err)
-		}
-	})
-	if err := cli.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	pid, err := monitor.ReadPid(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, pid := startSeamContainer(t, cli, "lib", bundle, dir)
 	testRuntimeSeam(t, seamCase{rt: rt, id: id, pid: pid, proc: bundleProcess(t, bundle), dir: dir})
 
 	b, err := os.ReadFile(calls)
