@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -267,16 +268,31 @@ func tableExists(t *testing.T) bool {
 	return err == nil
 }
 
-func checkEndpoint(t *testing.T, ns netns.NsHandle, ep *Endpoint, br *Bridge) {
+// linkIn opens a netlink handle in ns, closed when the test ends, and
+// finds the link name there.
+func linkIn(t *testing.T, ns netns.NsHandle, name string) (*netlink.Handle, netlink.Link) {
+	t.Helper()
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
-	link, err := h.LinkByName("eth0")
+	t.Cleanup(h.Close)
+	link, err := h.LinkByName(name)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s in the test's netns: %v", name, err)
 	}
+	return h, link
+}
+
+// defaultRouteVia reports whether routes hold a default route through gw.
+func defaultRouteVia(routes []netlink.Route, gw netip.Addr) bool {
+	return slices.ContainsFunc(routes, func(r netlink.Route) bool {
+		return (r.Dst == nil || r.Dst.IP.IsUnspecified()) && r.Gw.Equal(gw.AsSlice())
+	})
+}
+
+func checkEndpoint(t *testing.T, ns netns.NsHandle, ep *Endpoint, br *Bridge) {
+	h, link := linkIn(t, ns, "eth0")
 	a := link.Attrs()
 	if a.HardwareAddr.String() != MACFor(ep.IP).String() || a.MTU != br.MTU || a.Flags&net.FlagUp == 0 {
 		t.Errorf("eth0: mac %s mtu %d flags %s; want %s, %d, up", a.HardwareAddr, a.MTU, a.Flags, MACFor(ep.IP), br.MTU)
@@ -286,11 +302,7 @@ func checkEndpoint(t *testing.T, ns netns.NsHandle, ep *Endpoint, br *Bridge) {
 		t.Errorf("eth0 addresses %v, %v; want %s/%d", addrs, err, ep.IP, br.Subnet.Bits())
 	}
 	routes, err := h.RouteList(link, netlink.FAMILY_V4)
-	found := false
-	for _, r := range routes {
-		found = found || (r.Dst == nil || r.Dst.IP.IsUnspecified()) && r.Gw.Equal(br.Gateway.AsSlice())
-	}
-	if err != nil || !found {
+	if err != nil || !defaultRouteVia(routes, br.Gateway) {
 		t.Errorf("no default route via %s: %v, %v", br.Gateway, routes, err)
 	}
 	if lo, err := h.LinkByName("lo"); err != nil || lo.Attrs().Flags&net.FlagUp == 0 {

@@ -100,15 +100,10 @@ func TestNetworkContainerToHostLoopback(t *testing.T) {
 	target := loopbackServer(t)
 	wantSeen(t, -1, target, "127.0.0.1") // the service works for the host
 
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	lo, _ := h.LinkByName("lo")
+	h, lo := linkIn(t, ns, "lo")
 	eth0, err := h.LinkByName("eth0")
-	if err != nil || lo == nil {
-		t.Fatalf("container links: %v", err)
+	if err != nil {
+		t.Fatalf("container's eth0: %v", err)
 	}
 	// Its loopback address goes, and with it the local routes for
 	// 127.0.0.0/8 that would keep the traffic inside.

@@ -154,23 +154,13 @@ func TestIPv6Bridge(t *testing.T) {
 	attach(path3, brB, brB.Gateway.Next(), ip63)
 
 	t.Run("addresses and route", func(t *testing.T) {
-		h, err := netlink.NewHandleAt(ns1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
-		link, err := h.LinkByName("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		h, link := linkIn(t, ns1, "eth0")
 		addrs, _ := h.AddrList(link, netlink.FAMILY_V6)
 		if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IP.Equal(ip61.AsSlice()) }) {
 			t.Errorf("eth0 lacks %s: %v", ip61, addrs)
 		}
 		routes, _ := h.RouteList(link, netlink.FAMILY_V6)
-		if !slices.ContainsFunc(routes, func(r netlink.Route) bool {
-			return (r.Dst == nil || r.Dst.IP.IsUnspecified()) && r.Gw.Equal(gwA.AsSlice())
-		}) {
+		if !defaultRouteVia(routes, gwA) {
 			t.Errorf("no default route via %s: %v", gwA, routes)
 		}
 	})
