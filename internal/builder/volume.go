@@ -46,6 +46,7 @@ func (bd *build) checkVolumes(st *stage) error {
 		return err
 	}
 	bd.cleanup = append(bd.cleanup, id)
+	defer bd.release(id) // a look only: the mount goes once the check is done
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("VOLUME: %w", err)
