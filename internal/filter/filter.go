@@ -2,7 +2,8 @@
 // networks, volumes, events, prune) means the same way: a key's values are
 // alternatives, any of which may match; a key given no values constrains
 // nothing; a label filter is "key" or "key=value". The keys themselves, and
-// how one value matches one object, stay with each list.
+// how one value matches one object, stay with each list, but for the prune
+// endpoints', which all read the same keys the same way (Prune).
 //
 // It is a leaf: it imports nothing of pier's.
 package filter
