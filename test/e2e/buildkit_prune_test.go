@@ -1,14 +1,14 @@
 package e2e_test
 
 import (
-	"fmt"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
-	"regexp"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,7 +24,9 @@ import (
 func TestBuildKitPruneWithoutBuildx(t *testing.T) {
 	r := newBuildRig(t)
 	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo pruned > /p\n"})
-	build := func() string { return r.mustBuildx("buildx", "build", "--progress=plain", "-t", "bkprune", "--load", ctx) }
+	build := func() string {
+		return r.mustBuildx("buildx", "build", "--progress=plain", "-t", "bkprune", "--load", ctx)
+	}
 	if n := ranSteps(build()); n != 1 {
 		t.Fatalf("first build ran %d RUN steps, want 1", n)
 	}
