@@ -1,12 +1,19 @@
 package e2e_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/userdata"
+
+	"github.com/pier-engine/pier/internal/network"
 )
 
 // netProbe is a Dockerfile whose RUN steps record what they can reach:
@@ -102,6 +109,58 @@ func TestBuildKitNetwork(t *testing.T) {
 	if ents, _ := filepath.Glob(filepath.Join(r.d.root, "buildkit", "net", "*.ns")); len(ents) > 0 {
 		t.Errorf("build network namespaces left: %v", ents)
 	}
+
+	// The bridge stays up a while after the last step; pierd's stop
+	// takes it and its rules away.
+	sum := sha256.Sum256([]byte(filepath.Join(r.d.root, "buildkit")))
+	bridge := "pierbk-" + hex.EncodeToString(sum[:3])
+	if _, err := os.Stat("/sys/class/net/" + bridge); err != nil {
+		t.Fatalf("build bridge %s: %v", bridge, err)
+	}
+	if n := pierRulesNaming(t, bridge); n == 0 {
+		t.Errorf("no rule of pier's table names %s while it is up", bridge)
+	}
+	r.d.stop(t)
+	if _, err := os.Stat("/sys/class/net/" + bridge); err == nil {
+		t.Errorf("build bridge %s left after pierd stopped", bridge)
+	}
+	if n := pierRulesNaming(t, bridge); n != 0 {
+		t.Errorf("%d rules of pier's table still name %s after pierd stopped", n, bridge)
+	}
+}
+
+// pierRulesNaming counts the rules of pier's nftables table (ip) whose
+// tag names bridge.
+func pierRulesNaming(t *testing.T, bridge string) int {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := c.ListTableOfFamily(network.TableName, nftables.TableFamilyIPv4)
+	if err != nil {
+		return 0 // no table: no rule
+	}
+	chains, err := c.ListChainsOfTableFamily(tb.Family)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ch := range chains {
+		if ch.Table.Name != tb.Name {
+			continue
+		}
+		rules, err := c.GetRules(tb, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rl := range rules {
+			if tag, _ := userdata.GetString(rl.UserData, userdata.TypeComment); strings.Contains(tag, bridge) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // interfaces lists the interface names of a /proc/net/dev.
