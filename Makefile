@@ -22,13 +22,18 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 MOD     := github.com/pier-engine/pier/internal
 STAMP   := -X $(MOD)/version.Version=$(VERSION) -X $(MOD)/version.GitCommit=$(COMMIT)
+# grpcnotrace drops grpc's golang.org/x/net/trace (the /debug/requests
+# pages, which pier does not serve) and with it html/template, whose
+# reflection keeps every exported method alive: pierd's binary shrinks
+# 33 -> 27 MB and its idle RSS ~3.5 MB (cmd/pierd/deps_test.go).
+DAEMON_TAGS := grpcnotrace
 
 build:
 	$(GO) build -trimpath -tags netgo,osusergo -ldflags '$(RUNTIME_LDFLAGS) $(STAMP)' -o $(BIN)/pier-runtime ./cmd/pier-runtime
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-init ./cmd/pier-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-monitor ./cmd/pier-monitor
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pierd ./cmd/pierd
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pier-buildkitd ./cmd/pier-buildkitd
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(DAEMON_TAGS)' -ldflags '$(STAMP)' -o $(BIN)/pierd ./cmd/pierd
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(DAEMON_TAGS)' -ldflags '$(STAMP)' -o $(BIN)/pier-buildkitd ./cmd/pier-buildkitd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pier ./cmd/pier
 
 # Installs, with apt-get, what building and testing need on a fresh machine.
