@@ -330,3 +330,39 @@ func TestCacheFromRestoresSteps(t *testing.T) {
 		t.Errorf("restored history entries %v, want [1 2]", e.restored)
 	}
 }
+
+// stepEngine is the fake engine that keeps each step's container config.
+type stepEngine struct {
+	*fakeEngine
+	steps map[string]v1.Config // image id -> its container_config
+}
+
+func (e *stepEngine) CommitStep(ctx context.Context, parent, ctr string, cfg *v1.ConfigFile, step v1.Config) (string, error) {
+	id, err := e.fakeEngine.Commit(ctx, parent, ctr, cfg)
+	if err == nil {
+		e.mu.Lock()
+		e.steps[id] = step
+		e.mu.Unlock()
+	}
+	return id, err
+}
+
+// Each step's image records the step's config as dockerd's container
+// config: its Cmd is the step (tabs kept), with the stage's SHELL.
+func TestStepContainerConfig(t *testing.T) {
+	fe := newFakeEngine(t)
+	e := &stepEngine{fakeEngine: fe, steps: map[string]v1.Config{}}
+	b, err := New(e, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runBuild(t, b, fe, map[string]string{"Dockerfile": "FROM busybox\nRUN echo\tone\t\ttwo\n"}, Options{})
+	if got := e.steps[r.id].Cmd; r.err != nil || !slices.Equal(got, []string{"/bin/sh", "-c", "echo\tone\t\ttwo"}) {
+		t.Errorf("RUN's container config Cmd %q (err %v)", got, r.err)
+	}
+	r = runBuild(t, b, fe, map[string]string{"Dockerfile": "FROM busybox\nSHELL [\"foo\", \"-bar\"]\n"}, Options{})
+	step := e.steps[r.id]
+	if r.err != nil || !slices.Equal(step.Cmd, []string{"foo", "-bar", "#(nop) ", "SHELL [foo -bar]"}) || !slices.Equal(step.Shell, []string{"foo", "-bar"}) {
+		t.Errorf("SHELL's container config Cmd %q Shell %q (err %v)", step.Cmd, step.Shell, r.err)
+	}
+}

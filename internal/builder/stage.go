@@ -326,7 +326,7 @@ func (bd *build) commit(st *stage, probe v1.Config, container string) error {
 		}),
 		Config: run,
 	}
-	id, err := bd.engine.Commit(bd.ctx, st.image, container, cfg)
+	id, err := bd.commitStep(st.image, container, cfg, probe)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -320,6 +321,25 @@ func (e *BuildEngine) Commit(ctx context.Context, parent, ctr string, cfg *v1.Co
 		return "", err
 	}
 	// dockerd (since 25) announces each step image it commits.
+	e.d.emitImage("create", img.ID, img.ID)
+	return img.ID, nil
+}
+
+// CommitStep is Commit also writing step, the step's own config, as the
+// image config's container_config, as dockerd's classic builder does.
+func (e *BuildEngine) CommitStep(ctx context.Context, parent, ctr string, cfg *v1.ConfigFile, step v1.Config) (string, error) {
+	b, err := json.Marshal(step)
+	if err != nil {
+		return "", fmt.Errorf("commit: step config: %w", err)
+	}
+	var cc container.Config // the same JSON keys
+	if err := json.Unmarshal(b, &cc); err != nil {
+		return "", fmt.Errorf("commit: step config: %w", err)
+	}
+	img, err := e.d.commitImageOf(ctx, parent, ctr, cfg, &cc)
+	if err != nil {
+		return "", err
+	}
 	e.d.emitImage("create", img.ID, img.ID)
 	return img.ID, nil
 }

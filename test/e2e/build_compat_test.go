@@ -87,7 +87,7 @@ func xzTar(t *testing.T) string {
 }
 
 // TestBuildCompatDetails: ADD of a .tar.xz is extracted; STOPSIGNAL shows
-// in a container's config; COPY --from=0 in stage 0 gets dockerd's text;
+// in a container's config; the image keeps the step's container config; COPY --from=0 in stage 0 gets dockerd's text;
 // a build emits an image tag event naming image:latest; --cgroup-parent
 // puts RUN under it (inside pier's parent).
 func TestBuildCompatDetails(t *testing.T) {
@@ -99,6 +99,11 @@ RUN grep Hi /test/foo
 STOPSIGNAL SIGKILL
 `})
 	r.mustBuild(dir, "details")
+	// Before API 1.45 inspect shows the last step's config, as dockerd's.
+	cc := r.mustDocker([]string{"DOCKER_API_VERSION=1.41"}, "inspect", "-f", "{{json .ContainerConfig.Cmd}}", "details")
+	if want := `["/bin/sh","-c","#(nop) ","STOPSIGNAL SIGKILL"]`; strings.TrimSpace(cc) != want {
+		t.Errorf("ContainerConfig.Cmd at API 1.41 = %s, want %s", cc, want)
+	}
 	r.mustDocker(nil, "create", "--name", "details-ctr", "details", "top")
 	if got := strings.TrimSpace(r.mustDocker(nil, "inspect", "-f", "{{.Config.StopSignal}}", "details-ctr")); got != "SIGKILL" {
 		t.Errorf("container's Config.StopSignal = %q, want the image's SIGKILL", got)
