@@ -113,7 +113,7 @@ $PIER rm -f ex >/dev/null; $DOCKER rm -f ex >/dev/null; $PODMAN rm -f -t 0 ex >/
 
 echo "bench/engine: daemon idle RSS" >&2
 sleep 2
-D_PIER=$(rss_kb "$PP")
+D_PIER=$(rss_kb "$PP") D_PIER_SPLIT_AFTER=$(rss_split "$PP")
 # BuildKit's process, were one running, is pierd's memory too.
 for p in $(procs_matching "$W/pier/buildkit"); do
 	[ "$(basename "$(readlink "/proc/$p/exe" 2>/dev/null)")" = pier-buildkitd ] && D_PIER=$((D_PIER + $(rss_kb "$p")))
