@@ -261,7 +261,7 @@ static int stage_env(struct cinit *c, struct pier_op *op)
 	c->envp = op->s;
 	if (!op->arg[1])
 		return 0;
-	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO there must not hang us */
 	if (fd >= 0) {
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);

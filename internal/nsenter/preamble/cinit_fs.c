@@ -221,13 +221,20 @@ static int mkfile_depth(int rootfd, const char *path, mode_t mode, int depth)
 			return -1;
 		close(p);
 	}
-	fd = in_root(rootfd, path, O_CREAT | O_WRONLY, mode);
-	if (fd < 0 && errno == ENOENT)
-		return mkfile_link(rootfd, path, mode, depth);
-	if (fd < 0)
+	/* O_EXCL: never open what is there (a FIFO planted in a shared volume
+	 * would block an O_WRONLY open); a name that exists now is either a
+	 * dangling symlink or a racing creator's file. */
+	fd = in_root(rootfd, path, O_CREAT | O_EXCL | O_WRONLY, mode);
+	if (fd >= 0) {
+		close(fd);
+		return in_root(rootfd, path, O_PATH, 0);
+	}
+	if (errno != EEXIST)
 		return -1;
-	close(fd);
-	return in_root(rootfd, path, O_PATH, 0);
+	fd = in_root(rootfd, path, O_PATH, 0);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	return mkfile_link(rootfd, path, mode, depth);
 }
 
 int pier_mkfile_in_root(const char *root, const char *path, mode_t mode, int *fd, struct pier_err *e)
