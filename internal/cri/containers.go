@@ -4,8 +4,6 @@ import (
 	"context"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
@@ -44,7 +42,12 @@ func checkCreate(req *runtimeapi.CreateContainerRequest) error {
 			return invalid("config.mounts.container_path", "required")
 		}
 		if m.GetImage() != nil {
-			return errdefs.Newf(errdefs.ErrNotImplemented, "config.mounts.image: image volumes are not supported yet")
+			if err := required("config.mounts.image.image", m.GetImage().GetImage()); err != nil {
+				return err
+			}
+			if !m.GetReadonly() {
+				return invalid("config.mounts.readonly", "an image volume (%s on %s) must be read-only", m.GetImage().GetImage(), m.GetContainerPath())
+			}
 		}
 	}
 	return nil

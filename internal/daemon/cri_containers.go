@@ -23,7 +23,7 @@ import (
 // CreateContainer makes the engine's container from the CRI config, with
 // the pod's namespaces, cgroup parent, DNS and log file, and the CRI's
 // record of it.
-func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig) (string, error) {
+func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, _ *runtimeapi.PodSandboxConfig) (_ string, err error) {
 	s, err := c.sandbox(podID)
 	if err != nil {
 		return "", err
@@ -35,6 +35,15 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 	if err != nil {
 		return "", fmt.Errorf("config.image.image %s: %w", cfg.GetImage().GetImage(), err)
 	}
+	cfg, vols, err := c.imageVolumes(cfg)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			_ = c.removeImageVolumes(vols)
+		}
+	}()
 	req, err := c.dockerRequest(s, cfg, img.ID)
 	if err != nil {
 		return "", err
@@ -53,6 +62,7 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 		ID: id, PodID: s.ID, Metadata: m, Image: cfg.GetImage().GetImage(), ImageID: img.ID,
 		Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
 		LogPath: pod.LogPath(s.Config.GetLogDirectory(), cfg.GetLogPath()), Created: time.Now().UTC(),
+		ImageVolumes: vols,
 	}
 	user, err := c.joinPod(id, s, cfg)
 	if err == nil {
@@ -218,7 +228,7 @@ func (c *CRI) RemoveContainer(ctx context.Context, id string) error {
 		return err
 	}
 	c.rates.forget(rec.ID)
-	return nil
+	return c.removeImageVolumes(rec.ImageVolumes)
 }
 
 // podContainers lists the CRI records of a pod's containers.
@@ -307,6 +317,11 @@ func (c *CRI) ContainerStatus(ctx context.Context, id string) (*runtimeapi.Conta
 			m := &runtimeapi.Mount{HostPath: parts[0], ContainerPath: parts[1]}
 			if len(parts) > 2 {
 				m.Readonly, m.Propagation = bindOptions(parts[2])
+			}
+			for _, v := range rec.ImageVolumes {
+				if v.ContainerPath == m.ContainerPath {
+					m.HostPath, m.Image = "", &runtimeapi.ImageSpec{Image: v.Image, ImageRef: v.ImageRef}
+				}
 			}
 			st.Mounts = append(st.Mounts, m)
 		}

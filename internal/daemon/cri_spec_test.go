@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"testing"
 
@@ -62,5 +63,38 @@ func TestSupplementalGroupsPolicy(t *testing.T) {
 	}
 	if !slices.Equal(strict.Process.User.AdditionalGids, []uint32{1234}) {
 		t.Errorf("Strict spec: %v, want only the CRI's 1234", strict.Process.User.AdditionalGids)
+	}
+}
+
+// Image volumes are checked before anything is mounted: read-only, a sub
+// path inside the image, an image that is there.
+func TestImageVolumeBadInput(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	c, err := d.NewCRI(CRIConfig{CNIConfDir: t.TempDir(), CNIBinDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &runtimeapi.ImageSpec{Image: "no-such-image:1"}
+	for name, m := range map[string]*runtimeapi.Mount{
+		"rw":        {ContainerPath: "/iv", Image: img},
+		"abs sub":   {ContainerPath: "/iv", Image: img, Readonly: true, ImageSubPath: "/etc"},
+		"up sub":    {ContainerPath: "/iv", Image: img, Readonly: true, ImageSubPath: "../x"},
+		"not there": {ContainerPath: "/iv", Image: img, Readonly: true},
+	} {
+		cfg := &runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{m}}
+		_, vols, err := c.imageVolumes(cfg)
+		if err == nil || len(vols) != 0 {
+			t.Errorf("%s: %v, %v; want an error and nothing mounted", name, vols, err)
+		}
+		if name != "not there" && !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("%s: %v, want InvalidArgument", name, err)
+		}
+	}
+	if ents, _ := os.ReadDir(d.criDir("imagevols")); len(ents) != 0 {
+		t.Errorf("image volume directories left: %v", ents)
+	}
+	plain := &runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{{ContainerPath: "/m", HostPath: "/h"}}}
+	if out, vols, err := c.imageVolumes(plain); out != plain || vols != nil || err != nil {
+		t.Errorf("no image volume: %v %v %v, want the config as it was", out, vols, err)
 	}
 }

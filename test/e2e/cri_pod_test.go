@@ -180,7 +180,8 @@ func (u *protoU64) UnmarshalJSON(b []byte) error {
 
 // TestCRIMountPropagationBidirectional: a privileged container's mount
 // under a Bidirectional host path appears on the host, and the host's
-// under it appears in the container. The host path is an rshared bind of
+// under it appears in the container. The container also has an image
+// volume. The host path is an rshared bind of
 // the test's own temp dir.
 func TestCRIMountPropagationBidirectional(t *testing.T) {
 	requiresCRI(t)
@@ -206,7 +207,8 @@ func TestCRIMountPropagationBidirectional(t *testing.T) {
 	podID := e.cri(t, "runp", pod)
 	ctr := e.write(t, "prop-ctr.json", fmt.Sprintf(`{"metadata":{"name":"mounter"},"image":{"image":"busybox:latest"},
 "command":["sh","-c","mount -t tmpfs ctrtmpfs /mnt/prop/fromctr && exec sleep 1000"],"log_path":"mounter.log",
-"mounts":[{"container_path":"/mnt/prop","host_path":%q,"propagation":2}],
+"mounts":[{"container_path":"/mnt/prop","host_path":%q,"propagation":2},
+{"container_path":"/iv","image":{"image":"busybox:latest"},"readonly":true,"image_sub_path":"bin"}],
 "linux":{"security_context":{"privileged":true}}}`, src))
 	id := e.cri(t, "create", podID, ctr, pod)
 	e.cri(t, "start", id)
@@ -224,6 +226,11 @@ func TestCRIMountPropagationBidirectional(t *testing.T) {
 	mount("-t", "tmpfs", "hosttmpfs", filepath.Join(src, "fromhost"))
 	if out := e.cri(t, "exec", id, "sh", "-c", "grep -c ' /mnt/prop/fromhost ' /proc/self/mountinfo || true"); out != "1" {
 		t.Errorf("the host's mount under the bind seen %s times in the container, want 1", out)
+	}
+	// an image volume: the image's /bin, read-only; removed with the pod
+	// (checkGone finds no mount left under pier's root)
+	if out := e.cri(t, "exec", id, "sh", "-c", "ls /iv/sh && ! touch /iv/x 2>/dev/null && echo ro"); out != "/iv/sh\nro" {
+		t.Errorf("image volume /iv: %q, want the image's bin/sh, read-only", out)
 	}
 	// the container's own mounts stay in: only the bind's peers are shared
 	mi, _ := os.ReadFile("/proc/self/mountinfo")

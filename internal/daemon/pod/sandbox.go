@@ -56,6 +56,19 @@ type Container struct {
 	// ContainerStatus reports.
 	User    *runtimeapi.ContainerUser `json:"user,omitempty"`
 	Created time.Time                 `json:"created"`
+	// ImageVolumes are the container's image volumes, mounted read-only
+	// on the host until the container is removed.
+	ImageVolumes []ImageVolume `json:"imageVolumes,omitempty"`
+}
+
+// ImageVolume is one image mounted read-only for a container (CRI
+// Mount.image): its directory on the host and what the kubelet asked for.
+type ImageVolume struct {
+	Dir           string `json:"dir"`
+	Mounted       bool   `json:"mounted"`
+	ContainerPath string `json:"containerPath"`
+	Image         string `json:"image"`    // as the kubelet named it
+	ImageRef      string `json:"imageRef"` // the image's id
 }
 
 // HostNetwork says the pod shares the host's network namespace.
