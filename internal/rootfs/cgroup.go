@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"sort"
@@ -162,12 +163,21 @@ func applyCgroup(o Options, s Step) error {
 		}
 		return err
 	}
+	// With mount_setattr the tree gets its flags in one recursive call at
+	// the end, instead of a remount per hierarchy (the C init does the same).
+	attrs := CgroupTreeAttrs(s.Flags)
+	if !HasMountSetattr() {
+		attrs = 0
+	}
 	for _, st := range steps {
+		if attrs != 0 && st.IsBind() {
+			st.Flags = unix.MS_BIND | unix.MS_REC
+		}
 		if err := applyPrepare(o, st); err != nil {
 			return err
 		}
 	}
-	if s.Flags&unix.MS_RDONLY == 0 {
+	if s.Flags&unix.MS_RDONLY == 0 && attrs == 0 {
 		return nil
 	}
 	f, err := sys.OpenInRoot(o.Rootfs, s.Destination, unix.O_PATH)
@@ -175,6 +185,26 @@ func applyCgroup(o Options, s Step) error {
 		return err
 	}
 	defer f.Close()
+	if attrs != 0 {
+		err := unix.MountSetattr(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: attrs})
+		if err != nil {
+			return fmt.Errorf("mount_setattr %s: %w", s.Destination, err)
+		}
+		return nil
+	}
 	flags := unix.MS_REMOUNT | unix.MS_BIND | (s.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT))
 	return mountAs("", fdPath(f), s.Destination, "", flags, "")
+}
+
+// CgroupTreeAttrs maps a cgroup mount's flags to the mount attributes its
+// whole tree gets at once.
+func CgroupTreeAttrs(flags uintptr) uint64 {
+	var attrs uint64
+	for ms, attr := range map[uintptr]uint64{unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
+		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC} {
+		if flags&ms != 0 {
+			attrs |= attr
+		}
+	}
+	return attrs
 }

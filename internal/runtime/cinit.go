@@ -342,14 +342,7 @@ func planCgroupTree(p *nsenter.Plan, o rootfs.Options, s rootfs.Step, mountinfo,
 		planMount(p, o.Rootfs, steps[0], 2)
 		return nil
 	}
-	attrs := map[uintptr]uint64{unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
-		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC}
-	var set uint64
-	for ms, attr := range attrs {
-		if s.Flags&ms != 0 {
-			set |= attr
-		}
-	}
+	set := rootfs.CgroupTreeAttrs(s.Flags)
 	for _, st := range steps {
 		if st.Kind == rootfs.KindMount && st.IsBind() {
 			st.Flags = unix.MS_BIND | unix.MS_REC // the flags come with the setattr below
