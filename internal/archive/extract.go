@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,7 +57,9 @@ func Extract(ctx context.Context, r io.Reader, dst string, opts Options) error {
 		return fmt.Errorf("open %s: %w", dst, err)
 	}
 	defer unix.Close(root)
-	x := &extractor{root: root, opts: opts, buf: make([]byte, 1<<20)}
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	x := &extractor{root: root, opts: opts, buf: *buf}
 	if opts.Whiteouts == WhiteoutApply {
 		x.written = map[string]bool{}
 	}
@@ -78,6 +81,14 @@ func Extract(ctx context.Context, r io.Reader, dst string, opts Options) error {
 	}
 	return x.finishDirs()
 }
+
+// copyBufs hold the buffers files are copied through, kept between
+// extractions: a small tar would spend more time getting a fresh
+// megabyte than writing its files.
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 1<<20)
+	return &b
+}}
 
 type extractor struct {
 	root    int

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -35,6 +36,19 @@ type buildContext struct {
 // chunk is how much of the context the extraction hands to the hashing
 // at a time.
 const chunk = 1 << 20
+
+// pipeBufs are the buffers of one context's hand-over, kept between
+// builds: a rebuild of a small context would spend more time getting
+// three fresh megabytes than reading its files.
+type pipeBufs struct {
+	r    *bufio.Reader
+	w    *bufio.Writer
+	copy []byte
+}
+
+var chunkBufs = sync.Pool{New: func() any {
+	return &pipeBufs{r: bufio.NewReaderSize(nil, chunk), w: bufio.NewWriterSize(nil, chunk), copy: make([]byte, chunk)}
+}}
 
 type fileSum struct {
 	size int64
@@ -70,8 +84,16 @@ func extractContext(ctx context.Context, r io.Reader, tmp string) (*buildContext
 	// socket kept the two sides in lockstep.
 	pr, pw := io.Pipe()
 	sums := make(chan map[string]fileSum, 1)
-	go func() { sums <- hashTar(bufio.NewReaderSize(pr, chunk)) }()
-	bw := bufio.NewWriterSize(pw, chunk)
+	bufs := chunkBufs.Get().(*pipeBufs)
+	defer func() {
+		bufs.r.Reset(nil)
+		bufs.w.Reset(nil)
+		chunkBufs.Put(bufs)
+	}()
+	bufs.r.Reset(pr)
+	bufs.w.Reset(pw)
+	go func() { sums <- hashTar(bufs.r, bufs.copy) }()
+	bw := bufs.w
 	tee := io.TeeReader(dr, bw)
 	err = archive.Extract(ctx, tee, dir, archive.Options{Whiteouts: archive.WhiteoutApply})
 	if err == nil {
@@ -95,7 +117,7 @@ func extractContext(ctx context.Context, r io.Reader, tmp string) (*buildContext
 
 // hashTar digests each regular file of the tar r; it reads r to its end
 // whatever happens, so the extraction feeding it never blocks.
-func hashTar(r io.Reader) map[string]fileSum {
+func hashTar(r io.Reader, buf []byte) map[string]fileSum {
 	defer io.Copy(io.Discard, r)
 	sums := map[string]fileSum{}
 	// A name under a symlink of the tar is not where its file lands: it
@@ -110,7 +132,6 @@ func hashTar(r io.Reader) map[string]fileSum {
 		return false
 	}
 	tr := tar.NewReader(r)
-	buf := make([]byte, chunk)
 	for {
 		hdr, err := tr.Next()
 		if err != nil {

@@ -44,3 +44,24 @@ func (s smallReads) Read(p []byte) (int, error) {
 	}
 	return s.r.Read(p)
 }
+
+// BenchmarkExtractContextSmall receives a context of two tiny files, a
+// rebuild's usual case: buffers must not cost more than the files.
+func BenchmarkExtractContextSmall(b *testing.B) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, n := range []string{"Dockerfile", "file"} {
+		_ = tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: 5})
+		_, _ = tw.Write([]byte("FROM "))
+	}
+	_ = tw.Close()
+	tmp := b.TempDir()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := extractContext(context.Background(), bytes.NewReader(buf.Bytes()), tmp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.close()
+	}
+}

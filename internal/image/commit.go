@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -90,7 +91,11 @@ func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, di
 			h := sha256.New()
 			// Whole chunks of the writer's buffer per read: the two sides
 			// hand over a megabyte at a time, not a tar block.
-			tr := io.TeeReader(bufio.NewReaderSize(pr, layerChunk), h)
+			br := layerBufs.Get().(*bufio.Reader)
+			defer layerBufs.Put(br)
+			br.Reset(pr)
+			defer br.Reset(nil)
+			tr := io.TeeReader(br, h)
 			err := archive.Extract(ctx, tr, dir, archive.Options{Unprivileged: s.cfg.Unprivileged})
 			if err == nil {
 				// Tar padding and trailing blocks belong to the digest too.
@@ -107,7 +112,9 @@ func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, di
 		pr.CloseWithError(res.err) // a failed unpack stops the writer
 		unpacked <- res
 	}()
-	_, err = io.CopyBuffer(io.MultiWriter(zw, pw), r, make([]byte, layerChunk))
+	buf := copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(io.MultiWriter(zw, pw), r, *buf)
+	copyBufs.Put(buf)
 	if err == nil {
 		err = zw.Close()
 	}
@@ -138,3 +145,13 @@ func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, di
 
 // layerChunk is how much of a committed layer is handed on at a time.
 const layerChunk = 1 << 20
+
+// The buffers of committed layers, kept between commits: a small layer
+// would spend more time getting fresh megabytes than being written.
+var (
+	layerBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, layerChunk) }}
+	copyBufs  = sync.Pool{New: func() any {
+		b := make([]byte, layerChunk)
+		return &b
+	}}
+)
