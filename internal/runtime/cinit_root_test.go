@@ -34,7 +34,8 @@ func (r *rt) runTraced(env []string, args ...string) (out, trace string, code in
 // with groups, rlimits, a cwd and a missing HOME.
 func cinitBundle(t *testing.T, script string) string {
 	return testutil.Bundle(t, sh(script), func(s *specs.Spec) {
-		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}}
+		umask := uint32(0o027)
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}, Umask: &umask}
 		s.Process.Cwd = "/tmp"
 		s.Process.Env = []string{"PATH=/bin:/usr/bin"}
 		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1000, Soft: 900}}
@@ -46,7 +47,7 @@ func cinitBundle(t *testing.T, script string) string {
 	})
 }
 
-const cinitScript = `id; echo "cwd=$(pwd) home=$HOME"; ulimit -n; cat /proc/sys/kernel/domainname
+const cinitScript = `id; echo "cwd=$(pwd) home=$HOME umask=$(umask)"; ulimit -n; cat /proc/sys/kernel/domainname
 grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; mkdir /tmp/x 2>&1 || echo mkdir refused
 echo "timer_list $(wc -c < /proc/timer_list) bytes"; grep ' /proc/sys ' /proc/self/mountinfo | grep -c ' ro,'
 echo "$(grep ' /sys/fs/cgroup' /proc/self/mountinfo | grep -vc ' ro,') writable cgroup mounts"`
@@ -61,7 +62,7 @@ func TestCInitRunsTheCommonContainer(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s", code, out)
 	}
-	for _, want := range []string{"uid=1000 gid=1000 groups=10,20", "cwd=/tmp home=/", "900", "cinit.test",
+	for _, want := range []string{"uid=1000 gid=1000 groups=10,20", "cwd=/tmp home=/ umask=0027", "900", "cinit.test",
 		"CapEff:\t00000000", "NoNewPrivs:\t1", "mkdir refused", "timer_list 0 bytes\n1\n0 writable cgroup mounts"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the program's view lacks %q:\n%s", want, out)

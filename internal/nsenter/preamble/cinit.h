@@ -72,4 +72,54 @@ void pier_home_of(const char *passwd, uint32_t uid, char *home, size_t size);
 /* execvp's search: name with a '/' is checked as it is, else each PATH dir. */
 int pier_lookpath(const char *name, const char *path, char *out, size_t size, struct pier_err *e);
 
+/* Process stages (cinit_proc.c), run by cinit.c's executor. */
+int stage_chdir(const char *cwd, struct pier_err *e);
+int stage_wait_fifo(int fd, struct pier_err *e);
+int stage_close_from(int fd, struct pier_err *e);
+int stage_rlimit(const struct pier_op *op, struct pier_err *e);
+int stage_seccomp(const struct pier_op *op, struct pier_err *e);
+int stage_capbset(uint64_t keep, int last, struct pier_err *e);
+int stage_user(const struct pier_op *op, struct pier_err *e);
+int stage_capset(const uint64_t *a, struct pier_err *e);
+
+/* Shared by the filesystem stages (cinit_fs.c, cinit_root.c). */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#define PIER_SYS_fchmodat2 452
+#define PIER_RESOLVE_NO_XDEV 0x01
+#define PIER_RESOLVE_NO_MAGICLINKS 0x02
+#define PIER_RESOLVE_NO_SYMLINKS 0x04
+#define PIER_RESOLVE_BENEATH 0x08
+#define PIER_RESOLVE_IN_ROOT 0x10
+#define PIER_OPEN_TREE_CLONE 1
+#define PIER_MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define PIER_MOVE_MOUNT_T_EMPTY_PATH 0x40
+#define PIER_AT_RECURSIVE 0x8000
+#define PIER_PROC_SUPER_MAGIC 0x9fa0
+
+struct pier_open_how {
+	uint64_t flags, mode, resolve;
+};
+
+struct pier_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+struct stat;
+int pier_openat2(int dir, const char *path, int flags, mode_t mode, uint64_t resolve);
+int pier_open_dir(const char *root, struct pier_err *e);
+int pier_in_root(int rootfd, const char *path, int flags, mode_t mode);
+int pier_mount_retry(const char *src, const char *target, const char *type, unsigned long flags, const char *data);
+unsigned long pier_locked_flags(long f);
+const char *pier_describe(const struct stat *st, char *buf, size_t size);
+
 #endif

@@ -1,7 +1,8 @@
 /*
- * The C init's filesystem stages: the mounts, devices, links, pivot_root,
- * masks and procfs writes of a container, with the hardening of the Go
- * code they replace (internal/rootfs, internal/sys):
+ * The C init's filesystem stages before the pivot: the mounts, devices and
+ * links of a container (cinit_root.c has pivot_root, the masks and procfs
+ * writes), with the hardening of the Go code they replace (internal/rootfs,
+ * internal/sys), in both files:
  *
  * - every target inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT
  *   | RESOLVE_NO_MAGICLINKS) and mounted on through its descriptor
@@ -32,39 +33,7 @@
 
 #include "cinit.h"
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-#ifndef SYS_open_tree
-#define SYS_open_tree 428
-#endif
-#ifndef SYS_move_mount
-#define SYS_move_mount 429
-#endif
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
-#define PIER_SYS_fchmodat2 452
-#define PIER_RESOLVE_NO_XDEV 0x01
-#define PIER_RESOLVE_NO_MAGICLINKS 0x02
-#define PIER_RESOLVE_NO_SYMLINKS 0x04
-#define PIER_RESOLVE_BENEATH 0x08
-#define PIER_RESOLVE_IN_ROOT 0x10
-#define PIER_OPEN_TREE_CLONE 1
-#define PIER_MOVE_MOUNT_F_EMPTY_PATH 0x04
-#define PIER_MOVE_MOUNT_T_EMPTY_PATH 0x40
-#define PIER_AT_RECURSIVE 0x8000
-#define PIER_PROC_SUPER_MAGIC 0x9fa0
-
-struct pier_open_how {
-	uint64_t flags, mode, resolve;
-};
-
-struct pier_mount_attr {
-	uint64_t attr_set, attr_clr, propagation, userns_fd;
-};
-
-static int openat2_retry(int dir, const char *path, int flags, mode_t mode, uint64_t resolve)
+int pier_openat2(int dir, const char *path, int flags, mode_t mode, uint64_t resolve)
 {
 	struct pier_open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .mode = mode, .resolve = resolve };
 
@@ -75,7 +44,7 @@ static int openat2_retry(int dir, const char *path, int flags, mode_t mode, uint
 	}
 }
 
-static int open_dir(const char *root, struct pier_err *e)
+int pier_open_dir(const char *root, struct pier_err *e)
 {
 	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -84,18 +53,18 @@ static int open_dir(const char *root, struct pier_err *e)
 	return fd;
 }
 
-static int in_root(int rootfd, const char *path, int flags, mode_t mode)
+int pier_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
-	return openat2_retry(rootfd, path, flags, mode, PIER_RESOLVE_IN_ROOT | PIER_RESOLVE_NO_MAGICLINKS);
+	return pier_openat2(rootfd, path, flags, mode, PIER_RESOLVE_IN_ROOT | PIER_RESOLVE_NO_MAGICLINKS);
 }
 
 int pier_open_in_root(const char *root, const char *path, int flags, int *fd, struct pier_err *e)
 {
-	int rootfd = open_dir(root, e);
+	int rootfd = pier_open_dir(root, e);
 
 	if (rootfd < 0)
 		return e->err;
-	*fd = in_root(rootfd, path, flags, 0);
+	*fd = pier_in_root(rootfd, path, flags, 0);
 	close(rootfd);
 	if (*fd < 0)
 		return pier_errf(e, errno, "open %.150s in %.80s", path, root);
@@ -111,7 +80,7 @@ static int mkdir_all(int rootfd, const char *path, mode_t mode)
 	int parent, fd;
 	size_t n = strlen(path);
 
-	fd = in_root(rootfd, path, O_PATH | O_DIRECTORY, 0);
+	fd = pier_in_root(rootfd, path, O_PATH | O_DIRECTORY, 0);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
 	if (n >= sizeof(buf)) {
@@ -130,7 +99,7 @@ static int mkdir_all(int rootfd, const char *path, mode_t mode)
 		if (start == i) /* an empty component: "//" or the leading "/" */
 			continue;
 		buf[i] = '\0';
-		fd = in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+		fd = pier_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
 		if (fd < 0 && errno == ENOENT) {
 			if (mkdirat(parent, buf + start, mode) < 0 && errno != EEXIST) {
 				int err = errno;
@@ -138,7 +107,7 @@ static int mkdir_all(int rootfd, const char *path, mode_t mode)
 				errno = err;
 				return -1;
 			}
-			fd = in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+			fd = pier_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
 		}
 		buf[i] = save;
 		close(parent);
@@ -149,7 +118,7 @@ static int mkdir_all(int rootfd, const char *path, mode_t mode)
 
 int pier_mkdir_in_root(const char *root, const char *path, mode_t mode, int *fd, struct pier_err *e)
 {
-	int rootfd = open_dir(root, e);
+	int rootfd = pier_open_dir(root, e);
 
 	if (rootfd < 0)
 		return e->err;
@@ -170,7 +139,7 @@ static int mkfile_link(int rootfd, const char *path, mode_t mode, int depth)
 {
 	char link[PIER_MAX_PATH], target[PIER_MAX_PATH];
 	const char *slash = strrchr(path, '/');
-	int fd = in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+	int fd = pier_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
 	ssize_t n;
 
 	if (fd < 0)
@@ -192,7 +161,7 @@ static int mkfile_link(int rootfd, const char *path, mode_t mode, int depth)
 	}
 	if (mkfile_depth(rootfd, target, mode, depth + 1) < 0)
 		return -1;
-	return in_root(rootfd, path, O_PATH, 0);
+	return pier_in_root(rootfd, path, O_PATH, 0);
 }
 
 static int mkfile(int rootfd, const char *path, mode_t mode)
@@ -204,7 +173,7 @@ static int mkfile_depth(int rootfd, const char *path, mode_t mode, int depth)
 {
 	char dir[PIER_MAX_PATH];
 	const char *slash = strrchr(path, '/');
-	int fd = in_root(rootfd, path, O_PATH, 0);
+	int fd = pier_in_root(rootfd, path, O_PATH, 0);
 
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
@@ -224,14 +193,14 @@ static int mkfile_depth(int rootfd, const char *path, mode_t mode, int depth)
 	/* O_EXCL: never open what is there (a FIFO planted in a shared volume
 	 * would block an O_WRONLY open); a name that exists now is either a
 	 * dangling symlink or a racing creator's file. */
-	fd = in_root(rootfd, path, O_CREAT | O_EXCL | O_WRONLY, mode);
+	fd = pier_in_root(rootfd, path, O_CREAT | O_EXCL | O_WRONLY, mode);
 	if (fd >= 0) {
 		close(fd);
-		return in_root(rootfd, path, O_PATH, 0);
+		return pier_in_root(rootfd, path, O_PATH, 0);
 	}
 	if (errno != EEXIST)
 		return -1;
-	fd = in_root(rootfd, path, O_PATH, 0);
+	fd = pier_in_root(rootfd, path, O_PATH, 0);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
 	return mkfile_link(rootfd, path, mode, depth);
@@ -239,7 +208,7 @@ static int mkfile_depth(int rootfd, const char *path, mode_t mode, int depth)
 
 int pier_mkfile_in_root(const char *root, const char *path, mode_t mode, int *fd, struct pier_err *e)
 {
-	int rootfd = open_dir(root, e);
+	int rootfd = pier_open_dir(root, e);
 
 	if (rootfd < 0)
 		return e->err;
@@ -250,7 +219,7 @@ int pier_mkfile_in_root(const char *root, const char *path, mode_t mode, int *fd
 	return 0;
 }
 
-static int mount_retry(const char *src, const char *target, const char *type, unsigned long flags, const char *data)
+int pier_mount_retry(const char *src, const char *target, const char *type, unsigned long flags, const char *data)
 {
 	int r;
 
@@ -277,14 +246,14 @@ int pier_mount_in_root(const char *root, const char *src, const char *dst, const
 	if (err)
 		return err;
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	if (mount_retry(src, target, bind ? NULL : type, flags, *data ? data : NULL) < 0)
+	if (pier_mount_retry(src, target, bind ? NULL : type, flags, *data ? data : NULL) < 0)
 		err = pier_errf(e, errno, "mount %.120s on %.120s (%s)", *src ? src : "none", dst, bind ? "bind" : type);
 	close(fd);
 	return err;
 }
 
 /* The flags of a mount a user namespace locked (or a remount must keep). */
-static unsigned long locked_flags(long f)
+unsigned long pier_locked_flags(long f)
 {
 	static const struct { long st; unsigned long ms; } m[] = {
 		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
@@ -310,10 +279,10 @@ int pier_remount_in_root(const char *root, const char *dst, unsigned long flags,
 	if (err)
 		return err;
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	if (mount_retry("", target, NULL, flags, NULL) < 0) {
+	if (pier_mount_retry("", target, NULL, flags, NULL) < 0) {
 		err = errno;
 		if (err == EPERM && fstatfs(fd, &sfs) == 0 &&
-		    mount_retry("", target, NULL, flags | (locked_flags(sfs.f_flags) & ~MS_RDONLY), NULL) == 0)
+		    pier_mount_retry("", target, NULL, flags | (pier_locked_flags(sfs.f_flags) & ~MS_RDONLY), NULL) == 0)
 			err = 0;
 		if (err)
 			pier_errf(e, err, "mount none on %.200s (remount)", dst);
@@ -330,7 +299,7 @@ int pier_propagate_in_root(const char *root, const char *dst, unsigned long flag
 	if (err)
 		return err;
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	if (mount_retry("", target, NULL, flags, NULL) < 0)
+	if (pier_mount_retry("", target, NULL, flags, NULL) < 0)
 		err = pier_errf(e, errno, "mount none on %.200s (propagation)", dst);
 	close(fd);
 	return err;
@@ -351,7 +320,7 @@ int pier_setattr_in_root(const char *root, const char *dst, uint64_t set, uint64
 	return err;
 }
 
-static const char *describe(const struct stat *st, char *buf, size_t size)
+const char *pier_describe(const struct stat *st, char *buf, size_t size)
 {
 	switch (st->st_mode & S_IFMT) {
 	case S_IFLNK: return "a symlink";
@@ -414,7 +383,7 @@ int pier_mknod_in_root(const char *root, const char *path, mode_t mode, dev_t de
 		err = pier_errf(e, errno, "fstat %.200s", path);
 	else if ((st.st_mode & S_IFMT) != (mode & S_IFMT) || (!S_ISFIFO(mode) && st.st_rdev != dev))
 		err = pier_errf(e, EEXIST, "%.200s was replaced by %s while it was being made; refusing to chmod it",
-				path, describe(&st, what, sizeof(what)));
+				path, pier_describe(&st, what, sizeof(what)));
 	else if (chmod_fd(fd, mode & 07777) < 0)
 		err = pier_errf(e, errno, "chmod %.200s", path);
 	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
@@ -449,184 +418,9 @@ int pier_symlink_in_root(const char *root, const char *path, const char *target,
 int pier_mount_path(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
 		    struct pier_err *e)
 {
-	if (mount_retry(src, target, *type ? type : NULL, flags, *data ? data : NULL) < 0)
+	if (pier_mount_retry(src, target, *type ? type : NULL, flags, *data ? data : NULL) < 0)
 		return pier_errf(e, errno, "mount %.100s on %.150s (%s)", *src ? src : "none", target,
 				 *type ? type : (flags & MS_REMOUNT ? "remount" : flags & MS_BIND ? "bind" : "propagation"));
 	return 0;
 }
 
-/* pivot_root(".", "."): the old root is stacked on the new one, made a
- * slave (its unmount must not reach the host) and detached. */
-static int pivot_root_dot(const char *rootfs, struct pier_err *e)
-{
-	int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC), newroot, err = 0;
-
-	if (oldroot < 0)
-		return pier_errf(e, errno, "open /");
-	newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (newroot < 0)
-		err = pier_errf(e, errno, "open %.200s", rootfs);
-	else if (fchdir(newroot) < 0)
-		err = pier_errf(e, errno, "chdir %.200s", rootfs);
-	else if (syscall(SYS_pivot_root, ".", ".") < 0)
-		err = pier_errf(e, errno, "pivot_root %.200s", rootfs);
-	else if (fchdir(oldroot) < 0)
-		err = pier_errf(e, errno, "chdir old root");
-	else if (mount_retry("", ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-		err = pier_errf(e, errno, "mount none on . (propagation)");
-	else if (umount2(".", MNT_DETACH) < 0)
-		err = pier_errf(e, errno, "umount old root");
-	else if (chdir("/") < 0)
-		err = pier_errf(e, errno, "chdir /");
-	if (newroot >= 0)
-		close(newroot);
-	close(oldroot);
-	return err;
-}
-
-int pier_pivot(const char *rootfs, int kind, struct pier_err *e)
-{
-	if (kind == PIER_PIVOT_ROOT)
-		return pivot_root_dot(rootfs, e);
-	if (kind == PIER_PIVOT_MOVE) {
-		if (chdir(rootfs) < 0)
-			return pier_errf(e, errno, "chdir %.200s", rootfs);
-		if (mount_retry(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
-			return pier_errf(e, errno, "mount %.200s on / (move)", rootfs);
-		if (chroot(".") < 0)
-			return pier_errf(e, errno, "chroot %.200s", rootfs);
-	} else if (chroot(rootfs) < 0) {
-		return pier_errf(e, errno, "chroot %.200s", rootfs);
-	}
-	if (chdir("/") < 0)
-		return pier_errf(e, errno, "chdir /");
-	return 0;
-}
-
-int pier_remount_keeping(const char *path, unsigned long extra, struct pier_err *e)
-{
-	struct statfs sfs;
-
-	if (statfs(path, &sfs) < 0)
-		return pier_errf(e, errno, "statfs %.200s", path);
-	if (mount_retry("", path, NULL, MS_BIND | MS_REMOUNT | extra | locked_flags(sfs.f_flags), NULL) < 0)
-		return pier_errf(e, errno, "mount none on %.200s (remount)", path);
-	return 0;
-}
-
-/* Step: a readonlyPaths entry, after the pivot; missing paths are skipped. */
-int pier_readonly(const char *path, struct pier_err *e)
-{
-	if (mount_retry(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return pier_errf(e, errno, "mount %.100s on %.100s (bind)", path, path);
-	}
-	return pier_remount_keeping(path, MS_RDONLY, e);
-}
-
-int pier_open_devnull(const char *root, int *fd, struct pier_err *e)
-{
-	char what[48];
-	struct stat st;
-	int rootfd = open_dir(root, e);
-
-	if (rootfd < 0)
-		return e->err;
-	*fd = openat2_retry(rootfd, "/dev/null", O_PATH | O_NOFOLLOW, 0,
-			    PIER_RESOLVE_IN_ROOT | PIER_RESOLVE_NO_SYMLINKS | PIER_RESOLVE_NO_MAGICLINKS);
-	close(rootfd);
-	if (*fd < 0)
-		return pier_errf(e, errno, "maskedPaths: /dev/null: open /dev/null in %.100s", root);
-	if (fstat(*fd, &st) < 0) {
-		close(*fd);
-		return pier_errf(e, errno, "maskedPaths: fstat /dev/null");
-	}
-	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) {
-		close(*fd);
-		return pier_errf(e, EPERM, "maskedPaths: the container's /dev/null is %s, not the null device (character 1:3); refusing to bind it over masked paths",
-				 describe(&st, what, sizeof(what)));
-	}
-	return 0;
-}
-
-/* Step: a maskedPaths entry, after the pivot: a read-only tmpfs over a
- * directory, the checked /dev/null over anything else, bound from its
- * descriptor onto the target's. Missing paths are skipped. */
-int pier_mask(const char *path, int devnull, struct pier_err *e)
-{
-	char target[64];
-	struct stat st;
-	int fd, tree, err, rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (rootfd < 0)
-		return pier_errf(e, errno, "mask %.200s: open /", path);
-	fd = in_root(rootfd, path, O_PATH, 0);
-	err = errno;
-	close(rootfd);
-	if (fd < 0)
-		return err == ENOENT ? 0 : pier_errf(e, err, "mask %.200s", path);
-	err = 0;
-	if (fstat(fd, &st) < 0) {
-		err = pier_errf(e, errno, "mask %.200s: fstat", path);
-	} else if (S_ISDIR(st.st_mode)) {
-		snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-		if (access("/proc/self/fd", F_OK) < 0)
-			snprintf(target, sizeof(target), "%.63s", path);
-		if (mount_retry("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0)
-			err = pier_errf(e, errno, "mount tmpfs on %.200s (tmpfs)", path);
-	} else {
-		tree = (int)syscall(SYS_open_tree, devnull, "", PIER_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
-		if (tree < 0 || syscall(SYS_move_mount, tree, "", fd, "",
-					PIER_MOVE_MOUNT_F_EMPTY_PATH | PIER_MOVE_MOUNT_T_EMPTY_PATH) < 0)
-			err = pier_errf(e, errno, "mask %.200s: bind /dev/null", path);
-		if (tree >= 0)
-			close(tree);
-	}
-	close(fd);
-	return err;
-}
-
-static int check_proc(int fd, int root)
-{
-	struct statfs sfs;
-	struct stat st;
-
-	if (fstatfs(fd, &sfs) < 0)
-		return errno;
-	if (sfs.f_type != PIER_PROC_SUPER_MAGIC)
-		return EXDEV;
-	if (root && (fstat(fd, &st) < 0 || st.st_ino != 1))
-		return EXDEV;
-	return 0;
-}
-
-int pier_open_proc(const char *dir, int *fd, struct pier_err *e)
-{
-	int err;
-
-	*fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*fd < 0)
-		return pier_errf(e, errno, "open %.200s", dir);
-	if ((err = check_proc(*fd, 1)) != 0) {
-		close(*fd);
-		return pier_errf(e, err, "%.200s: not the root of a procfs", dir);
-	}
-	return 0;
-}
-
-int pier_write_proc(int proc, const char *name, const char *value, struct pier_err *e)
-{
-	size_t len = strlen(value);
-	int err, fd = openat2_retry(proc, name, O_WRONLY | O_NOFOLLOW, 0,
-				    PIER_RESOLVE_BENEATH | PIER_RESOLVE_NO_XDEV | PIER_RESOLVE_NO_MAGICLINKS);
-
-	if (fd < 0)
-		return pier_errf(e, errno, "open %.200s in procfs", name);
-	if ((err = check_proc(fd, 0)) != 0)
-		pier_errf(e, err, "open %.200s in procfs: not procfs", name);
-	else if (write(fd, value, len) != (ssize_t)len)
-		err = pier_errf(e, errno, "write /proc/%.200s", name);
-	close(fd);
-	return err;
-}
