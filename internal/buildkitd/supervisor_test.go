@@ -22,13 +22,6 @@ import (
 // "ok" on --socket and stops when its parent's pipe closes or on SIGINT.
 const fakeChildEnv = "PIER_TEST_FAKE_BUILDKITD"
 
-func TestMain(m *testing.M) {
-	if os.Getenv(fakeChildEnv) == "1" {
-		os.Exit(fakeChild(os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
-
 func fakeChild(args []string) int {
 	fs := flag.NewFlagSet("fake", flag.ContinueOnError)
 	sock := fs.String("socket", "", "")
