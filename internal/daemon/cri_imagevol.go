@@ -103,3 +103,24 @@ func (c *CRI) removeImageVolumes(vols []pod.ImageVolume) error {
 	}
 	return errors.Join(errs...)
 }
+
+// imageVolumeUses says a CRI container has image id mounted as a volume:
+// its layers must stay while the overlay stands on them.
+func (d *Daemon) imageVolumeUses(id string) bool {
+	ids, err := d.md.List(pod.ContainerKind)
+	if err != nil {
+		return true
+	}
+	for _, x := range ids {
+		var rec pod.Container
+		if d.md.Get(pod.ContainerKind, x, &rec) != nil {
+			continue
+		}
+		for _, v := range rec.ImageVolumes {
+			if v.ImageRef == id {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/pier-engine/pier/internal/daemon/pod"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/rootfs"
 )
@@ -96,5 +97,21 @@ func TestImageVolumeBadInput(t *testing.T) {
 	plain := &runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{{ContainerPath: "/m", HostPath: "/h"}}}
 	if out, vols, err := c.imageVolumes(plain); out != plain || vols != nil || err != nil {
 		t.Errorf("no image volume: %v %v %v, want the config as it was", out, vols, err)
+	}
+}
+
+// An image mounted as a CRI image volume is in use: rmi must not take its
+// layers from under the overlay.
+func TestImageVolumeKeepsImageInUse(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	if d.imageInUse("sha256:aaa") {
+		t.Fatal("an unused image is in use")
+	}
+	rec := &pod.Container{ID: "c1", ImageVolumes: []pod.ImageVolume{{Dir: "/x", ContainerPath: "/iv", Image: "img", ImageRef: "sha256:aaa"}}}
+	if err := d.md.Create(pod.ContainerKind, "c1", rec); err != nil {
+		t.Fatal(err)
+	}
+	if !d.imageInUse("sha256:aaa") || d.imageInUse("sha256:bbb") {
+		t.Errorf("in use: aaa %v (want true), bbb %v (want false)", d.imageInUse("sha256:aaa"), d.imageInUse("sha256:bbb"))
 	}
 }

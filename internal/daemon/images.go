@@ -59,7 +59,7 @@ func (d *Daemon) imageInUse(id string) bool {
 			return true
 		}
 	}
-	return false
+	return d.imageVolumeUses(id)
 }
 
 // ImageList lists every image (GET /images/json); the server filters.
