@@ -121,5 +121,10 @@ func (c *Cache) Prune(keep func(Entry) bool) ([]Entry, error) {
 		}
 		gone = append(gone, e)
 	}
+	// The remembered COPY --from hashes go too: they only save a mount,
+	// and those of pruned images would otherwise pile up.
+	if err := os.RemoveAll(filepath.Join(c.dir, fromDir)); err != nil {
+		return gone, fmt.Errorf("build cache: %w", err)
+	}
 	return gone, nil
 }

@@ -56,4 +56,12 @@ func TestCopyFromCachedWithoutMount(t *testing.T) {
 	if n := e.n.Load(); n != 5 {
 		t.Errorf("--no-cache mounted %d layers, want 2", n-3)
 	}
+	// builder prune forgets the hashes with the records.
+	if _, err := b.Cache().Prune(nil); err != nil {
+		t.Fatal(err)
+	}
+	runBuild(t, b, e.fakeEngine, df("b"), Options{})
+	if n := e.n.Load(); n != 7 {
+		t.Errorf("after prune, a build mounted %d layers, want 2", n-5)
+	}
 }
