@@ -42,6 +42,10 @@ type Backend interface {
 	ExecSync(ctx context.Context, id string, cmd []string, timeoutSec int64) (stdout, stderr []byte, exitCode int32, err error)
 	ContainerStats(ctx context.Context, id string) (*runtimeapi.ContainerStats, error)
 	ListContainerStats(ctx context.Context, f *runtimeapi.ContainerStatsFilter) ([]*runtimeapi.ContainerStats, error)
+	// MetricDescriptors and PodSandboxMetrics are the CRI metrics
+	// (cAdvisor's names), which PodSandboxMetrics produces for every pod.
+	MetricDescriptors() []*runtimeapi.MetricDescriptor
+	PodSandboxMetrics(ctx context.Context) ([]*runtimeapi.PodSandboxMetrics, error)
 	// ContainerEvents sends the containers' lifecycle events as they
 	// happen, until ctx ends (nil) or send fails.
 	ContainerEvents(ctx context.Context, send func(*runtimeapi.ContainerEventResponse) error) error

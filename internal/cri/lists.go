@@ -61,9 +61,14 @@ func (s *Server) StreamPodSandboxStats(req *runtimeapi.StreamPodSandboxStatsRequ
 	}, stream)
 }
 
-// StreamPodSandboxMetrics answers as ListPodSandboxMetrics does.
-func (s *Server) StreamPodSandboxMetrics(*runtimeapi.StreamPodSandboxMetricsRequest, runtimeapi.RuntimeService_StreamPodSandboxMetricsServer) error {
-	return statusOf(invalidOrUnimplemented("StreamPodSandboxMetrics", nil))
+func (s *Server) StreamPodSandboxMetrics(_ *runtimeapi.StreamPodSandboxMetricsRequest, stream runtimeapi.RuntimeService_StreamPodSandboxMetricsServer) error {
+	items, err := s.backend.PodSandboxMetrics(stream.Context())
+	if err != nil {
+		return statusOf(err)
+	}
+	return sendChunks(items, func(c []*runtimeapi.PodSandboxMetrics) *runtimeapi.StreamPodSandboxMetricsResponse {
+		return &runtimeapi.StreamPodSandboxMetricsResponse{PodSandboxMetrics: c}
+	}, stream)
 }
 
 func (s *Server) StreamImages(req *runtimeapi.StreamImagesRequest, stream runtimeapi.ImageService_StreamImagesServer) error {

@@ -155,15 +155,19 @@ func (s *Server) GetContainerEvents(_ *runtimeapi.GetEventsRequest, stream runti
 	return statusOf(s.backend.ContainerEvents(stream.Context(), stream.Send))
 }
 
-// The CRI metrics endpoints (cAdvisor-style metrics from the runtime) are
-// not served: the kubelet then reads them from cAdvisor, as with
-// containerd 1.6.
+// ListMetricDescriptors names the metrics ListPodSandboxMetrics produces.
 func (s *Server) ListMetricDescriptors(context.Context, *runtimeapi.ListMetricDescriptorsRequest) (*runtimeapi.ListMetricDescriptorsResponse, error) {
-	return nil, statusOf(invalidOrUnimplemented("ListMetricDescriptors", nil))
+	return &runtimeapi.ListMetricDescriptorsResponse{Descriptors: s.backend.MetricDescriptors()}, nil
 }
 
-func (s *Server) ListPodSandboxMetrics(context.Context, *runtimeapi.ListPodSandboxMetricsRequest) (*runtimeapi.ListPodSandboxMetricsResponse, error) {
-	return nil, statusOf(invalidOrUnimplemented("ListPodSandboxMetrics", nil))
+// ListPodSandboxMetrics is every pod's metrics, for the kubelet's
+// /metrics/cadvisor when it takes them from the runtime.
+func (s *Server) ListPodSandboxMetrics(ctx context.Context, _ *runtimeapi.ListPodSandboxMetricsRequest) (*runtimeapi.ListPodSandboxMetricsResponse, error) {
+	m, err := s.backend.PodSandboxMetrics(ctx)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	return &runtimeapi.ListPodSandboxMetricsResponse{PodMetrics: m}, nil
 }
 
 func (s *Server) CheckpointContainer(_ context.Context, req *runtimeapi.CheckpointContainerRequest) (*runtimeapi.CheckpointContainerResponse, error) {

@@ -156,6 +156,61 @@ func (e *criEnv) checkPodStats(t *testing.T, podID string, containers int) {
 	}
 }
 
+// checkPodMetrics: crictl metricsp has the pod's cAdvisor-style metrics
+// with the labels metricdescs names: the containers' memory and process
+// count, the pod's eth0 bytes received (the checkPodStats GET came first).
+func (e *criEnv) checkPodMetrics(t *testing.T, podID string) {
+	t.Helper()
+	var descs struct {
+		Descriptors []struct {
+			Name      string   `json:"name"`
+			LabelKeys []string `json:"labelKeys"`
+		} `json:"descriptors"`
+	}
+	criMust(t, json.Unmarshal([]byte(e.cri(t, "metricdescs", "-o", "json")), &descs))
+	keys := map[string]int{}
+	for _, d := range descs.Descriptors {
+		keys[d.Name] = len(d.LabelKeys)
+	}
+	type metric struct {
+		Name        string                   `json:"name"`
+		LabelValues []string                 `json:"labelValues"`
+		Value       struct{ Value protoU64 } `json:"value"`
+	}
+	var out struct {
+		PodMetrics []struct {
+			PodSandboxID     string   `json:"podSandboxId"`
+			Metrics          []metric `json:"metrics"`
+			ContainerMetrics []struct {
+				Metrics []metric `json:"metrics"`
+			} `json:"containerMetrics"`
+		} `json:"podMetrics"`
+	}
+	raw := e.cri(t, "metricsp", "-o", "json")
+	criMust(t, json.Unmarshal([]byte(raw), &out))
+	got := map[string]protoU64{}
+	for _, p := range out.PodMetrics {
+		if p.PodSandboxID != podID {
+			continue
+		}
+		all := p.Metrics
+		for _, c := range p.ContainerMetrics {
+			all = append(all, c.Metrics...)
+		}
+		for _, m := range all {
+			if n, ok := keys[m.Name]; !ok || n != len(m.LabelValues) {
+				t.Errorf("metric %s: %d label values, metricdescs has %d (known %v)", m.Name, len(m.LabelValues), n, ok)
+			}
+			got[m.Name] += m.Value.Value
+		}
+	}
+	for _, name := range []string{"container_memory_usage_bytes", "container_processes", "container_network_receive_bytes_total", "container_start_time_seconds"} {
+		if got[name] == 0 {
+			t.Errorf("metric %s of pod %s: 0 or missing", name, podID)
+		}
+	}
+}
+
 // checkUsernsRefused: a pod user namespace is refused, naming the field.
 func (e *criEnv) checkUsernsRefused(t *testing.T) {
 	t.Helper()

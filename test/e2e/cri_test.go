@@ -228,6 +228,7 @@ func TestCRIPodLocalhostExecLogsPortForward(t *testing.T) {
 		t.Errorf("docker ps lists a CRI container: %s", b)
 	}
 	e.checkPodStats(t, podID, 2)
+	e.checkPodMetrics(t, podID)
 	e.checkUsernsRefused(t)
 	e.cri(t, "stopp", podID)
 	e.cri(t, "rmp", podID)
