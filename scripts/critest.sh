@@ -57,8 +57,11 @@ cleanup() {
     awk -v id="$id" 'NR > 1 && $2 == id && $4 == 1048576 && $7 == 0 { f = 1 } END { exit !f }' /proc/sysvipc/shm \
       && ipcrm -m "$id" 2>/dev/null || true
   done
-  awk -v r="$D" 'index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  # critest's propagation specs bind host paths under its TMPDIR ($OUT/tmp) and leave them
+  for r in "$D" "$OUT/tmp"; do
+    awk -v r="$r" 'index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+      while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  done
   rm -rf "$D"
   [ -n "${CRI_FIXTURE_SH:-}" ] || "$HERE/scripts/cri-fixture.sh" stop # its images stay for the next run
 }
