@@ -33,6 +33,8 @@ RESULTS=${RESULTS:-$REPO/bench/results}
 [ -x "$BIN/pierd" ] || (cd "$REPO" && make build >/dev/null)
 . "$REPO/bench/lib/busybox.sh"
 . "$REPO/bench/engine/lib.sh"
+# shellcheck source=../lib/builds.sh
+. "$REPO/bench/lib/builds.sh"
 mkdir -p "$RESULTS"
 
 W=$(mktemp -d /tmp/pier-bench-build-XXXXXX)
@@ -58,29 +60,8 @@ start_pierd_dockerd
 make_busybox_rootfs "$W/rootfs"
 wait_for 30 $PIER info || { tail "$W/pierd.log" >&2; exit 1; }
 wait_for 30 $DOCKER info || { tail "$W/dockerd.log" >&2; exit 1; }
-tar -C "$W/rootfs" -c . | $DOCKER import --change 'CMD ["sh"]' - busybox:latest >/dev/null
-$DOCKER save busybox:latest -o "$W/busybox.tar"
-$BUILDAH pull -q docker-archive:"$W/busybox.tar" >/dev/null
-$BUILDAH tag "$($BUILDAH images -q | head -1)" docker.io/library/busybox:latest
-
-# The three contexts.
-mkdir -p "$W/a" "$W/b" "$W/c"
-echo data >"$W/a/file"
-printf 'FROM busybox\nRUN echo built > /built\nCOPY file /file\n' >"$W/a/Dockerfile"
-head -c 50000000 /dev/urandom >"$W/b/big"
-printf 'FROM busybox\nENV APP=/app\nRUN mkdir -p /app\nCOPY big /app/big\nCMD ["ls", "-l", "/app"]\n' >"$W/b/Dockerfile"
-echo data >"$W/c/file"
-cat >"$W/c/Dockerfile" <<'DF'
-FROM busybox AS one
-RUN echo one > /one
-FROM busybox AS two
-COPY file /file
-RUN cat /file > /two
-FROM busybox
-COPY --from=one /one /one
-COPY --from=two /two /two
-CMD ["cat", "/one", "/two"]
-DF
+seed_busybox
+make_contexts
 
 # build ENGINE CTX [--no-cache]: one build, quiet; fails the run on error.
 build() {
@@ -93,7 +74,6 @@ build() {
 	buildah) $BUILDAH bud -q --layers --pull-never --network none --runtime runc --cgroup-parent /pier/$CG-buildah -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
 	esac >/dev/null 2>"$W/err" || { echo "bench/build: $e $ctx failed:" >&2; cat "$W/err" >&2; exit 1; }
 }
-ms() { local s; s=$(date +%s%N); "$@"; echo $((($(date +%s%N) - s) / 1000000)); }
 
 ENGINES=(pier classic buildkit buildah)
 : >"$W/samples"

@@ -40,6 +40,8 @@ BUILDX=${PIER_BUILDX:-$HOME/.cache/pier/docker-config/cli-plugins/docker-buildx}
 [ -x "$BUILDX" ] || "$REPO/scripts/install-buildx.sh"
 . "$REPO/bench/lib/busybox.sh"
 . "$REPO/bench/engine/lib.sh"
+# shellcheck source=../lib/builds.sh
+. "$REPO/bench/lib/builds.sh"
 mkdir -p "$RESULTS"
 
 W=$(mktemp -d /tmp/pier-bench-buildkit-XXXXXX)
@@ -68,30 +70,9 @@ start_pierd_dockerd
 make_busybox_rootfs "$W/rootfs"
 wait_for 30 $PIER info || { tail "$W/pierd.log" >&2; exit 1; }
 wait_for 30 $DOCKER info || { tail "$W/dockerd.log" >&2; exit 1; }
-tar -C "$W/rootfs" -c . | $DOCKER import --change 'CMD ["sh"]' - busybox:latest >/dev/null
-$DOCKER save busybox:latest -o "$W/busybox.tar"
+seed_busybox
 $PIER load -q -i "$W/busybox.tar" >/dev/null
-$BUILDAH pull -q docker-archive:"$W/busybox.tar" >/dev/null
-$BUILDAH tag "$($BUILDAH images -q | head -1)" docker.io/library/busybox:latest
-
-# The classic builder's three contexts (bench/build/run.sh).
-mkdir -p "$W/a" "$W/b" "$W/c"
-echo data >"$W/a/file"
-printf 'FROM busybox\nRUN echo built > /built\nCOPY file /file\n' >"$W/a/Dockerfile"
-head -c 50000000 /dev/urandom >"$W/b/big"
-printf 'FROM busybox\nENV APP=/app\nRUN mkdir -p /app\nCOPY big /app/big\nCMD ["ls", "-l", "/app"]\n' >"$W/b/Dockerfile"
-echo data >"$W/c/file"
-cat >"$W/c/Dockerfile" <<'DF'
-FROM busybox AS one
-RUN echo one > /one
-FROM busybox AS two
-COPY file /file
-RUN cat /file > /two
-FROM busybox
-COPY --from=one /one /one
-COPY --from=two /two /two
-CMD ["cat", "/one", "/two"]
-DF
+make_contexts
 
 # build ENGINE CTX [--no-cache]: one build, quiet, its result in the
 # engine's image store; fails the run on error.
@@ -105,7 +86,6 @@ build() {
 	buildah) $BUILDAH bud -q --layers --pull-never --network none --runtime runc --cgroup-parent /pier/$CG-buildah -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
 	esac >/dev/null 2>"$W/err" || { echo "bench/buildkit: $e $ctx failed:" >&2; cat "$W/err" >&2; exit 1; }
 }
-ms() { local s; s=$(date +%s%N); "$@"; echo $((($(date +%s%N) - s) / 1000000)); }
 quiet() { "$@" >/dev/null 2>&1; }
 
 ENGINES=(pier pierv2 buildkit buildah)
