@@ -43,8 +43,15 @@ func (m *monitor) createTty() error {
 	runErr := m.rt.Create(context.Background(), m.cfg.ID, ociruntime.CreateOpts{
 		Bundle: m.cfg.Bundle, PidFile: m.cfg.PidFile, ConsoleSocket: con.Path, Stdin: null, Stdout: null, Stderr: null,
 	})
-	con.Close() // ends a Receive still waiting
+	// A failed create sends nothing: closing ends the wait. After a good
+	// create the master is on its way (the init sends it before ready), but
+	// it may still sit in the listener's queue: closing first would drop it
+	// (seen on a loaded machine), so the wait ends on its own.
+	if runErr != nil {
+		con.Close()
+	}
 	r := <-got
+	con.Close()
 	if runErr != nil || r.err != nil {
 		if r.f != nil {
 			r.f.Close()
