@@ -47,7 +47,7 @@ func execCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o := runtime.ExecOpts{Process: proc, ConsoleSocket: ef.consoleSocket, PidFile: ef.pidFile, PreserveFds: ef.preserveFds}
+			o := runtime.ExecOpts{Process: proc, ConsoleSocket: ef.consoleSocket, PidFile: ef.pidFile, PreserveFds: ef.preserveFds, Record: rec}
 			if ef.detach {
 				_, err := rt.Exec(args[0], o)
 				return err

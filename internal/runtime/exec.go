@@ -25,15 +25,22 @@ type ExecOpts struct {
 	// a terminal makes the process a session leader instead), for a caller
 	// that kills the process with whatever it started: KillGroup.
 	Setpgid bool
+	// Record is the container's state when the caller has just read it
+	// (the exec command does, for the process's defaults), so that Exec
+	// does not read and decode it again; nil makes Exec read it.
+	Record *Record
 }
 
 // Exec starts a process that joins every namespace and the cgroup of the
 // container, with the container's seccomp filter, and returns its pid. The
 // process is a child of the caller, who may Wait for it.
 func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
-	rec, err := r.load(id)
-	if err != nil {
-		return 0, err
+	rec := o.Record
+	if rec == nil || rec.ID != id {
+		var err error
+		if rec, err = r.load(id); err != nil {
+			return 0, err
+		}
 	}
 	if err := can(opExec, id, r.status(rec)); err != nil {
 		return 0, err
