@@ -35,6 +35,11 @@ func (bb *buildBackend) Build(ctx context.Context, r io.Reader, opts builder.Opt
 	return bb.b.Build(ctx, r, opts)
 }
 
+// SyncContext starts a synced context's sync (pier's CLI).
+func (bb *buildBackend) SyncContext(ctx context.Context, req builder.SyncRequest) (builder.SyncReply, error) {
+	return bb.b.Contexts().Diff(req)
+}
+
 // BuildPrune removes the step images that are cache only (untagged, no
 // container made from them) and forgets their records (with all, every
 // record); SpaceReclaimed is what /system/df called reclaimable.
@@ -48,7 +53,9 @@ func (bb *buildBackend) BuildPrune(ctx context.Context, all bool) (build.CachePr
 		return build.CachePruneReport{}, err
 	}
 	gone, err := bb.b.Cache().Prune(func(e builder.Entry) bool { return !forget[e.Key] })
-	rep := build.CachePruneReport{SpaceReclaimed: uint64(freed)}
+	// The synced contexts of pier's CLI go too (those no build uses now).
+	_, synced := bb.b.Contexts().Prune()
+	rep := build.CachePruneReport{SpaceReclaimed: uint64(freed + synced)}
 	for _, e := range gone {
 		rep.CachesDeleted = append(rep.CachesDeleted, e.Key)
 	}

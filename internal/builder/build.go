@@ -22,9 +22,10 @@ import (
 
 // Builder runs builds against one engine, with one cache.
 type Builder struct {
-	engine Engine
-	cache  *Cache
-	tmp    string
+	engine   Engine
+	cache    *Cache
+	tmp      string
+	contexts *Contexts
 }
 
 // New makes a Builder keeping its cache under dir and the contexts of
@@ -48,8 +49,15 @@ func New(engine Engine, dir, tmp string) (*Builder, error) {
 			return nil, fmt.Errorf("builder: %w", err)
 		}
 	}
-	return &Builder{engine: engine, cache: cache, tmp: tmp}, nil
+	contexts, err := OpenContexts(filepath.Join(dir, "contexts"))
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{engine: engine, cache: cache, tmp: tmp, contexts: contexts}, nil
 }
+
+// Contexts are the contexts pier's CLI keeps synced (POST /build/context).
+func (b *Builder) Contexts() *Contexts { return b.contexts }
 
 // Cache is the builder's step cache (for prune and disk usage).
 func (b *Builder) Cache() *Cache { return b.cache }
@@ -86,7 +94,7 @@ func (b *Builder) Build(ctx context.Context, r io.Reader, opts Options) (string,
 		out = io.Discard
 	}
 	trace.Mark("build", "begin")
-	files, err := extractContext(ctx, r, b.tmp)
+	files, err := b.openContext(ctx, r, opts.ContextSession)
 	if err != nil {
 		return "", err
 	}
@@ -122,14 +130,34 @@ func (b *Builder) Build(ctx context.Context, r io.Reader, opts Options) (string,
 	return id, nil
 }
 
+// openContext extracts the context tar r, or with session (a synced
+// context's) makes the new generation from the files r carries.
+func (b *Builder) openContext(ctx context.Context, r io.Reader, session string) (*buildContext, error) {
+	if session == "" {
+		return extractContext(ctx, r, b.tmp)
+	}
+	g, err := b.contexts.receive(ctx, session, r)
+	if err != nil {
+		return nil, err
+	}
+	files, err := b.contexts.syncedContext(g)
+	if err != nil {
+		_ = b.contexts.root.RemoveAll(g.name)
+		return nil, err
+	}
+	return files, nil
+}
+
 func (bd *build) run() (string, error) {
 	df, err := bd.files.readDockerfile(bd.opts.Dockerfile)
 	if err != nil {
 		return "", err
 	}
-	if err := bd.files.applyIgnore(bd.opts.Dockerfile); err != nil {
+	removed, err := bd.files.applyIgnore(bd.opts.Dockerfile)
+	if err != nil {
 		return "", err
 	}
+	bd.files.ready(removed)
 	res, err := parser.Parse(bytes.NewReader(df))
 	if err != nil {
 		return "", parseError(err)

@@ -31,6 +31,12 @@ type buildContext struct {
 	// computed while the tar was extracted so COPY's cache key does not
 	// read them again.
 	sums map[string]fileSum
+	// synced is the generation of a synced context (nil for an
+	// extracted tar): shared, so close gives it back instead of removing
+	// it, and published once .dockerignore was applied.
+	synced    *generation
+	contexts  *Contexts
+	published bool
 }
 
 // chunk is how much of the context the extraction hands to the hashing
@@ -172,7 +178,25 @@ func hashTar(r io.Reader, buf []byte) map[string]fileSum {
 
 func (c *buildContext) close() {
 	c.root.Close()
-	os.RemoveAll(c.dir)
+	switch {
+	case c.synced == nil:
+		os.RemoveAll(c.dir)
+	case c.published:
+		c.contexts.release(c.synced)
+	default:
+		_ = c.contexts.root.RemoveAll(c.synced.name)
+	}
+}
+
+// ready publishes a synced context's generation once .dockerignore has
+// taken what it excludes out of it (removed): later syncs start from it.
+func (c *buildContext) ready(removed []string) {
+	if c.synced == nil || c.published {
+		return
+	}
+	c.synced.drop(removed)
+	c.contexts.publish(c.synced)
+	c.published = true
 }
 
 // readDockerfile reads the Dockerfile named by name, a path inside the
@@ -197,25 +221,26 @@ func (c *buildContext) readDockerfile(name string) ([]byte, error) {
 // every client filters the context, and COPY must not see those files.
 // It runs after the Dockerfile was read: an ignored Dockerfile or
 // .dockerignore goes too (the CLI sends them anyway), as with dockerd.
-func (c *buildContext) applyIgnore(dockerfile string) error {
+// It returns the paths it removed.
+func (c *buildContext) applyIgnore(dockerfile string) ([]string, error) {
 	f, err := c.root.Open(".dockerignore")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf(".dockerignore: %w", err)
+		return nil, fmt.Errorf(".dockerignore: %w", err)
 	}
 	patterns, err := ignorefile.ReadAll(f)
 	f.Close()
 	if err != nil {
-		return invalidf(".dockerignore: %w", err)
+		return nil, invalidf(".dockerignore: %w", err)
 	}
 	if len(patterns) == 0 {
-		return nil
+		return nil, nil
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		return invalidf(".dockerignore: %w", err)
+		return nil, invalidf(".dockerignore: %w", err)
 	}
 	var remove []string
 	err = fs.WalkDir(c.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
@@ -236,12 +261,12 @@ func (c *buildContext) applyIgnore(dockerfile string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf(".dockerignore: %w", err)
+		return nil, fmt.Errorf(".dockerignore: %w", err)
 	}
 	for _, p := range remove {
 		if err := c.root.RemoveAll(p); err != nil {
-			return fmt.Errorf(".dockerignore: %w", err)
+			return nil, fmt.Errorf(".dockerignore: %w", err)
 		}
 	}
-	return nil
+	return remove, nil
 }

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -213,7 +214,11 @@ func (bd *build) sources(root *os.Root, c copyStep) ([]source, string, error) {
 				return nil, fetched, located(c.cmd, fmt.Errorf("source can't be a URL for COPY"))
 			}
 			if fetched == "" {
-				fetched = fmt.Sprintf(".pier-add-%d", bd.step)
+				// Unique: a synced context is shared by the builds of
+				// its generation.
+				b := make([]byte, 8)
+				_, _ = rand.Read(b)
+				fetched = fmt.Sprintf(".pier-add-%d-%x", bd.step, b)
 			}
 			src, err := bd.fetch(p, fetched, c)
 			if err != nil {

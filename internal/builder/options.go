@@ -20,6 +20,9 @@ type Options struct {
 	Quiet       bool
 	CacheFrom   []string
 	Platform    string
+	// ContextSession names a synced context's session (pier's CLI, POST
+	// /build/context): the body carries only the files it asked for.
+	ContextSession string
 	// Host carries the run-time settings for RUN containers: network
 	// mode, extra hosts, shm size, memory, cpu and ulimits.
 	Host container.HostConfig

@@ -70,9 +70,18 @@ func (a *app) build(cmd *cobra.Command, c *client.Client, path string, f buildFl
 	default:
 		return fmt.Errorf("invalid --progress %q: want auto, plain or tty", f.progr)
 	}
-	ctxTar, dockerfile, err := buildContext(path, f.file, cmd.InOrStdin())
-	if err != nil {
-		return err
+	var ctxTar io.Reader
+	var dockerfile, session string
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		if ctxTar, dockerfile, session, err = syncedContext(cmd.Context(), c, path, f.file); err != nil {
+			return err
+		}
+	}
+	if ctxTar == nil {
+		var err error
+		if ctxTar, dockerfile, err = buildContext(path, f.file, cmd.InOrStdin()); err != nil {
+			return err
+		}
 	}
 	opts := client.ImageBuildOptions{
 		Tags: f.tags, Dockerfile: dockerfile, Target: f.target, NoCache: f.noCache,
@@ -104,6 +113,15 @@ func (a *app) build(cmd *cobra.Command, c *client.Client, path string, f buildFl
 	for _, kv := range f.labels {
 		k, v, _ := strings.Cut(kv, "=")
 		opts.Labels[k] = v
+	}
+	if session != "" {
+		// The build refers to the sync's session; the moby client adds
+		// headers per client only.
+		var err error
+		if c, err = a.conn.newClient(client.WithHTTPHeaders(map[string]string{"X-Pier-Context": session})); err != nil {
+			return err
+		}
+		defer c.Close()
 	}
 	res, err := c.ImageBuild(cmd.Context(), ctxTar, opts)
 	if err != nil {

@@ -60,6 +60,22 @@ func dockerfileIn(dir, file string) (string, error) {
 // sends them, leaving out what .dockerignore excludes (but the
 // Dockerfile and .dockerignore) and adding extra files.
 func tarDir(w io.Writer, dir, dockerfile string, extra map[string][]byte) error {
+	tw := tar.NewWriter(w)
+	err := walkContext(dir, dockerfile, func(p, rel string) error { return tarEntry(tw, p, rel) })
+	if err != nil {
+		return err
+	}
+	if err := addFiles(tw, extra); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// walkContext calls fn for each entry of the context directory (p its
+// path, rel its slash-separated name in the context), parents first,
+// leaving out what .dockerignore excludes but the Dockerfile and
+// .dockerignore themselves, as docker does.
+func walkContext(dir, dockerfile string, fn func(p, rel string) error) error {
 	var pm *patternmatcher.PatternMatcher
 	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
 		patterns, err := ignorefile.ReadAll(f)
@@ -71,7 +87,6 @@ func tarDir(w io.Writer, dir, dockerfile string, extra map[string][]byte) error 
 			return fmt.Errorf(".dockerignore: %w", err)
 		}
 	}
-	tw := tar.NewWriter(w)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -91,15 +106,12 @@ func tarDir(w io.Writer, dir, dockerfile string, extra map[string][]byte) error 
 				}
 			}
 		}
-		return tarEntry(tw, p, rel)
+		return fn(p, rel)
 	})
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
-	if err := addFiles(tw, extra); err != nil {
-		return err
-	}
-	return tw.Close()
+	return nil
 }
 
 func tarEntry(tw *tar.Writer, p, rel string) error {

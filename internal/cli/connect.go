@@ -80,7 +80,7 @@ type endpoint struct {
 // newClient makes the one API client of this invocation. The connection
 // is made lazily: the API version is negotiated on the first request, and
 // DOCKER_API_VERSION pins it, as for docker.
-func (o *connectOptions) newClient() (*client.Client, error) {
+func (o *connectOptions) newClient(extra ...client.Opt) (*client.Client, error) {
 	ep, err := o.endpoint()
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func (o *connectOptions) newClient() (*client.Client, error) {
 		}))
 	}
 	opts = append(opts, client.WithHost(ep.host), client.WithAPIVersionFromEnv())
-	c, err := client.New(opts...)
+	c, err := client.New(append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", ep.host, err)
 	}

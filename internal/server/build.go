@@ -33,6 +33,14 @@ type BuildBackend interface {
 	ContainerChanges(ctx context.Context, ref string) ([]container.FilesystemChange, error)
 }
 
+// ContextSyncer is a BuildBackend that keeps build contexts synced for
+// pier's CLI (POST /build/context, then POST /build with the header
+// X-Pier-Context carrying only the files asked for); without it the
+// route answers 404 and the CLI sends the whole context as a tar.
+type ContextSyncer interface {
+	SyncContext(ctx context.Context, req builder.SyncRequest) (builder.SyncReply, error)
+}
+
 // CommitRequest is POST /commit's query and body.
 type CommitRequest struct {
 	Container string
@@ -51,6 +59,7 @@ func (br buildRouter) routes() []route {
 	return []route{
 		{"POST /build", br.build},
 		{"POST /build/prune", br.prune},
+		{"POST /build/context", br.syncContext},
 		// BuildKit's cancel; the classic builder stops when its client goes.
 		{"POST /build/cancel", func(w http.ResponseWriter, r *http.Request) error { w.WriteHeader(http.StatusOK); return nil }},
 		{"POST /commit", br.commit},
@@ -97,6 +106,22 @@ func (br buildRouter) build(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (br buildRouter) syncContext(w http.ResponseWriter, r *http.Request) error {
+	cs, ok := br.b.(ContextSyncer)
+	if !ok {
+		return notFound(w, r)
+	}
+	var req builder.SyncRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		return errdefs.Newf(errdefs.ErrInvalidArgument, "build context listing: %s", err)
+	}
+	reply, err := cs.SyncContext(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, reply)
+}
+
 func buildOptions(r *http.Request) (builder.Options, error) {
 	q := r.URL.Query()
 	opts := builder.Options{
@@ -104,6 +129,7 @@ func buildOptions(r *http.Request) (builder.Options, error) {
 		NoCache: boolParam(q.Get("nocache")), Pull: boolParam(q.Get("pull")),
 		Remove: q.Get("rm") == "" || boolParam(q.Get("rm")), ForceRemove: boolParam(q.Get("forcerm")),
 		Quiet: boolParam(q.Get("q")), Platform: q.Get("platform"),
+		ContextSession: r.Header.Get("X-Pier-Context"),
 	}
 	bad := func(format string, a ...any) error {
 		return errdefs.Newf(errdefs.ErrInvalidArgument, format, a...)
