@@ -34,6 +34,9 @@ type copier struct {
 	// noChown: an unprivileged builder (the unit tests) cannot give
 	// files away, so they keep its own owner.
 	noChown bool
+	// links, when set, hard-links a synced context's files instead of
+	// copying them.
+	links *linker
 }
 
 func (cp *copier) chown(rel string) error {
@@ -212,6 +215,9 @@ func (cp *copier) replace(d string) error {
 }
 
 func (cp *copier) copyFile(s, d string, fi fs.FileInfo) error {
+	if cp.links != nil && cp.links.link(cp, s, d, fi) {
+		return nil
+	}
 	f, err := cp.src.Open(s)
 	if err != nil {
 		return err

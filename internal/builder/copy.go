@@ -127,6 +127,11 @@ func (bd *build) copyStep(st *stage, c copyStep) error {
 		mode := fs.FileMode(m)
 		cp.chmod = &mode
 	}
+	if ue, ok := bd.engine.(upperEngine); ok && c.from == "" && bd.files.synced != nil {
+		if upper, err := ue.UpperDir(id); err == nil {
+			cp.links = &linker{srcDir: bd.files.dir, sums: bd.files.sums, upper: upper}
+		}
+	}
 	for _, s := range srcs {
 		if err := cp.copySource(s, dest, destIsDir || len(srcs) > 1); err != nil {
 			return located(c.cmd, err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // syncClient plays pier's CLI: a context as path -> content ("" ending
@@ -337,5 +339,52 @@ func TestSyncedBuildRunsNothingTwice(t *testing.T) {
 	id3, need, out := build()
 	if id3 == id1 || len(e.runs) != 3 || strings.Count(out, "Using cache") != 1 || strings.Join(need, ",") != "f,secret" {
 		t.Errorf("changed f: %d runs, asked for %q\n%s", len(e.runs), need, out)
+	}
+}
+
+// upperFake is the fake engine with its mounts as their own upper
+// directories; Commit records the inode of /app/f.
+type upperFake struct {
+	*fakeEngine
+	inodes []uint64
+}
+
+func (u *upperFake) UpperDir(id string) (string, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.live[id], nil
+}
+
+func (u *upperFake) Commit(ctx context.Context, parent, ctr string, cfg *v1.ConfigFile) (string, error) {
+	u.mu.Lock()
+	dir := u.live[ctr]
+	u.mu.Unlock()
+	if fi, err := os.Stat(filepath.Join(dir, "app", "f")); dir != "" && err == nil {
+		u.inodes = append(u.inodes, fi.Sys().(*syscall.Stat_t).Ino)
+	}
+	return u.fakeEngine.Commit(ctx, parent, ctr, cfg)
+}
+
+// TestSyncedCopyLinks: COPY of a synced context's file hard-links it into
+// the step's layer (same inode, same content), but not with --chmod.
+func TestSyncedCopyLinks(t *testing.T) {
+	e := &upperFake{fakeEngine: newFakeEngine(t)}
+	b, err := New(e, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newSyncClient(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY f /app/f\nCOPY --chmod=600 f /app/f\n", "f": "content"})
+	reply, err := b.Contexts().Diff(SyncRequest{Key: sc.key, Files: sc.listing()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := b.Build(context.Background(), sc.tarOfNeed(reply.Need), Options{ContextSession: reply.Session, Out: &out}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	k := b.Contexts().keys[sc.key]
+	src := inode(t, filepath.Join(b.Contexts().path(k.cur), "f"))
+	if len(e.inodes) != 2 || e.inodes[0] != src || e.inodes[1] == src {
+		t.Errorf("layer inodes %v, context file %d: want the first COPY linked, the --chmod one copied", e.inodes, src)
 	}
 }

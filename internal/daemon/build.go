@@ -296,6 +296,18 @@ func (e *BuildEngine) Mount(ctx context.Context, imageID string) (string, string
 	return id, dir, nil
 }
 
+// UpperDir is the upper directory of build layer id (made by Mount), for
+// COPY to hard-link a synced context's files into.
+func (e *BuildEngine) UpperDir(id string) (string, error) {
+	e.mu.Lock()
+	_, mounted := e.mounts[id]
+	e.mu.Unlock()
+	if !mounted {
+		return "", fmt.Errorf("build layer %s: %w", id, errdefs.ErrNotFound)
+	}
+	return e.d.images.Snapshots().UpperDir(id)
+}
+
 // Remove deletes a build layer or a RUN container.
 func (e *BuildEngine) Remove(ctx context.Context, id string) error {
 	e.mu.Lock()
