@@ -10,19 +10,22 @@ import (
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	cacheconfig "github.com/moby/buildkit/cache/config"
 	"github.com/moby/buildkit/exporter"
 	"github.com/moby/buildkit/exporter/containerimage"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/util/compression"
 	"github.com/moby/buildkit/util/leaseutil"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ImageStore is what the moby exporter needs of pier's image store: it
-// adds an image from its manifest, config and layer blobs, under names.
+// adds an image from its manifest, config and layer blobs, under names,
+// hard-linking the layers whose snapshot directories layerDirs names; and
+// it says which layers it lacks.
 type ImageStore interface {
-	PutImage(ctx context.Context, img v1.Image, refs []string) (id string, err error)
+	PutImage(ctx context.Context, img v1.Image, refs []string, layerDirs map[string]string) (id string, err error)
+	MissingLayers(ctx context.Context, img v1.Image) ([]string, error)
 }
 
 // mobyExporter commits a result as an image in BuildKit's content store
@@ -37,13 +40,7 @@ type mobyExporter struct {
 }
 
 func (e *mobyExporter) Resolve(ctx context.Context, id int, attrs map[string]string) (exporter.ExporterInstance, error) {
-	// gzip's fastest level unless the client asks otherwise: the layers
-	// only go into pier's store (dockerd's moby exporter does not
-	// compress at all), and the default level costs ~1 s per 50 MB of
-	// incompressible data on a 2-core machine, level 1 ~0.1 s.
-	i := &mobyInstance{e: e, id: id, attrs: attrs, opts: containerimage.ImageCommitOpts{
-		RefCfg: cacheconfig.RefConfig{Compression: compression.New(compression.Gzip).SetLevel(1)},
-	}}
+	i := &mobyInstance{e: e, id: id, attrs: attrs}
 	// Docker media types, as dockerd's image store holds them, unless
 	// the client asks for OCI ones.
 	oci := false
@@ -51,12 +48,32 @@ func (e *mobyExporter) Resolve(ctx context.Context, id int, attrs map[string]str
 	if _, err := i.opts.Load(ctx, attrs); err != nil {
 		return nil, fmt.Errorf("moby exporter: %w", err)
 	}
+	// gzip's fastest level unless the client asks otherwise: the layers
+	// only go into pier's store (dockerd's moby exporter does not
+	// compress at all), and the default level costs ~1.1 s per 50 MB of
+	// incompressible data on a 2-core machine, level 1 ~0.11 s. Load
+	// sets the default from attrs, so this comes after it.
+	if !compressionAsked(attrs) {
+		i.opts.RefCfg.Compression = compression.New(compression.Gzip).SetLevel(1)
+	}
 	for _, n := range strings.Split(i.opts.ImageName, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			i.names = append(i.names, n)
 		}
 	}
 	return i, nil
+}
+
+// compressionAsked reports whether the exporter's attributes choose the
+// layers' compression or its level (BuildKit's compression.ParseAttributes
+// keys).
+func compressionAsked(attrs map[string]string) bool {
+	for _, k := range []string{"compression", "compression-level", "force-compression"} {
+		if _, ok := attrs[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 type mobyInstance struct {
@@ -96,7 +113,11 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	id, err := i.e.images.PutImage(ctx, img, i.names)
+	dirs, err := i.layerDirs(ctx, src, img, info.SessionID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, err := i.e.images.PutImage(ctx, img, i.names, dirs)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("store image: %w", err)
 	}
@@ -108,6 +129,37 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 		resp["image.name"] = strings.Join(i.names, ",")
 	}
 	return resp, nil, nil, nil
+}
+
+// layerDirs names the snapshot directories of the layers pier's store
+// lacks, when the result is one platform's.
+func (i *mobyInstance) layerDirs(ctx context.Context, src *exporter.Source, img v1.Image, sessionID string) (map[string]string, error) {
+	ref := src.Ref
+	if ref == nil && len(src.Refs) == 1 {
+		for _, r := range src.Refs {
+			ref = r
+		}
+	}
+	if ref == nil {
+		return nil, nil
+	}
+	missing, err := i.e.images.MissingLayers(ctx, img)
+	if err != nil || len(missing) == 0 {
+		return nil, err
+	}
+	want := make(map[string]bool, len(missing))
+	for _, d := range missing {
+		want[d] = true
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return nil, err
+	}
+	var m ocispecs.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("parse manifest: %w", err)
+	}
+	return layerDirs(ctx, ref, i.opts.RefCfg, m.Layers, want, session.NewGroup(sessionID)), nil
 }
 
 // manifest picks the platform's manifest when the writer made an index

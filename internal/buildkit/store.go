@@ -15,7 +15,9 @@ import (
 // pierd's store socket: it names the image's manifest in BuildKit's
 // content store, whose blob files pierd reads itself (no tar, no copy
 // through the socket). The exporter's lease keeps the blobs until the
-// call returns.
+// call returns. For the layers pierd lacks it also names the snapshot
+// directories they were made in, which pierd hard-links with the blobs
+// (layerdirs.go).
 type storeImages struct {
 	client *http.Client
 	// content is the worker's content store directory.
@@ -28,37 +30,69 @@ type putRequest struct {
 	Manifest  string   `json:"manifest"`
 	MediaType string   `json:"mediaType"`
 	Names     []string `json:"names,omitempty"`
+	// Layers maps layer digests to their snapshot directories.
+	Layers map[string]string `json:"layers,omitempty"`
 }
 
-func (s storeImages) PutImage(ctx context.Context, img v1.Image, refs []string) (string, error) {
+func (s storeImages) PutImage(ctx context.Context, img v1.Image, refs []string, layerDirs map[string]string) (string, error) {
+	req, err := s.request(img)
+	if err != nil {
+		return "", err
+	}
+	req.Names, req.Layers = refs, layerDirs
+	var out struct{ ID string }
+	if err := s.post(ctx, "/images", req, &out); err != nil {
+		return "", err
+	}
+	return out.ID, nil
+}
+
+func (s storeImages) MissingLayers(ctx context.Context, img v1.Image) ([]string, error) {
+	req, err := s.request(img)
+	if err != nil {
+		return nil, err
+	}
+	var out struct{ Layers []string }
+	if err := s.post(ctx, "/images/missing", req, &out); err != nil {
+		return nil, err
+	}
+	return out.Layers, nil
+}
+
+func (s storeImages) request(img v1.Image) (putRequest, error) {
 	d, err := img.Digest()
 	if err != nil {
-		return "", fmt.Errorf("image digest: %w", err)
+		return putRequest{}, fmt.Errorf("image digest: %w", err)
 	}
 	mt, err := img.MediaType()
 	if err != nil {
-		return "", fmt.Errorf("image media type: %w", err)
+		return putRequest{}, fmt.Errorf("image media type: %w", err)
 	}
-	body, err := json.Marshal(putRequest{Content: s.content, Manifest: d.String(), MediaType: string(mt), Names: refs})
+	return putRequest{Content: s.content, Manifest: d.String(), MediaType: string(mt)}, nil
+}
+
+// post sends v as JSON to pierd's store socket and decodes the answer
+// into out.
+func (s storeImages) post(ctx context.Context, path string, v, out any) error {
+	body, err := json.Marshal(v)
 	if err != nil {
-		return "", err
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://pierd/images", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://pierd"+path, bytes.NewReader(body))
 	if err != nil {
-		return "", err
+		return err
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("pierd image store: %w", err)
+		return fmt.Errorf("pierd image store: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return "", fmt.Errorf("pierd image store: %s: %s", resp.Status, bytes.TrimSpace(msg))
+		return fmt.Errorf("pierd image store %s: %s: %s", path, resp.Status, bytes.TrimSpace(msg))
 	}
-	var out struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return "", fmt.Errorf("pierd image store: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("pierd image store %s: %w", path, err)
 	}
-	return out.ID, nil
+	return nil
 }

@@ -24,6 +24,8 @@ import (
 type Images interface {
 	LocalImage(ref string) (v1.Image, error)
 	PutImage(ctx context.Context, img v1.Image, refs []string) (id string, err error)
+	// MissingLayers lists the layers of img the store lacks.
+	MissingLayers(img v1.Image) ([]v1.Hash, error)
 }
 
 // PutRequest is the body of the store socket's POST /images: the moby
@@ -34,6 +36,18 @@ type PutRequest struct {
 	Manifest  string   `json:"manifest"`
 	MediaType string   `json:"mediaType"`
 	Names     []string `json:"names,omitempty"`
+	// Layers maps layer digests to the directories (under BuildKit's
+	// root) holding the same layers' files: the committed overlay
+	// snapshots they were made in. The store hard-links them and the
+	// blobs instead of copying (image.LayerFiles).
+	Layers map[string]string `json:"layers,omitempty"`
+}
+
+// MissingResponse is POST /images/missing's answer: the digests of the
+// request's layers that pier's store lacks, for which pier-buildkitd
+// then names their snapshot directories.
+type MissingResponse struct {
+	Layers []string `json:"layers"`
 }
 
 // PutResponse is POST /images' answer: the image's id.
@@ -46,6 +60,7 @@ type PutResponse struct {
 //	GET|HEAD /v2/<host>/<repo>/manifests/<tag or digest>
 //	GET|HEAD /v2/<host>/<repo>/blobs/<digest>
 //	POST     /images   (PutRequest)
+//	POST     /images/missing (PutRequest without names or layers)
 //
 // The registry routes answer 404 for what the store lacks; the child's
 // transport then goes on to the registry itself.
@@ -68,6 +83,10 @@ func newStoreHandler(images Images, root string) *storeHandler {
 func (h *storeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/images" && r.Method == http.MethodPost {
 		h.put(w, r)
+		return
+	}
+	if r.URL.Path == "/images/missing" && r.Method == http.MethodPost {
+		h.missing(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -232,12 +251,80 @@ func (h *storeHandler) put(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(PutResponse{ID: id})
 }
 
-// openImage checks that req's content store is BuildKit's and opens the
-// image there.
-func (h *storeHandler) openImage(req PutRequest) (v1.Image, error) {
-	dir := filepath.Clean(req.Content)
-	if !filepath.IsAbs(dir) || !strings.HasPrefix(dir, h.root+string(filepath.Separator)) {
-		return nil, fmt.Errorf("put image: content store %q is not under %s: %w", req.Content, h.root, errdefs.ErrInvalidArgument)
+// missing answers which of an image's layers the store lacks.
+func (h *storeHandler) missing(w http.ResponseWriter, r *http.Request) {
+	var req PutRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		http.Error(w, fmt.Sprintf("missing layers: %v", err), http.StatusBadRequest)
+		return
 	}
-	return openDirImage(dir, req.Manifest, req.MediaType)
+	req.Layers = nil
+	img, err := h.openImage(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ds, err := h.images.MissingLayers(img)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("missing layers: %v", err), http.StatusBadRequest)
+		return
+	}
+	out := MissingResponse{Layers: []string{}}
+	for _, d := range ds {
+		out.Layers = append(out.Layers, d.String())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// openImage checks that req's content store and layer directories are
+// BuildKit's and opens the image there.
+func (h *storeHandler) openImage(req PutRequest) (v1.Image, error) {
+	dir, err := h.under(req.Content)
+	if err != nil {
+		return nil, fmt.Errorf("put image: content store: %w", err)
+	}
+	img, err := openDirImage(dir, req.Manifest, req.MediaType)
+	if err != nil || len(req.Layers) == 0 {
+		return img, err
+	}
+	files := make(map[v1.Hash]string, len(req.Layers))
+	for d, p := range req.Layers {
+		h2, err := v1.NewHash(d)
+		if err != nil || !digestPattern.MatchString(d) {
+			return nil, fmt.Errorf("put image: layer digest %q: %w", d, errdefs.ErrInvalidArgument)
+		}
+		if files[h2], err = h.under(p); err != nil {
+			return nil, fmt.Errorf("put image: layer %s: %w", d, err)
+		}
+	}
+	return linkedImage{Image: img, dir: dir, files: files}, nil
+}
+
+// under cleans p and checks that it lies under BuildKit's root.
+func (h *storeHandler) under(p string) (string, error) {
+	c := filepath.Clean(p)
+	if !filepath.IsAbs(c) || !strings.HasPrefix(c, h.root+string(filepath.Separator)) {
+		return "", fmt.Errorf("%q is not under %s: %w", p, h.root, errdefs.ErrInvalidArgument)
+	}
+	return c, nil
+}
+
+// linkedImage is a built image whose layers' files lie in BuildKit's
+// snapshots: pier's store links them (image.LayerFiles).
+type linkedImage struct {
+	v1.Image
+	// dir is the content store.
+	dir string
+	// files maps a layer's digest to its snapshot directory.
+	files map[v1.Hash]string
+}
+
+func (li linkedImage) LayerFiles(d v1.Hash) (blob, dir string, ok bool) {
+	dir, ok = li.files[d]
+	if !ok {
+		return "", "", false
+	}
+	blob, err := blobPath(li.dir, d.String())
+	return blob, dir, err == nil
 }

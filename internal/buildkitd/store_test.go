@@ -48,6 +48,19 @@ func (f *fakeImages) PutImage(_ context.Context, img v1.Image, refs []string) (s
 	return cfg.String(), err
 }
 
+// MissingLayers says the store lacks every layer.
+func (f *fakeImages) MissingLayers(img v1.Image) ([]v1.Hash, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	var out []v1.Hash
+	for _, l := range m.Layers {
+		out = append(out, l.Digest)
+	}
+	return out, nil
+}
+
 // TestStoreRegistry: manifests by tag and by digest, the config and the
 // layers of a stored image are served under the registry's host; an
 // image the store lacks is a 404.
@@ -184,5 +197,72 @@ func TestStorePut(t *testing.T) {
 	}
 	if code, body := put(PutRequest{Content: content, Manifest: d.String()}); code != 400 {
 		t.Errorf("tampered manifest: %d %s, want 400", code, body)
+	}
+}
+
+// TestStorePutLayers: POST /images/missing names the layers the store
+// lacks; a put naming snapshot directories under BuildKit's root hands
+// the store an image that offers each layer's blob file and directory
+// (image.LayerFiles); a directory outside the root is refused.
+func TestStorePutLayers(t *testing.T) {
+	root := t.TempDir()
+	content := filepath.Join(root, "runc-overlayfs", "content")
+	img, err := random.Image(64, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeContentStore(t, content, img)
+	imgs := &fakeImages{}
+	srv := httptest.NewServer(newStoreHandler(imgs, root))
+	defer srv.Close()
+	post := func(path string, req PutRequest) (int, []byte) {
+		t.Helper()
+		b, _ := json.Marshal(req)
+		resp, err := http.Post(srv.URL+path, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, out
+	}
+	d, _ := img.Digest()
+	mt, _ := img.MediaType()
+	m, _ := img.Manifest()
+	req := PutRequest{Content: content, Manifest: d.String(), MediaType: string(mt)}
+	code, body := post("/images/missing", req)
+	var miss MissingResponse
+	if err := json.Unmarshal(body, &miss); code != 200 || err != nil || len(miss.Layers) != 2 || miss.Layers[0] != m.Layers[0].Digest.String() {
+		t.Fatalf("missing: %d %s", code, body)
+	}
+
+	snap := filepath.Join(root, "runc-overlayfs", "snapshots", "snapshots", "7", "fs")
+	req.Layers = map[string]string{m.Layers[1].Digest.String(): snap}
+	if code, body := post("/images", req); code != 200 {
+		t.Fatalf("put with layers: %d %s", code, body)
+	}
+	lf, ok := imgs.got.(interface {
+		LayerFiles(v1.Hash) (string, string, bool)
+	})
+	if !ok {
+		t.Fatalf("stored image %T offers no layer files", imgs.got)
+	}
+	blob, dir, ok := lf.LayerFiles(m.Layers[1].Digest)
+	if !ok || dir != snap || blob != filepath.Join(content, "blobs", "sha256", m.Layers[1].Digest.Hex) {
+		t.Errorf("layer files: %q %q %v", blob, dir, ok)
+	}
+	if _, _, ok := lf.LayerFiles(m.Layers[0].Digest); ok {
+		t.Error("a layer without a directory offers files")
+	}
+
+	for _, bad := range []string{t.TempDir(), root + "/../x", "relative/fs"} {
+		req.Layers = map[string]string{m.Layers[1].Digest.String(): bad}
+		if code, body := post("/images", req); code != 400 {
+			t.Errorf("layer directory %q: %d %s, want 400", bad, code, body)
+		}
+	}
+	req.Layers = map[string]string{"sha256:../../x": snap}
+	if code, body := post("/images", req); code != 400 {
+		t.Errorf("bad layer digest: %d %s, want 400", code, body)
 	}
 }

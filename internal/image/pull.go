@@ -233,6 +233,11 @@ func (s *Store) pullLayer(ctx context.Context, rimg v1.Image, l Layer, parent, r
 		progress(Progress{Image: ref, Layer: id, Status: "Already exists"})
 		return nil
 	}
+	if lf, ok := rimg.(LayerFiles); ok {
+		if linked, err := s.linkLayer(ctx, lf, l, parent); linked || err != nil {
+			return err
+		}
+	}
 	var rc io.ReadCloser
 	if s.blobs.has(l.Digest) {
 		f, err := s.blobs.open(l.Digest)
