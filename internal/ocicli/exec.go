@@ -39,7 +39,7 @@ func execCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rec, _, err := rt.Record(args[0])
+			rec, err := rt.ExecRecord(args[0])
 			if err != nil {
 				return err
 			}

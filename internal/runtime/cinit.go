@@ -100,6 +100,9 @@ const bpfFile = "seccomp.bpf"
 // is saved for the next exec).
 func (r *Runtime) filterOf(rec *Record) func() (*seccompBPF, error) {
 	return func() (*seccompBPF, error) {
+		if rec.bpf != nil {
+			return rec.bpf, nil
+		}
 		if rec.Spec.Linux == nil || rec.Spec.Linux.Seccomp == nil {
 			return nil, nil
 		}

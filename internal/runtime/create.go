@@ -240,7 +240,11 @@ func (r *Runtime) setLimits(rec *Record) error {
 	}
 	trace.Mark("runtime", "cgroup limits set")
 	rec.Creating = false
-	return r.save(rec)
+	if err := r.save(rec); err != nil {
+		return err
+	}
+	r.saveExecRecord(rec)
+	return nil
 }
 
 func creatingState(rec *Record) *specs.State {

@@ -26,8 +26,10 @@ type ExecOpts struct {
 	// that kills the process with whatever it started: KillGroup.
 	Setpgid bool
 	// Record is the container's state when the caller has just read it
-	// (the exec command does, for the process's defaults), so that Exec
-	// does not read and decode it again; nil makes Exec read it.
+	// (the exec command does, for the process's defaults, with
+	// ExecRecord), so that Exec does not read and decode it again; nil
+	// makes Exec read it. Exec reads the whole state when Record came from
+	// the exec record and the process needs the Go init.
 	Record *Record
 }
 
@@ -36,11 +38,15 @@ type ExecOpts struct {
 // process is a child of the caller, who may Wait for it.
 func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	rec := o.Record
+	if rec != nil && rec.lean && cinitFallback(&syncmsg.InitConfig{Spec: rec.Spec, Process: o.Process}) != "" {
+		rec = nil // the Go init is sent the whole spec
+	}
 	if rec == nil || rec.ID != id {
 		var err error
 		if rec, err = r.load(id); err != nil {
 			return 0, err
 		}
+		trace.Mark("runtime", "exec: state read")
 	}
 	if err := can(opExec, id, r.status(rec)); err != nil {
 		return 0, err

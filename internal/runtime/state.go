@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -48,16 +47,31 @@ type Record struct {
 	Creating bool `json:"creating,omitempty"`
 
 	filter *seccomp.Filter // compiled at create, for the C init's plan
+	// lean marks a record read from the exec record: its Spec holds only
+	// what the C init's exec reads, and bpf is the container's filter.
+	lean bool
+	bpf  *seccompBPF
 }
-
-var idPattern = regexp.MustCompile(`^[\w+\-.]+$`)
 
 // ValidateID rejects ids that could not name a state directory safely.
 func ValidateID(id string) error {
-	if id == "" || len(id) > 1024 || !idPattern.MatchString(id) || id == "." || id == ".." {
+	if id == "" || len(id) > 1024 || !idChars(id) || id == "." || id == ".." {
 		return fmt.Errorf("container id %q: %w: use letters, digits and _ + - .", id, errdefs.ErrInvalidArgument)
 	}
 	return nil
+}
+
+// idChars reports whether id is made of ASCII letters, digits and _ + - .
+// only (a loop, not a regexp: every command validates an id, and
+// compiling a regexp at start costs a fresh process ~25 µs).
+func idChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Runtime) dir(id string) string { return filepath.Join(r.Root, id) }

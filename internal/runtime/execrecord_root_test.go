@@ -1,0 +1,58 @@
+package runtime_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// exec reads the container's exec record, not its whole state, and the
+// program it starts sees exactly what it sees through the whole state:
+// that of a container made by an older binary (no exec record), and that
+// of an exec that needs the Go init (which is sent the whole spec).
+func TestExecTakesTheExecRecord(t *testing.T) {
+	r := newRT(t)
+	id := r.id()
+	r.ok("run", "-d", "--bundle", cinitBundle(t, "exec sleep 1000"), id)
+	dir := filepath.Join(r.root, id)
+	for _, f := range []string{"exec.rec", "seccomp.bpf"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("create left no %s: %v", f, err)
+		}
+	}
+	exec := func(env []string) (string, string) {
+		t.Helper()
+		out, trace, code := r.runTraced(env, "exec", id, "sh", "-c", cinitScript)
+		if code != 0 || !strings.Contains(out, "uid=1000") {
+			t.Fatalf("exec: exit %d: %s", code, out)
+		}
+		return out, trace
+	}
+	fast, trace := exec(nil)
+	if !strings.Contains(trace, "runtime exec: exec record read") || strings.Contains(trace, "exec: state read") {
+		t.Errorf("exec did not take the exec record:\n%s", trace)
+	}
+	if !strings.Contains(trace, "cinit seccomp") || !strings.Contains(fast, "mkdir refused") {
+		t.Errorf("exec through the exec record lost the seccomp filter:\n%s\n%s", fast, trace)
+	}
+
+	out, trace := exec([]string{"PIER_GO_INIT=1"})
+	if !strings.Contains(trace, "runtime exec: state read") || !strings.Contains(trace, "init cloned, into Go") {
+		t.Errorf("an exec on the Go init did not read the whole state:\n%s", trace)
+	}
+	if out != fast {
+		t.Errorf("the Go init's exec differs:\n%s\nthrough the exec record:\n%s", out, fast)
+	}
+
+	if err := os.Remove(filepath.Join(dir, "exec.rec")); err != nil {
+		t.Fatal(err)
+	}
+	out, trace = exec(nil)
+	if !strings.Contains(trace, "runtime exec: state read (no exec record)") || strings.Contains(trace, "exec record read") {
+		t.Errorf("without an exec record, exec did not read the state:\n%s", trace)
+	}
+	if out != fast {
+		t.Errorf("the exec through the whole state differs:\n%s\nthrough the exec record:\n%s", out, fast)
+	}
+}
