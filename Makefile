@@ -32,6 +32,7 @@ build:
 	$(GO) build -trimpath -tags netgo,osusergo -ldflags '$(RUNTIME_LDFLAGS) $(STAMP)' -o $(BIN)/pier-runtime ./cmd/pier-runtime
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-init ./cmd/pier-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/pier-monitor ./cmd/pier-monitor
+	CGO_ENABLED=0 $(GO) build -trimpath -tags monitorwatch -ldflags='-s -w' -o $(BIN)/pier-monitor-watch ./cmd/pier-monitor
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(DAEMON_TAGS)' -ldflags '$(STAMP)' -o $(BIN)/pierd ./cmd/pierd
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(DAEMON_TAGS)' -ldflags '$(STAMP)' -o $(BIN)/pier-buildkitd ./cmd/pier-buildkitd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(STAMP)' -o $(BIN)/pier ./cmd/pier

@@ -40,11 +40,13 @@ procs_matching() {
 }
 
 # monitor_mem EXE STR: "Rss Private_Dirty" (kB) of each process running the
-# binary named EXE whose command line contains STR.
+# binary named EXE (or EXE-watch: pier-monitor's watch image) whose command
+# line contains STR.
 monitor_mem() {
-	local p
+	local p e
 	for p in $(procs_matching "$2"); do
-		[ "$(basename "$(readlink "/proc/$p/exe" 2>/dev/null)")" = "$1" ] || continue
+		e=$(basename "$(readlink "/proc/$p/exe" 2>/dev/null)")
+		[ "$e" = "$1" ] || [ "$e" = "$1-watch" ] || continue
 		awk '/^Rss:/{r=$2} /^Private_Dirty:/{d=$2} END{print r, d}' "/proc/$p/smaps_rollup"
 	done
 }

@@ -5,11 +5,20 @@
 // internal/monitor; it is built static (CGO_ENABLED=0), one per container.
 //
 // usage: pier-monitor CONFIG.json
+//
+// Once the container has run for a second, the monitor re-executes itself
+// (same pid) as `pier-monitor --watch FD CONFIG.json`, its watch image,
+// which resumes from the state in the memfd FD (internal/monitor's
+// handover.go). The watch image is pier-monitor-watch when it sits beside
+// this binary: this command built with -tags monitorwatch, without
+// pier-runtime's library; it re-executes the full monitor as `--finish`
+// to delete the container at its end.
 package main
 
 import (
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/pier-engine/pier/internal/monitor"
 	"github.com/pier-engine/pier/internal/trace"
@@ -32,6 +41,10 @@ func init() {
 }
 
 func main() {
+	if len(os.Args) == 4 && (os.Args[1] == "--watch" || os.Args[1] == "--finish") {
+		resume(os.Args[1], os.Args[2])
+		return
+	}
 	if len(os.Args) != 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		os.Stderr.WriteString("usage: pier-monitor CONFIG.json\n")
 		os.Exit(2)
@@ -39,7 +52,23 @@ func main() {
 	trace.Mark("monitor", "go main")
 	cfg, err := monitor.ReadConfig(os.Args[1])
 	if err == nil {
-		err = monitor.Run(cfg)
+		err = monitor.Run(cfg, os.Args)
+	}
+	if err != nil {
+		os.Stderr.WriteString("pier-monitor: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+}
+
+// resume is the watch image (--watch), re-executed after the launch, or
+// the finish image (--finish), which deletes the container at the end of
+// the watch binary's watch; each resumes from the memfd fd.
+func resume(mode, fd string) {
+	n, err := strconv.Atoi(fd)
+	if err == nil && mode == "--watch" {
+		err = monitor.Watch(n)
+	} else if err == nil {
+		err = monitor.Finish(n)
 	}
 	if err != nil {
 		os.Stderr.WriteString("pier-monitor: " + err.Error() + "\n")

@@ -57,6 +57,12 @@ func (s *Stream) flush() error {
 	return err
 }
 
+// Pending is the start of a line that Write holds until its newline
+// arrives: writing it to a new Stream resumes the line there (pier-monitor
+// hands its streams to its next image across an exec). It is valid until
+// the next Write.
+func (s *Stream) Pending() []byte { return s.buf }
+
 // Close stores a last line that has no newline as a partial entry. It does
 // not close the Writer.
 func (s *Stream) Close() error {

@@ -31,6 +31,12 @@ type hub struct {
 	joined     chan struct{}
 	// closed is set once the output has ended. Guarded by mu.
 	closed bool
+	// conns counts connections being served, in their hello or attached.
+	// Guarded by mu.
+	conns int
+
+	// acceptor is the accept loop, which pause stops.
+	acceptor sync.WaitGroup
 }
 
 // client is one attached connection.
@@ -45,19 +51,58 @@ func newHub(m *monitor, path string) (*hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &hub{m: m, ln: ln, clients: map[*client]struct{}{}, joined: make(chan struct{}, 1)}
-	go h.accept()
-	return h, nil
+	return serveHub(m, ln), nil
 }
 
+// serveHub serves attaches on ln, which is listening already.
+func serveHub(m *monitor, ln *net.UnixListener) *hub {
+	h := &hub{m: m, ln: ln, clients: map[*client]struct{}{}, joined: make(chan struct{}, 1)}
+	h.acceptor.Add(1)
+	go h.accept()
+	return h
+}
+
+// accept serves new connections until the listener closes or pause sets
+// its deadline.
 func (h *hub) accept() {
+	defer h.acceptor.Done()
 	for {
 		conn, err := h.ln.Accept()
 		if err != nil {
 			return
 		}
+		h.mu.Lock()
+		h.conns++
+		h.mu.Unlock()
 		go h.serve(conn)
 	}
+}
+
+// connDone counts a connection's end: its close, by serve before a
+// client is added, else by the client's writer.
+func (h *hub) connDone() {
+	h.mu.Lock()
+	h.conns--
+	h.mu.Unlock()
+}
+
+// pause stops accepting and reports whether no connection is being
+// served, which a handover needs: the listener passes to the next image,
+// a connection does not. A client that connects meanwhile waits in the
+// listen queue. Unless resumed, the hub stays paused.
+func (h *hub) pause() bool {
+	_ = h.ln.SetDeadline(time.Unix(1, 0))
+	h.acceptor.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns == 0 && !h.closed
+}
+
+// resume accepts again after pause.
+func (h *hub) resume() {
+	_ = h.ln.SetDeadline(time.Time{})
+	h.acceptor.Add(1)
+	go h.accept()
 }
 
 // serve registers a client after its hello and reads its frames until it
@@ -68,12 +113,14 @@ func (h *hub) serve(conn net.Conn) {
 	typ, p, err := readFrame(conn, &buf)
 	if err != nil || typ != FrameHello || len(p) != 1 {
 		conn.Close()
+		h.connDone()
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
 	c := &client{conn: conn, flags: p[0], out: make(chan []byte, clientQueue)}
 	if !h.add(c) {
 		conn.Close()
+		h.connDone()
 		return
 	}
 	for {
@@ -125,6 +172,7 @@ func (h *hub) add(c *client) bool {
 // write sends c's queue until it is closed, then closes the connection.
 func (h *hub) write(c *client) {
 	defer h.writers.Done()
+	defer h.connDone()
 	defer c.conn.Close()
 	for f := range c.out {
 		if _, err := c.conn.Write(f); err != nil {

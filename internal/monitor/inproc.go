@@ -1,3 +1,5 @@
+//go:build !monitorwatch
+
 package monitor
 
 import (
@@ -9,19 +11,12 @@ import (
 	"github.com/pier-engine/pier/internal/seccomp"
 )
 
-// containerRuntime is what a monitor asks of the container's runtime:
-// ociruntime.CLI runs its commands (runc, crun, pier-runtime's CLI), and
-// libRuntime drives pier-runtime in this process.
-type containerRuntime interface {
-	Create(ctx context.Context, id string, o ociruntime.CreateOpts) error
-	Start(ctx context.Context, id string) error
-	Delete(ctx context.Context, id string, force bool) error
-}
+var _ containerRuntime = libRuntime{}
 
-var (
-	_ containerRuntime = ociruntime.CLI{}
-	_ containerRuntime = libRuntime{}
-)
+// haveLibrary says this binary links pier-runtime's library; the watch
+// binary (-tags monitorwatch) does not, to stay small, and its delete
+// re-executes the full monitor (finish.go).
+const haveLibrary = true
 
 // libRuntime is pier-runtime as a library: create, start and delete run
 // here, and only the container's own process is started, from the
@@ -46,7 +41,8 @@ func (l libRuntime) Create(_ context.Context, id string, o ociruntime.CreateOpts
 	defer seccomp.ReleaseTables()
 	_, err := l.rt.Create(runtime.CreateOpts{
 		ID: id, Bundle: o.Bundle, PidFile: o.PidFile, ConsoleSocket: o.ConsoleSocket,
-		Stdio: [3]*os.File{fileOf(o.Stdin), fileOf(o.Stdout), fileOf(o.Stderr)},
+		Stdio:      [3]*os.File{fileOf(o.Stdin), fileOf(o.Stdout), fileOf(o.Stderr)},
+		ExtraFiles: o.ExtraFiles,
 	})
 	return err
 }

@@ -49,14 +49,26 @@ type monitor struct {
 	stdinMu     sync.Mutex
 	stdin       *os.File
 	stdinClosed bool
+
+	// reap waits for the container's init; startedAt and oomBase are the
+	// start's time and oom_kill count, for its Status.
+	reap      reaper
+	startedAt time.Time
+	oomBase   uint64
+	// fullExe and self, in the watch binary, are the full monitor's binary
+	// and the launch's command line, for the delete (finish.go).
+	fullExe string
+	self    []string
 }
 
 // Run is the monitor's whole life: it becomes a child subreaper in its own
 // session, creates and starts the container with pipes as its stdout and
 // stderr, reports the container's pid on cfg.SyncFD, copies the pipes into
 // the json-file log, waits for the container's init, writes the Status,
-// deletes the container and returns.
-func Run(cfg Config) error {
+// deletes the container and returns. With self, its own command line, it
+// re-executes itself into its watch image once the container has run for
+// a while (handover.go); without, it keeps this image to the end.
+func Run(cfg Config, self []string) error {
 	rt, err := cfg.containerRuntime()
 	if err != nil {
 		report(cfg.SyncFD, 0, err)
@@ -76,29 +88,9 @@ func Run(cfg Config) error {
 	// the monitor may idle for months, with no allocation to trigger a
 	// collection: collect it now and give its pages back.
 	debug.FreeOSMemory()
-	st := Status{Pid: pid, StartedAt: startedAt}
-	base, _ := oomKills(cfg.Cgroups)
-	ws, werr := waitInit(pid)
-	trace.Mark("monitor", "container exited")
-	st.FinishedAt = time.Now().UTC()
-	if werr != nil {
-		st.ExitCode, st.Error = -1, werr.Error()
-	} else {
-		st.ExitCode = exitCode(ws)
-	}
-	if n, ok := oomKills(cfg.Cgroups); ok && n > base {
-		st.OOMKilled = true
-	}
-	// The log is complete before the status says the container ended, so
-	// that whoever waits for the status reads every line.
-	m.drain()
-	trace.Mark("monitor", "log drained")
-	delErr := m.runtimeErr(m.rt.Delete(context.Background(), cfg.ID, true))
-	trace.Mark("monitor", "deleted")
-	err = WriteStatus(cfg.StatusFile, st)
-	trace.Mark("monitor", "status written")
-	m.removeMonitorPid()
-	return errors.Join(werr, err, delErr, m.copyError())
+	m.startedAt = startedAt
+	m.oomBase, _ = oomKills(cfg.Cgroups)
+	return m.watch(pid, self)
 }
 
 // launch runs the steps up to the container's start. It reads the
@@ -215,7 +207,7 @@ func (m *monitor) runtimeErr(err error) error {
 func (m *monitor) copy(dst *logfile.Stream, typ byte, src *os.File) {
 	defer m.copiers.Done()
 	buf := make([]byte, copyBuf)
-	failed := false
+	failed := dst == nil // the watch image could not reopen the log
 	for {
 		n, err := src.Read(buf)
 		if n > 0 && !failed {
@@ -276,25 +268,6 @@ func (m *monitor) drain() {
 func (m *monitor) removeMonitorPid() {
 	if m.cfg.MonitorPidFile != "" {
 		os.Remove(m.cfg.MonitorPidFile)
-	}
-}
-
-// waitInit reaps children until the container's init is among them:
-// orphans of the container (without a PID namespace) and of the runtime
-// are re-parented to us as their subreaper.
-func waitInit(pid int) (unix.WaitStatus, error) {
-	for {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, 0, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("wait4 for container init %d: %w", pid, err)
-		}
-		if got == pid {
-			return ws, nil
-		}
 	}
 }
 
