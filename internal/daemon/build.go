@@ -328,7 +328,10 @@ func (e *BuildEngine) Remove(ctx context.Context, id string) error {
 
 // Commit stores a step's image; see CommitImage.
 func (e *BuildEngine) Commit(ctx context.Context, parent, ctr string, cfg *v1.ConfigFile) (string, error) {
-	img, err := e.d.commitImage(ctx, parent, ctr, cfg)
+	img, linked, err := e.commitLinked(ctx, parent, ctr, cfg, nil)
+	if err == nil && !linked {
+		img, err = e.d.commitImage(ctx, parent, ctr, cfg)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -348,7 +351,10 @@ func (e *BuildEngine) CommitStep(ctx context.Context, parent, ctr string, cfg *v
 	if err := json.Unmarshal(b, &cc); err != nil {
 		return "", fmt.Errorf("commit: step config: %w", err)
 	}
-	img, err := e.d.commitImageOf(ctx, parent, ctr, cfg, &cc)
+	img, linked, err := e.commitLinked(ctx, parent, ctr, cfg, &cc)
+	if err == nil && !linked {
+		img, err = e.d.commitImageOf(ctx, parent, ctr, cfg, &cc)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/snapshot"
 	"github.com/pier-engine/pier/internal/trace"
 )
 
@@ -33,6 +34,26 @@ func (s *Store) Commit(ctx context.Context, parent *Image, layer io.Reader, cfg 
 // container's own config as the config's "container_config" (nil: none);
 // image inspect shows it as ContainerConfig before API 1.45.
 func (s *Store) CommitContainer(ctx context.Context, parent *Image, layer io.Reader, cfg *v1.ConfigFile, containerConfig any, refs ...string) (*Image, error) {
+	return s.commitLayer(ctx, parent, layer, "", cfg, containerConfig, refs...)
+}
+
+// CommitUpper is CommitContainer for a layer that is the whole overlay
+// upper directory upper, whose files nothing changes again (a build
+// step's writable layer, removed right after): the layer's snapshot
+// takes them by hard link (snapshot.Link) instead of unpacking the tar,
+// which is still read for the blob and the digest. An error wrapping
+// snapshot.ErrNotLinkable made no image; the caller commits the usual
+// way.
+func (s *Store) CommitUpper(ctx context.Context, parent *Image, layer io.Reader, upper string, cfg *v1.ConfigFile, containerConfig any) (*Image, error) {
+	if s.cfg.Unprivileged {
+		// Its overlay marks are user.overlay.*, which a lower layer
+		// made by links would not carry over as pier's mounts read them.
+		return nil, fmt.Errorf("commit: %w", snapshot.ErrNotLinkable)
+	}
+	return s.commitLayer(ctx, parent, layer, upper, cfg, containerConfig)
+}
+
+func (s *Store) commitLayer(ctx context.Context, parent *Image, layer io.Reader, upper string, cfg *v1.ConfigFile, containerConfig any, refs ...string) (*Image, error) {
 	s.writers.RLock()
 	defer s.writers.RUnlock()
 	var recs []Layer
@@ -48,7 +69,7 @@ func (s *Store) CommitContainer(ctx context.Context, parent *Image, layer io.Rea
 		if len(recs) > 0 {
 			top = recs[len(recs)-1].ChainID
 		}
-		l, err := s.addFastLayer(ctx, layer, top, cfg.RootFS.DiffIDs)
+		l, err := s.addFastLayer(ctx, layer, top, cfg.RootFS.DiffIDs, upper)
 		if err != nil {
 			return nil, fmt.Errorf("commit: %w", err)
 		}
@@ -68,7 +89,8 @@ func (s *Store) CommitContainer(ctx context.Context, parent *Image, layer io.Rea
 // of the default's time for a few percent more bytes) and unpacks the
 // same stream into a new snapshot at once, on the other core: the blob is
 // not read back, decompressed and digested again as a pulled one is.
-func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, diffIDs []v1.Hash) (Layer, error) {
+// With upper, the snapshot links upper's files instead (CommitUpper).
+func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, diffIDs []v1.Hash, upper string) (Layer, error) {
 	w, err := s.blobs.writer()
 	if err != nil {
 		return Layer{}, err
@@ -87,6 +109,12 @@ func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, di
 	unpacked := make(chan unpackResult, 1)
 	go func() {
 		var res unpackResult
+		if upper != "" {
+			res.diff, res.chain, res.err = s.linkUpper(ctx, pr, parent, diffIDs, upper)
+			pr.CloseWithError(res.err)
+			unpacked <- res
+			return
+		}
 		res.err = s.snaps.UnpackNew(ctx, parent, func(dir string) (string, error) {
 			h := sha256.New()
 			// Whole chunks of the writer's buffer per read: the two sides
@@ -141,6 +169,25 @@ func (s *Store) addFastLayer(ctx context.Context, r io.Reader, parent string, di
 	trace.Mark("image", "layer blob and snapshot committed")
 	l.DiffID, l.ChainID = res.diff, res.chain
 	return l, nil
+}
+
+// linkUpper digests the layer tar r, then makes its snapshot from upper
+// by hard links.
+func (s *Store) linkUpper(ctx context.Context, r io.Reader, parent string, diffIDs []v1.Hash, upper string) (v1.Hash, string, error) {
+	h := sha256.New()
+	buf := copyBufs.Get().(*[]byte)
+	_, err := io.CopyBuffer(h, r, *buf)
+	copyBufs.Put(buf)
+	if err != nil {
+		return v1.Hash{}, "", err
+	}
+	diff := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+	chains := chainIDs(append(slices.Clone(diffIDs), diff))
+	chain := chains[len(chains)-1]
+	if err := s.snaps.Link(ctx, chain, parent, upper); err != nil {
+		return v1.Hash{}, "", err
+	}
+	return diff, chain, nil
 }
 
 // layerChunk is how much of a committed layer is handed on at a time.

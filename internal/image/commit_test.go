@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/snapshot"
 	"github.com/pier-engine/pier/internal/testutil"
 )
 
@@ -98,5 +100,53 @@ func TestCommitBadLayer(t *testing.T) {
 		if ents, _ := os.ReadDir(d); len(ents) != 0 {
 			t.Errorf("%s holds %v", d, ents)
 		}
+	}
+}
+
+// CommitUpper takes the layer's files from the upper directory by hard
+// link (as root; unprivileged it refuses, and the caller unpacks), while
+// the blob and the digest still come from the tar.
+func TestCommitUpperLinks(t *testing.T) {
+	s := newStore(t)
+	upper := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(upper, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(upper, "app", "big"), bytes.Repeat([]byte("x"), 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var layer bytes.Buffer
+	if _, err := (archive.Upper{Dir: upper}).Tar(&layer); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &v1.ConfigFile{OS: "linux", Architecture: "amd64", History: []v1.History{{CreatedBy: "COPY"}}}
+	img, err := s.CommitUpper(context.Background(), nil, bytes.NewReader(layer.Bytes()), upper, cfg, nil)
+	if os.Geteuid() != 0 {
+		if !errors.Is(err, snapshot.ErrNotLinkable) {
+			t.Fatalf("unprivileged CommitUpper = %v, want ErrNotLinkable", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := img.Layers[0]
+	if top.DiffID != sha(layer.Bytes()) {
+		t.Errorf("diff id %s, want the tar's digest %s", top.DiffID, sha(layer.Bytes()))
+	}
+	dir, err := s.snaps.LayerDir(top.ChainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.Stat(filepath.Join(dir, "app", "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.Stat(filepath.Join(upper, "app", "big"))
+	if !os.SameFile(got, want) {
+		t.Error("the layer's file is a copy, not the upper directory's inode")
+	}
+	if !s.blobs.has(top.Digest) {
+		t.Error("no blob for the layer")
 	}
 }
