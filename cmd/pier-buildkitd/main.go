@@ -117,7 +117,7 @@ func serve(o options, log *slog.Logger) error {
 		l.Close()
 		return fmt.Errorf("socket %s: %w", o.socket, err)
 	}
-	srv := &http.Server{Handler: server.NewBuildKitHandler(service{bk}, log), ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: newIdleTrim().wrap(server.NewBuildKitHandler(service{bk}, log)), ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
