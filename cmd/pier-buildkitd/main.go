@@ -100,7 +100,10 @@ func serve(o options, log *slog.Logger) error {
 	if o.parentFd > 0 {
 		watchParent(o.parentFd, stop)
 	}
-	bk := buildkit.NewLazy(ctx, buildkit.Config{Root: o.root, Runtime: o.runtime, Store: o.store})
+	// pierd's environment is this process's: PIER_BUILDKIT_V2_HISTORY=1
+	// on pierd records version-2 builds in BuildKit's history too.
+	bk := buildkit.NewLazy(ctx, buildkit.Config{Root: o.root, Runtime: o.runtime, Store: o.store,
+		V2History: os.Getenv("PIER_BUILDKIT_V2_HISTORY") == "1"})
 	// pierd starts this process for a build: BuildKit starts now, and the
 	// socket answers only once it runs.
 	if _, err := bk.Daemon(); err != nil {

@@ -87,19 +87,7 @@ func (l *Lazy) Build(ctx context.Context, req BuildRequest, trace func([]byte)) 
 	if ref == "" {
 		ref = identity.NewID()
 	}
-	sreq := &controlapi.SolveRequest{
-		Ref:           ref,
-		Session:       req.SessionID,
-		Frontend:      "dockerfile.v0",
-		FrontendAttrs: req.frontendAttrs(),
-		Exporters: []*controlapi.Exporter{{Type: exporterMoby,
-			Attrs: map[string]string{"name": strings.Join(req.Tags, ",")}}},
-	}
-	if req.Network == "host" {
-		// As dockerd: asking for the host's network is asking for the
-		// entitlement, which the daemon grants.
-		sreq.Entitlements = []string{string(entitlements.EntitlementNetworkHost)}
-	}
+	sreq := req.solveRequest(ref, l.cfg.V2History)
 	var id string
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -121,6 +109,27 @@ func (l *Lazy) Build(ctx context.Context, req BuildRequest, trace func([]byte)) 
 		return "", fmt.Errorf("build: %w", err)
 	}
 	return id, nil
+}
+
+// solveRequest is req as the controller's Solve takes it, under the
+// build id ref; history says whether it goes into the build history.
+func (req BuildRequest) solveRequest(ref string, history bool) *controlapi.SolveRequest {
+	sreq := &controlapi.SolveRequest{
+		Ref:           ref,
+		Session:       req.SessionID,
+		Frontend:      "dockerfile.v0",
+		FrontendAttrs: req.frontendAttrs(),
+		Exporters: []*controlapi.Exporter{{Type: exporterMoby,
+			Attrs: map[string]string{"name": strings.Join(req.Tags, ",")}}},
+		// An internal build leaves no build-history record.
+		Internal: !history,
+	}
+	if req.Network == "host" {
+		// As dockerd: asking for the host's network is asking for the
+		// entitlement, which the daemon grants.
+		sreq.Entitlements = []string{string(entitlements.EntitlementNetworkHost)}
+	}
+	return sreq
 }
 
 // statusStream is the controller's Status stream, in process.

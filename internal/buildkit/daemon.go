@@ -53,6 +53,13 @@ type Config struct {
 	// takes the images pier has from it, and the moby exporter puts its
 	// results into it (registry.go, store.go).
 	Store string
+	// V2History records version-2 builds (POST /build?version=2) in
+	// BuildKit's build history too. Off by default: the record (a
+	// provenance document, the progress log as a blob, two database
+	// updates) costs ~100 ms of every build, and the clients that send
+	// version-2 builds (docker CLI 20.10, SDKs) never read it. Builds
+	// through buildx are always recorded (`docker buildx history`).
+	V2History bool
 }
 
 // contentDir is where BuildKit's runc worker (runc.NewWorkerOpt) keeps
