@@ -31,9 +31,11 @@ var layers = map[string]float64{
 	"internal/seccomp":          1,
 	"internal/nsenter":          1, // the preamble's wire format, pure Go
 	"internal/nsenter/preamble": 1, // the C preamble itself (cgo)
+	"internal/sigfwd":           1, // a foreground run's/exec's signal handler (cgo, pier-runtime only)
 	"internal/snapshot":         1,
 	"internal/metadata":         1,
 	"internal/network":          1,
+	"internal/userns":           1, // a CRI pod's user namespace and the namespaces it owns
 	"internal/dns":              1,
 	"internal/logfile":          1,
 	"internal/hooks":            1,

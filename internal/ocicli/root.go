@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pier-engine/pier/internal/runtime"
+	"github.com/pier-engine/pier/internal/sigfwd"
 	"github.com/pier-engine/pier/internal/version"
 )
 
@@ -114,7 +115,12 @@ func (g *globals) setup() error {
 }
 
 func (g *globals) runtime() (*runtime.Runtime, error) {
-	return runtime.New(g.root, g.logger())
+	rt, err := runtime.New(g.root, g.logger())
+	if err != nil {
+		return nil, err
+	}
+	rt.Signals = sigfwd.Forwarder{}
+	return rt, nil
 }
 
 func (g *globals) logger() *slog.Logger {

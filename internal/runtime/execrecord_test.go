@@ -121,7 +121,9 @@ func TestExecRecordCoversEveryProcessField(t *testing.T) {
 		}
 	}
 	for name, edit := range map[string]func(*specs.Spec){
-		"user namespace":  func(s *specs.Spec) { s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace}) },
+		"user namespace": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		},
 		"uid mappings":    func(s *specs.Spec) { s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}} },
 		"createContainer": func(s *specs.Spec) { s.Hooks.CreateContainer = []specs.Hook{{Path: "/x"}} },
 		"startContainer":  func(s *specs.Spec) { s.Hooks.StartContainer = []specs.Hook{{Path: "/x"}} },

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -36,10 +35,10 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 	}
 	// Signals that arrive while the container is being made are kept for
 	// it rather than acted on by the runtime.
-	sigs, caught, release := make(chan os.Signal, 128), func() {}, func() {}
+	f := &forwarder{pidfd: -1}
 	if !detach {
-		caught, release = forwardSignals(sigs)
-		defer release()
+		f = r.catchSignals(con != nil)
+		defer f.stop()
 	}
 	o.spec = spec
 	t0 := time.Now()
@@ -47,7 +46,7 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	caught() // before the program runs: none of its signals is lost
+	f.caught() // before the program runs: none of its signals is lost
 	if err := r.Start(o.ID); err != nil {
 		return -1, errors.Join(err, r.deleteIfThere(o.ID))
 	}
@@ -61,8 +60,12 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 		}
 		defer con.Restore()
 	}
+	if err := f.forward(c.Pid); err != nil {
+		killWait(c.Pid)
+		return -1, errors.Join(err, r.deleteIfThere(o.ID))
+	}
 	trace.Mark("runtime", "started; waiting")
-	code := WaitForwarding(c.Pid, sigs, con)
+	code := f.wait(c.Pid, con)
 	trace.Mark("runtime", "container exited")
 	r.Log.Debug("exited", "container_id", o.ID, "elapsed", time.Since(t0))
 	if !keep {
@@ -76,29 +79,6 @@ func (r *Runtime) Run(o CreateOpts, detach, keep bool) (int, error) {
 
 // deleteIfThere force-deletes a container that failed to start; one that
 // is gone already (a failed prestart hook deletes it) is no error.
-// forwardSignals has every signal delivered to sigs, for forwarding to the
-// container's process. signal.Notify of all signals costs a round trip
-// with the Go runtime's signal thread per signal (about 65: 1-2 ms on a
-// loaded 2-core machine, the largest cost of a foreground run after the
-// Go start), and signal.Stop as much again; so Notify runs alongside the
-// create (caught waits for it, before the program can run) and release
-// lets go of the signals in the background, as the CLI exits right after.
-func forwardSignals(sigs chan os.Signal) (caught, release func()) {
-	done := make(chan struct{})
-	go func() {
-		signal.Notify(sigs)
-		close(done)
-	}()
-	caught = func() { <-done }
-	release = func() {
-		go func() {
-			<-done
-			signal.Stop(sigs)
-		}()
-	}
-	return caught, release
-}
-
 func (r *Runtime) deleteIfThere(id string) error {
 	if err := r.Delete(id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
@@ -118,14 +98,13 @@ func (r *Runtime) ExecForeground(id string, o ExecOpts) (int, error) {
 		defer con.Close()
 		o.ConsoleSocket = con.Path
 	}
-	sigs := make(chan os.Signal, 128)
-	caught, release := forwardSignals(sigs)
-	defer release()
+	f := r.catchSignals(con != nil)
+	defer f.stop()
 	pid, err := r.Exec(id, o)
 	if err != nil {
 		return -1, err
 	}
-	caught()
+	f.caught()
 	if con != nil {
 		if err := con.Attach(); err != nil {
 			killWait(pid)
@@ -133,7 +112,11 @@ func (r *Runtime) ExecForeground(id string, o ExecOpts) (int, error) {
 		}
 		defer con.Restore()
 	}
-	return WaitForwarding(pid, sigs, con), nil
+	if err := f.forward(pid); err != nil {
+		killWait(pid)
+		return -1, err
+	}
+	return f.wait(pid, con), nil
 }
 
 // WaitForwarding waits for our child pid while passing the signals we get

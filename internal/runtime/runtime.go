@@ -24,6 +24,10 @@ type Runtime struct {
 	// commands. pier-monitor and pierd, which link no C, set it to drive
 	// the runtime as a library (no pier-runtime command process).
 	Exe string
+	// Signals, when set, passes a foreground run's or exec's signals on
+	// in place of os/signal (pier-runtime's command sets internal/sigfwd's
+	// C handler); a terminal run or exec keeps os/signal for SIGWINCH.
+	Signals SignalForwarder
 }
 
 // New returns a runtime keeping its state under root.
