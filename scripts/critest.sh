@@ -36,6 +36,7 @@ CRICTL=$TOOLS/crictl CRITEST=$TOOLS/critest
 mkdir -p "$OUT/tmp"
 OUT=$(cd "$OUT" && pwd)
 D=$(mktemp -d /tmp/pier-critest.XXXXXX)
+chmod 711 "$D" # the root of a pod's user namespace (an unprivileged host uid) passes it to pierd's root
 mirrors=""
 for h in $MIRRORED_REGISTRIES; do mirrors="$mirrors${mirrors:+,}\"$h\":[\"http://$REGISTRY\"]"; done
 cat > "$D/daemon.json" <<JSON

@@ -77,8 +77,9 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 }
 
 // joinPod points the container's spec at the pod's network, IPC and UTS
-// namespaces and its /dev/shm, makes the binds asked for recursively
-// read-only, and gives the container the pod's resolv.conf.
+// namespaces (and its user namespace, when it has one) and its /dev/shm,
+// makes the binds asked for recursively read-only, and gives the
+// container the pod's resolv.conf.
 func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig) (*runtimeapi.ContainerUser, error) {
 	p := c.d.paths(id)
 	b, err := os.ReadFile(p.config)
@@ -105,6 +106,9 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig
 			}
 		}
 	}
+	if err := c.joinPodUserns(&spec, id, s); err != nil {
+		return nil, err
+	}
 	if b, err = json.Marshal(&spec); err != nil {
 		return nil, fmt.Errorf("container %s: spec: %w", id, err)
 	}
@@ -115,7 +119,7 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
-	return user, os.WriteFile(p.resolvConf, rc, 0o644)
+	return user, os.WriteFile(p.resolvConf, rc, 0o644) // keeps the owner joinPodUserns gave it
 }
 
 // supplementalGroups applies the SupplementalGroupsPolicy and returns the

@@ -24,7 +24,8 @@ const criCgroupRoot = "/pier/kubepods"
 // file, no process), the CNI network in it, its resolv.conf and its
 // record. A failure undoes every step.
 func (c *CRI) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (id string, err error) {
-	if err := checkPodSecurity(cfg); err != nil {
+	maps, err := checkPodSecurity(cfg)
+	if err != nil {
 		return "", err
 	}
 	if handler != "" && handler != "pier" && handler != "runc" {
@@ -62,12 +63,19 @@ func (c *CRI) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfi
 	if err := writeResolvConf(filepath.Join(dir, "resolv.conf"), cfg.GetDnsConfig()); err != nil {
 		return "", err
 	}
+	if maps != nil {
+		if err := c.makePodUserns(s, dir, maps); err != nil {
+			return "", err
+		}
+	}
 	if !s.HostNetwork() {
 		ns := c.d.criDir("netns", id)
-		if err := network.NewNetns(ns); err != nil {
-			return "", fmt.Errorf("pod %s: %w", id, err)
+		if s.Netns == "" {
+			if err := network.NewNetns(ns); err != nil {
+				return "", fmt.Errorf("pod %s: %w", id, err)
+			}
+			s.Netns = ns
 		}
-		s.Netns = ns
 		if s.IP, err = c.cni.Setup(ctx, id, ns, s.Ports); err != nil {
 			return "", fmt.Errorf("pod %s: %w", id, err)
 		}
@@ -83,56 +91,16 @@ func (c *CRI) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfi
 }
 
 // checkPodSecurity refuses what this host cannot give.
-func checkPodSecurity(cfg *runtimeapi.PodSandboxConfig) error {
+// It returns the pod's user namespace maps, nil for the host's.
+func checkPodSecurity(cfg *runtimeapi.PodSandboxConfig) (*podIDMaps, error) {
 	sc := cfg.GetLinux().GetSecurityContext()
 	if sc.GetSelinuxOptions() != nil && !hostHasSELinux() {
-		return fmt.Errorf("config.linux.security_context.selinux_options: SELinux is not enabled on this host: %w", errdefs.ErrNotImplemented)
-	}
-	if err := checkUserns(sc.GetNamespaceOptions().GetUsernsOptions()); err != nil {
-		return err
+		return nil, fmt.Errorf("config.linux.security_context.selinux_options: SELinux is not enabled on this host: %w", errdefs.ErrNotImplemented)
 	}
 	if sc.GetNamespaceOptions().GetPid() == runtimeapi.NamespaceMode_TARGET {
-		return fmt.Errorf("config.linux.security_context.namespace_options.pid: TARGET is for containers: %w", errdefs.ErrInvalidArgument)
+		return nil, fmt.Errorf("config.linux.security_context.namespace_options.pid: TARGET is for containers: %w", errdefs.ErrInvalidArgument)
 	}
-	return nil
-}
-
-// usernsField names the pod's user namespace options in errors.
-const usernsField = "config.linux.security_context.namespace_options.userns_options"
-
-// checkUserns accepts the host's user namespace (NODE, or no options) and
-// refuses the rest as InvalidArgument, naming the field: CONTAINER and
-// TARGET are not modes a pod can have, and POD is not supported. A pod
-// user namespace needs what pier's engine does not do yet: the pod's
-// network, IPC and UTS namespaces made inside it (sysfs, mqueue and the
-// hostname are refused in namespaces the host's user namespace owns),
-// and the container's rootfs, state directories and volumes reachable and
-// owned through the mapping (idmapped mounts). A malformed POD request is
-// told what is wrong with it first.
-func checkUserns(u *runtimeapi.UserNamespace) error {
-	if u == nil {
-		return nil // the host's, as NODE (POD is mode 0: only a message that is there asks for it)
-	}
-	switch u.GetMode() {
-	case runtimeapi.NamespaceMode_NODE:
-		return nil
-	case runtimeapi.NamespaceMode_CONTAINER, runtimeapi.NamespaceMode_TARGET:
-		return fmt.Errorf("%s.mode: %s is not a pod's mode (POD or NODE): %w", usernsField, u.GetMode(), errdefs.ErrInvalidArgument)
-	case runtimeapi.NamespaceMode_POD:
-	default:
-		return fmt.Errorf("%s.mode: unknown mode %d: %w", usernsField, u.GetMode(), errdefs.ErrInvalidArgument)
-	}
-	for field, ms := range map[string][]*runtimeapi.IDMapping{"uids": u.GetUids(), "gids": u.GetGids()} {
-		if len(ms) != 1 {
-			return fmt.Errorf("%s.%s: want exactly one mapping, got %d: %w", usernsField, field, len(ms), errdefs.ErrInvalidArgument)
-		}
-		if m := ms[0]; m.GetContainerId() != 0 || m.GetLength() == 0 {
-			return fmt.Errorf("%s.%s: the mapping must start at container id 0 and not be empty (got %d-%d): %w",
-				usernsField, field, m.GetContainerId(), uint64(m.GetContainerId())+uint64(m.GetLength()), errdefs.ErrInvalidArgument)
-		}
-	}
-	return fmt.Errorf("%s.mode: POD: pier does not run pods in their own user namespace (their network, IPC and UTS namespaces and the containers' files would have to be made for the mapping); use NODE: %w",
-		usernsField, errdefs.ErrInvalidArgument)
+	return checkUserns(sc.GetNamespaceOptions())
 }
 
 // writeResolvConf writes the pod's DNS settings, or the host's file
@@ -167,11 +135,13 @@ func writeResolvConf(path string, dns *runtimeapi.DNSConfig) error {
 func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
 	nsOpts := s.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	if nsOpts.GetIpc() != runtimeapi.NamespaceMode_NODE {
-		p := filepath.Join(dir, "ipcns")
-		if err := network.NewIPCNamespace(p); err != nil {
-			return fmt.Errorf("pod %s: %w", s.ID, err)
+		if s.Ipcns == "" { // made with the pod's user namespace otherwise
+			p := filepath.Join(dir, "ipcns")
+			if err := network.NewIPCNamespace(p); err != nil {
+				return fmt.Errorf("pod %s: %w", s.ID, err)
+			}
+			s.Ipcns = p
 		}
-		s.Ipcns = p
 		shm := filepath.Join(dir, "shm")
 		if err := os.Mkdir(shm, 0o700); err != nil {
 			return fmt.Errorf("pod %s: shm: %w", s.ID, err)
@@ -181,7 +151,7 @@ func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
 		}
 		s.Shm = shm
 	}
-	if !s.HostNetwork() {
+	if !s.HostNetwork() && s.Utsns == "" {
 		p := filepath.Join(dir, "utsns")
 		if err := network.NewUTSNamespace(p, s.Config.GetHostname()); err != nil {
 			return fmt.Errorf("pod %s: %w", s.ID, err)
@@ -192,7 +162,8 @@ func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
 }
 
 // teardown releases the sandbox's network: CNI, then the namespace file;
-// then its IPC and UTS namespace files and its /dev/shm.
+// then its IPC and UTS namespace files and its /dev/shm; then its user
+// namespace file and its root's passage through the engine's directories.
 func (c *CRI) teardown(ctx context.Context, s *pod.Sandbox) error {
 	var errs []error
 	if s.Shm != "" {
@@ -214,6 +185,11 @@ func (c *CRI) teardown(ctx context.Context, s *pod.Sandbox) error {
 			errs = append(errs, err)
 		}
 		if err := network.DeleteNetns(s.Netns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.Userns != "" {
+		if err := c.releaseUserns(s, c.d.criDir("pods", s.ID)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -264,7 +240,7 @@ func (c *CRI) StopPodSandbox(ctx context.Context, id string) error {
 		return fmt.Errorf("pod %s: %w", s.ID, err)
 	}
 	return c.d.md.Update(pod.Kind, s.ID, s, func() error {
-		s.Ready, s.Netns, s.Ipcns, s.Utsns, s.Shm = false, "", "", "", ""
+		s.Ready, s.Netns, s.Ipcns, s.Utsns, s.Shm, s.Userns = false, "", "", "", "", ""
 		return nil
 	})
 }

@@ -7,6 +7,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/pier-engine/pier/internal/rootfs"
+	"github.com/pier-engine/pier/internal/userns"
 	"github.com/pier-engine/pier/internal/version"
 )
 
@@ -26,9 +27,10 @@ func (c *CRI) RuntimeStatus(context.Context) []*runtimeapi.RuntimeCondition {
 }
 
 // RuntimeHandlers: the default handler ("") and "pier" are the same, and
-// have recursive read-only mounts where the kernel has mount_setattr.
+// have recursive read-only mounts where the kernel has mount_setattr, and
+// pod user namespaces where it has user namespaces and idmapped mounts.
 func (c *CRI) RuntimeHandlers() []*runtimeapi.RuntimeHandler {
-	f := &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: rootfs.HasMountSetattr()}
+	f := &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: rootfs.HasMountSetattr(), UserNamespaces: userns.Supported()}
 	return []*runtimeapi.RuntimeHandler{{Name: "", Features: f}, {Name: "pier", Features: f}}
 }
 

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/pier-engine/pier/internal/daemon/pod"
-	"github.com/pier-engine/pier/internal/errdefs"
 )
 
 func TestFillCRIUsage(t *testing.T) {
@@ -165,29 +162,5 @@ func TestCRIContainerEvents(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("ContainerEvents after cancel: %v", err)
-	}
-}
-
-func TestCheckUserns(t *testing.T) {
-	one := []*runtimeapi.IDMapping{{ContainerId: 0, HostId: 1000, Length: 100000}}
-	for name, c := range map[string]struct {
-		u    *runtimeapi.UserNamespace
-		want string // "" for accepted; else a piece of the message
-	}{
-		"none":        {nil, ""},
-		"node":        {&runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_NODE}, ""},
-		"container":   {&runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_CONTAINER}, "userns_options.mode: CONTAINER"},
-		"target":      {&runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_TARGET}, "userns_options.mode: TARGET"},
-		"two":         {&runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: append(one, one...), Gids: one}, "userns_options.uids: want exactly one"},
-		"no root":     {&runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: one, Gids: []*runtimeapi.IDMapping{{ContainerId: 1, HostId: 1000, Length: 10}}}, "userns_options.gids: the mapping must start at container id 0"},
-		"pod refused": {&runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: one, Gids: one}, "userns_options.mode: POD"},
-	} {
-		err := checkUserns(c.u)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", name, err)
-		case c.want != "" && (err == nil || !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("%s: %v, want InvalidArgument with %q", name, err, c.want)
-		}
 	}
 }

@@ -66,6 +66,13 @@ type monitorProc struct {
 type hostLauncher struct{ d *Daemon }
 
 func (h hostLauncher) mountRootfs(id, target string) error {
+	ref, err := h.d.podUsernsOf(id)
+	if err != nil {
+		return err
+	}
+	if ref != nil { // a CRI pod's user namespace: idmapped layers
+		return h.d.images.Snapshots().MountIDMapped(id, target, ref.Path, int(ref.UID), int(ref.GID))
+	}
 	return h.d.images.Snapshots().Mount(id, target)
 }
 

@@ -167,7 +167,7 @@ func createSpawnOpts(rec *Record, o CreateOpts, fifo *os.File) (*spawnOpts, *syn
 	cfg := &syncmsg.InitConfig{
 		ID: rec.ID, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: spec, Process: spec.Process,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		UserNS:        hasNewNamespace(spec, specs.UserNamespace),
+		UserNS:        hasNamespace(spec, specs.UserNamespace), // new or joined: devices are bound, not made
 		NewCgroupNS:   hasNewNamespace(spec, specs.CgroupNamespace),
 		SharedMountNS: !hasNamespace(spec, specs.MountNamespace),
 		FifoFd:        -1, ConsoleFd: -1, CgroupNSFd: -1,

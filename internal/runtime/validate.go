@@ -69,7 +69,7 @@ func validate(spec *specs.Spec, bundle string) (string, *seccomp.Filter, error) 
 			return err
 		},
 		func() error {
-			_, err := rootfs.Plan(rootfs.Options{Rootfs: root, Spec: spec, UserNS: hasNewNamespace(spec, specs.UserNamespace),
+			_, err := rootfs.Plan(rootfs.Options{Rootfs: root, Spec: spec, UserNS: hasNamespace(spec, specs.UserNamespace),
 				SharedMountNS: !hasNamespace(spec, specs.MountNamespace)})
 			return err
 		},

@@ -211,18 +211,6 @@ func (e *criEnv) checkPodMetrics(t *testing.T, podID string) {
 	}
 }
 
-// checkUsernsRefused: a pod user namespace is refused, naming the field.
-func (e *criEnv) checkUsernsRefused(t *testing.T) {
-	t.Helper()
-	userns := e.write(t, "userns-pod.json", `{"metadata":{"name":"userns","namespace":"e2e","uid":"uid-userns"},
-"linux":{"security_context":{"namespace_options":{"userns_options":{"mode":0,
-"uids":[{"container_id":0,"host_id":1000,"length":65536}],"gids":[{"container_id":0,"host_id":1000,"length":65536}]}}}}}`)
-	out, err := exec.Command(e.crictl, "--config", e.config, "runp", userns).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "InvalidArgument") || !strings.Contains(string(out), "userns_options.mode: POD") {
-		t.Errorf("runp with a pod user namespace: %v\n%s", err, out)
-	}
-}
-
 // protoU64 is a uint64 as protojson writes it: a JSON string.
 type protoU64 uint64
 

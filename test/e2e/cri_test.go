@@ -229,7 +229,6 @@ func TestCRIPodLocalhostExecLogsPortForward(t *testing.T) {
 	}
 	e.checkPodStats(t, podID, 2)
 	e.checkPodMetrics(t, podID)
-	e.checkUsernsRefused(t)
 	e.cri(t, "stopp", podID)
 	e.cri(t, "rmp", podID)
 	want := "CONTAINER_CREATED_EVENT CONTAINER_STARTED_EVENT CONTAINER_STOPPED_EVENT CONTAINER_DELETED_EVENT"

@@ -35,7 +35,15 @@ type Sandbox struct {
 	// Shm is the pod's /dev/shm, a tmpfs in the pod's directory that every
 	// container binds (POSIX shm shared as SysV IPC is); empty for a pod
 	// with the host's IPC and once the sandbox is stopped.
-	Shm          string        `json:"shm,omitempty"`
+	Shm string `json:"shm,omitempty"`
+	// Userns is the pod's bind-mounted user namespace file, for a pod
+	// with a user namespace of its own (userns_options POD); its net, IPC
+	// and UTS namespaces are then owned by it. Empty otherwise and once
+	// the sandbox is stopped. UsernsUID and UsernsGID are the host ids of
+	// the pod's root, kept until the record goes.
+	Userns       string        `json:"userns,omitempty"`
+	UsernsUID    uint32        `json:"usernsUid,omitempty"`
+	UsernsGID    uint32        `json:"usernsGid,omitempty"`
 	IP           string        `json:"ip,omitempty"`
 	Ports        []PortMapping `json:"ports,omitempty"`
 	CgroupParent string        `json:"cgroupParent"`
