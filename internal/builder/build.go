@@ -109,11 +109,13 @@ func (b *Builder) Build(ctx context.Context, r io.Reader, opts Options) (string,
 		}()
 		bd.removeContainers()
 		<-closed
+		trace.Mark("build", "containers and context released")
 	}()
 	id, err := bd.run()
 	if err != nil {
 		return "", err
 	}
+	trace.Mark("build", "steps done")
 	if opts.Aux != nil {
 		opts.Aux(id)
 	}
@@ -127,6 +129,7 @@ func (b *Builder) Build(ctx context.Context, r io.Reader, opts Options) (string,
 		}
 		fmt.Fprintf(out, "Successfully tagged %s\n", familiarTag(t))
 	}
+	trace.Mark("build", "tagged")
 	return id, nil
 }
 

@@ -215,6 +215,12 @@ func (s *Store) commit(img *Image, refs ...string) error {
 	if err := writeJSON(p, img); err != nil {
 		return fmt.Errorf("write image %s: %w", img.ID, err)
 	}
+	if len(refs) == 0 {
+		// An untagged image (a build step's) changes no ref: the index
+		// needs no rewrite, and its two fsyncs cost a step more than
+		// its own metadata.
+		return nil
+	}
 	idx, err := s.readIndex()
 	if err != nil {
 		return err
