@@ -19,21 +19,17 @@ import (
 
 	"github.com/pier-engine/pier/internal/daemon"
 	"github.com/pier-engine/pier/internal/server"
-	"github.com/pier-engine/pier/internal/userns"
 	"github.com/pier-engine/pier/internal/version"
 )
 
 func main() {
-	if userns.IsHolder() {
-		// pierd run again to hold a CRI pod's new namespaces for a moment
-		os.Exit(userns.HolderMain())
-	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
 // options are pierd's flags; those given override the config file.
 type options struct {
 	config, root, group, runtime string
+	execRoot                     string
 	hosts                        hostList
 	tlsCACert, tlsCert, tlsKey   string
 	tls, tlsVerify, insecureTCP  bool
@@ -55,6 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.config, "config", "", "JSON config file (default "+daemon.DefaultConfigFile+" when it exists)")
 	fs.StringVar(&o.root, "root", "", "state directory (default "+daemon.DefaultRoot+")")
+	fs.StringVar(&o.execRoot, "exec-root", "", "directory for running containers' volatile files, a tmpfs (default "+daemon.DefaultExecRoot(daemon.DefaultRoot)+", or "+daemon.ExecRootParent+"/HASH for another --root, on one tmpfs)")
 	hostUsage := "API listener, unix:///path or tcp://host:port; repeat for several (default unix://" + daemon.DefaultSocket + ")"
 	fs.Var(&o.hosts, "host", hostUsage)
 	fs.Var(&o.hosts, "H", hostUsage)
@@ -102,6 +99,9 @@ func configure(o options) (daemon.Config, error) {
 	}
 	if o.set["root"] {
 		cfg.Root = o.root
+	}
+	if o.set["exec-root"] {
+		cfg.ExecRoot = o.execRoot
 	}
 	if o.set["host"] {
 		cfg.Hosts = o.hosts
@@ -185,6 +185,7 @@ func serve(o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer d.ReleaseExecRoot()
 	// Networks stay up while pierd serves: building a bridge and its rules
 	// for each run would cost ~100 ms. They go when pierd stops.
 	defer d.Networks().Hold()()

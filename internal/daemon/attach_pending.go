@@ -26,7 +26,7 @@ type attachWait struct {
 
 // attachSocket is where container id's monitor serves attaches.
 func (d *Daemon) attachSocket(id string) string {
-	return filepath.Join(d.paths(id).dir, "attach.sock")
+	return filepath.Join(d.paths(id).run, "attach.sock")
 }
 
 // awaitStart registers one client for container id's next start; cancel

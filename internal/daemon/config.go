@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -29,6 +31,11 @@ const (
 type Config struct {
 	// Root holds the daemon's state.
 	Root string `json:"root,omitempty"`
+	// ExecRoot holds what only a running container needs and pierd can
+	// make again: the runtimes' state, monitors' sockets and status, and
+	// each container's /etc/hostname, hosts and resolv.conf, on a tmpfs
+	// (dockerd's --exec-root). "" is DefaultExecRoot(Root).
+	ExecRoot string `json:"exec-root,omitempty"`
 	// Socket is the path of the API's Unix socket.
 	Socket string `json:"socket,omitempty"`
 	// Group owns the socket; its members may use the API.
@@ -67,6 +74,38 @@ type Config struct {
 	// busybox is the static busybox the default image is made from
 	// ("" is busyboxBinary); tests point it elsewhere.
 	busybox string
+}
+
+// DefaultExecRoot is the exec root of a daemon whose root is root: a
+// directory of ExecRootParent, one per root, so that daemons on different
+// roots (tests') never share one.
+func DefaultExecRoot(root string) string {
+	if filepath.Clean(root) == DefaultRoot {
+		return ExecRootParent + "/default"
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(root)))
+	return ExecRootParent + "/" + hex.EncodeToString(sum[:6])
+}
+
+// ExecRootParent holds the default exec roots: one tmpfs for all of them
+// (prepareExecRoot), beside the default socket.
+const ExecRootParent = "/run/pier/exec"
+
+// execRoot is c.ExecRoot, or the default for c.Root.
+func (c Config) execRoot() string {
+	if c.ExecRoot != "" {
+		return c.ExecRoot
+	}
+	return DefaultExecRoot(c.Root)
+}
+
+// execRootMount is where the exec root's tmpfs goes: on the exec root
+// given, or on the parent of the default ones.
+func (c Config) execRootMount() string {
+	if c.ExecRoot != "" {
+		return c.ExecRoot
+	}
+	return ExecRootParent
 }
 
 // DefaultDockerSocket is Docker's default socket, which DockerSocket
@@ -180,9 +219,30 @@ func (c Config) Validate() error {
 	if _, err := c.Listeners(); err != nil {
 		return err
 	}
-	for _, p := range []struct{ name, path string }{{"root", c.Root}, {"socket", c.Socket}} {
+	for _, p := range []struct{ name, path string }{{"root", c.Root}, {"socket", c.Socket}, {"exec-root", c.execRoot()}} {
 		if !filepath.IsAbs(p.path) {
 			return fmt.Errorf("%s %q is not an absolute path: %w", p.name, p.path, errdefs.ErrInvalidArgument)
+		}
+	}
+	return c.validateExecRoot()
+}
+
+// validateExecRoot refuses an exec root that would hide the root or a
+// socket: pierd mounts a tmpfs on it.
+func (c Config) validateExecRoot() error {
+	exec := filepath.Clean(c.execRootMount())
+	paths := []string{c.Root}
+	if ls, err := c.Listeners(); err == nil {
+		for _, l := range ls {
+			if l.Proto == "unix" {
+				paths = append(paths, l.Addr)
+			}
+		}
+	}
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		if p == exec || strings.HasPrefix(p, exec+"/") || exec == "/" {
+			return fmt.Errorf("exec-root %q holds %q: pierd mounts a tmpfs on it: %w", exec, p, errdefs.ErrInvalidArgument)
 		}
 	}
 	return nil

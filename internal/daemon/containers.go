@@ -53,24 +53,28 @@ type containerRecord struct {
 	Mounted bool `json:"mounted"`
 }
 
-// ctrPaths are a container's files under the daemon's root.
+// ctrPaths are a container's files: under the daemon's root (dir) what
+// must outlast a reboot, under the exec root (run) what a start makes
+// again (execroot.go).
 type ctrPaths struct {
-	dir, bundle, rootfs, config                 string
-	hostname, hosts, resolvConf, shm            string
-	log, status, pid, monitorPid, monitorConfig string
+	dir, bundle, rootfs, config, shm, log         string
+	run, hostname, hosts, resolvConf              string
+	status, pid, monitorPid, monitorConfig, rtLog string
 }
 
 func (d *Daemon) paths(id string) ctrPaths {
 	dir := filepath.Join(d.cfg.Root, "containers", id)
+	run := filepath.Join(d.execRoot, "containers", id)
 	bundle := filepath.Join(dir, "bundle")
 	return ctrPaths{
 		dir: dir, bundle: bundle, rootfs: filepath.Join(bundle, "rootfs"),
-		config:   filepath.Join(bundle, "config.json"),
-		hostname: filepath.Join(dir, "hostname"), hosts: filepath.Join(dir, "hosts"),
-		resolvConf: filepath.Join(dir, "resolv.conf"), shm: filepath.Join(dir, "shm"),
-		log:    filepath.Join(dir, id+"-json.log"),
-		status: filepath.Join(dir, "status.json"), pid: filepath.Join(dir, "init.pid"),
-		monitorPid: filepath.Join(dir, "monitor.pid"), monitorConfig: filepath.Join(dir, "monitor.json"),
+		config: filepath.Join(bundle, "config.json"), shm: filepath.Join(dir, "shm"),
+		log: filepath.Join(dir, id+"-json.log"),
+		run: run, hostname: filepath.Join(run, "hostname"), hosts: filepath.Join(run, "hosts"),
+		resolvConf: filepath.Join(run, "resolv.conf"),
+		status:     filepath.Join(run, "status.json"), pid: filepath.Join(run, "init.pid"),
+		monitorPid: filepath.Join(run, "monitor.pid"), monitorConfig: filepath.Join(run, "monitor.json"),
+		rtLog: filepath.Join(run, "runtime.log"),
 	}
 }
 
@@ -130,6 +134,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		if !created {
 			_ = d.images.Snapshots().Remove(id)
 			_ = os.RemoveAll(p.dir)
+			_ = os.RemoveAll(p.run)
 		}
 	}()
 	specHost, anon, undoAnon, err := d.anonVolumes(cfg, host, imgCfg)
@@ -212,18 +217,33 @@ func userCommand(args []string) (string, []string) {
 	return args[0], args[1:]
 }
 
-// writeContainerFiles makes the container's directory, the empty log its
-// readers can follow before the start, and /etc/hostname, hosts and
+// writeContainerFiles makes the container's directories, the empty log
+// its readers can follow before the start, and /etc/hostname, hosts and
 // resolv.conf.
 func (d *Daemon) writeContainerFiles(id string, cfg *container.Config, host *container.HostConfig, p ctrPaths) error {
 	if err := os.MkdirAll(p.rootfs, 0o700); err != nil {
 		return fmt.Errorf("container %s: %w", id, err)
 	}
-	hostname := cfg.Hostname
+	if err := os.WriteFile(p.log, nil, 0o644); err != nil {
+		return fmt.Errorf("container %s: %w", id, err)
+	}
+	return writeRunFiles(id, cfg, host, p)
+}
+
+// writeRunFiles makes the container's exec-root directory with
+// /etc/hostname, hosts and resolv.conf, from its configuration alone.
+func writeRunFiles(id string, cfg *container.Config, host *container.HostConfig, p ctrPaths) error {
+	if err := os.MkdirAll(p.run, 0o711); err != nil {
+		return fmt.Errorf("container %s: %w", id, err)
+	}
+	hostname := ""
+	if cfg != nil {
+		hostname = cfg.Hostname
+	}
 	if hostname == "" {
 		hostname = id[:12]
 	}
-	if host.NetworkMode.IsHost() {
+	if host != nil && host.NetworkMode.IsHost() {
 		hostname, _ = os.Hostname()
 	}
 	resolv, err := os.ReadFile("/etc/resolv.conf")
@@ -234,7 +254,6 @@ func (d *Daemon) writeContainerFiles(id string, cfg *container.Config, host *con
 		p.hostname:   []byte(hostname + "\n"),
 		p.hosts:      []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n"),
 		p.resolvConf: resolv,
-		p.log:        nil,
 	}
 	for path, data := range files {
 		if err := os.WriteFile(path, data, 0o644); err != nil {

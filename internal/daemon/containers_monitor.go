@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"path/filepath"
 
 	"github.com/pier-engine/pier/internal/monitor"
 )
@@ -16,7 +15,7 @@ func (d *Daemon) monitorConfig(r containerRecord, p ctrPaths) (monitor.Config, e
 		return monitor.Config{}, err
 	}
 	cfg := monitor.Config{
-		Runtime: rt.Path, RuntimeRoot: rt.Root, RuntimeLog: filepath.Join(p.dir, "runtime.log"),
+		Runtime: rt.Path, RuntimeRoot: rt.Root, RuntimeLog: p.rtLog,
 		ID: r.ID, Bundle: p.bundle, LogPath: p.log, LogOptions: r.HostConfig.LogConfig.Config,
 		StatusFile: p.status, PidFile: p.pid, MonitorPidFile: p.monitorPid,
 		Cgroups:      []string{"/sys/fs/cgroup/memory" + r.CgroupsPath, "/sys/fs/cgroup" + r.CgroupsPath},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,8 +62,8 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		return fmt.Errorf("container %s: already running: %w", r.ID, errdefs.ErrAlreadyExists)
 	}
 	p := d.paths(r.ID)
-	for _, f := range []string{p.status, p.pid, p.monitorPid} {
-		_ = os.Remove(f)
+	if err := d.prepareRun(r, p); err != nil {
+		return err
 	}
 	if err := d.joinNamespacesNow(r, p); err != nil {
 		return err
@@ -171,8 +170,6 @@ func (d *Daemon) startFailed(r containerRecord, startErr error) {
 		close(w.done)
 	}
 }
-
-func (d *Daemon) runtimeRoot() string { return filepath.Join(d.cfg.Root, "runtime") }
 
 // finish records the end its monitor wrote, unmounts the rootfs, removes
 // an AutoRemove container and wakes the waiters.
@@ -384,7 +381,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	if err := d.images.Snapshots().Remove(r.ID); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
-	if err := os.RemoveAll(p.dir); err != nil {
+	if err := removeCtrDirs(p); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
@@ -411,7 +408,7 @@ func (d *Daemon) adoptContainers() error {
 		}
 		p := d.paths(r.ID)
 		w := d.exitOf(r.ID)
-		if _, err := os.Stat(p.status); err == nil || !alive(r.MonitorPid) {
+		if _, err := os.Stat(p.status); err == nil || monitorGone(r, p) {
 			d.finish(r.ID, w)
 			continue
 		}

@@ -45,9 +45,13 @@ type Daemon struct {
 	// runtimeVersion asks pier-runtime for its version once.
 	runtimeVersion func() string
 
-	md      *metadata.Store // the engine's records (volumes; containers next)
-	images  *image.Store
-	volumes *volume.Store
+	md *metadata.Store // the engine's records (volumes; containers next)
+	// vmd holds the records a reboot may lose (health, paused), in the
+	// exec root (execroot.go).
+	vmd      *metadata.Store
+	execRoot string
+	images   *image.Store
+	volumes  *volume.Store
 
 	events *eventbus.Bus // what happened, for /events
 
@@ -87,7 +91,7 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime),
+	d := &Daemon{cfg: cfg, log: logger, id: id, hostFS: os.DirFS("/"), runtime: findRuntime(cfg.Runtime), execRoot: cfg.execRoot(),
 		busybox: cmp.Or(cfg.busybox, busyboxBinary), exits: map[string]*exitWaiter{}, events: eventbus.NewBus()}
 	d.seam = runtimeSeams{newRuntime: hostRuntime, launch: hostLauncher{d}}
 	d.runtimeVersion = sync.OnceValue(d.askRuntimeVersion)
@@ -106,6 +110,9 @@ func New(cfg Config, logger *slog.Logger) (*Daemon, error) {
 // openStores opens what the engine keeps under its root.
 func (d *Daemon) openStores() (err error) {
 	d.sweepTemps()
+	if err := d.prepareExecRoot(); err != nil {
+		return err
+	}
 	if d.md, err = metadata.Open(filepath.Join(d.cfg.Root, "metadata")); err != nil {
 		return err
 	}

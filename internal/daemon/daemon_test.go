@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/testutil"
 	"github.com/pier-engine/pier/internal/version"
 )
 
@@ -16,6 +17,7 @@ func newTestDaemon(t *testing.T, runtime string, opts ...func(*Config)) *Daemon 
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Root = filepath.Join(t.TempDir(), "root")
+	cfg.ExecRoot = testExecRoot(t)
 	cfg.Runtime = runtime
 	for _, o := range opts {
 		o(&cfg)
@@ -32,6 +34,10 @@ func newTestDaemon(t *testing.T, runtime string, opts ...func(*Config)) *Daemon 
 	return d
 }
 
+// testExecRoot is an exec root of the test's own, removed (and, as root,
+// unmounted) when it ends.
+func testExecRoot(t *testing.T) string { return testutil.ExecRoot(t, t.TempDir()) }
+
 // fakeRuntime is a script that prints a version the way pier-runtime does.
 func fakeRuntime(t *testing.T) string {
 	p := filepath.Join(t.TempDir(), "pier-runtime")
@@ -43,7 +49,7 @@ func fakeRuntime(t *testing.T) string {
 
 func TestEngineIDSurvivesRestart(t *testing.T) {
 	root := t.TempDir()
-	cfg := Config{Root: root, Socket: "/run/x.sock"}
+	cfg := Config{Root: root, Socket: "/run/x.sock", ExecRoot: testExecRoot(t)}
 	d1, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

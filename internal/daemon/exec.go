@@ -127,7 +127,7 @@ func (d *Daemon) ExecCreate(ctx context.Context, ref string, cfg container.ExecC
 	}
 	id := newContainerID()
 	e := &execRecord{id: id, containerID: r.ID, cfg: cfg,
-		pidFile: filepath.Join(d.paths(r.ID).dir, "exec", id+".pid")}
+		pidFile: filepath.Join(d.paths(r.ID).run, "exec", id+".pid")}
 	t := d.execs()
 	t.prune(time.Now(), d.containerAlive)
 	t.mu.Lock()

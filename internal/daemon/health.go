@@ -20,10 +20,11 @@ import (
 // count, and probes come every start interval until one passes.
 //
 // The state lives in a metadata record of kind healthKind, written after
-// every probe, so that inspect, ps and a restarted pierd see it. Like
-// dockerd, a new run of the container starts "starting" again with the
-// log of the earlier runs kept, and a container that ended shows the last
-// state it had.
+// every probe, so that inspect, ps and a restarted pierd see it; in the
+// exec root (execroot.go), as a probe's result is no disk write, and a
+// reboot forgets it. Like dockerd, a new run of the container starts
+// "starting" again with the log of the earlier runs kept, and a container
+// that ended shows the last state it had (until the host reboots).
 
 // healthKind is the metadata kind of health records, one per container
 // that has ever run with a healthcheck.
@@ -187,7 +188,7 @@ func (d *Daemon) healthCheckOf(r containerRecord) (healthCheck, bool) {
 // healthRecordOf reads container id's health record; false without one.
 func (d *Daemon) healthRecordOf(id string) (healthRecord, bool) {
 	var rec healthRecord
-	if err := d.md.Get(healthKind, id, &rec); err != nil {
+	if err := d.vmd.Get(healthKind, id, &rec); err != nil {
 		return healthRecord{}, false
 	}
 	return rec, true
@@ -242,7 +243,7 @@ func healthFilter(vals []string) error {
 
 // healthRemove forgets a removed container's health.
 func (d *Daemon) healthRemove(id string) {
-	if err := d.md.Delete(healthKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	if err := d.vmd.Delete(healthKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		d.log.Warn("health record", "container_id", id, "err", err)
 	}
 }

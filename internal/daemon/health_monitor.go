@@ -70,7 +70,7 @@ func (d *Daemon) healthStart(r containerRecord) {
 	rec, _ := d.healthRecordOf(r.ID)
 	rec.StartedAt = r.StartedAt
 	rec.Health.Status, rec.Health.FailingStreak = container.Starting, 0
-	if err := d.md.Put(healthKind, r.ID, &rec); err != nil {
+	if err := d.vmd.Put(healthKind, r.ID, &rec); err != nil {
 		d.log.Warn("health record", "container_id", r.ID, "err", err)
 	}
 	d.healthRun(r, hc, rec.Health)
@@ -101,7 +101,7 @@ func (d *Daemon) healthResume() {
 			d.healthRun(r, hc, rec.Health)
 		}
 	}
-	ids, _ := d.md.List(healthKind)
+	ids, _ := d.vmd.List(healthKind)
 	for _, id := range ids {
 		if !known[id] {
 			d.healthRemove(id)
@@ -178,7 +178,7 @@ func (c *containerHealth) state() (bool, bool) {
 
 func (c *containerHealth) record(h container.Health, changed bool) {
 	rec := healthRecord{StartedAt: c.r.StartedAt, Health: h}
-	if err := c.d.md.Put(healthKind, c.r.ID, &rec); err != nil {
+	if err := c.d.vmd.Put(healthKind, c.r.ID, &rec); err != nil {
 		c.d.log.Warn("health record", "container_id", c.r.ID, "err", err)
 	}
 	if changed {

@@ -53,7 +53,7 @@ func (d *Daemon) healthProbe(ctx context.Context, r containerRecord, hc healthCh
 // events of the probe.
 func (d *Daemon) probeExec(ctx context.Context, r containerRecord, hc healthCheck, out *probeOutput) (int, bool, error) {
 	execID := newContainerID()
-	dir := filepath.Join(d.paths(r.ID).dir, "exec")
+	dir := filepath.Join(d.paths(r.ID).run, "exec")
 	procFile, pidFile := filepath.Join(dir, "health-"+execID+".json"), filepath.Join(dir, "health-"+execID+".pid")
 	defer os.Remove(pidFile)
 	proc, err := d.probeProcess(r, hc.Cmd, dir)

@@ -282,7 +282,7 @@ func TestHealthRecords(t *testing.T) {
 		suffix string
 	}{{container.Starting, " (health: starting)"}, {container.Healthy, " (healthy)"}, {container.Unhealthy, " (unhealthy)"}} {
 		rec := healthRecord{Health: container.Health{Status: tc.status, FailingStreak: 2}}
-		if err := d.md.Put(healthKind, id, &rec); err != nil {
+		if err := d.vmd.Put(healthKind, id, &rec); err != nil {
 			t.Fatal(err)
 		}
 		if h := d.healthOf(r); h == nil || h.Status != tc.status || h.FailingStreak != 2 || h.Log == nil {

@@ -30,7 +30,7 @@ func (d *Daemon) runtimeCLI(name string) (ociruntime.CLI, error) {
 	if err != nil {
 		return ociruntime.CLI{}, fmt.Errorf("runtime %s: not installed: %w", name, errdefs.ErrInvalidArgument)
 	}
-	return ociruntime.CLI{Name: name, Path: p, Root: filepath.Join(d.cfg.Root, "runtime-"+name)}, nil
+	return ociruntime.CLI{Name: name, Path: p, Root: filepath.Join(d.execRoot, "runtime-"+name)}, nil
 }
 
 // runtimeNamed is the seam to the runtime called name (runtime_seam.go).

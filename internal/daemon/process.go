@@ -15,7 +15,7 @@ import (
 // pausedKind holds a record per paused container. The container record
 // keeps State "running" while it is paused, so the lifecycle code that
 // branches on running still sees a live container; inspect and ps show
-// "paused" from this record.
+// "paused" from this record, kept in the exec root (a reboot thaws all).
 const pausedKind = "paused"
 
 // pausedRecord names the run it froze: a marker left by an earlier run
@@ -30,7 +30,7 @@ func (d *Daemon) paused(r containerRecord) bool {
 		return false
 	}
 	var p pausedRecord
-	if err := d.md.Get(pausedKind, r.ID, &p); err != nil {
+	if err := d.vmd.Get(pausedKind, r.ID, &p); err != nil {
 		return false
 	}
 	return p.StartedAt.Equal(r.StartedAt)
@@ -67,7 +67,7 @@ func (d *Daemon) ContainerPause(ctx context.Context, ref string) error {
 	if err := d.runtimeOf(r.ID).Pause(ctx, r.ID); err != nil {
 		return err
 	}
-	return d.md.Put(pausedKind, r.ID, &pausedRecord{StartedAt: r.StartedAt})
+	return d.vmd.Put(pausedKind, r.ID, &pausedRecord{StartedAt: r.StartedAt})
 }
 
 // ContainerUnpause thaws a paused container.
@@ -88,7 +88,7 @@ func (d *Daemon) unpause(ctx context.Context, id string) error {
 	if err := d.runtimeOf(id).Resume(ctx, id); err != nil {
 		return err
 	}
-	if err := d.md.Delete(pausedKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	if err := d.vmd.Delete(pausedKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
 	return nil

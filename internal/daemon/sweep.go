@@ -100,6 +100,7 @@ func (d *Daemon) sweepOrphans() error {
 		d.sweepTempFiles(d.paths(id).dir)
 		d.sweepTempFiles(d.paths(id).bundle)
 	}
+	d.sweepRunDirs(known)
 	active, err := d.images.Snapshots().Active()
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
@@ -155,6 +156,7 @@ func (d *Daemon) sweepContainer(why, id string) {
 	rootfs.DetachAll(p.shm)
 	d.sweepSnapshot(why, id)
 	d.sweepRemove(why, p.dir)
+	d.sweepRemove(why, p.run)
 }
 
 // sweepRecord completes an interrupted remove: what is left of the

@@ -13,7 +13,8 @@ import (
 
 // Snapshot is the machine state a test could leak: mounts of the test's
 // mount namespace, cgroups under any "pier" parent, named network
-// namespaces, network interfaces, and the test process's descendants.
+// namespaces, network interfaces, the test process's descendants, and
+// pierd's default exec roots.
 type Snapshot struct {
 	Mounts    map[string]bool
 	Cgroups   map[string]bool
@@ -21,6 +22,7 @@ type Snapshot struct {
 	Links     map[string]bool
 	Processes map[string]bool
 	NftTables map[string]bool
+	ExecRoots map[string]bool
 }
 
 // TakeSnapshot reads the current state. Errors reading a source leave that
@@ -33,6 +35,7 @@ func TakeSnapshot() Snapshot {
 		Links:     dirNames("/sys/class/net"),
 		Processes: descendants(os.Getpid()),
 		NftTables: nftTables(),
+		ExecRoots: execRoots(),
 	}
 }
 
@@ -52,6 +55,7 @@ func Leaks(before, after Snapshot) []string {
 	add("link", before.Links, after.Links)
 	add("process", before.Processes, after.Processes)
 	add("nft table", before.NftTables, after.NftTables)
+	add("exec root", before.ExecRoots, after.ExecRoots)
 	sort.Strings(out)
 	return out
 }

@@ -56,7 +56,8 @@ func startPierd(t *testing.T, dir string, extra ...string) *pierd {
 	t.Helper()
 	d := &pierd{dir: dir, sock: filepath.Join(dir, "pier.sock"), root: filepath.Join(dir, "root"), stderr: &testutil.SyncBuffer{}}
 	d.host = "unix://" + d.sock
-	args := append([]string{"--root", d.root, "--host", d.host, "--runtime", testutil.Binary(t, "pier-runtime")}, extra...)
+	args := append([]string{"--root", d.root, "--exec-root", testutil.ExecRoot(t, dir), "--host", d.host,
+		"--runtime", testutil.Binary(t, "pier-runtime")}, extra...)
 	d.cmd = exec.Command(testutil.Binary(t, "pierd"), args...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
