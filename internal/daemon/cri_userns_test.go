@@ -7,6 +7,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/pier-engine/pier/internal/daemon/pod"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/userns"
 )
@@ -58,5 +59,20 @@ func TestCheckUserns(t *testing.T) {
 	want := podIDMaps{uid: userns.Mapping{HostID: 1000, Size: 100000}, gid: userns.Mapping{HostID: 200000, Size: 65536}}
 	if err != nil || maps == nil || *maps != want {
 		t.Errorf("POD: %+v %v, want %+v", maps, err, want)
+	}
+}
+
+func TestIdmappedVolumeRefused(t *testing.T) {
+	s := &pod.Sandbox{ID: "p", Config: &runtimeapi.PodSandboxConfig{Linux: &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+		NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_NODE}}}}}
+	cfg := &runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{{ContainerPath: "/v", HostPath: t.TempDir(),
+		UidMappings: []*runtimeapi.IDMapping{{HostId: 1000, Length: 10}}}}}
+	_, err := (&CRI{}).dockerRequest(s, cfg, "img")
+	if !errors.Is(err, errdefs.ErrNotImplemented) || !strings.Contains(err.Error(), "config.mounts.uid_mappings on /v") {
+		t.Errorf("a mount with uid mappings: %v, want NotImplemented naming config.mounts.uid_mappings", err)
+	}
+	cfg.Mounts[0].UidMappings = nil
+	if _, err := (&CRI{}).dockerRequest(s, cfg, "img"); err != nil {
+		t.Errorf("the same mount without mappings: %v", err)
 	}
 }
