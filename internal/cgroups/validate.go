@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -148,7 +149,9 @@ func (v *validator) blockIO(b *specs.LinuxBlockIO) {
 	}
 }
 
-var pageSizeRE = regexp.MustCompile(`^[0-9]+[KMG]B$`)
+// The patterns are compiled on first use, not at every runtime command's
+// start (each regexp costs a fresh process tens of µs).
+var pageSizeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+[KMG]B$`) })
 
 func (v *validator) hugetlb(limits []specs.LinuxHugepageLimit) {
 	if len(limits) == 0 {
@@ -156,7 +159,7 @@ func (v *validator) hugetlb(limits []specs.LinuxHugepageLimit) {
 	}
 	v.need("hugepageLimits", "hugetlb")
 	for i, l := range limits {
-		if !pageSizeRE.MatchString(l.Pagesize) {
+		if !pageSizeRE().MatchString(l.Pagesize) {
 			v.fail(fmt.Sprintf("hugepageLimits[%d].pageSize", i), "%q is not a size like 2MB", l.Pagesize)
 		}
 	}
@@ -193,7 +196,7 @@ func (v *validator) devices(rules []specs.LinuxDeviceCgroup) {
 }
 
 // unifiedKeyRE is a cgroupfs file name: no "/", no path tricks.
-var unifiedKeyRE = regexp.MustCompile(`^[a-zA-Z0-9_]+\.[a-zA-Z0-9_.]+$`)
+var unifiedKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_]+\.[a-zA-Z0-9_.]+$`) })
 
 func (v *validator) unified(u map[string]string) {
 	if len(u) == 0 {
@@ -205,7 +208,7 @@ func (v *validator) unified(u map[string]string) {
 	}
 	for k := range u {
 		f := fmt.Sprintf("unified[%q]", k)
-		if !unifiedKeyRE.MatchString(k) || strings.Contains(k, "..") {
+		if !unifiedKeyRE().MatchString(k) || strings.Contains(k, "..") {
 			v.fail(f, "not a cgroup file name")
 			continue
 		}
