@@ -150,6 +150,11 @@ func (c *CRI) podNamespaces(s *pod.Sandbox, dir string) error {
 			return fmt.Errorf("pod %s: %w", s.ID, err)
 		}
 		s.Shm = shm
+		if s.Userns != "" { // the pod's root owns its /dev/shm
+			if err := os.Chown(shm, int(s.UsernsUID), int(s.UsernsGID)); err != nil {
+				return fmt.Errorf("pod %s: shm: %w", s.ID, err)
+			}
+		}
 	}
 	if !s.HostNetwork() && s.Utsns == "" {
 		p := filepath.Join(dir, "utsns")

@@ -61,7 +61,7 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	}
 	// the image's files, /etc/hosts and the rootfs's top are root's in the
 	// container; it writes its rootfs and the volume
-	if got := e.cri(t, "exec", id, "sh", "-c", "id -u; stat -c %u:%g /bin/busybox /etc/hosts /; echo r > /rootfile; echo v > /vol/f; hostname"); got != "0\n0:0\n0:0\n0:0\nuns" {
+	if got := e.cri(t, "exec", id, "sh", "-c", "id -u; stat -c %u:%g /bin/busybox /etc/hosts / /dev/shm; echo r > /rootfile; echo v > /vol/f; hostname"); got != "0\n0:0\n0:0\n0:0\n0:0\nuns" {
 		t.Errorf("in the container: %q, want uid 0, root-owned files, hostname uns", got)
 	}
 	// the namespaces the container mounts on need its user namespace to
