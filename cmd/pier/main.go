@@ -7,9 +7,11 @@ import (
 	"os"
 
 	"github.com/pier-engine/pier/internal/cli"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 func main() {
+	trace.Mark("pier", "go main")
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, log))
 }

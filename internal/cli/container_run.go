@@ -10,6 +10,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
+
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 func (a *app) runCommand() *cobra.Command {
@@ -44,10 +46,12 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return daemonFailure{err}
 			}
+			trace.Mark("pier", "flags parsed")
 			id, err := a.create(cmd.Context(), c, opts)
 			if err != nil {
 				return err
 			}
+			trace.Mark("pier", "created")
 			if detach {
 				if _, err := c.ContainerStart(cmd.Context(), id, client.ContainerStartOptions{}); err != nil {
 					return startFailure(err)
@@ -90,6 +94,7 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 		return daemonFailure{err}
 	}
 	defer att.Close()
+	trace.Mark("pier", "attached")
 	s := a.session(att.HijackedResponse, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.Tty, o.keys)
 	streamCtx, stopStream := context.WithCancel(ctx)
 	defer stopStream()
@@ -106,6 +111,7 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 		<-streamed // the terminal is restored before the error shows
 		return startFailure(err)
 	}
+	trace.Mark("pier", "started")
 	if cfg.Tty {
 		a.monitorSize(streamCtx, a.containerResize(c, id))
 	}
@@ -115,6 +121,8 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 		}
 		return fmt.Errorf("attach %s: %w", id, err)
 	}
+	trace.Mark("pier", "output ended")
+	defer trace.Mark("pier", "wait returned")
 	return waitStatus(id, wait)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/monitor"
 	"github.com/pier-engine/pier/internal/sys"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // exitWaiter is closed when a container's current run has ended and its
@@ -80,6 +81,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		_ = d.seam.launch.unmountRootfs(p.rootfs)
 		return err
 	}
+	trace.Mark("pierd", "start: rootfs, shm, workdir")
 	if r.StartedAt.IsZero() {
 		// dockerd fills empty volumes from the image when it creates the
 		// container; pier's rootfs is first mounted here.
@@ -96,8 +98,11 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		d.startFailed(r, err)
 		return err
 	}
-	if usesInit(r.HostConfig) {
-		waitInitReady(m.containerPid)
+	if m.ready != nil {
+		if err := m.ready(initReadyTimeout); err != nil {
+			d.log.Warn("container init readiness", "container_id", r.ID, "err", err)
+		}
+		trace.Mark("pierd", "start: init ready")
 	}
 	err = d.md.Update(containerKind, r.ID, &r, func() error {
 		r.State, r.Pid, r.MonitorPid, r.Mounted = container.StateRunning, m.containerPid, m.pid, true
@@ -110,6 +115,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		d.healthStart(r)
 	}
 	go func() {
+	trace.Mark("pierd", "start: recorded")
 		if werr := m.wait(); werr != nil {
 			d.log.Warn("container monitor", "container_id", r.ID, "err", werr)
 		}
@@ -125,6 +131,7 @@ func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (mo
 		return monitorProc{}, nil, err
 	}
 	cfg, err := d.monitorConfig(*r, p)
+	trace.Mark("pierd", "start: network")
 	if err == nil {
 		w := d.exitOf(r.ID)
 		var m monitorProc
@@ -175,6 +182,7 @@ func (d *Daemon) startFailed(r containerRecord, startErr error) {
 // an AutoRemove container and wakes the waiters.
 func (d *Daemon) finish(id string, w *exitWaiter) {
 	p := d.paths(id)
+	trace.Mark("pierd", "finish: monitor reaped")
 	st, err := monitor.ReadStatus(p.status)
 	if err != nil {
 		st = monitor.Status{ExitCode: 255, FinishedAt: time.Now().UTC(), Error: err.Error()}
@@ -196,8 +204,10 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		return nil
 	})
 	if uerr == nil {
+	trace.Mark("pierd", "finish: recorded, unmounted")
 		d.networkStop(r)
 		d.emitDie(r)
+		trace.Mark("pierd", "finish: network stopped")
 		d.maybeRestart(r)
 	}
 	if uerr == nil && autoRemove {
@@ -206,6 +216,7 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 			d.log.Warn("auto-remove", "container_id", id, "err", err)
 		}
 	}
+		trace.Mark("pierd", "finish: removed")
 	d.exitMu.Lock()
 	if d.exits[id] == w {
 		delete(d.exits, id)
@@ -382,12 +393,15 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	if err := removeCtrDirs(p); err != nil {
+	trace.Mark("pierd", "remove: snapshot removed")
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	trace.Mark("pierd", "remove: container dir removed")
 		return err
 	}
 	d.networkRemove(r.ID)
+	trace.Mark("pierd", "remove: record deleted")
 	d.healthRemove(r.ID)
 	d.emitContainer(r, "destroy")
 	return nil

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"github.com/pier-engine/pier/internal/monitor"
 	"github.com/pier-engine/pier/internal/ociruntime"
@@ -54,11 +55,13 @@ type launcher interface {
 }
 
 // monitorProc is a started monitor: its pid, the container's init pid,
-// and wait, which returns once the container has ended and its
-// cfg.StatusFile is written.
+// wait, which returns once the container has ended and its
+// cfg.StatusFile is written, and ready (nil without cfg.InitReady), which
+// returns once the container's pier-init is ready (at most after timeout).
 type monitorProc struct {
 	pid, containerPid int
 	wait              func() error
+	ready             func(timeout time.Duration) error
 }
 
 // hostLauncher is the real launcher: the image store's snapshots and the
@@ -85,7 +88,11 @@ func (h hostLauncher) startMonitor(configPath string, cfg monitor.Config) (monit
 		return monitorProc{}, err
 	}
 	trace.Mark("pierd", "monitor reported the start")
-	return monitorProc{pid: m.Pid, containerPid: m.ContainerPid, wait: m.Wait}, nil
+	mp := monitorProc{pid: m.Pid, containerPid: m.ContainerPid, wait: m.Wait}
+	if cfg.InitReady {
+		mp.ready = m.WaitReady
+	}
+	return mp, nil
 }
 
 // cliRuntime is the real seam: the runtime's command line.

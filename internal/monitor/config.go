@@ -67,6 +67,13 @@ type Config struct {
 	// SyncFD is the fd of the pipe on which the monitor reports the
 	// container's start (a Started line) and then closes; 0 means none.
 	SyncFD int `json:"syncFd,omitempty"`
+	// InitReady says the container's init is pier-init, which reports
+	// its readiness: Start then passes a pipe's write end as ReadyFD, the
+	// monitor hands it to the container's process as its fd 3 and closes
+	// its own copy after create, and pier-init closes it once it catches
+	// SIGTERM and its child has exec'd (Monitor.WaitReady).
+	InitReady bool `json:"initReady,omitempty"`
+	ReadyFD   int  `json:"readyFd,omitempty"`
 }
 
 // ParseConfig decodes and checks a Config.
@@ -100,6 +107,9 @@ func (c Config) Validate() error {
 	}
 	if c.SyncFD < 0 || (c.SyncFD > 0 && c.SyncFD < 3) {
 		return fmt.Errorf("monitor config: syncFd %d: not an extra fd: %w", c.SyncFD, errdefs.ErrInvalidArgument)
+	}
+	if c.ReadyFD < 0 || (c.ReadyFD > 0 && c.ReadyFD < 3) {
+		return fmt.Errorf("monitor config: readyFd %d: not an extra fd: %w", c.ReadyFD, errdefs.ErrInvalidArgument)
 	}
 	if c.AttachWait < 0 || (c.AttachWait > 0 && c.AttachSocket == "") {
 		return fmt.Errorf("monitor config: attachWait %d needs an attachSocket: %w", c.AttachWait, errdefs.ErrInvalidArgument)

@@ -41,7 +41,8 @@ func (l libRuntime) Create(_ context.Context, id string, o ociruntime.CreateOpts
 	defer seccomp.ReleaseTables()
 	_, err := l.rt.Create(runtime.CreateOpts{
 		ID: id, Bundle: o.Bundle, PidFile: o.PidFile, ConsoleSocket: o.ConsoleSocket,
-		Stdio: [3]*os.File{fileOf(o.Stdin), fileOf(o.Stdout), fileOf(o.Stderr)},
+		Stdio:      [3]*os.File{fileOf(o.Stdin), fileOf(o.Stdout), fileOf(o.Stderr)},
+		ExtraFiles: o.ExtraFiles,
 	})
 	return err
 }

@@ -59,6 +59,10 @@ type monitor struct {
 	// and the launch's command line, for the delete (finish.go).
 	fullExe string
 	self    []string
+
+	// ready is the readiness pipe's write end (Config.ReadyFD) until
+	// closeReady.
+	ready *os.File
 }
 
 // Run is the monitor's whole life: it becomes a child subreaper in its own
@@ -126,7 +130,9 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 		create = m.createTty
 	}
 	trace.Mark("monitor", "log, attach socket")
-	if err := create(); err != nil {
+	err = create()
+	m.closeReady() // the container's init holds it now, or nobody does
+	if err != nil {
 		return 0, startedAt, err
 	}
 	trace.Mark("monitor", "created")
@@ -174,12 +180,39 @@ func (m *monitor) create() error {
 	defer stdin.Close()
 	err = m.rt.Create(context.Background(), m.cfg.ID, ociruntime.CreateOpts{
 		Bundle: m.cfg.Bundle, PidFile: m.cfg.PidFile, Stdin: stdin, Stdout: writers[0], Stderr: writers[1],
+		ExtraFiles: m.readyFiles(),
 	})
 	if err != nil {
 		m.abort(0)
 		return m.runtimeErr(err)
 	}
 	return nil
+}
+
+// readyFiles is the readiness pipe (Config.ReadyFD) as the container's
+// fd 3, or none.
+func (m *monitor) readyFiles() []*os.File {
+	if m.cfg.ReadyFD <= 0 {
+		return nil
+	}
+	if m.ready == nil {
+		// Only the container gets it, never a runtime command by accident.
+		unix.CloseOnExec(m.cfg.ReadyFD)
+		m.ready = os.NewFile(uintptr(m.cfg.ReadyFD), "ready")
+	}
+	return []*os.File{m.ready}
+}
+
+// closeReady closes the monitor's copy of the readiness pipe, so that its
+// reader sees EOF once the container's init has closed its own.
+func (m *monitor) closeReady() {
+	if m.cfg.ReadyFD <= 0 {
+		return
+	}
+	if m.ready == nil {
+		m.ready = os.NewFile(uintptr(m.cfg.ReadyFD), "ready")
+	}
+	m.ready.Close()
 }
 
 // abort removes a container that could not be started and reaps its init,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 
 	"github.com/pier-engine/pier/internal/atomicfile"
 )
@@ -18,6 +19,8 @@ type Monitor struct {
 	Pid          int
 	ContainerPid int
 	cmd          *exec.Cmd
+	// ready is the read end of the readiness pipe (Config.InitReady).
+	ready *os.File
 }
 
 // Start writes cfg to configPath, starts the monitor binary bin on it in
@@ -34,6 +37,24 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 	}
 	defer r.Close()
 	cfg.SyncFD = 3 // the first of cmd.ExtraFiles
+	extra := []*os.File{w}
+	var ready *os.File
+	if cfg.InitReady {
+		var rw *os.File
+		if ready, rw, err = os.Pipe(); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("monitor readiness pipe: %w", err)
+		}
+		defer rw.Close()
+		cfg.ReadyFD = 4 // the second
+		extra = append(extra, rw)
+	}
+	ok := false
+	defer func() {
+		if !ok && ready != nil {
+			ready.Close()
+		}
+	}()
 	if err := cfg.Validate(); err != nil {
 		w.Close()
 		return nil, err
@@ -48,7 +69,7 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 		return nil, err
 	}
 	cmd := exec.Command(bin, configPath)
-	cmd.ExtraFiles = []*os.File{w}
+	cmd.ExtraFiles = extra
 	if stderr != nil {
 		cmd.Stderr = stderr
 	}
@@ -73,7 +94,35 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 		}
 		return nil, fmt.Errorf("container %s: monitor gave no pid (%w): %w", cfg.ID, err, werr)
 	}
-	return &Monitor{Pid: cmd.Process.Pid, ContainerPid: s.Pid, cmd: cmd}, nil
+	ok = true
+	return &Monitor{Pid: cmd.Process.Pid, ContainerPid: s.Pid, cmd: cmd, ready: ready}, nil
+}
+
+// WaitReady returns once the container's init has closed the readiness
+// pipe (Config.InitReady): it catches SIGTERM and its child has exec'd, or
+// it has ended. It waits at most timeout: a slow machine must not fail a
+// start, only leave a stop less prompt in that window. Without the pipe it
+// returns at once. The end of a pipe is an event, not a poll: the read
+// blocks in the runtime's netpoller until EOF or the deadline.
+func (m *Monitor) WaitReady(timeout time.Duration) error {
+	if m.ready == nil {
+		return nil
+	}
+	defer func() { m.ready.Close(); m.ready = nil }()
+	if err := m.ready.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return fmt.Errorf("container init readiness: %w", err)
+	}
+	var b [64]byte
+	for {
+		// pier-init writes nothing: anything read is only skipped.
+		_, err := m.ready.Read(b[:])
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("container init readiness: %w", err)
+		}
+	}
 }
 
 // Wait reaps the monitor; it returns when the container has ended and its

@@ -42,6 +42,7 @@ func (m *monitor) createTty() error {
 	defer null.Close()
 	runErr := m.rt.Create(context.Background(), m.cfg.ID, ociruntime.CreateOpts{
 		Bundle: m.cfg.Bundle, PidFile: m.cfg.PidFile, ConsoleSocket: con.Path, Stdin: null, Stdout: null, Stderr: null,
+		ExtraFiles: m.readyFiles(),
 	})
 	// A failed create sends nothing: closing ends the wait. After a good
 	// create the master is on its way (the init sends it before ready), but

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/pier-engine/pier/internal/errdefs"
@@ -127,6 +128,8 @@ type CreateOpts struct {
 	ConsoleSocket  string
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// ExtraFiles become the container's fds 3, 4, ... (--preserve-fds).
+	ExtraFiles []*os.File
 }
 
 // Create creates container id from its bundle; it returns once the
@@ -136,8 +139,12 @@ func (c CLI) Create(ctx context.Context, id string, o CreateOpts) error {
 	if o.ConsoleSocket != "" {
 		verb = append(verb, "--console-socket", o.ConsoleSocket)
 	}
+	if len(o.ExtraFiles) > 0 {
+		verb = append(verb, "--preserve-fds", strconv.Itoa(len(o.ExtraFiles)))
+	}
 	cmd := c.command(ctx, append(verb, id)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	cmd.ExtraFiles = o.ExtraFiles
 	if err := cmd.Run(); err != nil {
 		return c.fail("create "+id, err, nil)
 	}

@@ -54,7 +54,11 @@ func Run(c Config) (int, error) {
 			return CodeInternal, &os.SyscallError{Syscall: "prctl PR_SET_CHILD_SUBREAPER", Err: err}
 		}
 	}
+	// start returns once the child has exec'd (or failed to): with the
+	// signals caught above, pier-init is ready.
+	ready := readyPipe()
 	pid, err := start(c.Args)
+	signalReady(ready)
 	if err != nil {
 		var se *StartError
 		if errors.As(err, &se) {

@@ -28,6 +28,10 @@ type CreateOpts struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFds   int
+	// ExtraFiles follow the preserved fds in the container (fds
+	// 3+PreserveFds, ...): files of a caller that drives the runtime in
+	// its own process, where fd numbers are not its to choose.
+	ExtraFiles []*os.File
 	// Stdio for the container; nil entries mean the runtime's own.
 	Stdio [3]*os.File
 
@@ -166,7 +170,7 @@ func createSpawnOpts(rec *Record, o CreateOpts, fifo *os.File) (*spawnOpts, *syn
 	}
 	cfg := &syncmsg.InitConfig{
 		ID: rec.ID, Bundle: rec.Bundle, Rootfs: rec.Rootfs, Spec: spec, Process: spec.Process,
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds + len(o.ExtraFiles),
 		UserNS:        hasNamespace(spec, specs.UserNamespace), // new or joined: devices are bound, not made
 		NewCgroupNS:   hasNewNamespace(spec, specs.CgroupNamespace),
 		SharedMountNS: !hasNamespace(spec, specs.MountNamespace),
@@ -176,6 +180,7 @@ func createSpawnOpts(rec *Record, o CreateOpts, fifo *os.File) (*spawnOpts, *syn
 	if opts.preserve, err = inheritedFds(o.PreserveFds); err != nil {
 		return opts, nil, err
 	}
+	opts.preserve = append(opts.preserve, o.ExtraFiles...)
 	cfg.FifoFd = opts.addExtra(fifo, false)
 	if spec.Process != nil && spec.Process.Terminal {
 		conn, err := dialConsole(o.ConsoleSocket)

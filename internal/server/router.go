@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // A router serves the routes of one resource (containers, images, ...)
@@ -36,6 +38,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{ResponseWriter: w}
+		if trace.On() { // PIER_TRACE: each request's span in the start timeline
+			trace.Mark("api", r.Pattern+" in")
+			defer trace.Mark("api", r.Pattern+" out")
+		}
 		err := h(rw, r)
 		var abort *abortError
 		switch {

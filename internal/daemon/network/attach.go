@@ -11,6 +11,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	kernel "github.com/pier-engine/pier/internal/network"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // vethFor is the host side of container id's veth on network netID: a
@@ -45,6 +46,7 @@ func (c *Controller) attach(r Container, n netRecord, ep *endpointRecord, path, 
 	if err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
+	trace.Mark("pierd", "network: bridge up, address allocated")
 	ip6, err := c.allocate6(r.ID, n, ep)
 	if err != nil {
 		return err
@@ -61,6 +63,7 @@ func (c *Controller) attach(r Container, n netRecord, ep *endpointRecord, path, 
 	if err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
+	trace.Mark("pierd", "network: veth made, moved, addressed")
 	if ep.Egress > 0 || ep.Ingress > 0 {
 		if err := kernel.Limit(ep.HostVeth, ep.Egress, ep.Ingress); err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pier-engine/pier/internal/errdefs"
 	kernel "github.com/pier-engine/pier/internal/network"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // ownNetns reports whether a container in this network mode gets a
@@ -166,6 +167,7 @@ func (c *Controller) StartContainer(ctx context.Context, r Container) (err error
 	if err := kernel.NewNetns(path); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
+	trace.Mark("pierd", "network: netns")
 	defer func() {
 		if err != nil {
 			c.StopContainer(r)
@@ -182,9 +184,11 @@ func (c *Controller) StartContainer(ctx context.Context, r Container) (err error
 			return err
 		}
 	}
+	trace.Mark("pierd", "network: endpoints attached")
 	if err := c.md.Put(endpointKind, r.ID, &eps); err != nil {
 		return err
 	}
+	trace.Mark("pierd", "network: endpoints recorded")
 	return c.writeNetFiles(r, eps)
 }
 
@@ -223,9 +227,11 @@ func (c *Controller) StopContainer(r Container) {
 		}
 	}
 	c.mu.Unlock()
+	trace.Mark("pierd", "network stop: detached")
 	if err := kernel.DeleteNetns(path); err != nil {
 		c.log.Warn("network stop", "container_id", r.ID, "err", err)
 	}
+	trace.Mark("pierd", "network stop: netns deleted")
 	if changed {
 		var cur ctrEndpoints
 		err := c.md.Update(endpointKind, r.ID, &cur, func() error { cur = eps; return nil })
