@@ -1,7 +1,6 @@
 package daemon
 
 import (
-
 	"github.com/pier-engine/pier/internal/monitor"
 )
 
@@ -23,8 +22,8 @@ func (d *Daemon) monitorConfig(r containerRecord, p ctrPaths) (monitor.Config, e
 	}
 	if rt.Name == RuntimeName {
 		cfg.RuntimeExe = rt.Path // the monitor drives pier-runtime in-process
-	cfg.InitReady = usesInit(r.HostConfig)
 	}
+	cfg.InitReady = usesInit(r.HostConfig)
 	if c := r.Config; c != nil {
 		cfg.Tty, cfg.OpenStdin, cfg.StdinOnce = c.Tty, c.OpenStdin, c.StdinOnce
 	}

@@ -114,8 +114,8 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		d.emitContainer(r, "start")
 		d.healthStart(r)
 	}
-	go func() {
 	trace.Mark("pierd", "start: recorded")
+	go func() {
 		if werr := m.wait(); werr != nil {
 			d.log.Warn("container monitor", "container_id", r.ID, "err", werr)
 		}
@@ -130,8 +130,8 @@ func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (mo
 	if err := d.networkStart(ctx, r); err != nil {
 		return monitorProc{}, nil, err
 	}
-	cfg, err := d.monitorConfig(*r, p)
 	trace.Mark("pierd", "start: network")
+	cfg, err := d.monitorConfig(*r, p)
 	if err == nil {
 		w := d.exitOf(r.ID)
 		var m monitorProc
@@ -181,8 +181,8 @@ func (d *Daemon) startFailed(r containerRecord, startErr error) {
 // finish records the end its monitor wrote, unmounts the rootfs, removes
 // an AutoRemove container and wakes the waiters.
 func (d *Daemon) finish(id string, w *exitWaiter) {
-	p := d.paths(id)
 	trace.Mark("pierd", "finish: monitor reaped")
+	p := d.paths(id)
 	st, err := monitor.ReadStatus(p.status)
 	if err != nil {
 		st = monitor.Status{ExitCode: 255, FinishedAt: time.Now().UTC(), Error: err.Error()}
@@ -203,11 +203,11 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		d.unmountShm(p)
 		return nil
 	})
-	if uerr == nil {
 	trace.Mark("pierd", "finish: recorded, unmounted")
+	if uerr == nil {
 		d.networkStop(r)
-		d.emitDie(r)
 		trace.Mark("pierd", "finish: network stopped")
+		d.emitDie(r)
 		d.maybeRestart(r)
 	}
 	if uerr == nil && autoRemove {
@@ -215,8 +215,8 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		if err := d.ContainerDelete(context.Background(), id, false, true, false); err != nil {
 			d.log.Warn("auto-remove", "container_id", id, "err", err)
 		}
-	}
 		trace.Mark("pierd", "finish: removed")
+	}
 	d.exitMu.Lock()
 	if d.exits[id] == w {
 		delete(d.exits, id)
@@ -392,16 +392,16 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	if err := d.images.Snapshots().Remove(r.ID); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
-	if err := removeCtrDirs(p); err != nil {
 	trace.Mark("pierd", "remove: snapshot removed")
+	if err := removeCtrDirs(p); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
-	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 	trace.Mark("pierd", "remove: container dir removed")
+	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
-	d.networkRemove(r.ID)
 	trace.Mark("pierd", "remove: record deleted")
+	d.networkRemove(r.ID)
 	d.healthRemove(r.ID)
 	d.emitContainer(r, "destroy")
 	return nil
