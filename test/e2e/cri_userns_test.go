@@ -83,6 +83,17 @@ func TestCRIPodUserNamespace(t *testing.T) {
 			t.Errorf("%s on the host: %d:%d, want the mapped root %d", f, st.Uid, st.Gid, usernsHostID)
 		}
 	}
+	// a second container joins the pod's user and PID namespaces
+	side := e.write(t, "uns-side.json", `{"metadata":{"name":"side"},"image":{"image":"busybox:latest"},"command":["sleep","1000"],"linux":{}}`)
+	sideID := e.cri(t, "create", podID, side, pod)
+	e.cri(t, "start", sideID)
+	nsOf := func(id string) string { return e.cri(t, "exec", id, "sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/pid") }
+	if a, b := nsOf(id), nsOf(sideID); a != b {
+		t.Errorf("user and pid namespaces: main %q, side %q; want the pod's", a, b)
+	}
+	if got := e.cri(t, "exec", sideID, "sh", "-c", "ps -o comm | grep -c httpd"); got != "1" {
+		t.Errorf("the side container sees %s httpd processes, want the main container's", got)
+	}
 	hostUser, _ := os.Readlink("/proc/self/ns/user")
 	if got := e.cri(t, "exec", id, "readlink", "/proc/self/ns/user"); got == hostUser {
 		t.Errorf("the container is in the host's user namespace %s", got)
