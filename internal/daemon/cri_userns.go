@@ -248,16 +248,23 @@ func (c *CRI) joinPodUserns(spec *specs.Spec, id string, s *pod.Sandbox) error {
 // podUsernsOf says whether container id is in a pod's user namespace, and
 // which; nil for every other container.
 func (d *Daemon) podUsernsOf(id string) (*usernsRef, error) {
-	b, err := os.ReadFile(filepath.Join(d.paths(id).dir, usernsFile))
+	return readUsernsRef(d.paths(id).dir)
+}
+
+// readUsernsRef reads the usernsFile in a container's directory; nil when
+// there is none.
+func readUsernsRef(dir string) (*usernsRef, error) {
+	p := filepath.Join(dir, usernsFile)
+	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", id, err)
+		return nil, err
 	}
 	var r usernsRef
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("container %s: %s: %w", id, usernsFile, err)
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return &r, nil
 }

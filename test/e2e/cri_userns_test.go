@@ -49,7 +49,7 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	podID := e.cri(t, "runp", pod)
 	ctr := e.write(t, "uns-ctr.json", fmt.Sprintf(`{"metadata":{"name":"main"},"image":{"image":"busybox:latest"},
 "command":["sh","-c","echo up > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"],
-"mounts":[{"container_path":"/vol","host_path":%q}],"linux":{}}`, vol))
+"working_dir":"/work/sub","mounts":[{"container_path":"/vol","host_path":%q}],"linux":{}}`, vol))
 	id := e.cri(t, "create", podID, ctr, pod)
 	e.cri(t, "start", id)
 
@@ -63,6 +63,10 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	// container; it writes its rootfs and the volume
 	if got := e.cri(t, "exec", id, "sh", "-c", "id -u; stat -c %u:%g /bin/busybox /etc/hosts / /dev/shm; echo r > /rootfile; echo v > /vol/f; hostname"); got != "0\n0:0\n0:0\n0:0\n0:0\nuns" {
 		t.Errorf("in the container: %q, want uid 0, root-owned files, hostname uns", got)
+	}
+	// the working directory pierd made is root's too, and writable
+	if got := e.cri(t, "exec", id, "sh", "-c", "stat -c %u:%g /work /work/sub && touch /work/sub/x && pwd"); got != "0:0\n0:0\n/work/sub" {
+		t.Errorf("working dir made at start: %q, want root's, writable", got)
 	}
 	// the namespaces the container mounts on need its user namespace to
 	// own them: sysfs (net), mqueue (ipc)
