@@ -206,6 +206,11 @@ func (cp *copier) copyEntry(s, d string, fi fs.FileInfo) error {
 func (cp *copier) replace(d string) error {
 	fi, err := cp.dst.Lstat(d)
 	if err != nil {
+		if cp.links != nil {
+			// A file this step linked into the upper directory is not
+			// seen by the overlay.
+			cp.links.unlink(d)
+		}
 		return nil
 	}
 	if fi.IsDir() {

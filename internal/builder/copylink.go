@@ -66,6 +66,19 @@ func (l *linker) link(cp *copier, s, d string, fi os.FileInfo) bool {
 	return os.Link(filepath.Join(l.srcDir, filepath.FromSlash(s)), up) == nil
 }
 
+// unlink removes what link put at d, if anything.
+func (l *linker) unlink(d string) {
+	if !l.upperDir(path.Dir(d)) {
+		return
+	}
+	// Only a regular file: a whiteout (a character device) hides a
+	// file of the image and must stay.
+	up := filepath.Join(l.upper, filepath.FromSlash(d))
+	if st, err := os.Lstat(up); err == nil && st.Mode().IsRegular() {
+		_ = os.Remove(up)
+	}
+}
+
 // upperDir reports whether rel is a directory in the upper directory
 // with no symlink on the way: a link there cannot land anywhere else.
 func (l *linker) upperDir(rel string) bool {
