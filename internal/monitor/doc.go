@@ -19,9 +19,32 @@
 //	  wait for AttachWait clients; read oom_kill counters; RUNTIME start ID
 //	  report {"pid":N} (or {"error":...}) on SyncFD ──▶ Start returns
 //	  copy pipes → logfile.Stream → json log       (two goroutines)
-//	  wait4(-1) until the init is reaped            (main goroutine)
+//	  waitid(WNOWAIT) + wait4 until the init is reaped (main goroutine)
+//	  after 1 s, if alive: execve into the watch image (same pid, below)
 //	  read oom_kill again; drain the pipes (at most DrainGrace)
-//	  RUNTIME delete -f ID; WriteStatus (temp+fsync+rename); remove pid file
+//	  RUNTIME delete -f ID; WriteStatus (temp+rename); remove pid file
+//
+// # The watch image
+//
+// With RuntimeExe the launch runs pier-runtime's create in this process,
+// and its peak heap (the spec, the plan, encoding/json's caches) would
+// stay dirty for the container's life: a collection frees the objects,
+// not the spans they were spread over. So once the container has run for
+// a second (HandoverEnv changes it), the monitor re-executes itself, same
+// pid, still the container's parent and subreaper, into its watch image:
+// pier-monitor-watch beside it (this package built with -tags
+// monitorwatch, without pier-runtime's library), else its own binary. The
+// launch image holds the reaper (it reaps only under a lock, and waits
+// with WNOWAIT, so an exit in the window stays a zombie of this pid for
+// the next image), stops its copiers between reads and its accept loop,
+// and passes the pipes, stdin, the attach listener and each stream's
+// pending partial line in a memfd (handover.go). A container with a
+// client attached keeps the launch image until the client leaves
+// (connections are not handed over; the try repeats with a back-off), and
+// one that ends within the second never pays the second Go start. The
+// watch binary cannot delete in-process: at the end it re-executes the
+// full monitor as `--finish` (finish.go), which deletes and writes the
+// Status.
 //
 // Because the monitor runs in its own session and pierd does not wait for
 // it, pierd's death changes nothing for it. A restarted pierd re-adopts a
@@ -105,4 +128,16 @@
 // idle cost where it was: Private_Dirty 904 kB against 900 kB without it
 // (7 monitors, medians); Rss grew 0.3 MB, the larger binary's shared text
 // (2.7 MB file against 2.4 MB).
+//
+// The in-process runtime raised it to 1.9 MB (the launch's heap). The
+// watch image brings it back (bench/engine's idle containers, 20 monitors
+// each, one interleaved run at load 22): 1896 kB without the handover,
+// 908 kB re-executing the full binary, 708 kB in pier-monitor-watch. Of
+// the full binary's 908 kB, ~0.2 MB is its packages' initialisation
+// (cilium/ebpf, encoding/xml, debug/dwarf, regexp tables, through
+// pier-runtime's library), which a process pays whatever it runs: hence
+// the second binary. The watch image never collects (a first collection
+// costs ~0.2-0.4 MB of the collector's own buffers, and the runtime's
+// two-minute forced collection starts only after a first one): its copy
+// path allocates nothing, so its heap does not grow (708 kB after 150 s).
 package monitor
