@@ -10,7 +10,7 @@ BIN      := $(CURDIR)/bin
 IS_ROOT  := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 TESTFLAGS ?=
 
-.PHONY: all build deps test-deps demo test test-unit test-vm compat compat-docker-py compat-build compat-cri bench conformance clean vulncheck fuzz
+.PHONY: all build deps test-deps demo test test-unit test-vm compat compat-docker-py compat-build compat-buildkit compat-cri bench conformance clean vulncheck fuzz
 
 all: build
 
@@ -117,6 +117,13 @@ compat-docker-py: deps build
 # private dockerd 20.10; MOBY_SRC names a moby checkout (scripts/compat-build.sh).
 compat-build: deps build
 	scripts/compat-build.sh
+
+# BuildKit's own Dockerfile frontend suite (frontend/dockerfile, at go.mod's
+# BuildKit version, from the module cache) against pierd through the suite's
+# dockerd worker and a dockerd shim; images made locally
+# (scripts/compat-buildkit-frontend.sh). RUN= narrows it; ~30 min on 2 cores.
+compat-buildkit: deps build
+	scripts/compat-buildkit-frontend.sh
 
 bench: deps build
 	bench/run.sh
