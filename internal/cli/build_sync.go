@@ -163,7 +163,8 @@ func postSync(ctx context.Context, c *client.Client, body []byte) (syncReply, bo
 		return syncReply{}, false, fmt.Errorf("build context: %w", err)
 	}
 	switch {
-	case resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusMethodNotAllowed:
+	case resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusMethodNotAllowed,
+		resp.StatusCode == http.StatusRequestEntityTooLarge: // a listing past the daemon's JSON limit
 		return syncReply{}, false, nil
 	case resp.StatusCode != http.StatusOK:
 		var e struct{ Message string }

@@ -113,6 +113,9 @@ func (br buildRouter) syncContext(w http.ResponseWriter, r *http.Request) error 
 	}
 	var req builder.SyncRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		if isMaxBytes(err) {
+			return err // 413: pier's CLI sends the whole tar instead
+		}
 		return errdefs.Newf(errdefs.ErrInvalidArgument, "build context listing: %s", err)
 	}
 	reply, err := cs.SyncContext(r.Context(), req)

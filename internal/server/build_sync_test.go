@@ -66,6 +66,10 @@ func TestBuildContextRoute(t *testing.T) {
 	if w := post(srv, "/build/context", "{not json", nil); w.Code != http.StatusBadRequest {
 		t.Errorf("bad listing: %d, want 400", w.Code)
 	}
+	huge := `{"key":"k","files":[` + strings.Repeat(`{"path":"f"},`, MaxJSONBody/12) + `{}]}`
+	if w := post(srv, "/build/context", huge, nil); w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a listing past the JSON limit: %d, want 413", w.Code)
+	}
 	post(srv, "/v1.44/build?t=x", "", map[string]string{"X-Pier-Context": "s1"})
 	if sb.opts.ContextSession != "s1" {
 		t.Errorf("build options %+v lack the session", sb.opts)
