@@ -11,5 +11,6 @@
 // links no C: the runtime library, and so pier-monitor and pierd, speak the
 // protocol to a preamble they start from pier-runtime's binary.
 //
-// Only cmd/pier-runtime may link it: it is the project's one use of cgo.
+// Only cmd/pier-runtime may link it: with internal/sigfwd (a foreground
+// run's or exec's signal handler) it is the project's only use of cgo.
 package preamble
