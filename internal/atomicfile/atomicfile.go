@@ -34,12 +34,20 @@ func writeData(data []byte) func(io.Writer) error {
 // rather than held in memory. fill's error aborts the write and is
 // returned as is, wrapped with the path.
 func Write(path string, perm fs.FileMode, fill func(io.Writer) error) error {
-	return write(path, perm, true, fill)
+	return write(path, perm, durable, fill)
 }
 
-// write is Write and, when durable is false, WriteVolatile: without the
-// fsyncs of the file and of its directory.
-func write(path string, perm fs.FileMode, durable bool, fill func(io.Writer) error) (err error) {
+// syncLevel is how much of a write is made durable before it returns.
+type syncLevel int
+
+const (
+	volatile syncLevel = iota // nothing: WriteVolatile
+	ordered                   // the data before the rename: WriteOrdered
+	durable                   // the data and the rename: WriteFile, Write
+)
+
+// write is Write at the sync level given.
+func write(path string, perm fs.FileMode, level syncLevel, fill func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -65,7 +73,7 @@ func write(path string, perm fs.FileMode, durable bool, fill func(io.Writer) err
 	if err := f.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp, err)
 	}
-	if durable {
+	if level >= ordered {
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("fsync %s: %w", tmp, err)
 		}
@@ -76,7 +84,7 @@ func write(path string, perm fs.FileMode, durable bool, fill func(io.Writer) err
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
-	if !durable {
+	if level < durable {
 		return nil
 	}
 	return SyncDir(dir)

@@ -104,7 +104,8 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		}
 		trace.Mark("pierd", "start: init ready")
 	}
-	err = d.md.Update(containerKind, r.ID, &r, func() error {
+	// Ordered, not durable: a host crash ends the run this records anyway.
+	err = d.md.UpdateOrdered(containerKind, r.ID, &r, func() error {
 		r.State, r.Pid, r.MonitorPid, r.Mounted = container.StateRunning, m.containerPid, m.pid, true
 		r.ExitCode, r.OOMKilled, r.Error = 0, false, ""
 		r.StartedAt, r.FinishedAt = time.Now().UTC(), time.Time{}
@@ -364,7 +365,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 			return errdefs.Newf(errdefs.ErrConflict, "You cannot remove a running container %s. Stop the container before attempting removal or force remove", r.ID)
 		}
 		w, running := d.exitOfRunning(r.ID)
-		d.markStoppedByUser(r.ID) // so a restart policy cannot race the removal
+		d.markRemoving(r) // so a restart policy cannot race the removal
 		if err := d.kill(ctx, r.ID, "KILL"); err != nil {
 			d.log.Warn("remove: SIGKILL", "container_id", r.ID, "err", err)
 		}
@@ -403,6 +404,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 	trace.Mark("pierd", "remove: record deleted")
 	d.networkRemove(r.ID)
 	d.healthRemove(r.ID)
+	d.restartForget(r.ID)
 	d.emitContainer(r, "destroy")
 	return nil
 }

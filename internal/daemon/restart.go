@@ -93,3 +93,19 @@ func (d *Daemon) restartCount(r containerRecord) int {
 	}
 	return rr.Count
 }
+
+// markRemoving is markStoppedByUser for a container being removed, which
+// only a policy that could start it again needs: for the others it would
+// be a record written to be deleted a moment later.
+func (d *Daemon) markRemoving(r containerRecord) {
+	if p := r.HostConfig.RestartPolicy.Name; p != "" && p != container.RestartPolicyDisabled {
+		d.markStoppedByUser(r.ID)
+	}
+}
+
+// restartForget drops a removed container's restart record.
+func (d *Daemon) restartForget(id string) {
+	if err := d.md.Delete(restartKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		d.log.Warn("restart record", "container_id", id, "err", err)
+	}
+}

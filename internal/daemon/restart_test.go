@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -63,5 +64,31 @@ func TestStoppedByUser(t *testing.T) {
 	}
 	if (restartRecord{StoppedAt: start.Add(-time.Second)}).stoppedByUser(start) {
 		t.Error("stop before a later start: still stopped")
+	}
+}
+
+// Removing a container drops its restart record, which a stop wrote.
+func TestRemoveForgetsRestartRecord(t *testing.T) {
+	d, _ := fakeDaemon(t)
+	ctx := context.Background()
+	for _, policy := range []container.RestartPolicyMode{container.RestartPolicyDisabled, container.RestartPolicyAlways} {
+		resp, err := d.ContainerCreate(ctx, "", container.CreateRequest{Config: &container.Config{Image: "img"},
+			HostConfig: &container.HostConfig{NetworkMode: "none", RestartPolicy: container.RestartPolicy{Name: policy}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.ContainerStart(ctx, resp.ID); err != nil {
+			t.Fatal(err)
+		}
+		d.markStoppedByUser(resp.ID)
+		if ids, _ := d.md.List(restartKind); len(ids) != 1 {
+			t.Fatalf("restart records after a stop: %v", ids)
+		}
+		if err := d.ContainerRemove(ctx, resp.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if ids, err := d.md.List(restartKind); err != nil || len(ids) != 0 {
+			t.Errorf("policy %q: restart records after remove: %v, %v", policy, ids, err)
+		}
 	}
 }

@@ -19,6 +19,11 @@ func (s *Store) write(p string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", p, err)
 	}
+	return s.writeData(p, data)
+}
+
+// writeData is write of v's JSON, data.
+func (s *Store) writeData(p string, data []byte) error {
 	if err := s.ensureKindDir(filepath.Dir(p)); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@
 package metadata
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,17 +135,23 @@ func (s *Store) Get(kind, id string, v any) error {
 }
 
 func get(p, kind, id string, v any) error {
+	_, err := read(p, kind, id, v)
+	return err
+}
+
+// read is get that also returns the record's bytes.
+func read(p, kind, id string, v any) ([]byte, error) {
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s %s: %w", kind, id, errdefs.ErrNotFound)
+		return nil, fmt.Errorf("%s %s: %w", kind, id, errdefs.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("read %s: %w", p, err)
+		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode %s: %w", p, err)
+		return nil, fmt.Errorf("decode %s: %w", p, err)
 	}
-	return nil
+	return data, nil
 }
 
 // Put writes v as the record kind/id, replacing any previous one atomically.
@@ -180,8 +187,22 @@ func (s *Store) Create(kind, id string, v any) error {
 // Update reads the record kind/id into v, calls fn (which changes v) and
 // writes v back, all under the record's lock, so concurrent Updates of one
 // record never lose each other's changes. If fn returns an error nothing is
-// written and that error is returned. A missing record is ErrNotFound.
+// written and that error is returned; if fn left the record as it was,
+// nothing is written either (a write is a new file, two fsyncs and a
+// freed inode). A missing record is ErrNotFound.
 func (s *Store) Update(kind, id string, v any, fn func() error) error {
+	return s.update(kind, id, v, fn, true)
+}
+
+// UpdateOrdered is Update for a change that a restart can do without (a
+// container's start, which a host crash undoes anyway): the record's data
+// reaches the disk before its rename, which is not waited for, so after
+// a host crash the record is the one before or this one, whole.
+func (s *Store) UpdateOrdered(kind, id string, v any, fn func() error) error {
+	return s.update(kind, id, v, fn, false)
+}
+
+func (s *Store) update(kind, id string, v any, fn func() error, durable bool) error {
 	p, err := s.path(kind, id)
 	if err != nil {
 		return err
@@ -189,13 +210,24 @@ func (s *Store) Update(kind, id string, v any, fn func() error) error {
 	mu := s.lock(kind, id)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := get(p, kind, id, v); err != nil {
+	old, err := read(p, kind, id, v)
+	if err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
 		return err
 	}
-	return s.write(p, v)
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", p, err)
+	}
+	if bytes.Equal(data, old) {
+		return nil
+	}
+	if !durable {
+		return atomicfile.WriteOrdered(p, data, 0o600)
+	}
+	return s.writeData(p, data)
 }
 
 // Delete removes the record kind/id; a missing record is ErrNotFound.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/pier-engine/pier/internal/errdefs"
@@ -175,6 +176,44 @@ func TestUpdate(t *testing.T) {
 	s.Get("k", "a", &got)
 	if got.Count != 1 {
 		t.Fatalf("failed Update wrote %+v", got)
+	}
+}
+
+// An Update that leaves the record as it was writes nothing: the file is
+// the same inode; one that changes it replaces the file.
+func TestUpdateUnchangedWritesNothing(t *testing.T) {
+	s := open(t)
+	if err := s.Put("k", "a", rec{Name: "x", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(s.Dir(), "k", "a.json")
+	inode := func() uint64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	before := inode()
+	var r rec
+	if err := s.Update("k", "a", &r, func() error { r.Count = 1; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if inode() != before {
+		t.Error("an Update that changed nothing rewrote the record")
+	}
+	if err := s.Update("k", "a", &r, func() error { r.Count = 2; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got rec
+	if err := s.Get("k", "a", &got); err != nil || got.Count != 2 || inode() == before {
+		t.Errorf("changing Update: %+v, %v, inode kept %v", got, err, inode() == before)
+	}
+	if err := s.UpdateOrdered("k", "a", &r, func() error { r.Count = 3; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Get("k", "a", &got); err != nil || got.Count != 3 {
+		t.Errorf("UpdateOrdered: %+v, %v", got, err)
 	}
 }
 
