@@ -71,6 +71,7 @@ func (c *CRI) CreateContainer(ctx context.Context, podID string, cfg *runtimeapi
 	}
 	if err != nil {
 		_ = c.d.ContainerRemove(context.WithoutCancel(ctx), id, true)
+		_ = c.unbindIDMapped(id)
 		return "", err
 	}
 	return id, nil
@@ -106,7 +107,7 @@ func (c *CRI) joinPod(id string, s *pod.Sandbox, cfg *runtimeapi.ContainerConfig
 			}
 		}
 	}
-	if err := c.joinPodUserns(&spec, id, s); err != nil {
+	if err := c.joinPodUserns(&spec, id, s, cfg.GetMounts()); err != nil {
 		return nil, err
 	}
 	if b, err = json.Marshal(&spec); err != nil {
@@ -227,6 +228,9 @@ func (c *CRI) RemoveContainer(ctx context.Context, id string) error {
 	}
 	if err := c.d.ContainerRemove(ctx, rec.ID, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
+	}
+	if err := c.unbindIDMapped(rec.ID); err != nil {
+		return fmt.Errorf("container %s: %w", rec.ID, err)
 	}
 	if err := c.d.md.Delete(pod.ContainerKind, rec.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err

@@ -84,8 +84,8 @@ func (c *CRI) dockerRequest(s *pod.Sandbox, cfg *runtimeapi.ContainerConfig, ima
 		if m.GetSelinuxRelabel() && hostHasSELinux() {
 			return container.CreateRequest{}, fmt.Errorf("config.mounts.selinux_relabel: %w", errdefs.ErrNotImplemented)
 		}
-		if len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0 {
-			return container.CreateRequest{}, fmt.Errorf("config.mounts.uid_mappings on %s: idmapped volume mounts are not supported: %w", m.GetContainerPath(), errdefs.ErrNotImplemented)
+		if err := checkMountIDMap(s, m); err != nil {
+			return container.CreateRequest{}, err
 		}
 		if _, err := os.Stat(m.GetHostPath()); err != nil {
 			return container.CreateRequest{}, fmt.Errorf("config.mounts.host_path %q: %w: %w", m.GetHostPath(), err, errdefs.ErrInvalidArgument)

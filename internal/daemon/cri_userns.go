@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -157,7 +158,7 @@ func (c *CRI) passage(dirs ...string) []string {
 // container's own that the root of a pod's user namespace must pass.
 func (c *CRI) sharedDirs() []string {
 	p := c.d.paths(dummyID)
-	return c.passage(c.d.criDir("pods"), c.d.criDir("imagevols"), filepath.Dir(p.dir), filepath.Dir(filepath.Dir(p.hosts)))
+	return c.passage(c.d.criDir("pods"), c.d.criDir("imagevols"), c.d.criDir("idmap"), filepath.Dir(p.dir), filepath.Dir(filepath.Dir(p.hosts)))
 }
 
 func (c *CRI) grantSearch(uid uint32, dirs ...string) error {
@@ -217,9 +218,12 @@ const usernsFile = "userns.json"
 // joinPodUserns puts the container in the pod's user namespace: the
 // namespace in its spec, its idmapped-rootfs note, its /etc files owned by
 // the pod's root and its directories passable by it.
-func (c *CRI) joinPodUserns(spec *specs.Spec, id string, s *pod.Sandbox) error {
+func (c *CRI) joinPodUserns(spec *specs.Spec, id string, s *pod.Sandbox, mounts []*runtimeapi.Mount) error {
 	if s.Userns == "" {
 		return nil
+	}
+	if err := c.idmapVolumes(spec, id, s, mounts); err != nil {
+		return err
 	}
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
@@ -267,4 +271,83 @@ func readUsernsRef(dir string) (*usernsRef, error) {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return &r, nil
+}
+
+// checkMountIDMap checks a mount's uid and gid mappings, which the kubelet
+// sets on a userns pod's volumes (KEP-127) so that they are mounted
+// idmapped: they must be the pod's own user namespace's, and the mount
+// private (an idmapped mount is a clone outside the host's peer groups).
+func checkMountIDMap(s *pod.Sandbox, m *runtimeapi.Mount) error {
+	if len(m.GetUidMappings()) == 0 && len(m.GetGidMappings()) == 0 {
+		return nil
+	}
+	const field = "config.mounts.uid_mappings"
+	u := s.Config.GetLinux().GetSecurityContext().GetNamespaceOptions().GetUsernsOptions()
+	if u == nil || u.GetMode() != runtimeapi.NamespaceMode_POD {
+		return fmt.Errorf("%s on %s: the pod has no user namespace of its own to map the mount through: %w", field, m.GetContainerPath(), errdefs.ErrInvalidArgument)
+	}
+	for _, f := range []struct {
+		name      string
+		got, want []*runtimeapi.IDMapping
+	}{{"uid_mappings", m.GetUidMappings(), u.GetUids()}, {"gid_mappings", m.GetGidMappings(), u.GetGids()}} {
+		if len(f.got) != 1 || len(f.want) != 1 || f.got[0].GetContainerId() != f.want[0].GetContainerId() ||
+			f.got[0].GetHostId() != f.want[0].GetHostId() || f.got[0].GetLength() != f.want[0].GetLength() {
+			return fmt.Errorf("config.mounts.%s on %s: must be the pod's user namespace mapping (%v), got %v: %w",
+				f.name, m.GetContainerPath(), f.want, f.got, errdefs.ErrInvalidArgument)
+		}
+	}
+	if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+		return fmt.Errorf("config.mounts.propagation on %s: an idmapped mount must be private, not %s: %w", m.GetContainerPath(), m.GetPropagation(), errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// idmapVolumes attaches, for each mount with mappings, an idmapped clone
+// of its host path under <root>/cri/idmap/<id>/ and makes the container
+// bind that instead. unbindIDMapped undoes it.
+func (c *CRI) idmapVolumes(spec *specs.Spec, id string, s *pod.Sandbox, mounts []*runtimeapi.Mount) error {
+	dir := c.d.criDir("idmap", id)
+	made := false
+	for i, m := range mounts {
+		if len(m.GetUidMappings()) == 0 {
+			continue
+		}
+		if !made {
+			if err := c.grantSearch(s.UsernsUID, dir); err != nil {
+				return fmt.Errorf("container %s: %w", id, err)
+			}
+			made = true
+		}
+		dst := filepath.Join(dir, strconv.Itoa(i))
+		if err := userns.BindIDMapped(m.GetHostPath(), dst, s.Userns); err != nil {
+			return fmt.Errorf("container %s: config.mounts %s: %w", id, m.GetContainerPath(), err)
+		}
+		for j := range spec.Mounts {
+			if spec.Mounts[j].Destination == m.GetContainerPath() && spec.Mounts[j].Type == "bind" {
+				spec.Mounts[j].Source = dst
+			}
+		}
+	}
+	return nil
+}
+
+// unbindIDMapped detaches and removes the container's idmapped volume
+// mounts; entries are removed one by one, never recursively.
+func (c *CRI) unbindIDMapped(id string) error {
+	dir := c.d.criDir("idmap", id)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		errs = append(errs, userns.Unbind(filepath.Join(dir, e.Name())))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return os.Remove(dir)
 }

@@ -62,17 +62,35 @@ func TestCheckUserns(t *testing.T) {
 	}
 }
 
-func TestIdmappedVolumeRefused(t *testing.T) {
-	s := &pod.Sandbox{ID: "p", Config: &runtimeapi.PodSandboxConfig{Linux: &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-		NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_NODE}}}}}
-	cfg := &runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{{ContainerPath: "/v", HostPath: t.TempDir(),
-		UidMappings: []*runtimeapi.IDMapping{{HostId: 1000, Length: 10}}}}}
-	_, err := (&CRI{}).dockerRequest(s, cfg, "img")
-	if !errors.Is(err, errdefs.ErrNotImplemented) || !strings.Contains(err.Error(), "config.mounts.uid_mappings on /v") {
-		t.Errorf("a mount with uid mappings: %v, want NotImplemented naming config.mounts.uid_mappings", err)
+func TestMountIDMapChecks(t *testing.T) {
+	podMap := []*runtimeapi.IDMapping{{HostId: 300000, Length: 65536}}
+	mk := func(u *runtimeapi.UserNamespace) *pod.Sandbox {
+		return &pod.Sandbox{ID: "p", Config: &runtimeapi.PodSandboxConfig{Linux: &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+			NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_NODE, UsernsOptions: u}}}}}
 	}
-	cfg.Mounts[0].UidMappings = nil
-	if _, err := (&CRI{}).dockerRequest(s, cfg, "img"); err != nil {
-		t.Errorf("the same mount without mappings: %v", err)
+	userns := mk(&runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: podMap, Gids: podMap})
+	mount := func(u, g []*runtimeapi.IDMapping, prop runtimeapi.MountPropagation) *runtimeapi.ContainerConfig {
+		return &runtimeapi.ContainerConfig{Mounts: []*runtimeapi.Mount{{ContainerPath: "/v", HostPath: t.TempDir(), UidMappings: u, GidMappings: g, Propagation: prop}}}
+	}
+	other := []*runtimeapi.IDMapping{{HostId: 400000, Length: 65536}}
+	for name, c := range map[string]struct {
+		s    *pod.Sandbox
+		cfg  *runtimeapi.ContainerConfig
+		want string
+	}{
+		"no mappings":       {mk(nil), mount(nil, nil, 0), ""},
+		"the pod's":         {userns, mount(podMap, podMap, 0), ""},
+		"pod without":       {mk(nil), mount(podMap, podMap, 0), "config.mounts.uid_mappings on /v: the pod has no user namespace"},
+		"another mapping":   {userns, mount(podMap, other, 0), "config.mounts.gid_mappings on /v: must be the pod's"},
+		"two mappings":      {userns, mount(append(podMap, other...), podMap, 0), "config.mounts.uid_mappings on /v: must be the pod's"},
+		"host to container": {userns, mount(podMap, podMap, runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER), "config.mounts.propagation on /v: an idmapped mount must be private"},
+	} {
+		_, err := (&CRI{}).dockerRequest(c.s, c.cfg, "img")
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case c.want != "" && (!errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want InvalidArgument with %q", name, err, c.want)
+		}
 	}
 }

@@ -45,11 +45,20 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	criMust(t, os.Mkdir(vol, 0o755))
 	criMust(t, os.Chown(vol, usernsHostID, usernsHostID))
 
+	// a volume the kubelet asks to be idmapped (KEP-127): its root-owned
+	// files are root's in the container, and what the container's root
+	// writes is host root's on disk
+	kvol := filepath.Join(e.dir, "kvol")
+	criMust(t, os.Mkdir(kvol, 0o755))
+	criMust(t, os.WriteFile(filepath.Join(kvol, "cfg"), []byte("k\n"), 0o644))
+
 	pod := e.write(t, "uns-pod.json", usernsPodJSON("uns", "uns"))
 	podID := e.cri(t, "runp", pod)
 	ctr := e.write(t, "uns-ctr.json", fmt.Sprintf(`{"metadata":{"name":"main"},"image":{"image":"busybox:latest"},
 "command":["sh","-c","echo up > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"],
-"working_dir":"/work/sub","mounts":[{"container_path":"/vol","host_path":%q}],"linux":{}}`, vol))
+"working_dir":"/work/sub","mounts":[{"container_path":"/vol","host_path":%q},
+{"container_path":"/kvol","host_path":%q,"uidMappings":[{"container_id":0,"host_id":%d,"length":65536}],
+"gidMappings":[{"container_id":0,"host_id":%d,"length":65536}]}],"linux":{}}`, vol, kvol, usernsHostID, usernsHostID))
 	id := e.cri(t, "create", podID, ctr, pod)
 	e.cri(t, "start", id)
 
@@ -63,6 +72,13 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	// container; it writes its rootfs and the volume
 	if got := e.cri(t, "exec", id, "sh", "-c", "id -u; stat -c %u:%g /bin/busybox /etc/hosts / /dev/shm; echo r > /rootfile; echo v > /vol/f; hostname"); got != "0\n0:0\n0:0\n0:0\n0:0\nuns" {
 		t.Errorf("in the container: %q, want uid 0, root-owned files, hostname uns", got)
+	}
+	if got := e.cri(t, "exec", id, "sh", "-c", "stat -c %u:%g /kvol /kvol/cfg && cat /kvol/cfg && echo n > /kvol/new && grep -c ' /kvol .*idmapped' /proc/self/mountinfo"); got != "0:0\n0:0\nk\n1" {
+		t.Errorf("idmapped volume in the container: %q, want root's files, readable and writable, an idmapped mount", got)
+	}
+	var kst syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(kvol, "new"), &kst); err != nil || kst.Uid != 0 || kst.Gid != 0 {
+		t.Errorf("a file the container's root wrote in the idmapped volume: %v %d:%d on the host, want 0:0", err, kst.Uid, kst.Gid)
 	}
 	// the working directory pierd made is root's too, and writable
 	if got := e.cri(t, "exec", id, "sh", "-c", "stat -c %u:%g /work /work/sub && touch /work/sub/x && pwd"); got != "0:0\n0:0\n/work/sub" {
@@ -131,6 +147,9 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	e.cri(t, "rmp", podID)
 	e.checkGone(t)
 	e.checkNoACL(t)
+	if b, err := os.ReadFile(filepath.Join(kvol, "cfg")); err != nil || string(b) != "k\n" {
+		t.Errorf("the idmapped volume's file after rmp: %q %v", b, err)
+	}
 }
 
 // checkUsernsBadInput: malformed user namespace requests are refused,
