@@ -48,7 +48,13 @@ func (c *content) read(d v1.Hash) ([]byte, error) {
 }
 
 // put stores b, which must hash to d (when d is set), and returns its digest.
+// A blob the store has is not written again (a rebuild's manifest and
+// config): that would cost two fsyncs for nothing.
 func (c *content) put(b []byte, d v1.Hash) (v1.Hash, error) {
+	sum := sha256.Sum256(b)
+	if got := (v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}); (d.Hex == "" || got == d) && c.has(got) {
+		return got, nil
+	}
 	w, err := c.writer()
 	if err != nil {
 		return v1.Hash{}, err
