@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -212,7 +214,7 @@ func (s *Store) commit(img *Image, refs ...string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeJSON(p, img); err != nil {
+	if err := writeJSONChanged(p, img); err != nil {
 		return fmt.Errorf("write image %s: %w", img.ID, err)
 	}
 	if len(refs) == 0 {
@@ -225,12 +227,32 @@ func (s *Store) commit(img *Image, refs ...string) error {
 	if err != nil {
 		return err
 	}
+	changed := false
 	for _, ref := range refs {
 		r, err := s.parseRef(ref)
 		if err != nil {
 			return err
 		}
-		idx.Refs[familiar(r)] = img.ID
+		if k := familiar(r); idx.Refs[k] != img.ID {
+			idx.Refs[k], changed = img.ID, true
+		}
+	}
+	if !changed {
+		return nil // a rebuild under the same tags
 	}
 	return s.writeIndex(idx)
+}
+
+// writeJSONChanged is writeJSON that leaves a file already holding the
+// same bytes alone (a rebuild's image record): rewriting it costs two
+// fsyncs.
+func writeJSONChanged(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+		return nil
+	}
+	return atomicfile.WriteFile(path, b, 0o600)
 }
