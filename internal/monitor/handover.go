@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,41 +87,60 @@ func (m *monitor) handOverLoop(self []string) {
 	if v := os.Getenv(HandoverEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil { // "off", or nonsense: never
+			freeLaunchHeap()
 			return
 		}
 		delay = d
 	}
+	freed := false
 	for wait := delay; ; wait = min(2*wait+time.Second, handoverMaxRetry) {
 		time.Sleep(wait)
-		if !m.handOver(self) {
+		retry, err := m.handOver(self)
+		if err != nil || (retry && !freed) {
+			// This image stays for a while: give back the launch's garbage.
+			freeLaunchHeap()
+			freed = true
+		}
+		if !retry {
 			return
 		}
 	}
 }
 
+// freeLaunchHeap collects what the launch allocated (the spec, the plan,
+// JSON, buffers) and returns its pages, for a launch image that keeps
+// watching: it may idle for months with no allocation to trigger a
+// collection. An image that hands over within the delay, or whose
+// container ends, skips it (1-20 ms of CPU beside the container's start).
+func freeLaunchHeap() {
+	debug.FreeOSMemory()
+	trace.Mark("monitor", "launch heap freed")
+}
+
 // handOver re-executes the monitor into its watch image, and returns only
-// if it did not: retry says to try again later (clients are attached).
-func (m *monitor) handOver(self []string) (retry bool) {
+// if it did not: retry says to try again later (clients are attached), err
+// that the exec failed. Neither: the container has ended.
+func (m *monitor) handOver(self []string) (retry bool, err error) {
 	if !m.reap.hold() {
-		return false
+		return false, nil
 	}
 	defer m.reap.release()
 	if m.hub != nil && !m.hub.pause() {
 		m.hub.resume()
-		return true
+		return true, nil
 	}
 	m.pauseCopiers()
 	trace.Mark("monitor", "handover held")
 	if d, err := time.ParseDuration(os.Getenv(handoverStallEnv)); err == nil {
 		time.Sleep(d)
 	}
-	err := m.exec(self)
+	err = m.exec(self)
 	os.Stderr.WriteString("pier-monitor: handover: " + err.Error() + "\n")
 	m.resumeCopiers()
 	if m.hub != nil {
 		m.hub.resume()
 	}
-	return false
+	return false, err
 }
 
 // pauseCopiers stops the copiers between two reads; what they read is in

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -88,10 +87,9 @@ func Run(cfg Config, self []string) error {
 		m.removeMonitorPid()
 		return err
 	}
-	// What launching allocated (exec, JSON, buffers) is garbage now and
-	// the monitor may idle for months, with no allocation to trigger a
-	// collection: collect it now and give its pages back.
-	debug.FreeOSMemory()
+	if self == nil { // no watch image to leave the launch's garbage behind
+		freeLaunchHeap()
+	}
 	m.startedAt = startedAt
 	m.oomBase, _ = oomKills(cfg.Cgroups)
 	return m.watch(pid, self)
