@@ -245,11 +245,8 @@ func (r *Runtime) setLimits(rec *Record) error {
 	}
 	trace.Mark("runtime", "cgroup limits set")
 	rec.Creating = false
-	if err := r.save(rec); err != nil {
-		return err
-	}
-	r.saveExecRecord(rec)
-	return nil
+	rec.Exec = encodeExecRecord(rec)
+	return r.save(rec)
 }
 
 func creatingState(rec *Record) *specs.State {

@@ -1,25 +1,29 @@
 package runtime_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// exec reads the container's exec record, not its whole state, and the
-// program it starts sees exactly what it sees through the whole state:
-// that of a container made by an older binary (no exec record), and that
-// of an exec that needs the Go init (which is sent the whole spec).
+// exec reads the container's exec record, at the start of its state, not
+// the whole state, and the program it starts sees exactly what it sees
+// through the whole state: that of a container made by an older binary (no
+// exec record), and that of an exec that needs the Go init (which is sent
+// the whole spec).
 func TestExecTakesTheExecRecord(t *testing.T) {
 	r := newRT(t)
 	id := r.id()
 	r.ok("run", "-d", "--bundle", cinitBundle(t, "exec sleep 1000"), id)
 	dir := filepath.Join(r.root, id)
-	for _, f := range []string{"exec.rec", "seccomp.bpf"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Fatalf("create left no %s: %v", f, err)
-		}
+	if _, err := os.Stat(filepath.Join(dir, "seccomp.bpf")); err != nil {
+		t.Fatalf("create left no seccomp.bpf: %v", err)
+	}
+	state, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil || !strings.HasPrefix(string(state), `{"exec":"`) {
+		t.Fatalf("the state does not start with an exec record (%v): %.60q", err, state)
 	}
 	exec := func(env []string) (string, string) {
 		t.Helper()
@@ -45,7 +49,16 @@ func TestExecTakesTheExecRecord(t *testing.T) {
 		t.Errorf("the Go init's exec differs:\n%s\nthrough the exec record:\n%s", out, fast)
 	}
 
-	if err := os.Remove(filepath.Join(dir, "exec.rec")); err != nil {
+	// A container made by an older binary: the same state, no record.
+	var m map[string]any
+	if err := json.Unmarshal(state, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "exec")
+	if state, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "state.json"), state, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, trace = exec(nil)

@@ -156,15 +156,20 @@ func TestExecRecordRefusesDamage(t *testing.T) {
 
 // ExecRecord takes the exec record when there is a usable one, and the
 // whole state otherwise: a container made by an older binary (no exec
-// record), a filter whose BPF is missing, a record naming another id.
+// record), a filter whose BPF is missing, a record naming another id, a
+// record not at the start of the file.
 func TestExecRecordFallsBackToTheState(t *testing.T) {
 	r := &Runtime{Root: t.TempDir()}
 	rec := execTestRecord(execSpec())
 	if err := os.Mkdir(r.dir(rec.ID), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.save(rec); err != nil {
-		t.Fatal(err)
+	save := func(exec []byte) {
+		t.Helper()
+		rec.Exec = exec
+		if err := r.save(rec); err != nil {
+			t.Fatal(err)
+		}
 	}
 	lean := func() bool {
 		t.Helper()
@@ -180,10 +185,11 @@ func TestExecRecordFallsBackToTheState(t *testing.T) {
 		}
 		return got.lean
 	}
+	save(nil)
 	if lean() {
 		t.Error("no exec record, yet a lean record")
 	}
-	r.saveExecRecord(rec)
+	save(encodeExecRecord(rec))
 	if lean() {
 		t.Error("a filter without seccomp.bpf, yet a lean record")
 	}
@@ -199,17 +205,45 @@ func TestExecRecordFallsBackToTheState(t *testing.T) {
 	}
 	other := *rec
 	other.ID = "c2"
-	if err := os.WriteFile(filepath.Join(r.dir(rec.ID), execRecordFile), encodeExecRecord(&other), 0o600); err != nil {
+	save(encodeExecRecord(&other))
+	if lean() {
+		t.Error("a record naming another container was taken")
+	}
+	save(encodeExecRecord(rec))
+	b, _ := os.ReadFile(filepath.Join(r.dir(rec.ID), stateFile))
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := json.Marshal(m) // keys sorted: "bundle" comes first
+	if err := os.WriteFile(filepath.Join(r.dir(rec.ID), stateFile), moved, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if lean() {
-		t.Error("a record naming another container was taken")
+		t.Error("an exec record that is not at the start of the state was taken")
 	}
 	if _, err := r.ExecRecord("missing"); err == nil {
 		t.Error("a missing container was found")
 	}
 	if _, err := r.ExecRecord("../x"); err == nil {
 		t.Error("a bad id was accepted")
+	}
+}
+
+// The exec record is where exec looks for it: first in the state file.
+func TestExecRecordLeadsTheState(t *testing.T) {
+	rec := execTestRecord(execSpec())
+	rec.Exec = encodeExecRecord(rec)
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), execRecordPrefix) {
+		t.Errorf("the state starts %.40q, not with the exec record", b)
+	}
+	rec.Exec = nil
+	if b, _ := json.Marshal(rec); strings.HasPrefix(string(b), execRecordPrefix) {
+		t.Errorf("a state without an exec record starts %.40q", b)
 	}
 }
 

@@ -34,6 +34,10 @@ const (
 
 // Record is what the runtime keeps on disk for a container.
 type Record struct {
+	// Exec is the exec record (execrecord.go), set once the container is
+	// created. It is the first field, so that exec finds it at the start
+	// of the file without decoding the rest.
+	Exec         []byte      `json:"exec,omitempty"`
 	ID           string      `json:"id"`
 	Bundle       string      `json:"bundle"`
 	Rootfs       string      `json:"rootfs"`
