@@ -191,6 +191,19 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 	var r containerRecord
 	autoRemove := false
 	d.healthStop(id)
+	// The network's teardown (veth, addresses, namespace, endpoint
+	// records) needs only the container's configuration: it runs while
+	// the end is recorded and the rootfs unmounted.
+	netDone := make(chan struct{})
+	if err := d.md.Get(containerKind, id, &r); err == nil {
+		go func(r containerRecord) {
+			defer close(netDone)
+			d.networkStop(r)
+			trace.Mark("pierd", "finish: network stopped")
+		}(r)
+	} else {
+		close(netDone)
+	}
 	uerr := d.md.Update(containerKind, id, &r, func() error {
 		r.State, r.Pid, r.MonitorPid = container.StateExited, 0, 0
 		r.ExitCode, r.OOMKilled, r.Error, r.FinishedAt = st.ExitCode, st.OOMKilled, st.Error, st.FinishedAt
@@ -205,9 +218,8 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		return nil
 	})
 	trace.Mark("pierd", "finish: recorded, unmounted")
+	<-netDone
 	if uerr == nil {
-		d.networkStop(r)
-		trace.Mark("pierd", "finish: network stopped")
 		d.emitDie(r)
 		d.maybeRestart(r)
 	}
@@ -390,14 +402,18 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 		}
 	}
 	d.unmountShm(p)
-	if err := d.images.Snapshots().Remove(r.ID); err != nil {
+	// The writable layer and the container's directories are apart:
+	// removed side by side.
+	snapErr := make(chan error, 1)
+	go func() { snapErr <- d.images.Snapshots().Remove(r.ID) }()
+	dirErr := removeCtrDirs(p)
+	if err := <-snapErr; err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
-	trace.Mark("pierd", "remove: snapshot removed")
-	if err := removeCtrDirs(p); err != nil {
-		return fmt.Errorf("container %s: %w", r.ID, err)
+	if dirErr != nil {
+		return fmt.Errorf("container %s: %w", r.ID, dirErr)
 	}
-	trace.Mark("pierd", "remove: container dir removed")
+	trace.Mark("pierd", "remove: snapshot and container dirs removed")
 	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
