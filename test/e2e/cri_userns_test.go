@@ -143,6 +143,16 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	}
 
 	e.checkUsernsBadInput(t)
+	// kill -9 of pierd: the next one adopts the pod and its containers
+	criMust(t, e.d.cmd.Process.Kill())
+	<-e.d.done
+	e.d = e.start(t)
+	if out := e.cri(t, "pods", "-q", "--state", "ready"); out != podID {
+		t.Errorf("ready pods after a kill -9 of pierd: %q, want %s", out, podID)
+	}
+	if got := strings.Join(strings.Fields(e.cri(t, "exec", sideID, "cat", "/proc/self/uid_map")), " "); got != fmt.Sprintf("0 %d 65536", usernsHostID) {
+		t.Errorf("exec after the restart: uid_map %q", got)
+	}
 	e.cri(t, "stopp", podID)
 	e.cri(t, "rmp", podID)
 	e.checkGone(t)
