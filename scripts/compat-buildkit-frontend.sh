@@ -44,12 +44,12 @@ repo=$PWD
 scripts/install-deps.sh docker.io busybox-static docker-registry curl jq python3
 engine=${ENGINE:-pier}
 bindir=${PIER_BIN_DIR:-$repo/bin}
+# pierd also makes the images for ENGINE=docker.
+for b in pierd pier-runtime pier-buildkitd; do
+	[ -x "$bindir/$b" ] || { echo "compat-buildkit: $bindir/$b missing; run make build" >&2; exit 1; }
+done
 case $engine in
-pier)
-	for b in pierd pier-runtime pier-buildkitd; do
-		[ -x "$bindir/$b" ] || { echo "compat-buildkit: $bindir/$b missing; run make build" >&2; exit 1; }
-	done
-	;;
+pier) ;;
 docker) command -v dockerd >/dev/null || { echo "compat-buildkit: no dockerd" >&2; exit 1; } ;;
 *) echo "compat-buildkit: ENGINE=$engine: want pier or docker" >&2; exit 1 ;;
 esac
@@ -223,11 +223,13 @@ docker-registry serve "$work/seed/registry.yml" >"$work/seed/registry.log" 2>&1 
 regpid=$!
 "$bindir/pierd" --root "$work/seed/root" --host "unix://$work/seed/api.sock" --cri-socket= >"$work/seed/pierd.log" 2>&1 &
 seedpid=$!
+up=""
 for _ in $(seq 150); do
 	curl -sf --unix-socket "$work/seed/api.sock" http://d/_ping >/dev/null 2>&1 &&
-		curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+		curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && { up=1; break; }
 	sleep 0.2
 done
+[ -n "$up" ] || { cat "$work/seed/pierd.log" "$work/seed/registry.log" >&2; echo "compat-buildkit: the seeding pierd or registry did not answer" >&2; exit 1; }
 dk() { docker -H "unix://$work/seed/api.sock" "$@"; }
 dk rmi busybox:latest >/dev/null # pierd's own, replaced by the stand-in
 for img in busybox alpine; do
