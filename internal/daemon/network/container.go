@@ -185,7 +185,7 @@ func (c *Controller) StartContainer(ctx context.Context, r Container) (err error
 		}
 	}
 	trace.Mark("pierd", "network: endpoints attached")
-	if err := c.md.Put(endpointKind, r.ID, &eps); err != nil {
+	if err := c.recordRun(r.ID, eps); err != nil {
 		return err
 	}
 	trace.Mark("pierd", "network: endpoints recorded")
@@ -234,11 +234,25 @@ func (c *Controller) StopContainer(r Container) {
 	trace.Mark("pierd", "network stop: netns deleted")
 	if changed {
 		var cur ctrEndpoints
-		err := c.md.Update(endpointKind, r.ID, &cur, func() error { cur = eps; return nil })
+		err := c.md.UpdateOrdered(endpointKind, r.ID, &cur, func() error { cur = eps; return nil })
 		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			c.log.Warn("network stop", "container_id", r.ID, "err", err)
 		}
 	}
+}
+
+// recordRun records what a start attached (addresses, veths, ports).
+// They describe a live run, which a host crash ends anyway, so the write
+// is ordered, not durable (one fsync, not two): after a crash the record
+// is this one or the one before, whole, and the next start redoes it.
+// The addresses themselves are the IPAM's, written durably.
+func (c *Controller) recordRun(id string, eps ctrEndpoints) error {
+	var cur ctrEndpoints
+	err := c.md.UpdateOrdered(endpointKind, id, &cur, func() error { cur = eps; return nil })
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return c.md.Put(endpointKind, id, &eps)
+	}
+	return err
 }
 
 // RemoveContainer forgets container id's endpoints, once it is removed.
