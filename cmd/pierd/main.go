@@ -23,6 +23,11 @@ import (
 )
 
 func main() {
+	if os.Getenv(daemon.BuildBusyboxEnv) != "" {
+		// pierd run again to make the default busybox image out of the
+		// daemon's memory
+		os.Exit(daemon.BuildBusyboxMain(os.Args[1:]))
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
@@ -181,6 +186,9 @@ func serve(o options, log *slog.Logger) error {
 			l.Close()
 		}
 	}()
+	if exe, err := os.Executable(); err == nil {
+		cfg.Helper = exe // for the default busybox image (daemon.BuildBusyboxMain)
+	}
 	d, err := daemon.New(cfg, log)
 	if err != nil {
 		return err

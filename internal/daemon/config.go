@@ -71,6 +71,11 @@ type Config struct {
 	// CRI configures the Kubernetes CRI server (cri_config.go).
 	CRI *CRIConfig `json:"cri,omitempty"`
 
+	// Helper is an executable that, run with BuildBusyboxEnv set, is
+	// BuildBusyboxMain: pierd itself. Empty: the default busybox image is
+	// made in the daemon's own process (busybox_child.go).
+	Helper string `json:"-"`
+
 	// busybox is the static busybox the default image is made from
 	// ("" is busyboxBinary); tests point it elsewhere.
 	busybox string

@@ -117,7 +117,7 @@ func (d *Daemon) openStores() (err error) {
 		return err
 	}
 	d.nets = d.newNetworks()
-	if d.images, err = image.New(image.Config{Root: filepath.Join(d.cfg.Root, "image"), AuthFile: d.authFile()}); err != nil {
+	if d.images, err = image.New(image.Config{Root: d.imageRoot(), AuthFile: d.authFile()}); err != nil {
 		return err
 	}
 	if d.volumes, err = volume.New(d.cfg.Root, d.md); err != nil {

@@ -40,10 +40,7 @@ func (d *Daemon) ensureBusybox(ctx context.Context) error {
 	if _, err := os.Stat(d.busybox); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if _, err := d.images.BuildBusybox(ctx, d.busybox, busyboxRef); err != nil {
-		return err
-	}
-	return nil
+	return d.buildBusybox(ctx)
 }
 
 // imageInUse tells whether any container, running or not, was made from
