@@ -158,7 +158,10 @@ svg() {
 start_pierd_dockerd() {
 	# The exec root in $W too: monitor_mem finds the monitors by their
 	# config's path, which lives there.
-	"$BIN/pierd" --root "$W/pier" --exec-root "$W/pier-exec" --host "unix://$W/pier.sock" --runtime "$BIN/pier-runtime" >"$W/pierd.log" 2>&1 &
+	# A pierd from before the exec root (PIER_BIN of an older build) has no --exec-root.
+	local xr=()
+	"$BIN/pierd" --help 2>&1 | grep -q -- --exec-root && xr=(--exec-root "$W/pier-exec")
+	"$BIN/pierd" --root "$W/pier" "${xr[@]}" --host "unix://$W/pier.sock" --runtime "$BIN/pier-runtime" >"$W/pierd.log" 2>&1 &
 	PP=$!
 	cat >"$W/daemon.json" <<JSON
 {"iptables": false, "ip-masq": false, "ip-forward": false, "bridge": "${1:-none}", "data-root": "$W/docker", "exec-root": "$W/dexec",
