@@ -3,6 +3,7 @@ package rootfs
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,16 @@ import (
 func MountExecRoot(dir string) (mounted bool, err error) {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return false, fmt.Errorf("exec root %s: %w", dir, err)
+	}
+	// Daemons starting together (a test harness's) must not both see no
+	// tmpfs and mount two, the second hiding what the first made.
+	lock, err := os.OpenFile(filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("exec root %s: %w", dir, err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return false, fmt.Errorf("exec root %s: lock: %w", dir, err)
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
