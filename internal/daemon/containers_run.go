@@ -69,7 +69,7 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	if err := d.joinNamespacesNow(r, p); err != nil {
 		return err
 	}
-	if err := d.seam.launch.mountRootfs(r.ID, p.rootfs); err != nil {
+	if err := d.seam.launch.mountRootfs(r.ID, p.rootfs, r.HostConfig.AutoRemove); err != nil {
 		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	if err := d.mountShm(r, p); err != nil {

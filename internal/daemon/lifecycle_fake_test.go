@@ -116,7 +116,7 @@ func (f *fakeOCI) exit(id string, code int) {
 
 // --- launcher ---
 
-func (f *fakeOCI) mountRootfs(id, target string) error {
+func (f *fakeOCI) mountRootfs(id, target string, _ bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mounted[target] = true

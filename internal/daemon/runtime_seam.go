@@ -45,9 +45,10 @@ var _ ociRuntime = ociruntime.CLI{}
 
 // launcher begins a container's run.
 type launcher interface {
-	// mountRootfs mounts container id's writable layer on target;
+	// mountRootfs mounts container id's writable layer on target,
+	// volatile when the layer goes with the container's end (AutoRemove);
 	// unmountRootfs undoes it.
-	mountRootfs(id, target string) error
+	mountRootfs(id, target string, volatile bool) error
 	unmountRootfs(target string) error
 	// startMonitor starts the container's monitor on cfg (written to
 	// configPath) and returns once the container runs or failed to start.
@@ -68,13 +69,16 @@ type monitorProc struct {
 // pier-monitor binary beside pier-runtime.
 type hostLauncher struct{ d *Daemon }
 
-func (h hostLauncher) mountRootfs(id, target string) error {
+func (h hostLauncher) mountRootfs(id, target string, volatile bool) error {
 	ref, err := h.d.podUsernsOf(id)
 	if err != nil {
 		return err
 	}
 	if ref != nil { // a CRI pod's user namespace: idmapped layers
 		return h.d.images.Snapshots().MountIDMapped(id, target, ref.Path, int(ref.UID), int(ref.GID))
+	}
+	if volatile {
+		return h.d.images.Snapshots().MountVolatile(id, target)
 	}
 	return h.d.images.Snapshots().Mount(id, target)
 }
