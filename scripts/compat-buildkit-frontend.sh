@@ -34,6 +34,10 @@
 #                       v0.8, far older than the suite) through a shim too
 #   RUN='regexp'        the tests to run, matched against the test's name
 #                       (TestDockerfileDirs, ...; default: all of them)
+#   WORKER=pier         the suite's dockerd worker registered as "pier"
+#                       with the features pier's BuildKit has, from a file
+#                       added to the temp copy: runs the tests the dockerd
+#                       worker skips (exporters, cache export/import)
 #   PARALLEL=N          sandboxes at once (default 1; each is a daemon)
 #   TIMEOUT=3h          go test -timeout for the whole run; each test's
 #                       sandbox is stopped by the suite after 5 minutes
@@ -54,12 +58,18 @@ docker) command -v dockerd >/dev/null || { echo "compat-buildkit: no dockerd" >&
 *) echo "compat-buildkit: ENGINE=$engine: want pier or docker" >&2; exit 1 ;;
 esac
 out=${OUT:-/tmp/pier-compat-buildkit}
-run="TestIntegration/${RUN:-.}/^worker=dockerd\$"
+worker=${WORKER:-dockerd}
+case $worker in dockerd | pier) ;; *) echo "compat-buildkit: WORKER=$worker: want dockerd or pier" >&2; exit 1 ;; esac
+[ "$worker" = dockerd ] || [ "$engine" = pier ] || { echo "compat-buildkit: WORKER=pier needs ENGINE=pier" >&2; exit 1; }
+run="TestIntegration/${RUN:-.}/^worker=$worker\$"
 parallel=${PARALLEL:-1}
 timeout=${TIMEOUT:-3h}
 ver=$(go list -m -f '{{.Version}}' github.com/moby/buildkit)
 cache=${CACHE:-$HOME/.cache/pier/buildkit-suite}
-testbin="$cache/$ver/dockerfile.test"
+testbin="$cache/$ver/dockerfile-$worker.test"
+# Output files are named for the engine, and pier-worker for WORKER=pier.
+name=$engine
+[ "$worker" = dockerd ] || name=pier-worker
 mkdir -p "$out" "$cache/$ver"
 
 # A short work dir: the suite's daemon roots and sockets live under it
@@ -109,6 +119,41 @@ if [ ! -x "$testbin" ] || [ ! -x "$cache/$ver/buildctl" ]; then
 	[ -d "$src/frontend/dockerfile" ] || { echo "compat-buildkit: no frontend/dockerfile in $src" >&2; exit 1; }
 	cp -r "$src" "$work/buildkit"
 	chmod -R u+w "$work/buildkit"
+	if [ "$worker" = pier ]; then
+		cat >"$work/buildkit/frontend/dockerfile/zz_pier_worker_test.go" <<'EOF'
+package dockerfile
+
+// Written by pier's scripts/compat-buildkit-frontend.sh (WORKER=pier) into
+// its temporary copy of BuildKit's suite: the dockerd worker, through the
+// same dockerd shim, under the name "pier" and with the features pier's
+// BuildKit has (its OCI worker and exporters, local/registry/inline cache),
+// so the tests the dockerd worker skips run too.
+
+import (
+	"os"
+
+	"github.com/moby/buildkit/util/testutil/integration"
+	"github.com/moby/buildkit/util/testutil/workers"
+)
+
+func init() {
+	if os.Getenv("PIER_WORKER") != "1" {
+		return
+	}
+	integration.Register(&workers.Moby{
+		ID: "pier",
+		Unsupported: []string{
+			workers.FeatureCacheBackendAzblob,
+			workers.FeatureCacheBackendGha,
+			workers.FeatureCacheBackendS3,
+			workers.FeatureSecurityMode,
+			workers.FeatureCNINetwork,
+			workers.FeatureCDI,
+		},
+	})
+}
+EOF
+	fi
 	echo "compat-buildkit: compiling BuildKit $ver's frontend/dockerfile tests (several minutes on 2 cores)"
 	(cd "$work/buildkit" && nice -n 10 go test -c -o "$testbin.tmp" ./frontend/dockerfile &&
 		nice -n 10 go build -o "$cache/$ver/buildctl" ./cmd/buildctl)
@@ -262,11 +307,11 @@ cp -a "$work/seed/root/image" "$work/template/"
 ln -s "$(command -v docker-registry)" "$work/bin/registry"
 # buildctl: the suite prints its output only for some tests, so the
 # wrapper also copies its stderr into a log (tests that read it still do).
-: >"$out/buildctl-$engine.log"
+: >"$out/buildctl-$name.log"
 cat >"$work/bin/buildctl" <<EOF
 #!/bin/bash
-echo "== buildctl \$*" >>"$out/buildctl-$engine.log"
-exec "$cache/$ver/buildctl" "\$@" 2> >(tee -a "$out/buildctl-$engine.log" >&2)
+echo "== buildctl \$*" >>"$out/buildctl-$name.log"
+exec "$cache/$ver/buildctl" "\$@" 2> >(tee -a "$out/buildctl-$name.log" >&2)
 EOF
 chmod 755 "$work/bin/buildctl"
 case $engine in
@@ -331,16 +376,16 @@ set +e
 	# namespace too: the daemons' mounts go when it ends.
 	# BUILDKIT_RUN_NETWORK_INTEGRATION_TESTS: the RUN network tests, which
 	# reach only an echo server on 127.0.0.1 and the build's own eth0.
-	PATH="$work/bin:$PATH" TMPDIR="$work/t" TEST_DOCKERD=1 BUILDKIT_REGISTRY_MIRROR_DIR="$work/mirror" \
+	PATH="$work/bin:$PATH" TMPDIR="$work/t" TEST_DOCKERD=1 PIER_WORKER=$([ "$worker" = pier ] && echo 1) BUILDKIT_REGISTRY_MIRROR_DIR="$work/mirror" \
 		BUILDKIT_RUN_NETWORK_INTEGRATION_TESTS=1 GOMAXPROCS="$parallel" \
 		unshare --net --mount --propagation private --fork sh -c '
 			ip link set lo up || exit 1
 			exec nice -n 10 "$@"' suite \
 		"$testbin" -test.run "$run" -test.v=test2json -test.parallel "$parallel" \
-		-test.timeout "$timeout" 2>&1 | go tool test2json -t >"$out/$engine.json"
+		-test.timeout "$timeout" 2>&1 | go tool test2json -t >"$out/$name.json"
 )
 set -e
-jq -r 'select(.Action == "output") | .Output' "$out/$engine.json" | tr -d '\r' >"$out/$engine.log"
-python3 scripts/compat-buildkit-summary.py "$out/$engine.json" "$engine" "$ver" >"$out/summary-$engine.md"
-grep -E '^(# |[0-9]+ tests|### )' "$out/summary-$engine.md"
-echo "compat-buildkit: details in $out/summary-$engine.md, $out/$engine.log"
+jq -r 'select(.Action == "output") | .Output' "$out/$name.json" | tr -d '\r' >"$out/$name.log"
+python3 scripts/compat-buildkit-summary.py "$out/$name.json" "$engine" "$ver" >"$out/summary-$name.md"
+grep -E '^(# |[0-9]+ tests|### )' "$out/summary-$name.md"
+echo "compat-buildkit: details in $out/summary-$name.md, $out/$name.log"

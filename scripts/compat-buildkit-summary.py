@@ -128,7 +128,8 @@ def main():
         elif st == "skip":
             skips[skip_text(t, out[t])].append(short)
 
-    print(f"# BuildKit {version} frontend/dockerfile suite against {engine} (dockerd worker)\n")
+    worker = next((p for t in leaves for p in t.split("/") if p.startswith("worker=")), "worker=?")
+    print(f"# BuildKit {version} frontend/dockerfile suite against {engine} ({worker})\n")
     total = sum(counts.values())
     print(f"{total} tests: {counts['pass']} passed, {counts['fail']} failed, "
           f"{counts['skip']} skipped, {counts['unfinished']} unfinished\n")
