@@ -204,7 +204,13 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 	} else {
 		close(netDone)
 	}
-	uerr := d.md.Update(containerKind, id, &r, func() error {
+	update := d.md.Update
+	if r.HostConfig != nil && r.HostConfig.AutoRemove {
+		// The record is deleted next: after a host crash in between, the
+		// record before (running) is adopted and removed all the same.
+		update = d.md.UpdateOrdered
+	}
+	uerr := update(containerKind, id, &r, func() error {
 		r.State, r.Pid, r.MonitorPid = container.StateExited, 0, 0
 		r.ExitCode, r.OOMKilled, r.Error, r.FinishedAt = st.ExitCode, st.OOMKilled, st.Error, st.FinishedAt
 		autoRemove = r.HostConfig.AutoRemove
