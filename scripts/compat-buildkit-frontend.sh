@@ -266,7 +266,12 @@ printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  a
 	"$work/mirror/data" "$port" >"$work/seed/registry.yml"
 docker-registry serve "$work/seed/registry.yml" >"$work/seed/registry.log" 2>&1 &
 regpid=$!
-"$bindir/pierd" --root "$work/seed/root" --host "unix://$work/seed/api.sock" --cri-socket= >"$work/seed/pierd.log" 2>&1 &
+# A pierd with --exec-root gets one under the work dir (the seeding one) or
+# the one the suite names (the shim's), not the shared default.
+xr=0
+"$bindir/pierd" --help 2>&1 | grep -q -- '-exec-root' && xr=1
+"$bindir/pierd" --root "$work/seed/root" --host "unix://$work/seed/api.sock" --cri-socket= \
+	$([ $xr = 1 ] && echo --exec-root "$work/seed/exec") >"$work/seed/pierd.log" 2>&1 &
 seedpid=$!
 up=""
 for _ in $(seq 150); do
@@ -315,21 +320,22 @@ exec "$cache/$ver/buildctl" "\$@" 2> >(tee -a "$out/buildctl-$name.log" >&2)
 EOF
 chmod 755 "$work/bin/buildctl"
 case $engine in
-pier) sed -e "s|@WORK@|$work|g" -e "s|@PIERD@|$bindir/pierd|g" >"$work/bin/dockerd" <<'EOF' ;;
+pier) sed -e "s|@WORK@|$work|g" -e "s|@PIERD@|$bindir/pierd|g" -e "s|@XR@|$xr|g" >"$work/bin/dockerd" <<'EOF' ;;
 #!/bin/sh
 # dockerd shim: BuildKit's suite starts `dockerd --data-root R --host H
 # --config-file F ...`; this runs pierd on R and H instead. pierd has no
 # daemon.json keys of dockerd's (registry-mirrors, builder entitlements
 # and history), so the file is not passed on; what it asked for is logged
 # (the suite prints the daemon's stderr for a failed test).
-root="" host="" debug=""
+root="" host="" debug="" xr=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--data-root) root=$2; shift 2 ;;
 	--host | -H) host=$2; shift 2 ;;
 	--config-file) echo "dockerd shim: not passed to pierd: $(cat "$2")" >&2; shift 2 ;;
 	--debug | -D) debug=--debug; shift ;;
-	--exec-root | --pidfile | --containerd-namespace | --containerd-plugins-namespace | --storage-driver | --userns-remap) shift 2 ;;
+	--exec-root) [ @XR@ = 0 ] || xr=$2; shift 2 ;;
+	--pidfile | --containerd-namespace | --containerd-plugins-namespace | --storage-driver | --userns-remap) shift 2 ;;
 	*) echo "dockerd shim: ignored $1" >&2; shift ;;
 	esac
 done
@@ -339,7 +345,7 @@ mkdir -p "$root"
 # suite's registry mirror).
 cp -a @WORK@/template/image "$root/"
 echo $$ >>@WORK@/pids
-exec @PIERD@ --root "$root" --host "$host" --cri-socket= $debug
+exec @PIERD@ --root "$root" --host "$host" --cri-socket= $debug ${xr:+--exec-root "$xr"}
 EOF
 docker) sed -e "s|@WORK@|$work|g" -e "s|@DOCKERD@|$(command -v dockerd)|g" -e "s|@HOSTNET@|$(readlink /proc/self/ns/net)|g" \
 	>"$work/bin/dockerd" <<'EOF' ;;
