@@ -8,6 +8,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/exporter"
@@ -37,6 +38,9 @@ type mobyExporter struct {
 	content content.Store
 	leases  leases.Manager
 	images  ImageStore
+	// For push=true.
+	sessions *session.Manager
+	hosts    docker.RegistryHosts
 }
 
 func (e *mobyExporter) Resolve(ctx context.Context, id int, attrs map[string]string) (exporter.ExporterInstance, error) {
@@ -56,6 +60,11 @@ func (e *mobyExporter) Resolve(ctx context.Context, id int, attrs map[string]str
 	if !compressionAsked(attrs) {
 		i.opts.RefCfg.Compression = compression.New(compression.Gzip).SetLevel(1)
 	}
+	push, err := parsePushOpts(attrs)
+	if err != nil {
+		return nil, err
+	}
+	i.push = push
 	for _, n := range strings.Split(i.opts.ImageName, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			i.names = append(i.names, n)
@@ -82,6 +91,7 @@ type mobyInstance struct {
 	attrs map[string]string
 	opts  containerimage.ImageCommitOpts
 	names []string
+	push  pushOpts
 }
 
 func (i *mobyInstance) ID() int                  { return i.id }
@@ -120,6 +130,13 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 	id, err := i.e.images.PutImage(ctx, img, i.names, dirs)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("store image: %w", err)
+	}
+	// Pushed here, not in a finalize callback, so that the lease still
+	// holds the committed manifest and config.
+	if i.push.push {
+		if err := i.pushImage(ctx, src, info.SessionID, *desc); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	resp := map[string]string{
 		exptypes.ExporterImageConfigDigestKey: id,

@@ -15,25 +15,43 @@ import (
 // (pulled, loaded, built or the offline busybox) resolves to it, as
 // dockerd's builder-next takes FROM from its own store. What the store
 // lacks (404) goes on to the network.
+//
+// Pushes must see the registry alone: the pusher HEADs each blob and
+// manifest first and skips what exists, so a store answering for the
+// registry made it skip the base image's layers, and the registry then
+// refused the manifest ("blob unknown"). So each host is split in two:
+// one for pull and resolve that asks the store, one for push that does
+// not.
 func storeHosts(next docker.RegistryHosts, store *http.Client) docker.RegistryHosts {
 	return func(host string) ([]docker.RegistryHost, error) {
 		hs, err := next(host)
 		if err != nil {
 			return nil, err
 		}
-		for i := range hs {
+		out := make([]docker.RegistryHost, 0, len(hs)+1)
+		var pushers []docker.RegistryHost
+		for _, h := range hs {
+			if h.Capabilities.Has(docker.HostCapabilityPush) {
+				p := h
+				p.Capabilities = docker.HostCapabilityPush
+				pushers = append(pushers, p)
+				if h.Capabilities &^= docker.HostCapabilityPush; h.Capabilities == 0 {
+					continue
+				}
+			}
 			c := http.Client{}
-			if hs[i].Client != nil {
-				c = *hs[i].Client
+			if h.Client != nil {
+				c = *h.Client
 			}
 			inner := c.Transport
 			if inner == nil {
 				inner = http.DefaultTransport
 			}
 			c.Transport = &storeTransport{store: store, host: host, next: inner}
-			hs[i].Client = &c
+			h.Client = &c
+			out = append(out, h)
 		}
-		return hs, nil
+		return append(out, pushers...), nil
 	}
 }
 

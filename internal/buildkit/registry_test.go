@@ -68,3 +68,54 @@ func TestStoreTransport(t *testing.T) {
 		t.Errorf("tags list: %d requests to the registry, store asked %v", next.n, asked)
 	}
 }
+
+// TestStoreHostsPush: a registry's push goes to the registry alone. The
+// pusher HEADs each blob and manifest and skips what exists, so a store
+// answering for the registry would make it skip the base layers (and a
+// tag pier's store already holds); pull and resolve still ask the store.
+func TestStoreHostsPush(t *testing.T) {
+	next := &countTransport{}
+	all := docker.HostCapabilityPull | docker.HostCapabilityResolve | docker.HostCapabilityPush
+	hosts := storeHosts(func(host string) ([]docker.RegistryHost, error) {
+		return []docker.RegistryHost{{Host: host, Capabilities: all, Client: &http.Client{Transport: next}}}, nil
+	}, &http.Client{Transport: storeAlways{}})
+	hs, err := hosts("127.0.0.1:5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pullers, pushers []docker.RegistryHost
+	for _, h := range hs {
+		if h.Capabilities.Has(docker.HostCapabilityPull | docker.HostCapabilityResolve) {
+			pullers = append(pullers, h)
+		}
+		if h.Capabilities.Has(docker.HostCapabilityPush) {
+			pushers = append(pushers, h)
+		}
+	}
+	if len(pullers) != 1 || len(pushers) != 1 {
+		t.Fatalf("hosts %+v: want one for pull and resolve, one for push", hs)
+	}
+	head := func(h docker.RegistryHost) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodHead, "http://127.0.0.1:5000/v2/x/blobs/sha256:00", nil)
+		resp, err := h.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := head(pullers[0]); code != http.StatusOK || next.n != 0 {
+		t.Errorf("pull HEAD of a stored blob: %d, %d requests to the registry, want 200 from the store", code, next.n)
+	}
+	if code := head(pushers[0]); code != http.StatusNotFound || next.n != 1 {
+		t.Errorf("push HEAD of a blob: %d, %d requests to the registry, want the registry's 404", code, next.n)
+	}
+}
+
+// storeAlways is a store that has everything.
+type storeAlways struct{}
+
+func (storeAlways) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+}

@@ -33,5 +33,6 @@ func (w *pierWorker) Exporter(name string, sm *session.Manager) (exporter.Export
 	if err != nil {
 		return nil, fmt.Errorf("moby exporter: %w", err)
 	}
-	return &mobyExporter{writer: iw, content: w.Worker.ContentStore(), leases: w.Worker.LeaseManager(), images: w.images}, nil
+	return &mobyExporter{writer: iw, content: w.Worker.ContentStore(), leases: w.Worker.LeaseManager(), images: w.images,
+		sessions: sm, hosts: w.Worker.RegistryHosts}, nil
 }
