@@ -194,18 +194,21 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 	// The network's teardown (veth, addresses, namespace, endpoint
 	// records) needs only the container's configuration: it runs while
 	// the end is recorded and the rootfs unmounted.
+	// A record of its own: the update below decodes into r, and decoding
+	// into a struct reuses the maps and structs its pointers hold.
 	netDone := make(chan struct{})
-	if err := d.md.Get(containerKind, id, &r); err == nil {
-		go func(r containerRecord) {
+	var r0 containerRecord
+	if err := d.md.Get(containerKind, id, &r0); err == nil {
+		go func() {
 			defer close(netDone)
-			d.networkStop(r)
+			d.networkStop(r0)
 			trace.Mark("pierd", "finish: network stopped")
-		}(r)
+		}()
 	} else {
 		close(netDone)
 	}
 	update := d.md.Update
-	if r.HostConfig != nil && r.HostConfig.AutoRemove {
+	if r0.HostConfig != nil && r0.HostConfig.AutoRemove {
 		// The record is deleted next: after a host crash in between, the
 		// record before (running) is adopted and removed all the same.
 		update = d.md.UpdateOrdered
