@@ -16,9 +16,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/moby/buildkit/client"
 	"github.com/sirupsen/logrus"
 
 	"github.com/pier-engine/pier/internal/buildkit"
@@ -35,6 +37,11 @@ type options struct {
 	root, runtime, socket, store string
 	parentFd                     int
 	debug, version               bool
+	// entitlements is a comma list; "" grants none.
+	entitlements string
+	gc           bool
+	// Bytes; 0 unset.
+	gcReserved, gcMaxUsed, gcMinFree int64
 }
 
 func parseFlags(args []string) (options, error) {
@@ -47,6 +54,11 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.parentFd, "parent-fd", 0, "read end of a pipe from pierd: its end stops this process")
 	fs.BoolVar(&o.debug, "debug", false, "BuildKit's own log too")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.entitlements, "entitlements", "network.host", "what builds may ask for with --allow, comma-separated (network.host, security.insecure)")
+	fs.BoolVar(&o.gc, "gc", true, "collect the build cache automatically")
+	fs.Int64Var(&o.gcReserved, "gc-reserved-space", 0, "bytes of cache the collection keeps at least")
+	fs.Int64Var(&o.gcMaxUsed, "gc-max-used-space", 0, "bytes of cache the collection keeps at most")
+	fs.Int64Var(&o.gcMinFree, "gc-min-free-space", 0, "bytes of free disk the collection keeps")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -57,6 +69,29 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("--root, --runtime, --socket and --store are required")
 	}
 	return o, nil
+}
+
+// entitlementList is --entitlements as a list (empty, not nil, for "").
+func (o options) entitlementList() []string {
+	out := []string{}
+	for _, e := range strings.Split(o.entitlements, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// gcPolicy is the --gc flags' policy: nil (BuildKit's package default)
+// when none is given, empty when collection is off.
+func (o options) gcPolicy() []client.PruneInfo {
+	if !o.gc {
+		return []client.PruneInfo{}
+	}
+	if o.gcReserved == 0 && o.gcMaxUsed == 0 && o.gcMinFree == 0 {
+		return nil
+	}
+	return []client.PruneInfo{{ReservedSpace: o.gcReserved, MaxUsedSpace: o.gcMaxUsed, MinFreeSpace: o.gcMinFree}}
 }
 
 func run(args []string) int {
@@ -103,7 +138,8 @@ func serve(o options, log *slog.Logger) error {
 	// pierd's environment is this process's: PIER_BUILDKIT_V2_HISTORY=1
 	// on pierd records version-2 builds in BuildKit's history too.
 	bk := buildkit.NewLazy(ctx, buildkit.Config{Root: o.root, Runtime: o.runtime, Store: o.store,
-		V2History: os.Getenv("PIER_BUILDKIT_V2_HISTORY") == "1"})
+		V2History:    os.Getenv("PIER_BUILDKIT_V2_HISTORY") == "1",
+		Entitlements: o.entitlementList(), GCPolicy: o.gcPolicy()})
 	// pierd starts this process for a build: BuildKit starts now, and the
 	// socket answers only once it runs.
 	if _, err := bk.Daemon(); err != nil {

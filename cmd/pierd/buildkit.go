@@ -50,20 +50,52 @@ func newBuildKit(d *daemon.Daemon, root string, debug bool, log *slog.Logger) (*
 		return nil, nil
 	}
 	sup, err := buildkitd.New(buildkitd.Config{
-		Exe:         exe,
-		Root:        filepath.Join(root, "buildkit"),
-		RunDir:      filepath.Join(root, "buildkitd"),
-		Runtime:     d.RuntimePath(),
-		Images:      d.ImageStore(),
-		IdleTimeout: buildKitIdleTimeout(log),
-		Debug:       debug,
-		Stderr:      os.Stderr,
-		Log:         log,
+		Exe:          exe,
+		Root:         filepath.Join(root, "buildkit"),
+		RunDir:       filepath.Join(root, "buildkitd"),
+		Runtime:      d.RuntimePath(),
+		Images:       d.ImageStore(),
+		IdleTimeout:  buildKitIdleTimeout(log),
+		Entitlements: builderEntitlements(d.Builder()),
+		GC:           builderGC(d.Builder()),
+		Debug:        debug,
+		Stderr:       os.Stderr,
+		Log:          log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &buildKit{BuildKitProxy: server.BuildKitProxy{Dial: sup.Dial}, sup: sup}, nil
+}
+
+// builderEntitlements are what daemon.json's builder.entitlements grant,
+// as dockerd reads them: network.host unless refused, security.insecure
+// only when granted.
+func builderEntitlements(b daemon.BuilderConfig) []string {
+	host, insecure := b.Entitlements.Granted()
+	out := []string{}
+	if host {
+		out = append(out, "network.host")
+	}
+	if insecure {
+		out = append(out, "security.insecure")
+	}
+	return out
+}
+
+// builderGC is daemon.json's builder.gc for pier-buildkitd
+// (defaultKeepStorage is dockerd's old name of defaultReservedSpace).
+func builderGC(b daemon.BuilderConfig) buildkitd.GC {
+	g := buildkitd.GC{
+		ReservedSpace: int64(b.GC.DefaultReservedSpace),
+		MaxUsedSpace:  int64(b.GC.DefaultMaxUsedSpace),
+		MinFreeSpace:  int64(b.GC.DefaultMinFreeSpace),
+	}
+	if b.GC.DefaultKeepStorage != 0 {
+		g.ReservedSpace = int64(b.GC.DefaultKeepStorage)
+	}
+	g.Off = b.GC.Enabled != nil && !*b.GC.Enabled
+	return g
 }
 
 // findBuildKitExe is pier-buildkitd beside pierd (as `make build` lays

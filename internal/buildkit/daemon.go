@@ -62,6 +62,28 @@ type Config struct {
 	// version-2 builds (docker CLI 20.10, SDKs) never read it. Builds
 	// through buildx are always recorded (`docker buildx history`).
 	V2History bool
+	// Entitlements are what a build may ask for with --allow
+	// ("network.host", "security.insecure"); nil is network.host alone,
+	// as dockerd grants without a daemon.json saying otherwise.
+	Entitlements []string
+	// GCPolicy is the cache's automatic collection: nil is pier's
+	// default (gcPolicy), empty is none.
+	GCPolicy []client.PruneInfo
+}
+
+// entitlements are cfg's, checked against the ones BuildKit knows.
+func (cfg Config) entitlements() ([]string, error) {
+	if cfg.Entitlements == nil {
+		return []string{string(entitlements.EntitlementNetworkHost)}, nil
+	}
+	for _, e := range cfg.Entitlements {
+		switch entitlements.Entitlement(e) {
+		case entitlements.EntitlementNetworkHost, entitlements.EntitlementSecurityInsecure:
+		default:
+			return nil, fmt.Errorf("buildkit: entitlement %q: want network.host or security.insecure", e)
+		}
+	}
+	return cfg.Entitlements, nil
 }
 
 // contentDir is where BuildKit's runc worker (runc.NewWorkerOpt) keeps
@@ -85,6 +107,10 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Root == "" || cfg.Runtime == "" || cfg.Store == "" {
 		return nil, fmt.Errorf("buildkit: Root, Runtime and Store are required")
 	}
+	ents, err := cfg.entitlements()
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("buildkit root %s: %w", cfg.Root, err)
 	}
@@ -100,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := wc.Add(&pierWorker{Worker: w, images: storeImages{client: storeClient(cfg.Store), content: contentDir(cfg.Root)}}); err != nil {
 		return nil, fmt.Errorf("buildkit worker: %w", err)
 	}
-	ctrl, err := newController(ctx, cfg.Root, sm, wc, w)
+	ctrl, err := newController(ctx, cfg.Root, ents, sm, wc, w)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +188,10 @@ func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
 	}
 	opt.BuildkitVersion = client.BuildkitVersion{Package: bkversion.Package, Version: bkversion.Version, Revision: bkversion.Revision}
 	opt.RegistryHosts = storeHosts(resolver.NewRegistryConfig(nil), storeClient(cfg.Store))
-	opt.GCPolicy = gcPolicy()
+	opt.GCPolicy = cfg.GCPolicy
+	if opt.GCPolicy == nil {
+		opt.GCPolicy = gcPolicy()
+	}
 	w, err := base.NewWorker(ctx, opt)
 	if err != nil {
 		_ = opt.NetworkProviders[pb.NetMode_UNSET].Close()
@@ -177,7 +206,7 @@ func gcPolicy() []client.PruneInfo {
 	return []client.PruneInfo{{MaxUsedSpace: 2 << 30}}
 }
 
-func newController(ctx context.Context, root string, sm *session.Manager, wc *worker.Controller, w *base.Worker) (*control.Controller, error) {
+func newController(ctx context.Context, root string, ents []string, sm *session.Manager, wc *worker.Controller, w *base.Worker) (*control.Controller, error) {
 	frontends := map[string]frontend.Frontend{
 		"dockerfile.v0": forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build),
 	}
@@ -214,8 +243,10 @@ func newController(ctx context.Context, root string, sm *session.Manager, wc *wo
 		HistoryDB:    historyDB,
 		CacheStore:   cacheStorage,
 		// As dockerd: a build may ask for the host's network (buildx
-		// --allow network.host); without asking, RUN gets its own.
-		Entitlements:   []string{string(entitlements.EntitlementNetworkHost)},
+		// --allow network.host) unless daemon.json says no; without
+		// asking, RUN gets its own. security.insecure only when
+		// daemon.json grants it.
+		Entitlements:   ents,
 		LeaseManager:   w.LeaseManager(),
 		ContentStore:   w.ContentStore(),
 		GarbageCollect: w.GarbageCollect,

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -33,11 +34,42 @@ type Config struct {
 	// that long (its cache stays on disk; the next request starts a new
 	// one); 0 keeps it until pierd stops.
 	IdleTimeout time.Duration
+	// Entitlements are what builds may ask for with --allow
+	// ("network.host", "security.insecure"); nil is the child's default,
+	// network.host alone.
+	Entitlements []string
+	// GC is the build cache's collection; the zero value is the child's
+	// default (keep it under 2 GB).
+	GC GC
 	// Debug passes --debug (BuildKit's own log) to the child.
 	Debug bool
 	// Stderr gets the child's log lines (pierd's own stderr).
 	Stderr io.Writer
 	Log    *slog.Logger
+}
+
+// GC is daemon.json's builder.gc, for the child. Sizes are in bytes,
+// 0 unset.
+type GC struct {
+	Off                                       bool
+	ReservedSpace, MaxUsedSpace, MinFreeSpace int64
+}
+
+// args are the child's flags for g.
+func (g GC) args() []string {
+	var a []string
+	if g.Off {
+		a = append(a, "--gc=false")
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"--gc-reserved-space", g.ReservedSpace}, {"--gc-max-used-space", g.MaxUsedSpace}, {"--gc-min-free-space", g.MinFreeSpace}} {
+		if f.v != 0 {
+			a = append(a, f.name, strconv.FormatInt(f.v, 10))
+		}
+	}
+	return a
 }
 
 // Files in RunDir.
@@ -254,6 +286,10 @@ func (s *Supervisor) start() (*child, error) {
 	if s.cfg.Debug {
 		args = append(args, "--debug")
 	}
+	if s.cfg.Entitlements != nil {
+		args = append(args, "--entitlements", strings.Join(s.cfg.Entitlements, ","))
+	}
+	args = append(args, s.cfg.GC.args()...)
 	cmd := exec.Command(s.cfg.Exe, args...)
 	cmd.Stdout, cmd.Stderr = s.cfg.Stderr, s.cfg.Stderr
 	cmd.ExtraFiles = []*os.File{r}

@@ -70,6 +70,9 @@ type Config struct {
 	DockerSocketPath string `json:"docker-socket-path,omitempty"`
 	// CRI configures the Kubernetes CRI server (cri_config.go).
 	CRI *CRIConfig `json:"cri,omitempty"`
+	// Builder is dockerd's "builder" key: BuildKit's entitlements and
+	// cache collection (config_builder.go).
+	Builder *BuilderConfig `json:"builder,omitempty"`
 
 	// Helper is an executable that, run with BuildBusyboxEnv set, is
 	// BuildBusyboxMain: pierd itself. Empty: the default busybox image is
@@ -228,6 +231,9 @@ func (c Config) Validate() error {
 		if !filepath.IsAbs(p.path) {
 			return fmt.Errorf("%s %q is not an absolute path: %w", p.name, p.path, errdefs.ErrInvalidArgument)
 		}
+	}
+	if err := c.Builder.validate(); err != nil {
+		return err
 	}
 	return c.validateExecRoot()
 }
