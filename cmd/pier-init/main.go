@@ -1,7 +1,14 @@
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command pier-init is the PID 1 of pier's containers: it runs the user's
 // command as its child, forwards signals to it, reaps zombies and exits with
 // the child's status. The work is in internal/pid1; it is built static
 // (CGO_ENABLED=0) so that it can be bind-mounted into any image.
+//
+// Its GOMAXPROCS is set by hand, so the go:debug lines keep Go's runtime
+// from reading the cgroup's CPU limit at start and from holding those
+// cgroup files open for the process's whole life.
 package main
 
 import (

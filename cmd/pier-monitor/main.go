@@ -1,3 +1,6 @@
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command pier-monitor watches one container for pierd, from outside it:
 // it owns the container's stdout and stderr and writes them to its
 // json-file log, records its exit status atomically and deletes it, so
@@ -13,6 +16,10 @@
 // this binary: this command built with -tags monitorwatch, without
 // pier-runtime's library; it re-executes the full monitor as `--finish`
 // to delete the container at its end.
+//
+// Its GOMAXPROCS is set by hand, so the go:debug lines keep Go's runtime
+// from reading the cgroup's CPU limit at start and from holding those
+// cgroup files open for the process's whole life.
 package main
 
 import (
