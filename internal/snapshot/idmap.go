@@ -22,21 +22,11 @@ import (
 // The idmapped layers are attached under the container's directory only
 // for the overlay's mount: overlayfs keeps private clones of its layers.
 func (s *Store) MountIDMapped(id, target, userns string, rootUID, rootGID int) error {
-	k, err := key(id)
+	k, lowers, err := s.activeLowers(id)
 	if err != nil {
 		return err
 	}
 	dir := s.path("active", k)
-	parent, err := readParent(dir)
-	if err != nil {
-		return fmt.Errorf("mount %s: %w", id, err)
-	}
-	lowers := []string{s.path("empty")}
-	if parent != "" {
-		if lowers, err = s.Chain(parent); err != nil {
-			return fmt.Errorf("mount %s: %w", id, err)
-		}
-	}
 	upper := s.path("active", k, "upper")
 	if err := os.Chown(upper, rootUID, rootGID); err != nil {
 		return fmt.Errorf("mount %s: %w", id, err)

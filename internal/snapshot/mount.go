@@ -23,20 +23,9 @@ func (s *Store) Mount(id, target string) error { return s.mount(id, target, fals
 func (s *Store) MountVolatile(id, target string) error { return s.mount(id, target, true) }
 
 func (s *Store) mount(id, target string, volatile bool) error {
-	k, err := key(id)
+	k, lowers, err := s.activeLowers(id)
 	if err != nil {
 		return err
-	}
-	dir := s.path("active", k)
-	parent, err := readParent(dir)
-	if err != nil {
-		return fmt.Errorf("mount %s: %w", id, err)
-	}
-	lowers := []string{s.path("empty")}
-	if parent != "" {
-		if lowers, err = s.Chain(parent); err != nil {
-			return fmt.Errorf("mount %s: %w", id, err)
-		}
 	}
 	o := overlay{lowers: lowers, upper: s.path("active", k, "upper"), work: s.path("active", k, "work"), volatile: volatile}
 	err = o.mount(target)
@@ -48,6 +37,27 @@ func (s *Store) mount(id, target string, volatile bool) error {
 		return fmt.Errorf("mount %s on %s: %w", id, target, err)
 	}
 	return nil
+}
+
+// activeLowers gives the key of the active snapshot id and the layers
+// under it, top first (the empty layer for a snapshot with no parent).
+func (s *Store) activeLowers(id string) (string, []string, error) {
+	k, err := key(id)
+	if err != nil {
+		return "", nil, err
+	}
+	parent, err := readParent(s.path("active", k))
+	if err != nil {
+		return "", nil, fmt.Errorf("mount %s: %w", id, err)
+	}
+	if parent == "" {
+		return k, []string{s.path("empty")}, nil
+	}
+	lowers, err := s.Chain(parent)
+	if err != nil {
+		return "", nil, fmt.Errorf("mount %s: %w", id, err)
+	}
+	return k, lowers, nil
 }
 
 // Unmount unmounts a rootfs that Mount mounted on target.
