@@ -324,15 +324,15 @@ pier) sed -e "s|@WORK@|$work|g" -e "s|@PIERD@|$bindir/pierd|g" -e "s|@XR@|$xr|g"
 #!/bin/sh
 # dockerd shim: BuildKit's suite starts `dockerd --data-root R --host H
 # --config-file F ...`; this runs pierd on R and H instead. pierd has no
-# daemon.json keys of dockerd's (registry-mirrors, builder entitlements
-# and history), so the file is not passed on; what it asked for is logged
-# (the suite prints the daemon's stderr for a failed test).
-root="" host="" debug="" xr=""
+# daemon.json keys of dockerd's but "builder" (entitlements, gc), so only
+# that key is passed on; the whole file is logged (the suite prints the
+# daemon's stderr for a failed test).
+root="" host="" debug="" xr="" conf=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--data-root) root=$2; shift 2 ;;
 	--host | -H) host=$2; shift 2 ;;
-	--config-file) echo "dockerd shim: not passed to pierd: $(cat "$2")" >&2; shift 2 ;;
+	--config-file) echo "dockerd shim: daemon.json (only builder passed to pierd): $(cat "$2")" >&2; conf=$2; shift 2 ;;
 	--debug | -D) debug=--debug; shift ;;
 	--exec-root) [ @XR@ = 0 ] || xr=$2; shift 2 ;;
 	--pidfile | --containerd-namespace | --containerd-plugins-namespace | --storage-driver | --userns-remap) shift 2 ;;
@@ -345,7 +345,12 @@ mkdir -p "$root"
 # suite's registry mirror).
 cp -a @WORK@/template/image "$root/"
 echo $$ >>@WORK@/pids
-exec @PIERD@ --root "$root" --host "$host" --cri-socket= $debug ${xr:+--exec-root "$xr"}
+pconf=""
+if [ -n "$conf" ]; then
+	pconf=$root.pier.json
+	jq 'if has("builder") then {builder} else {} end' "$conf" >"$pconf" || exit 1
+fi
+exec @PIERD@ --root "$root" --host "$host" --cri-socket= $debug ${xr:+--exec-root "$xr"} ${pconf:+--config "$pconf"}
 EOF
 docker) sed -e "s|@WORK@|$work|g" -e "s|@DOCKERD@|$(command -v dockerd)|g" -e "s|@HOSTNET@|$(readlink /proc/self/ns/net)|g" \
 	>"$work/bin/dockerd" <<'EOF' ;;

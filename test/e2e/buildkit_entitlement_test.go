@@ -13,7 +13,7 @@ const capSysAdmin = 21
 
 const insecureDockerfile = `FROM busybox
 RUN grep CapEff /proc/self/status > /default
-RUN --security=insecure grep CapEff /proc/self/status > /insecure && mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted > /mounted
+RUN --security=insecure grep CapEff /proc/self/status > /insecure && grep CapBnd /proc/self/status > /insecure-bnd && mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted > /mounted
 `
 
 // TestBuildKitSecurityInsecure: a pierd whose daemon.json grants
@@ -41,6 +41,8 @@ func TestBuildKitSecurityInsecure(t *testing.T) {
 	if def&(1<<capSysAdmin) != 0 || ins&(1<<capSysAdmin) == 0 || ins == def {
 		t.Errorf("CapEff: plain RUN %x, --security=insecure %x; want CAP_SYS_ADMIN in the second only", def, ins)
 	}
+	b, _ := os.ReadFile(filepath.Join(dest, "insecure-bnd"))
+	t.Logf("CapEff %x %x; %s", def, ins, b)
 	if b, err := os.ReadFile(filepath.Join(dest, "mounted")); err != nil || string(b) != "mounted\n" {
 		t.Errorf("tmpfs mount in the insecure RUN: %q %v", b, err)
 	}
