@@ -161,6 +161,10 @@ start_pierd_dockerd() {
 	# A pierd from before the exec root (PIER_BIN of an older build) has no --exec-root.
 	local xr=()
 	"$BIN/pierd" --help 2>&1 | grep -q -- --exec-root && xr=(--exec-root "$W/pier-exec")
+	# The CRI on a socket of the run's own: on the default path it would be
+	# off whenever another pierd holds /run/pier/cri.sock, and pierd's RSS
+	# would depend on what else runs on the machine.
+	"$BIN/pierd" --help 2>&1 | grep -q -- --cri-socket && xr+=(--cri-socket "$W/cri.sock")
 	"$BIN/pierd" --root "$W/pier" "${xr[@]}" --host "unix://$W/pier.sock" --runtime "$BIN/pier-runtime" >"$W/pierd.log" 2>&1 &
 	PP=$!
 	cat >"$W/daemon.json" <<JSON
