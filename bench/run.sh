@@ -9,7 +9,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export RESULTS=${RESULTS:-$REPO/bench/results}
-PEERS=(runc crun hyperfine tini dumb-init catatonit busybox-static jq docker-registry skopeo umoci containerd conmon docker.io podman iperf3 buildah)
+PEERS=(runc crun hyperfine tini dumb-init catatonit busybox-static jq docker-registry skopeo umoci containerd conmon docker.io podman iperf3 buildah containernetworking-plugins)
 
 missing=()
 for p in "${PEERS[@]}"; do

@@ -6,12 +6,15 @@
 # exec of `true`).
 #
 #   usage: bench/cri/run.sh ENDPOINT [N]        e.g. unix:///run/pier/cri.sock
+#          bench/cri/run.sh                     (no endpoint: bench/cri/all.sh, pier against
+#                                               containerd in one run; what `make bench` does)
 #
 # Needs crictl (scripts/install-critools.sh) and the image
 # registry.k8s.io/e2e-test-images/busybox:1.29-2 pullable through the endpoint (the critest
 # fixture's mirror). Each pod is stopped and removed after its run. Compare with containerd:
 # EP=$(../shared/cri/containerd.sh up | tail -1); bench/cri/run.sh "$EP".
 set -euo pipefail
+[ $# -gt 0 ] || exec "$(dirname "$0")/all.sh" -n "${CRI_BENCH_N:-10}"
 EP=${1:?usage: run.sh ENDPOINT [N]}
 N=${2:-10}
 CRICTL=${CRICTL:-$("$(dirname "$0")/../../scripts/install-critools.sh")/crictl}
