@@ -19,10 +19,15 @@ import (
 
 	"github.com/pier-engine/pier/internal/daemon"
 	"github.com/pier-engine/pier/internal/server"
+	"github.com/pier-engine/pier/internal/userns"
 	"github.com/pier-engine/pier/internal/version"
 )
 
 func main() {
+	if userns.IsHolder() {
+		// pierd run again to hold a CRI pod's new namespaces for a moment
+		os.Exit(userns.HolderMain())
+	}
 	if os.Getenv(daemon.BuildBusyboxEnv) != "" {
 		// pierd run again to make the default busybox image out of the
 		// daemon's memory
