@@ -50,7 +50,7 @@ trap 'exit 130' INT TERM
 start() {
 	local bin=$1 extra=()
 	W=$(mktemp -d /tmp/pier-burst-w-XXXXXX)
-	"$bin/pierd" --help 2>&1 | grep -q -- --exec-root && extra=(--exec-root "$W/exec")
+	"$bin/pierd" --help 2>&1 | grep -c -- -exec-root >/dev/null && extra=(--exec-root "$W/exec")
 	"$bin/pierd" --root "$W/pier" --host "unix://$W/pier.sock" --runtime "$bin/pier-runtime" "${extra[@]}" >"$W/pierd.log" 2>&1 &
 	PP=$!
 	PIER="$bin/pier -H unix://$W/pier.sock"

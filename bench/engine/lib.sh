@@ -159,12 +159,15 @@ start_pierd_dockerd() {
 	# The exec root in $W too: monitor_mem finds the monitors by their
 	# config's path, which lives there.
 	# A pierd from before the exec root (PIER_BIN of an older build) has no --exec-root.
-	local xr=()
-	"$BIN/pierd" --help 2>&1 | grep -q -- --exec-root && xr=(--exec-root "$W/pier-exec")
+	# (The help is read whole first: grep -q on a pipe ends early, and under
+	# pipefail pierd's SIGPIPE would make the test fail at random.)
+	local xr=() help
+	help=$("$BIN/pierd" --help 2>&1 || true)
+	[[ $help == *-exec-root* ]] && xr=(--exec-root "$W/pier-exec")
 	# The CRI on a socket of the run's own: on the default path it would be
 	# off whenever another pierd holds /run/pier/cri.sock, and pierd's RSS
 	# would depend on what else runs on the machine.
-	"$BIN/pierd" --help 2>&1 | grep -q -- --cri-socket && xr+=(--cri-socket "$W/cri.sock")
+	[[ $help == *-cri-socket* ]] && xr+=(--cri-socket "$W/cri.sock")
 	"$BIN/pierd" --root "$W/pier" "${xr[@]}" --host "unix://$W/pier.sock" --runtime "$BIN/pier-runtime" >"$W/pierd.log" 2>&1 &
 	PP=$!
 	cat >"$W/daemon.json" <<JSON
