@@ -77,7 +77,7 @@ vulncheck:
 # (golang/go#75804): that alone is reported and not counted as a failure; a
 # written failing input, a panic or any other error still fails.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := internal/archive:FuzzExtract internal/archive:FuzzDecompress \
+FUZZ_TARGETS := internal/archive:FuzzExtract internal/decompress:FuzzDecompress \
 	internal/image:FuzzLoadManifests internal/image:FuzzLoad
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -18,6 +18,7 @@ var layers = map[string]float64{
 	"internal/errdefs":    0,
 	"internal/ocispec":    0,
 	"internal/archive":    0,
+	"internal/decompress": 0,
 	"internal/atomicfile": 0,
 	"internal/version":    0,
 	"internal/filter":     0,

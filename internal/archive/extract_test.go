@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pier-engine/pier/internal/decompress"
 	"github.com/pier-engine/pier/internal/testutil"
 	"golang.org/x/sys/unix"
 )
@@ -128,7 +129,7 @@ func TestExtractReplacesEntries(t *testing.T) {
 func TestDecompress(t *testing.T) {
 	raw := testutil.Tar(t, testutil.TarEntry{Name: "f", Body: "hello"})
 	for name, enc := range map[string][]byte{"plain": raw, "gzip": gz(t, raw)} {
-		r, err := Decompress(bytes.NewReader(enc))
+		r, err := decompress.Open(bytes.NewReader(enc))
 		if err != nil {
 			t.Fatal(name, err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/decompress"
 )
 
 // buildContext is the build's files: the client's tar extracted into a
@@ -79,7 +80,7 @@ func extractContext(ctx context.Context, r io.Reader, tmp string) (*buildContext
 	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
 		return nil, invalidf("build context is empty")
 	}
-	dr, err := archive.Decompress(br)
+	dr, err := decompress.Open(br)
 	if err != nil {
 		return nil, fmt.Errorf("build context: %w", err)
 	}

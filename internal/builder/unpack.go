@@ -9,7 +9,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/decompress"
 )
 
 var (
@@ -33,7 +33,7 @@ func decompressor(br *bufio.Reader) (r io.Reader, closeFn func(), ok bool) {
 		}
 		return &recoverReader{r: xr}, func() {}, true
 	}
-	dr, err := archive.Decompress(br)
+	dr, err := decompress.Open(br)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -47,7 +47,7 @@ type recoverReader struct{ r io.Reader }
 func (rr *recoverReader) Read(p []byte) (n int, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			n, err = 0, fmt.Errorf("decompress: %w: %v", archive.ErrDecoderPanic, v)
+			n, err = 0, fmt.Errorf("decompress: %w: %v", decompress.ErrDecoderPanic, v)
 		}
 	}()
 	return rr.r.Read(p)

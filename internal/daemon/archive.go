@@ -14,7 +14,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 
-	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/decompress"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -211,7 +211,7 @@ func (cfs *ctrFS) extract(ctx context.Context, ref, p string, opts extractOpts, 
 		}
 		owner = &[2]int{int(u.UID), int(u.GID)}
 	}
-	tr, err := archive.Decompress(r)
+	tr, err := decompress.Open(r)
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
 	}

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/decompress"
 	"github.com/pier-engine/pier/internal/snapshot"
 	"github.com/pier-engine/pier/internal/testutil"
 )
@@ -53,7 +54,7 @@ func TestCommitLayer(t *testing.T) {
 	if fi.Size() != top.Size {
 		t.Errorf("blob size %d, recorded %d", fi.Size(), top.Size)
 	}
-	zr, err := archive.Decompress(f)
+	zr, err := decompress.Open(f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/decompress"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -28,7 +28,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, changes []s
 			return nil, fmt.Errorf("import: %w", err)
 		}
 	}
-	tr, err := archive.Decompress(r)
+	tr, err := decompress.Open(r)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/decompress"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -81,7 +82,7 @@ func (s *Store) unpackLayer(ctx context.Context, r io.Reader, l Layer, parent st
 		return err
 	}
 	return s.snaps.Unpack(ctx, l.ChainID, parent, func(dir string) error {
-		dr, err := archive.Decompress(r)
+		dr, err := decompress.Open(r)
 		if err != nil {
 			return err
 		}

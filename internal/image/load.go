@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/pier-engine/pier/internal/archive"
+	"github.com/pier-engine/pier/internal/decompress"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -60,7 +61,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader) (imgs []*Image, err error
 // unpackLoad writes the decompressed archive to dir/archive.tar (the
 // docker-archive reader seeks in it) and unpacks it into dir/tree.
 func unpackLoad(ctx context.Context, r io.Reader, dir string) (tarPath, tree string, err error) {
-	tr, err := archive.Decompress(r)
+	tr, err := decompress.Open(r)
 	if err != nil {
 		return "", "", err
 	}

@@ -1,4 +1,4 @@
-package archive
+package decompress
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func TestDecompressRecoversPanic(t *testing.T) {
 	for name, c := range map[string][]byte{"gzip": gz, "zstd": zs, "plain-header-only": {0x1f}} {
 		t.Run(name, func(t *testing.T) {
 			half := c[:len(c)/2+1]
-			rc, err := Decompress(&panicky{data: append([]byte(nil), half...)})
+			rc, err := Open(&panicky{data: append([]byte(nil), half...)})
 			if err == nil {
 				_, err = io.Copy(io.Discard, rc)
 				if cerr := rc.Close(); err == nil {
@@ -64,7 +64,7 @@ func TestDecompressRoundTrip(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789"), 100000)
 	gz, zs := compressBoth(body, body)
 	for name, c := range map[string][]byte{"gzip": gz, "zstd": zs, "plain": body} {
-		rc, err := Decompress(bytes.NewReader(c))
+		rc, err := Open(bytes.NewReader(c))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -85,7 +85,7 @@ func FuzzDecompress(f *testing.F) {
 	f.Add(zs)
 	f.Add([]byte("plain"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rc, err := Decompress(bytes.NewReader(b))
+		rc, err := Open(bytes.NewReader(b))
 		if err == nil {
 			_, err = io.Copy(io.Discard, io.LimitReader(rc, 64<<20))
 			rc.Close()
