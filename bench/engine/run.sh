@@ -12,9 +12,10 @@
 #           after start (daemon0, with pierd's anon/file split)
 #   monitor per-container process with 10 idle containers, median Rss and
 #           Private_Dirty: pier-monitor, containerd-shim-runc-v2, conmon
+#           and the Private_Dirty of each pier container's pier-init
 #   start50 wall time of 50 concurrent `run -d` (once per engine)
 # Goals: run <= 0.12x docker, runbridge <= 0.15x docker, exec <= 0.25x docker, daemon <= 20 MB,
-# monitor <= 1 MB, 50 starts <= 1.5 s.
+# monitor + pier-init <= 1.5 MB private, 50 starts <= 1.5 s (issue 16).
 #
 # usage: bench/engine/run.sh [-n RUNS]     (default 10)
 # Env: PIER_BIN (default bin/, built with `make build` if missing),
@@ -162,11 +163,13 @@ sleep 2
 monitor_mem pier-monitor "$W" >"$W/mon.pier"
 monitor_mem containerd-shim-runc-v2 "$W" >"$W/mon.docker"
 monitor_mem conmon "$W" >"$W/mon.podman"
+init_mem pier-init "$W" >"$W/init.pier"
 for c in "$PIER" "$DOCKER"; do $c rm -f $(seq -f 'idle%g' 10) >/dev/null; done
 $PODMAN rm -f -t 0 $(seq -f 'idle%g' 10) >/dev/null 2>&1
 for e in pier docker podman; do
 	[ "$(wc -l <"$W/mon.$e")" = 10 ] || { echo "bench/engine: found $(wc -l <"$W/mon.$e") $e monitors, not 10" >&2; exit 1; }
 done
+[ "$(wc -l <"$W/init.pier")" = 10 ] || { echo "bench/engine: found $(wc -l <"$W/init.pier") pier-inits, not 10" >&2; exit 1; }
 
 echo "bench/engine: 50 concurrent run -d" >&2
 S_PIER=$(starts50 "$PIER run -d --network none busybox sleep 1000")
