@@ -38,15 +38,14 @@ import (
 // prepareExecRoot makes the exec root, on a tmpfs when pierd runs as root
 // (a test's daemon that is not root keeps a plain directory): the one
 // given is mounted itself, the default ones share a tmpfs on their parent,
-// so that a daemon per root (as test harnesses start) leaves a directory
-// behind, never a mount. Then it opens the volatile records.
+// which the last of them to exit with no container takes down. Then it
+// opens the volatile records.
 func (d *Daemon) prepareExecRoot() error {
 	if os.Geteuid() == 0 {
-		if _, err := rootfs.MountExecRoot(d.cfg.execRootMount()); err != nil {
+		if _, err := rootfs.MountExecRoot(d.cfg.execRootMount(), d.execRoot); err != nil {
 			return err
 		}
-	}
-	if err := os.MkdirAll(d.execRoot, 0o711); err != nil {
+	} else if err := os.MkdirAll(d.execRoot, 0o711); err != nil {
 		return fmt.Errorf("exec root: %w", err)
 	}
 	var err error
@@ -165,8 +164,9 @@ func (d *Daemon) sweepRunDirs(known map[string]bool) {
 
 // ReleaseExecRoot is called as pierd exits: when it has no container, no
 // file in the exec root is needed any more, and the exec root goes (with
-// the tmpfs pierd mounted on a given one), so that a daemon started for a
-// while, as tests and benches start them, leaves nothing behind. With
+// the tmpfs under it once no other daemon's exec root is there), so that
+// a daemon started for a while, as tests and benches start them, leaves
+// nothing behind. With
 // containers everything stays, for them and for the next pierd.
 func (d *Daemon) ReleaseExecRoot() {
 	for _, kind := range []string{containerKind, pod.Kind, pod.ContainerKind} {
@@ -174,13 +174,13 @@ func (d *Daemon) ReleaseExecRoot() {
 			return
 		}
 	}
-	if d.cfg.ExecRoot != "" {
-		if err := rootfs.UnmountExecRoot(d.execRoot); err != nil {
+	if os.Geteuid() != 0 {
+		if err := os.RemoveAll(d.execRoot); err != nil {
 			d.log.Warn("exec root", "err", err)
-			return
 		}
+		return
 	}
-	if err := os.RemoveAll(d.execRoot); err != nil {
+	if err := rootfs.ReleaseExecRoot(d.cfg.execRootMount(), d.execRoot); err != nil {
 		d.log.Warn("exec root", "err", err)
 	}
 }

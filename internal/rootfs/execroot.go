@@ -9,38 +9,81 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MountExecRoot makes dir (mode 0711) and, unless it is on a memory
-// filesystem already (as /run usually is), mounts a tmpfs on it: the
+// MountExecRoot makes the exec root dir under mount (the same directory,
+// or its parent when daemons share one tmpfs), mounting a tmpfs on mount
+// unless it is on a memory filesystem already (as /run usually is): the
 // engine's exec root holds files that are rewritten at every container
 // start, which on a disk filesystem cost an inode search each (ext4
-// without a journal skips every recently freed inode). The mount stays
-// when pierd exits, since the containers it leaves running use it;
-// mounted reports whether this call made it.
-func MountExecRoot(dir string) (mounted bool, err error) {
-	if err := os.MkdirAll(dir, 0o711); err != nil {
-		return false, fmt.Errorf("exec root %s: %w", dir, err)
+// without a journal skips every recently freed inode). mounted reports
+// whether this call made the mount. ReleaseExecRoot takes it down when
+// the last exec root under it goes.
+func MountExecRoot(mount, dir string) (mounted bool, err error) {
+	err = withExecRootLock(mount, func() error {
+		var st unix.Statfs_t
+		if err := unix.Statfs(mount, &st); err != nil {
+			return err
+		}
+		if st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC {
+			if err := os.Chmod(mount, 0o711); err != nil {
+				return err
+			}
+		} else {
+			if err := unix.Mount(execRootSource, mount, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0711"); err != nil {
+				return fmt.Errorf("mount tmpfs: %w", err)
+			}
+			mounted = true
+		}
+		// Made under the lock: a daemon releasing the shared tmpfs must
+		// see this exec root, or it would take the mount from under it.
+		return os.MkdirAll(dir, 0o711)
+	})
+	return mounted, err
+}
+
+// ReleaseExecRoot removes the exec root dir under mount and, once mount
+// holds no other daemon's exec root, the tmpfs MountExecRoot put there,
+// so that a daemon started for a while (a demo, a test, a bench) leaves
+// no mount behind. A daemon that leaves containers must not call it.
+func ReleaseExecRoot(mount, dir string) error {
+	return withExecRootLock(mount, func() error {
+		if dir != mount {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			if left, err := os.ReadDir(mount); err != nil || len(left) > 0 {
+				return err
+			}
+		}
+		if err := UnmountExecRoot(mount); err != nil {
+			return err
+		}
+		if dir == mount {
+			return os.RemoveAll(dir)
+		}
+		return nil
+	})
+}
+
+// withExecRootLock runs fn holding a lock beside mount: daemons starting
+// and stopping together (a test harness's) must neither both see no tmpfs
+// and mount two, the second hiding what the first made, nor take the
+// tmpfs down while another makes its exec root on it.
+func withExecRootLock(mount string, fn func() error) error {
+	if err := os.MkdirAll(mount, 0o711); err != nil {
+		return fmt.Errorf("exec root %s: %w", mount, err)
 	}
-	// Daemons starting together (a test harness's) must not both see no
-	// tmpfs and mount two, the second hiding what the first made.
-	lock, err := os.OpenFile(filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	lock, err := os.OpenFile(filepath.Join(filepath.Dir(mount), "."+filepath.Base(mount)+".lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return false, fmt.Errorf("exec root %s: %w", dir, err)
+		return fmt.Errorf("exec root %s: %w", mount, err)
 	}
 	defer lock.Close()
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return false, fmt.Errorf("exec root %s: lock: %w", dir, err)
+		return fmt.Errorf("exec root %s: lock: %w", mount, err)
 	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return false, fmt.Errorf("exec root %s: %w", dir, err)
+	if err := fn(); err != nil {
+		return fmt.Errorf("exec root %s: %w", mount, err)
 	}
-	if st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC {
-		return false, os.Chmod(dir, 0o711)
-	}
-	if err := unix.Mount(execRootSource, dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0711"); err != nil {
-		return false, fmt.Errorf("mount tmpfs on exec root %s: %w", dir, err)
-	}
-	return true, nil
+	return nil
 }
 
 // execRootSource names the tmpfs MountExecRoot makes, so that

@@ -11,8 +11,9 @@ import (
 )
 
 // MountExecRoot puts a tmpfs on a directory of a disk filesystem once (a
-// second call finds it there), and UnmountExecRoot takes down only that
-// tmpfs: not one that someone else mounted.
+// second call finds it there), ReleaseExecRoot takes it down with the last
+// exec root under it, and UnmountExecRoot takes down only that tmpfs: not
+// one that someone else mounted.
 func TestMountExecRoot(t *testing.T) {
 	testutil.RequiresRoot(t)
 	dir := filepath.Join(t.TempDir(), "exec")
@@ -28,14 +29,30 @@ func TestMountExecRoot(t *testing.T) {
 	if err := unix.Statfs(filepath.Dir(dir), &disk); err != nil || disk.Type == unix.TMPFS_MAGIC {
 		t.Skipf("the test's temp dir is on a tmpfs already (%v)", err)
 	}
-	if mounted, err := MountExecRoot(dir); err != nil || !mounted || !isTmpfs() {
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	if mounted, err := MountExecRoot(dir, a); err != nil || !mounted || !isTmpfs() {
 		t.Fatalf("first MountExecRoot: mounted %v, %v", mounted, err)
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o711 {
 		t.Errorf("exec root mode %v, %v; want 0711", fi.Mode(), err)
 	}
-	if mounted, err := MountExecRoot(dir); err != nil || mounted {
+	if mounted, err := MountExecRoot(dir, b); err != nil || mounted {
 		t.Fatalf("second MountExecRoot: mounted %v, %v; want the first tmpfs kept", mounted, err)
+	}
+	if _, err := os.Stat(b); err != nil {
+		t.Fatalf("second exec root not made: %v", err)
+	}
+	if err := ReleaseExecRoot(dir, a); err != nil || !isTmpfs() {
+		t.Fatalf("ReleaseExecRoot of a: %v; tmpfs gone while b is on it: %v", err, !isTmpfs())
+	}
+	if _, err := os.Stat(a); !os.IsNotExist(err) {
+		t.Errorf("released exec root a still there: %v", err)
+	}
+	if err := ReleaseExecRoot(dir, b); err != nil || isTmpfs() {
+		t.Fatalf("ReleaseExecRoot of the last exec root: %v; tmpfs still there: %v", err, isTmpfs())
+	}
+	if _, err := MountExecRoot(dir, a); err != nil || !isTmpfs() {
+		t.Fatalf("MountExecRoot again: %v", err)
 	}
 	if err := UnmountExecRoot(dir); err != nil || isTmpfs() {
 		t.Fatalf("UnmountExecRoot: %v; tmpfs still there: %v", err, isTmpfs())
