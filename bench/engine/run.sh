@@ -107,28 +107,24 @@ CP=$(pgrep -P "$DP" -x containerd || true)
 D_DOCKER_START=$(rss_kb "$DP")
 [ -z "$CP" ] || D_DOCKER_START=$((D_DOCKER_START + $(rss_kb "$CP")))
 
-# Warm up each engine once, then measure interleaved.
-RUN_P="$PIER run --rm --network none busybox true"
-RUN_D="$DOCKER run --rm --network none busybox:local true"
-RUN_M="$PODMAN run --rm --network none $PODRUN busybox:local true"
-for c in "$RUN_P" "$RUN_D" "$RUN_M"; do $c >/dev/null; done
-echo "bench/engine: run --rm x$N" >&2
-for _ in $(seq "$N"); do
-	time_ms "$RUN_P" >>"$W/run.pier"
-	time_ms "$RUN_D" >>"$W/run.docker"
-	time_ms "$RUN_M" >>"$W/run.podman"
-done
-
-RUNB_P="$PIER run --rm busybox true"
-RUNB_D="$DOCKER run --rm busybox:local true"
-RUNB_M="$PODMAN run --rm --network benchnet $PODRUN busybox:local true"
-for c in "$RUNB_P" "$RUNB_D" "$RUNB_M"; do $c >/dev/null; done
-echo "bench/engine: run --rm, bridge x$N" >&2
-for _ in $(seq "$N"); do
-	time_ms "$RUNB_P" >>"$W/runbridge.pier"
-	time_ms "$RUNB_D" >>"$W/runbridge.docker"
-	time_ms "$RUNB_M" >>"$W/runbridge.podman"
-done
+# interleave KEY WHAT P D M: warms each engine's command up once, then
+# times them interleaved N times into $W/KEY.{pier,docker,podman}.
+interleave() {
+	local c
+	for c in "$3" "$4" "$5"; do $c >/dev/null; done
+	echo "bench/engine: $2 x$N" >&2
+	for _ in $(seq "$N"); do
+		time_ms "$3" >>"$W/$1.pier"
+		time_ms "$4" >>"$W/$1.docker"
+		time_ms "$5" >>"$W/$1.podman"
+	done
+}
+interleave run "run --rm" "$PIER run --rm --network none busybox true" \
+	"$DOCKER run --rm --network none busybox:local true" \
+	"$PODMAN run --rm --network none $PODRUN busybox:local true"
+interleave runbridge "run --rm, bridge" "$PIER run --rm busybox true" \
+	"$DOCKER run --rm busybox:local true" \
+	"$PODMAN run --rm --network benchnet $PODRUN busybox:local true"
 
 echo "bench/engine: exec x$N" >&2
 $PIER run -d --network none --name ex busybox sleep 1000 >/dev/null
