@@ -15,10 +15,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/docker/go-connections/sockets"
 	"github.com/docker/go-connections/tlsconfig"
 	"github.com/moby/moby/client"
 	"github.com/spf13/pflag"
+
+	"github.com/pier-engine/pier/internal/version"
 )
 
 // DefaultHost is pierd's socket.
@@ -78,26 +82,57 @@ type endpoint struct {
 }
 
 // newClient makes the one API client of this invocation. The connection
-// is made lazily: the API version is negotiated on the first request, and
-// DOCKER_API_VERSION pins it, as for docker.
+// is made lazily. DOCKER_API_VERSION pins the API version, as for docker;
+// without it the client speaks pierd's version at once and negotiates
+// only with a daemon that refuses it (apiversion.go). Over TLS it
+// negotiates on the first request, as docker does: the transport there
+// must stay the client's own for hijacked requests to use TLS.
 func (o *connectOptions) newClient(extra ...client.Opt) (*client.Client, error) {
 	ep, err := o.endpoint()
 	if err != nil {
 		return nil, err
 	}
-	var opts []client.Opt
-	if ep.tls != nil {
-		opts = append(opts, client.WithHTTPClient(&http.Client{
+	opts := []client.Opt{client.WithHost(ep.host), client.WithAPIVersionFromEnv()}
+	var fallback *versionFallback
+	switch {
+	case ep.tls != nil:
+		// Before WithHost, which sets this transport's dialer.
+		opts = append([]client.Opt{client.WithHTTPClient(&http.Client{
 			Transport:     &http.Transport{TLSClientConfig: ep.tls},
 			CheckRedirect: client.CheckRedirect,
-		}))
+		})}, opts...)
+	case os.Getenv(client.EnvOverrideAPIVersion) == "":
+		// After WithHost: the client cannot set the dialer of a transport
+		// it did not make, so this one is dialled here.
+		fallback, err = fallbackTransport(ep.host)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: fallback, CheckRedirect: client.CheckRedirect}),
+			client.WithAPIVersion(version.APIVersion))
 	}
-	opts = append(opts, client.WithHost(ep.host), client.WithAPIVersionFromEnv())
 	c, err := client.New(append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", ep.host, err)
 	}
+	if fallback != nil {
+		fallback.api = c
+	}
 	return c, nil
+}
+
+// fallbackTransport is the client's own transport, as client.New would
+// make it for host, under versionFallback.
+func fallbackTransport(host string) (*versionFallback, error) {
+	u, err := client.ParseHostURL(host)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", host, err)
+	}
+	tr := &http.Transport{MaxIdleConns: 6, IdleConnTimeout: 30 * time.Second}
+	if err := sockets.ConfigureTransport(tr, u.Scheme, u.Host); err != nil {
+		return nil, fmt.Errorf("host %s: %w", host, err)
+	}
+	return &versionFallback{base: tr}, nil
 }
 
 // endpoint resolves the daemon as the docker CLI does: --context, else -H,

@@ -55,14 +55,17 @@ func (a *app) exec(ctx context.Context, ref string, cmd []string, o execOptions)
 	if err != nil {
 		return err
 	}
-	// A missing container is the first thing to say, and the tty check
-	// comes before the exec exists so none is left behind, as in docker.
-	if _, err := c.ContainerInspect(ctx, ref, client.ContainerInspectOptions{}); err != nil {
-		return err
-	}
+	// The tty check comes before the exec exists so none is left behind,
+	// as in docker. Docker inspects the container first so that a missing
+	// one is the first thing said; the exec create says "No such
+	// container" (and "is not running") in the same words, so the
+	// inspect's round trip is paid only when the tty check fails.
 	attachIn := o.interactive && !o.detach
 	if !o.detach {
 		if err := checkTTY(attachIn, o.tty); err != nil {
+			if _, ierr := c.ContainerInspect(ctx, ref, client.ContainerInspectOptions{}); ierr != nil {
+				return ierr
+			}
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +15,9 @@ import (
 // writes "hi" and "oops" and exits 4.
 type fakeExecDocker struct {
 	mu      sync.Mutex
-	created container.ExecCreateRequest
-	start   container.ExecStartRequest
+	created  container.ExecCreateRequest
+	start    container.ExecStartRequest
+	inspects int // container inspects
 }
 
 func (f *fakeExecDocker) handler() http.Handler {
@@ -25,6 +27,9 @@ func (f *fakeExecDocker) handler() http.Handler {
 		w.Write([]byte("OK"))
 	})
 	mux.HandleFunc("GET /{v}/containers/{id}/json", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.inspects++
+		f.mu.Unlock()
 		if r.PathValue("id") != "c1" {
 			apiError(w, http.StatusNotFound, "No such container: "+r.PathValue("id"))
 			return
@@ -77,6 +82,9 @@ func TestExecAttachedExitCode(t *testing.T) {
 	if code != 4 || out != "hi\n" || errOut != "oops\n" {
 		t.Errorf("exec: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	if f.inspects != 0 {
+		t.Errorf("exec inspected the container %d times: the exec create says whether it exists", f.inspects)
+	}
 	c := f.created
 	if strings.Join(c.Cmd, " ") != "sh -c echo hi" || c.WorkingDir != "/tmp" || c.User != "1:2" || len(c.Env) != 1 || c.Env[0] != "A=b" || !c.AttachStdout || !c.AttachStderr {
 		t.Errorf("exec create = %+v", c)
@@ -100,5 +108,32 @@ func TestExecUnknownContainer(t *testing.T) {
 	code, _, errOut := run(t, "-H", host, "exec", "nope", "true")
 	if code == 0 || !strings.Contains(errOut, "No such container: nope") {
 		t.Errorf("exec nope: code %d, stderr %q", code, errOut)
+	}
+}
+
+// Docker says a container is missing before it says stdin is not a
+// terminal: without the inspect of the hot path, the CLI asks only when
+// the tty check fails.
+func TestExecTTYCheckAfterMissingContainer(t *testing.T) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	saved := os.Stdin
+	os.Stdin = null
+	defer func() { os.Stdin = saved }()
+	f := &fakeExecDocker{}
+	host := startFakeExecDocker(t, f)
+	code, _, errOut := run(t, "-H", host, "exec", "-it", "nope", "sh")
+	if code == 0 || !strings.Contains(errOut, "No such container: nope") {
+		t.Errorf("exec -it nope: code %d, stderr %q, want the missing container", code, errOut)
+	}
+	code, _, errOut = run(t, "-H", host, "exec", "-it", "c1", "sh")
+	if code == 0 || !strings.Contains(errOut, errNotATTY.Error()) {
+		t.Errorf("exec -it c1: code %d, stderr %q, want %q", code, errOut, errNotATTY)
+	}
+	if f.created.Cmd != nil {
+		t.Errorf("an exec was created (%+v) though the tty check failed", f.created)
 	}
 }

@@ -7,13 +7,14 @@ import (
 	"strings"
 
 	"github.com/pier-engine/pier/internal/errdefs"
+	"github.com/pier-engine/pier/internal/version"
 )
 
 const (
 	// MaxAPIVersion is the API of Docker Engine 28.5; the docker clients
 	// pier is tested with (28.2 speaks 1.50, Debian's 20.10 speaks 1.41)
 	// negotiate down from here.
-	MaxAPIVersion = "1.51"
+	MaxAPIVersion = version.APIVersion
 	// MinAPIVersion is dockerd 28's default minimum, old enough for every
 	// docker CLI still in a distribution.
 	MinAPIVersion = "1.24"

@@ -12,3 +12,8 @@ var Version = "0.1.0"
 // GitCommit is the commit pier was built from, or "" when the build does
 // not set it.
 var GitCommit = ""
+
+// APIVersion is the Docker Engine API version pierd serves at most and
+// the one the pier CLI speaks first, without asking the daemon (a CLI
+// and its pierd come from the same build).
+const APIVersion = "1.51"

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"sync/atomic"
+
+	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
+)
+
+// The pier CLI does not ask the daemon for its API version before its
+// first request, as the docker CLI does (HEAD /_ping, one round trip per
+// invocation): it speaks version.APIVersion, pierd's own, at once. Only a
+// daemon that refuses that version (an older dockerd answers 400 "client
+// version 1.51 is too new" with its own version in the API-Version
+// header) costs more: the client then negotiates as before, with a ping,
+// and the refused request goes again at the version agreed on. Every later
+// request uses that version, since negotiating sets the client's.
+//
+// A request whose body cannot be sent twice (a build context, an image
+// archive on stdin) is preceded by the ping while no answer has confirmed
+// the version yet, as it always was. Hijacked requests (attach, exec
+// start) dial the daemon themselves and do not pass through here: the
+// CLI never makes one as its first request. DOCKER_API_VERSION still pins
+// the version and turns all of this off, as in docker.
+
+// versionFallback is the client's transport while the API version is
+// assumed rather than negotiated.
+type versionFallback struct {
+	base http.RoundTripper
+	// api is the client this transport serves, set once client.New has
+	// returned and before any request; negotiating updates its version.
+	api *client.Client
+	// confirmed is set by the first answer that did not refuse the
+	// version, or by a negotiation: from then on requests pass through.
+	confirmed atomic.Bool
+}
+
+// pathVersion finds the /vX.Y segment the client puts before each path
+// (after the base path of a tcp:// host that has one).
+var pathVersion = regexp.MustCompile(`/v([0-9]+\.[0-9]+)/`)
+
+func (t *versionFallback) RoundTrip(req *http.Request) (*http.Response, error) {
+	loc := pathVersion.FindStringSubmatchIndex(req.URL.Path)
+	if t.confirmed.Load() || loc == nil {
+		// Negotiated, or an unversioned request (the ping itself).
+		return t.base.RoundTrip(req)
+	}
+	asked := req.URL.Path[loc[2]:loc[3]]
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		// This body goes once: settle the version first. A failed ping
+		// leaves the version as it is; the request's own answer says
+		// more, as with the client's negotiation.
+		_ = t.negotiate(req.Context())
+		return t.base.RoundTrip(t.at(req, asked, loc))
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	if resp.StatusCode != http.StatusBadRequest {
+		t.confirmed.Store(true)
+		return resp, nil
+	}
+	// A 400 is a refused version only if the daemon's own is older than
+	// the one asked for; without the header (a daemon that does not set
+	// it on errors), negotiating tells.
+	if v := resp.Header.Get("Api-Version"); v != "" && !versions.LessThan(v, asked) {
+		t.confirmed.Store(true)
+		return resp, nil
+	}
+	if err := t.negotiate(req.Context()); err != nil || !versions.LessThan(t.api.ClientVersion(), asked) {
+		return resp, nil // not a version the client can move down to: the daemon's answer stands
+	}
+	retry := t.at(req, asked, loc)
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		retry.Body = body
+	}
+	resp.Body.Close()
+	return t.base.RoundTrip(retry)
+}
+
+// negotiate asks the daemon its version, as the client does by default,
+// and moves the client down to it.
+func (t *versionFallback) negotiate(ctx context.Context) error {
+	_, err := t.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true, ForceNegotiate: true})
+	if err != nil {
+		return err
+	}
+	t.confirmed.Store(true)
+	return nil
+}
+
+// at is req with the version asked for, at loc in its path, replaced by
+// the client's current one.
+func (t *versionFallback) at(req *http.Request, asked string, loc []int) *http.Request {
+	now := t.api.ClientVersion()
+	if now == asked {
+		return req
+	}
+	r := req.Clone(req.Context())
+	r.URL.Path = req.URL.Path[:loc[2]] + now + req.URL.Path[loc[3]:]
+	r.URL.RawPath = ""
+	return r
+}
