@@ -47,8 +47,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &app{stdout: stdout, stderr: stderr, log: log}
-	root := a.rootCommand()
-	root.SetArgs(globalArgs(args))
+	args = globalArgs(args)
+	root := a.rootFor(verb(args))
+	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
@@ -75,7 +76,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog
 	return 0
 }
 
-func (a *app) rootCommand() *cobra.Command {
+// rootFor is the command tree an invocation of verb needs: for a verb
+// that is one top-level command (verbCommand), that command alone, since
+// building every verb's flags (run's and create's ~100, each built twice,
+// as a top-level verb and under `container`) costs more than the run's
+// own parsing; for anything else (no verb, a group, help, completion, a
+// typo to suggest a verb for) the whole tree.
+func (a *app) rootFor(verb string) *cobra.Command {
+	if cmd := a.verbCommand(verb); cmd != nil {
+		root := a.bareRoot()
+		root.AddCommand(cmd)
+		return root
+	}
+	return a.rootCommand()
+}
+
+// bareRoot is the root command with the global flags and no verbs.
+func (a *app) bareRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "pier",
 		Short:         "pier: run containers with pierd",
@@ -84,6 +101,12 @@ func (a *app) rootCommand() *cobra.Command {
 		Version:       version.Version,
 	}
 	a.conn.addFlags(root.PersistentFlags())
+	return root
+}
+
+// rootCommand is the whole command tree.
+func (a *app) rootCommand() *cobra.Command {
+	root := a.bareRoot()
 	root.AddCommand(a.versionCommand(), a.infoCommand())
 	root.AddCommand(a.imageCommands()...)
 	root.AddCommand(a.volumeCommands()...)
