@@ -3,7 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
-	"regexp"
+	"strings"
 	"sync/atomic"
 
 	"github.com/moby/moby/client"
@@ -38,12 +38,8 @@ type versionFallback struct {
 	confirmed atomic.Bool
 }
 
-// pathVersion finds the /vX.Y segment the client puts before each path
-// (after the base path of a tcp:// host that has one).
-var pathVersion = regexp.MustCompile(`/v([0-9]+\.[0-9]+)/`)
-
 func (t *versionFallback) RoundTrip(req *http.Request) (*http.Response, error) {
-	loc := pathVersion.FindStringSubmatchIndex(req.URL.Path)
+	loc := versionAt(req.URL.Path)
 	if t.confirmed.Load() || loc == nil {
 		// Negotiated, or an unversioned request (the ping itself).
 		return t.base.RoundTrip(req)
@@ -108,4 +104,40 @@ func (t *versionFallback) at(req *http.Request, asked string, loc []int) *http.R
 	r.URL.Path = req.URL.Path[:loc[2]] + now + req.URL.Path[loc[3]:]
 	r.URL.RawPath = ""
 	return r
+}
+
+// versionAt finds the /vX.Y/ segment the client puts before each path
+// (after the base path of a tcp:// host that has one) and returns, as a
+// submatch index would, where its X.Y starts and ends; nil if there is
+// none. (Not a regexp: the CLI compiles none before main.)
+func versionAt(path string) []int {
+	for i := 0; i+3 < len(path); i++ {
+		if path[i] != '/' || path[i+1] != 'v' {
+			continue
+		}
+		start := i + 2
+		end := start + strings.IndexByte(path[start:], '/')
+		if end > start && isAPIVersion(path[start:end]) {
+			return []int{i, end + 1, start, end}
+		}
+	}
+	return nil
+}
+
+// isAPIVersion reports whether s is digits, a dot, digits.
+func isAPIVersion(s string) bool {
+	major, minor, ok := strings.Cut(s, ".")
+	return ok && isDigits(major) && isDigits(minor)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

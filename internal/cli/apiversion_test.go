@@ -212,3 +212,25 @@ func TestBadRequestIsNotAVersionError(t *testing.T) {
 		t.Errorf("requests = %q, want %q", got, want)
 	}
 }
+
+func TestVersionAt(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"/v1.51/containers/create", "1.51"},
+		{"/base/v1.41/info", "1.41"},
+		{"/_ping", ""},
+		{"/volumes/v1.2x/", ""},
+		{"/v1.51", ""}, // no segment after it: not the client's prefix
+		{"/containers/vol/v12.3/json", "12.3"},
+	} {
+		got := ""
+		if loc := versionAt(tc.path); loc != nil {
+			got = tc.path[loc[2]:loc[3]]
+			if tc.path[loc[0]:loc[1]] != "/v"+got+"/" {
+				t.Errorf("versionAt(%q) segment = %q", tc.path, tc.path[loc[0]:loc[1]])
+			}
+		}
+		if got != tc.want {
+			t.Errorf("versionAt(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 // fakeExecDocker serves the exec endpoints for container "c1": its exec
 // writes "hi" and "oops" and exits 4.
 type fakeExecDocker struct {
-	mu      sync.Mutex
+	mu       sync.Mutex
 	created  container.ExecCreateRequest
 	start    container.ExecStartRequest
 	inspects int // container inspects
