@@ -8,11 +8,15 @@
 #   b  5 steps with a 50 MB COPY
 #   c  3 stages
 # each cold (--no-cache) and as a no-change rebuild (everything cached).
-# Every RUN has --network none. pierd is also driven by the peer's own
-# client (CLI 20.10, DOCKER_BUILDKIT=1: POST /build?version=2), which
-# separates the daemon's time from buildx's start (~0.5 s of CLI 28
-# running its plugin).
+# Every RUN has --network none. Each daemon is driven by both clients, so
+# that a ratio can compare daemons under the same client: pierd and
+# dockerd through buildx (CLI 28 + buildx, docker driver: /grpc and
+# /session), and through CLI 20.10 (DOCKER_BUILDKIT=1: POST
+# /build?version=2 on pierd, dockerd's own BuildKit path).
 # Goals: rebuild <= 0.5x the fastest peer, cold <= 0.8x the fastest peer.
+# Then one no-change rebuild of a through buildx against each daemon, with
+# bench/buildkit/trace.py between them, splits buildx's wall time into its
+# own start, its probe requests, the build's session and the rest.
 #
 # usage: bench/buildkit/run.sh [-n RUNS]     (default 10)
 # Env: PIER_BIN (default bin/), RESULTS (default bench/results),
@@ -23,7 +27,8 @@
 #      WORKLOADS (default "a b c"): the workloads to run.
 # After the builds it reports pierd + pier-buildkitd RSS (goal: <= 60 MB
 # after a build).
-# Writes $RESULTS/buildkit.json and prints the medians and ratios.
+# Writes $RESULTS/buildkit.json (medians, ratios), buildkit.samples,
+# buildkit.phases and buildkit.rss, and prints the medians and ratios.
 set -euo pipefail
 
 N=10
@@ -96,6 +101,7 @@ build() {
 	local e=$1 ctx=$W/$2
 	shift 2
 	case $e in
+	dockerbx) /usr/local/bin/docker -H "unix://$W/docker.sock" buildx build -q --load --network none -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
 	pier) $PIER buildx build -q --load --network none -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
 	pierv2) DOCKER_BUILDKIT=1 /usr/bin/docker -H "unix://$W/pier.sock" build -q --network none -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
 	old) /usr/local/bin/docker -H "unix://$W/pierold.sock" buildx build -q --load --network none -t "bench-$(basename "$ctx")" "$@" "$ctx" ;;
@@ -106,8 +112,8 @@ build() {
 }
 quiet() { "$@" >/dev/null 2>&1; }
 
-ENGINES=(pier pierv2 buildkit buildah)
-[ -n "$OLD" ] && ENGINES=(pier old pierv2 oldv2 buildkit buildah)
+ENGINES=(pier pierv2 buildkit dockerbx buildah)
+[ -n "$OLD" ] && ENGINES=(pier old pierv2 oldv2 buildkit dockerbx buildah)
 # The clients' own start, for the record.
 echo "client start: CLI 28 + buildx $(ms quiet $PIER buildx version) ms, CLI 20.10 $(ms quiet $DOCKER version) ms" >&2
 : >"$W/samples"
@@ -123,6 +129,40 @@ for w in ${WORKLOADS:-a b c}; do
 	done
 done
 cp "$W/samples" "$RESULTS/buildkit.samples"
+
+# phases NAME SOCKET: one no-change rebuild of a through buildx against
+# the daemon on SOCKET, traced (trace.py); prints where its time went.
+phases() {
+	local tp s e
+	rm -f "$W/trace.sock"
+	python3 "$REPO/bench/buildkit/trace.py" "$W/trace.sock" "$2" >"$W/trace.$1" 2>&1 &
+	tp=$!
+	wait_for 10 test -S "$W/trace.sock"
+	s=$(date +%s%3N)
+	/usr/local/bin/docker -H "unix://$W/trace.sock" buildx build -q --load --network none -t bench-a "$W/a" >/dev/null 2>"$W/err" ||
+		{ cat "$W/err" >&2; kill $tp; exit 1; }
+	e=$(date +%s%3N)
+	kill $tp
+	wait $tp 2>/dev/null || true
+	python3 - "$1" "$s" "$e" "$W/trace.$1" <<'PY'
+import collections, sys
+name, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+ev = [l.split() for l in open(sys.argv[4]) if l.strip()]
+reqs = [(float(t), c, path) for t, c, d, *r in ev if d == ">" for path in [r[1]]]
+sess = [x for x in reqs if x[2] == "/session"][-1]
+close = [float(t) for t, c, d, *r in ev if c == sess[1] and d == "close"][0]
+first = float(ev[0][0])
+n = collections.Counter(p.split("?")[0] for _, _, p in reqs)
+print(f"{name}: total {end - start:.0f} ms = buildx start {first - start:.0f} + probes {sess[0] - first:.0f}"
+      f" + build session {close - sess[0]:.0f} + after it {end - close:.0f}; requests: "
+      + ", ".join(f"{p} {k}" for p, k in sorted(n.items())))
+PY
+}
+for _ in 1 2 3; do
+	phases pierd "$W/pier.sock"
+	phases dockerd "$W/docker.sock"
+done | tee "$W/phases" >&2
+cp "$W/phases" "$RESULTS/buildkit.phases"
 
 # rss PID...: the summed VmRSS of PIDs, in MB (KiB/1024), with anon/file.
 rss() {
@@ -148,19 +188,28 @@ for w, mode, e, v in rows:
     med.setdefault((w, mode), {}).setdefault(e, []).append(int(v))
 out = []
 old = any(e == "old" for _, _, e, _ in rows)
-print(f"{'workload':8} {'mode':8} {'pier+buildx':>11} {'pier+cli20':>10} {'dockerd+bk':>10} {'buildah':>8}  buildx/peer  cli20/peer  goal"
-      + ("   old+buildx old+cli20 old/peer old20/peer" if old else ""))
+# peer: the fastest of dockerd (either client) and buildah. bx/dbx and
+# 20/d20 compare the daemons under one client: pierd / dockerd, both
+# through buildx, and both through CLI 20.10.
+print(f"{'workload':8} {'mode':8} {'pier+bx':>8} {'pier+cli20':>10} {'dockerd+bx':>10} {'dockerd+cli20':>13} {'buildah':>8}"
+      f"  {'bx/peer':>7} {'20/peer':>7} {'bx/dbx':>6} {'20/d20':>6}  goal"
+      + ("   old+bx old+cli20 oldbx/dbx old20/d20" if old else ""))
 for (w, mode), by in sorted(med.items()):
     m = {e: statistics.median(v) for e, v in by.items()}
-    peer = min(m["buildkit"], m["buildah"])
-    ratio, ratio2 = m["pier"] / peer, m["pierv2"] / peer
+    peer = min(m["buildkit"], m["dockerbx"], m["buildah"])
+    r = {"pier_over_fastest_peer": m["pier"] / peer, "pier_cli20_over_fastest_peer": m["pierv2"] / peer,
+         "pier_over_dockerd_same_client_buildx": m["pier"] / m["dockerbx"],
+         "pier_over_dockerd_same_client_cli20": m["pierv2"] / m["buildkit"]}
     goal = 0.5 if mode == "rebuild" else 0.8
-    line = f"{w:8} {mode:8} {m['pier']:11.0f} {m['pierv2']:10.0f} {m['buildkit']:10.0f} {m['buildah']:8.0f}  {ratio:11.2f}  {ratio2:10.2f}  <= {goal} {'met' if ratio <= goal else 'MISSED'}"
+    met = "met" if min(r["pier_over_fastest_peer"], r["pier_cli20_over_fastest_peer"]) <= goal else "MISSED"
+    line = (f"{w:8} {mode:8} {m['pier']:8.0f} {m['pierv2']:10.0f} {m['dockerbx']:10.0f} {m['buildkit']:13.0f} {m['buildah']:8.0f}"
+            f"  {r['pier_over_fastest_peer']:7.2f} {r['pier_cli20_over_fastest_peer']:7.2f}"
+            f" {r['pier_over_dockerd_same_client_buildx']:6.2f} {r['pier_over_dockerd_same_client_cli20']:6.2f}  <= {goal} {met}")
     if old:
-        line += f"   {m['old']:10.0f} {m['oldv2']:9.0f} {m['old'] / peer:8.2f} {m['oldv2'] / peer:10.2f}"
+        line += f"   {m['old']:6.0f} {m['oldv2']:10.0f} {m['old'] / m['dockerbx']:9.2f} {m['oldv2'] / m['buildkit']:9.2f}"
     print(line)
-    out.append({"workload": w, "mode": mode, "median_ms": m, "runs": len(by["pier"]), "pier_over_fastest_peer": round(ratio, 3),
-                "pier_cli20_over_fastest_peer": round(ratio2, 3), "goal": goal})
+    out.append({"workload": w, "mode": mode, "median_ms": m, "runs": len(by["pier"]), "goal": goal,
+                **{k: round(v, 3) for k, v in r.items()}})
 json.dump(out, open(sys.argv[2], "w"), indent=2)
 PY
 echo "bench/buildkit: wrote $RESULTS/buildkit.json" >&2

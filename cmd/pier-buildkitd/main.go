@@ -142,8 +142,12 @@ func serve(o options, log *slog.Logger) error {
 		Entitlements: o.entitlementList(), GCPolicy: o.gcPolicy()})
 	// pierd starts this process for a build: BuildKit starts now, and the
 	// socket answers only once it runs.
-	if _, err := bk.Daemon(); err != nil {
+	d, err := bk.Daemon()
+	if err != nil {
 		return err
+	}
+	if d.CacheDiscarded {
+		log.Warn("build cache discarded: its databases were written unsynced before an unclean shutdown of the machine", "root", o.root)
 	}
 	defer closeBuildKit(bk, log)
 	_ = os.Remove(o.socket) // one a killed predecessor left

@@ -99,6 +99,11 @@ type Daemon struct {
 	worker   *base.Worker
 	// cgroupParent holds the RUN steps' cgroups.
 	cgroupParent string
+	// root is BuildKit's state directory.
+	root string
+	// CacheDiscarded says the build cache was thrown away at start: its
+	// databases had been written unsynced in an earlier boot (dbsync.go).
+	CacheDiscarded bool
 }
 
 // Start builds the worker and the controller. It is what Lazy calls on
@@ -118,7 +123,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("buildkit session manager: %w", err)
 	}
-	w, err := newWorker(ctx, cfg)
+	w, discarded, err := newWorker(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +142,8 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize),
 	)
 	ctrl.Register(srv)
-	return &Daemon{Sessions: sm, GRPC: srv, ctrl: ctrl, worker: w, cgroupParent: cgroupParent(cfg.Root)}, nil
+	return &Daemon{Sessions: sm, GRPC: srv, ctrl: ctrl, worker: w, cgroupParent: cgroupParent(cfg.Root), root: cfg.Root,
+		CacheDiscarded: discarded}, nil
 }
 
 // Close stops the controller and the gRPC server, and removes the
@@ -145,6 +151,10 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 func (d *Daemon) Close() error {
 	d.GRPC.Stop()
 	err := d.ctrl.Close()
+	if err == nil {
+		// Every database closed: sync them, then drop the mark.
+		err = markSynced(d.root)
+	}
 	// BuildKit puts each step at <parent>/buildkit/<id>.
 	for _, p := range []string{d.cgroupParent + "/buildkit", d.cgroupParent} {
 		if m, cerr := cgroups.New(cgroups.Config{Path: "/" + p}); cerr == nil {
@@ -164,9 +174,17 @@ func cgroupParent(root string) string {
 	return cgroups.Parent + "/buildkit-" + hex.EncodeToString(sum[:6])
 }
 
-func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
+// newWorker makes the OCI worker; discarded says an unclean shutdown
+// in an earlier boot cost the build cache (dbsync.go).
+func newWorker(ctx context.Context, cfg Config) (w *base.Worker, discarded bool, err error) {
 	if err := sweepCrash(cfg.Root); err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if discarded, err = recoverUnsynced(cfg.Root); err != nil {
+		return nil, false, err
+	}
+	if err := markUnsynced(cfg.Root); err != nil {
+		return nil, false, err
 	}
 	sn := runc.SnapshotterFactory{
 		Name: "overlayfs",
@@ -181,10 +199,13 @@ func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
 	opt, err := runc.NewWorkerOpt(cfg.Root, sn, false, oci.ProcessSandbox, nil, nil, nopt, nil,
 		cfg.Runtime, "", false, nil, "", cgroupParent(cfg.Root), nil)
 	if err != nil {
-		return nil, fmt.Errorf("buildkit worker: %w", err)
+		return nil, false, fmt.Errorf("buildkit worker: %w", err)
 	}
+	cm, _ := opt.ContentMetadata.(*boltutil.DB)
+	md, _ := opt.MetadataStore.DB().(*boltutil.DB)
+	relaxSync(cm, md)
 	if err := useOwnNetwork(&opt, cfg.Root); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	opt.BuildkitVersion = client.BuildkitVersion{Package: bkversion.Package, Version: bkversion.Version, Revision: bkversion.Revision}
 	opt.RegistryHosts = storeHosts(resolver.NewRegistryConfig(nil), storeClient(cfg.Store))
@@ -192,12 +213,12 @@ func newWorker(ctx context.Context, cfg Config) (*base.Worker, error) {
 	if opt.GCPolicy == nil {
 		opt.GCPolicy = gcPolicy()
 	}
-	w, err := base.NewWorker(ctx, opt)
+	w, err = base.NewWorker(ctx, opt)
 	if err != nil {
 		_ = opt.NetworkProviders[pb.NetMode_UNSET].Close()
-		return nil, fmt.Errorf("buildkit worker: %w", err)
+		return nil, false, fmt.Errorf("buildkit worker: %w", err)
 	}
-	return w, nil
+	return w, discarded, nil
 }
 
 // gcPolicy keeps the build cache under 2 GB; BuildKit prunes the oldest
@@ -221,7 +242,7 @@ func newController(ctx context.Context, root string, ents []string, sm *session.
 		return nil, fmt.Errorf("buildkit cache db: %w", err)
 	}
 	historyDB, err := boltutil.SafeOpen(filepath.Join(root, "history.db"), 0o600,
-		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true, NoSync: true}) // dbsync.go
 	if err != nil {
 		return nil, fmt.Errorf("buildkit history db: %w", err)
 	}
