@@ -9,6 +9,10 @@
 //
 // usage: pier-monitor CONFIG.json
 //
+// or `pier-monitor --park`: started by pierd before its container is
+// known, it warms up and waits on fd 5 for its config's path
+// (internal/monitor's park.go).
+//
 // Once the container has run for a second, the monitor re-executes itself
 // (same pid) as `pier-monitor --watch FD CONFIG.json`, its watch image,
 // which resumes from the state in the memfd FD (internal/monitor's
@@ -52,6 +56,11 @@ func main() {
 		resume(os.Args[1], os.Args[2])
 		return
 	}
+	if len(os.Args) == 2 && os.Args[1] == monitor.ParkArg {
+		trace.Mark("monitor", "go main")
+		exit(monitor.RunParked(os.Args[0]))
+		return
+	}
 	if len(os.Args) != 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		os.Stderr.WriteString("usage: pier-monitor CONFIG.json\n")
 		os.Exit(2)
@@ -61,6 +70,10 @@ func main() {
 	if err == nil {
 		err = monitor.Run(cfg, os.Args)
 	}
+	exit(err)
+}
+
+func exit(err error) {
 	if err != nil {
 		os.Stderr.WriteString("pier-monitor: " + err.Error() + "\n")
 		os.Exit(1)

@@ -199,6 +199,7 @@ func serve(o options, log *slog.Logger) error {
 		return err
 	}
 	defer d.ReleaseExecRoot()
+	defer d.ParkMonitors()()
 	// Networks stay up while pierd serves: building a bridge and its rules
 	// for each run would cost ~100 ms. They go when pierd stops.
 	defer d.Networks().Hold()()

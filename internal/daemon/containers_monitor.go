@@ -1,8 +1,40 @@
 package daemon
 
 import (
+	"sync"
+
 	"github.com/pier-engine/pier/internal/monitor"
 )
+
+// monitorPools holds each serving Daemon's pool of parked monitors
+// (ParkMonitors). A Daemon without one, as in the package's tests, starts
+// every monitor fresh.
+var monitorPools sync.Map // *Daemon → *monitor.Pool
+
+// ParkMonitors makes container starts take a parked monitor, started
+// ahead and warmed up, when one is ready (monitor.Pool); pierd calls it
+// as it starts serving. The function it returns ends and reaps the
+// parked monitor; monitors of running containers go on, as ever.
+func (d *Daemon) ParkMonitors() (stop func()) {
+	p := monitor.NewPool(d.monitorBinary(), nil)
+	monitorPools.Store(d, p)
+	return func() {
+		monitorPools.Delete(d)
+		if err := p.Close(); err != nil {
+			d.log.Warn("parked monitor", "err", err)
+		}
+	}
+}
+
+// startMonitor starts container's monitor on cfg (written to configPath),
+// a parked one if there is one; it returns once the container runs or
+// failed to start.
+func (d *Daemon) startMonitor(configPath string, cfg monitor.Config) (*monitor.Monitor, error) {
+	if p, ok := monitorPools.Load(d); ok {
+		return p.(*monitor.Pool).Start(configPath, cfg)
+	}
+	return monitor.Start(d.monitorBinary(), configPath, cfg, nil)
+}
 
 // monitorConfig is what container r's pier-monitor is told: its runtime,
 // bundle, log and status files, the cgroups whose OOM kills it counts, its

@@ -87,7 +87,7 @@ func (h hostLauncher) unmountRootfs(target string) error { return snapshot.Unmou
 
 func (h hostLauncher) startMonitor(configPath string, cfg monitor.Config) (monitorProc, error) {
 	trace.Mark("pierd", "monitor: fork+exec")
-	m, err := monitor.Start(h.d.monitorBinary(), configPath, cfg, nil)
+	m, err := h.d.startMonitor(configPath, cfg)
 	if err != nil {
 		return monitorProc{}, err
 	}

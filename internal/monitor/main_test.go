@@ -13,8 +13,15 @@ import (
 // and the container's pids, and waits to be killed.
 const helperEnv = "PIER_MONITOR_TEST_PIERD"
 
+// parkEnv makes that stand-in start the monitor parked first.
+const parkEnv = "PIER_MONITOR_TEST_PARK"
+
 func TestMain(m *testing.M) {
-	if path := os.Getenv(helperEnv); path != "" {
+	switch path := os.Getenv(helperEnv); path {
+	case "":
+	case parkOnly:
+		os.Exit(fakePierdParked())
+	default:
 		os.Exit(fakePierd(path))
 	}
 	os.Exit(testutil.LeakCheckMain(m))
@@ -26,7 +33,15 @@ func fakePierd(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mon, err := Start(os.Getenv("PIER_MONITOR_BIN"), path, cfg, os.Stderr)
+	var mon *Monitor
+	if os.Getenv(parkEnv) != "" { // as pierd's pool: a parked monitor
+		var p *Parked
+		if p, err = Park(os.Getenv("PIER_MONITOR_BIN"), os.Stderr); err == nil {
+			mon, err = p.Start(path, cfg)
+		}
+	} else {
+		mon, err = Start(os.Getenv("PIER_MONITOR_BIN"), path, cfg, os.Stderr)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

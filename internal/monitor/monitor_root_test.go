@@ -79,7 +79,7 @@ func (h *harness) bundle(args []string, edit func(*specs.Spec)) string {
 // start starts a monitor from the test process and reaps it at the end.
 func (h *harness) start(cfg Config) *Monitor {
 	h.t.Helper()
-	mon, err := Start(h.monitor, filepath.Join(filepath.Dir(cfg.LogPath), "monitor.json"), cfg, os.Stderr)
+	mon, err := h.startMonitor(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -35,13 +35,13 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 	if err != nil {
 		return nil, fmt.Errorf("monitor sync pipe: %w", err)
 	}
-	defer r.Close()
 	cfg.SyncFD = 3 // the first of cmd.ExtraFiles
 	extra := []*os.File{w}
 	var ready *os.File
 	if cfg.InitReady {
 		var rw *os.File
 		if ready, rw, err = os.Pipe(); err != nil {
+			r.Close()
 			w.Close()
 			return nil, fmt.Errorf("monitor readiness pipe: %w", err)
 		}
@@ -55,16 +55,8 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 			ready.Close()
 		}
 	}()
-	if err := cfg.Validate(); err != nil {
-		w.Close()
-		return nil, err
-	}
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("monitor config: %w", err)
-	}
-	if err := atomicfile.WriteVolatile(configPath, b, 0o644); err != nil {
+	if err := writeConfig(configPath, cfg); err != nil {
+		r.Close()
 		w.Close()
 		return nil, err
 	}
@@ -80,8 +72,30 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
+		r.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
+	m, err := waitStarted(cmd, r, ready, cfg)
+	ok = err == nil
+	return m, err
+}
+
+// writeConfig checks cfg and writes it where the monitor reads it.
+func writeConfig(configPath string, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("monitor config: %w", err)
+	}
+	return atomicfile.WriteVolatile(configPath, b, 0o644)
+}
+
+// waitStarted reads the monitor's Started report from r, the sync pipe
+// (its write end closed here), and reaps a monitor that failed.
+func waitStarted(cmd *exec.Cmd, r, ready *os.File, cfg Config) (*Monitor, error) {
+	defer r.Close()
 	var s Started
 	data, err := io.ReadAll(r)
 	if err == nil {
@@ -94,7 +108,6 @@ func Start(bin, configPath string, cfg Config, stderr *os.File) (*Monitor, error
 		}
 		return nil, fmt.Errorf("container %s: monitor gave no pid (%w): %w", cfg.ID, err, werr)
 	}
-	ok = true
 	return &Monitor{Pid: cmd.Process.Pid, ContainerPid: s.Pid, cmd: cmd, ready: ready}, nil
 }
 

@@ -2,11 +2,9 @@ package monitor
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -18,16 +16,12 @@ import (
 func TestSurvivesKilledParent(t *testing.T) {
 	h := newHarness(t)
 	cfg := h.config(h.bundle([]string{"sh", "-c", "while :; do echo tick; sleep 0.05; done"}, nil))
-	path := filepath.Join(filepath.Dir(cfg.LogPath), "monitor.json")
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeMonitorConfig(t, cfg)
 	pierd := exec.Command(os.Args[0])
 	pierd.Env = append(os.Environ(), helperEnv+"="+path, "PIER_MONITOR_BIN="+h.monitor)
+	if viaPark {
+		pierd.Env = append(pierd.Env, parkEnv+"=1")
+	}
 	pierd.Stderr = os.Stderr
 	out, err := pierd.StdoutPipe()
 	if err != nil {
