@@ -62,7 +62,14 @@ func (m *manager) killRemaining() error {
 
 // removeTree removes dir after its sub-cgroups. rmdir fails with EBUSY for
 // a moment after the last task exits, while the kernel tears it down.
+// A container's cgroup has no sub-cgroups as a rule: one rmdir is tried
+// first, and the directory is read only when that fails (a ReadDir per
+// hierarchy was a third of the container's removal on v1, ~0.3 ms).
 func removeTree(dir string) error {
+	err := kernel.rmdir(dir)
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
