@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/solver/result"
 	"github.com/moby/buildkit/util/compression"
 	"github.com/moby/buildkit/util/leaseutil"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,10 +23,11 @@ import (
 
 // ImageStore is what the moby exporter needs of pier's image store: it
 // adds an image from its manifest, config and layer blobs, under names,
-// hard-linking the layers whose snapshot directories layerDirs names; and
-// it says which layers it lacks.
+// hard-linking the layers whose snapshot directories layerDirs names
+// (lazy lists those of them that have no blob: exporter_lazy.go); and it
+// says which layers it lacks.
 type ImageStore interface {
-	PutImage(ctx context.Context, img v1.Image, refs []string, layerDirs map[string]string) (id string, err error)
+	PutImage(ctx context.Context, img v1.Image, refs []string, layerDirs map[string]string, lazy []string) (id string, err error)
 	MissingLayers(ctx context.Context, img v1.Image) ([]string, error)
 }
 
@@ -111,7 +113,31 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 	}
 	defer done(context.WithoutCancel(ctx))
 
-	desc, _, err := i.e.writer.Commit(ctx, src, info.SessionID, info.InlineCache, &i.opts, info.CompatibilityVersion, exporterMoby)
+	// The inline cache is asked for once: whether there is one decides
+	// the way of export, and the writer gets the same.
+	var ic *result.Result[*exptypes.InlineCacheEntry]
+	if info.InlineCache != nil {
+		if ic, err = info.InlineCache(ctx); err != nil {
+			return nil, nil, nil, fmt.Errorf("inline cache: %w", err)
+		}
+	}
+	commitSrc := src
+	var lr *lazyResult
+	if ref, ok := i.lazyEligible(src, ic); ok {
+		var planned bool
+		lr, planned, err = i.planLazy(ctx, src, ref, session.NewGroup(info.SessionID))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if planned {
+			defer lr.chain.Release(context.WithoutCancel(ctx))
+			commitSrc = lr.src
+		} else {
+			lr = nil
+		}
+	}
+	inline := func(context.Context) (*result.Result[*exptypes.InlineCacheEntry], error) { return ic, nil }
+	desc, _, err := i.e.writer.Commit(ctx, commitSrc, info.SessionID, inline, &i.opts, info.CompatibilityVersion, exporterMoby)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("commit image: %w", err)
 	}
@@ -123,11 +149,17 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	dirs, err := i.layerDirs(ctx, src, img, info.SessionID)
+	var dirs map[string]string
+	var lazy []string
+	if lr != nil {
+		dirs, lazy, err = i.lazyDirs(ctx, lr, img, session.NewGroup(info.SessionID))
+	} else {
+		dirs, err = i.layerDirs(ctx, src, img, info.SessionID)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	id, err := i.e.images.PutImage(ctx, img, i.names, dirs)
+	id, err := i.e.images.PutImage(ctx, img, i.names, dirs, lazy)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("store image: %w", err)
 	}

@@ -61,23 +61,28 @@ func layerDirs(ctx context.Context, ref cache.ImmutableRef, refCfg cacheconfig.R
 
 // snapshotDir is the own directory of ref, layer i of its chain.
 func snapshotDir(ctx context.Context, ref cache.ImmutableRef, i int, g session.Group) (string, bool) {
-	if err := ref.Finalize(ctx); err != nil {
-		return "", false
-	}
-	m, err := ref.Mount(ctx, true, g)
-	if err != nil {
-		return "", false
-	}
-	mounts, release, err := m.Mount()
-	if err != nil {
-		return "", false
-	}
-	defer release()
-	dirs, ok := mountDirs(mounts)
+	dirs, ok := refDirs(ctx, ref, g)
 	if !ok || len(dirs) != i+1 {
 		return "", false
 	}
 	return dirs[i], true
+}
+
+// refDirs lists the layer directories of ref's snapshot, bottom first.
+func refDirs(ctx context.Context, ref cache.ImmutableRef, g session.Group) ([]string, bool) {
+	if err := ref.Finalize(ctx); err != nil {
+		return nil, false
+	}
+	m, err := ref.Mount(ctx, true, g)
+	if err != nil {
+		return nil, false
+	}
+	mounts, release, err := m.Mount()
+	if err != nil {
+		return nil, false
+	}
+	defer release()
+	return mountDirs(mounts)
 }
 
 // mountDirs lists the layer directories of a snapshot's mount, bottom

@@ -32,14 +32,16 @@ type putRequest struct {
 	Names     []string `json:"names,omitempty"`
 	// Layers maps layer digests to their snapshot directories.
 	Layers map[string]string `json:"layers,omitempty"`
+	// Lazy lists the layers of Layers that have no blob.
+	Lazy []string `json:"lazy,omitempty"`
 }
 
-func (s storeImages) PutImage(ctx context.Context, img v1.Image, refs []string, layerDirs map[string]string) (string, error) {
+func (s storeImages) PutImage(ctx context.Context, img v1.Image, refs []string, layerDirs map[string]string, lazy []string) (string, error) {
 	req, err := s.request(img)
 	if err != nil {
 		return "", err
 	}
-	req.Names, req.Layers = refs, layerDirs
+	req.Names, req.Layers, req.Lazy = refs, layerDirs, lazy
 	var out struct{ ID string }
 	if err := s.post(ctx, "/images", req, &out); err != nil {
 		return "", err

@@ -1,6 +1,7 @@
 package buildkitd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/pier-engine/pier/internal/archive"
 	"github.com/pier-engine/pier/internal/errdefs"
 )
 
@@ -41,6 +43,12 @@ type PutRequest struct {
 	// snapshots they were made in. The store hard-links them and the
 	// blobs instead of copying (image.LayerFiles).
 	Layers map[string]string `json:"layers,omitempty"`
+	// Lazy lists the layers (each also in Layers) that have no blob in
+	// the content store: uncompressed layers named by their diff id,
+	// which the store keeps as files alone (image's lazy layers) and,
+	// when it cannot link them, reads as archive.LayerTar of their
+	// directory.
+	Lazy []string `json:"lazy,omitempty"`
 }
 
 // MissingResponse is POST /images/missing's answer: the digests of the
@@ -258,7 +266,7 @@ func (h *storeHandler) missing(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("missing layers: %v", err), http.StatusBadRequest)
 		return
 	}
-	req.Layers = nil
+	req.Layers, req.Lazy = nil, nil
 	img, err := h.openImage(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -298,7 +306,15 @@ func (h *storeHandler) openImage(req PutRequest) (v1.Image, error) {
 			return nil, fmt.Errorf("put image: layer %s: %w", d, err)
 		}
 	}
-	return linkedImage{Image: img, dir: dir, files: files}, nil
+	lazy := make(map[v1.Hash]bool, len(req.Lazy))
+	for _, d := range req.Lazy {
+		h2, err := v1.NewHash(d)
+		if err != nil || files[h2] == "" {
+			return nil, fmt.Errorf("put image: lazy layer %q has no directory: %w", d, errdefs.ErrInvalidArgument)
+		}
+		lazy[h2] = true
+	}
+	return linkedImage{Image: img, dir: dir, files: files, lazy: lazy}, nil
 }
 
 // under cleans p and checks that it lies under BuildKit's root.
@@ -318,6 +334,8 @@ type linkedImage struct {
 	dir string
 	// files maps a layer's digest to its snapshot directory.
 	files map[v1.Hash]string
+	// lazy marks the layers without a blob (PutRequest.Lazy).
+	lazy map[v1.Hash]bool
 }
 
 func (li linkedImage) LayerFiles(d v1.Hash) (blob, dir string, ok bool) {
@@ -325,6 +343,42 @@ func (li linkedImage) LayerFiles(d v1.Hash) (blob, dir string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
+	if li.lazy[d] {
+		return "", dir, true
+	}
 	blob, err := blobPath(li.dir, d.String())
 	return blob, dir, err == nil
+}
+
+// LayerByDigest serves a lazy layer as the tar of its directory, for a
+// store that cannot link it (unprivileged, another filesystem): it
+// unpacks that and checks it against the digest.
+func (li linkedImage) LayerByDigest(d v1.Hash) (v1.Layer, error) {
+	if !li.lazy[d] {
+		return li.Image.LayerByDigest(d)
+	}
+	l, err := li.Image.LayerByDigest(d)
+	if err != nil {
+		return nil, err
+	}
+	return dirTarLayer{Layer: l, dir: li.files[d]}, nil
+}
+
+// dirTarLayer is a layer read as archive.LayerTar of its directory.
+type dirTarLayer struct {
+	v1.Layer
+	dir string
+}
+
+func (l dirTarLayer) Compressed() (io.ReadCloser, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		bw := bufio.NewWriterSize(pw, 1<<20)
+		err := archive.LayerTar(bw, l.dir)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
 }

@@ -14,6 +14,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/pier-engine/pier/internal/archive"
 )
 
 type fakeImages struct {
@@ -264,5 +266,75 @@ func TestStorePutLayers(t *testing.T) {
 	req.Layers = map[string]string{"sha256:../../x": snap}
 	if code, body := post("/images", req); code != 400 {
 		t.Errorf("bad layer digest: %d %s, want 400", code, body)
+	}
+}
+
+// TestStorePutLazy: a lazy layer is offered as files without a blob and
+// read as the tar of its directory; one with no directory is refused.
+func TestStorePutLazy(t *testing.T) {
+	root := t.TempDir()
+	content := filepath.Join(root, "runc-overlayfs", "content")
+	img, err := random.Image(64, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeContentStore(t, content, img)
+	imgs := &fakeImages{}
+	srv := httptest.NewServer(newStoreHandler(imgs, root))
+	defer srv.Close()
+	post := func(req PutRequest) (int, []byte) {
+		t.Helper()
+		b, _ := json.Marshal(req)
+		resp, err := http.Post(srv.URL+"/images", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, out
+	}
+	d, _ := img.Digest()
+	mt, _ := img.MediaType()
+	m, _ := img.Manifest()
+	snap := filepath.Join(root, "runc-overlayfs", "snapshots", "snapshots", "7", "fs")
+	if err := os.MkdirAll(filepath.Join(snap, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(snap, "app", "f"), []byte("lazy"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lazy := m.Layers[1].Digest
+	req := PutRequest{Content: content, Manifest: d.String(), MediaType: string(mt),
+		Layers: map[string]string{lazy.String(): snap}, Lazy: []string{lazy.String()}}
+	if code, body := post(req); code != 200 {
+		t.Fatalf("put with a lazy layer: %d %s", code, body)
+	}
+	lf := imgs.got.(interface {
+		LayerFiles(v1.Hash) (string, string, bool)
+	})
+	if blob, dir, ok := lf.LayerFiles(lazy); !ok || blob != "" || dir != snap {
+		t.Errorf("lazy layer files: %q %q %v, want no blob and %s", blob, dir, ok, snap)
+	}
+	l, err := imgs.got.LayerByDigest(lazy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	var want bytes.Buffer
+	if err := archive.LayerTar(&want, snap); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("lazy layer read: %d bytes (%v), want the directory's tar (%d bytes)", len(got), err, want.Len())
+	}
+
+	req.Lazy = []string{m.Layers[0].Digest.String()}
+	if code, body := post(req); code != 400 {
+		t.Errorf("lazy layer without a directory: %d %s, want 400", code, body)
 	}
 }

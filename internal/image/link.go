@@ -25,7 +25,9 @@ import (
 // exporter hands its results over so (internal/buildkitd): its content
 // store's blob and the committed overlay snapshot the layer was made in.
 // PutImage hard-links both instead of copying the blob and unpacking it,
-// and falls back to that when linking is not possible.
+// and falls back to that when linking is not possible. A layer with files
+// but no blob (blob "") is a lazy layer (lazy.go): only its files are
+// linked, and the fallback reads its tar from the image.
 type LayerFiles interface {
 	LayerFiles(digest v1.Hash) (blob, dir string, ok bool)
 }
@@ -47,7 +49,7 @@ func (s *Store) MissingLayers(img v1.Image) ([]v1.Hash, error) {
 	}
 	var out []v1.Hash
 	for _, l := range layers {
-		if !s.blobs.has(l.Digest) || !s.snaps.Has(l.ChainID) {
+		if !s.hasLayer(l) {
 			out = append(out, l.Digest)
 		}
 	}
@@ -66,7 +68,11 @@ func (s *Store) linkLayer(ctx context.Context, lf LayerFiles, l Layer, parent st
 	if !ok {
 		return false, nil
 	}
-	if !s.blobs.has(l.Digest) {
+	if blob == "" {
+		if !lazyLayer(l) {
+			return false, fmt.Errorf("layer %s has files but no blob, and is not an uncompressed layer named by its diff id: %w", l.Digest, errdefs.ErrInvalidArgument)
+		}
+	} else if !s.blobs.has(l.Digest) {
 		if err := s.blobs.link(blob, l.Digest, l.Size); err != nil {
 			if errors.Is(err, unix.EXDEV) {
 				return false, nil

@@ -236,7 +236,7 @@ func (s *Store) putMetadata(rawManifest, rawConfig []byte, m *v1.Manifest, cfg *
 
 func (s *Store) pullLayer(ctx context.Context, rimg v1.Image, l Layer, parent, ref string, progress ProgressFunc) error {
 	id := shortID(l.Digest)
-	if s.blobs.has(l.Digest) && s.snaps.Has(l.ChainID) {
+	if s.hasLayer(l) {
 		progress(Progress{Image: ref, Layer: id, Status: "Already exists"})
 		return nil
 	}

@@ -68,6 +68,9 @@ func (ll *localLayer) MediaType() (types.MediaType, error) {
 	return types.MediaType(ll.layer.MediaType), nil
 }
 func (ll *localLayer) Compressed() (io.ReadCloser, error) {
+	if err := ll.l.s.ensureBlob(ll.layer); err != nil {
+		return nil, err
+	}
 	f, err := ll.l.s.blobs.open(ll.layer.Digest)
 	if err != nil {
 		return nil, err

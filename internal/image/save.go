@@ -41,6 +41,9 @@ func (s *Store) Save(w io.Writer, refs []string) error {
 		dm := dockerManifest{Config: blobName(cfg)}
 		blobs := []v1.Hash{img.Manifest, cfg}
 		for _, l := range img.Layers {
+			if err := s.ensureBlob(l); err != nil {
+				return fmt.Errorf("save %s: %w", ref, err)
+			}
 			blobs = append(blobs, l.Digest)
 			dm.Layers = append(dm.Layers, blobName(l.Digest))
 		}

@@ -18,8 +18,8 @@ import (
 )
 
 // TestBuildKitExportLinks: a built image's new layers go into pier's
-// store as hard links to BuildKit's blob and committed snapshot (no
-// copy); pruning BuildKit's whole cache afterwards leaves the image
+// store as hard links to BuildKit's committed snapshot (no copy), with
+// no blob until something asks for one (lazy layers); pruning BuildKit's whole cache afterwards leaves the image
 // whole: it runs with the right file, and docker save's blobs hash to
 // their names, before and after the prune.
 func TestBuildKitExportLinks(t *testing.T) {
@@ -40,8 +40,9 @@ func TestBuildKitExportLinks(t *testing.T) {
 	if len(files) != 1 || files[0] < 2 {
 		t.Errorf("app/big in pier's layers: link counts %v, want one file linked with BuildKit's snapshot", files)
 	}
-	if n := linkedBlobs(t, filepath.Join(img, "blobs", "sha256"), 1<<20); n == 0 {
-		t.Error("no layer blob of pier's store is linked with BuildKit's content store")
+	// (busybox's blob is ~1 MB; the built layer holds 3 MB.)
+	if n := bigBlobs(t, filepath.Join(img, "blobs", "sha256"), 2<<20); n != 0 {
+		t.Errorf("%d layer blobs of 2 MB or more in pier's store after the build, want none (lazy layers)", n)
 	}
 	check := func(when string) {
 		t.Helper()
@@ -89,9 +90,8 @@ func linkCounts(t *testing.T, dir, name string) []uint64 {
 	return out
 }
 
-// linkedBlobs counts the blobs in dir of at least min bytes with more
-// than one link.
-func linkedBlobs(t *testing.T, dir string, min int64) int {
+// bigBlobs counts the blobs in dir of at least min bytes.
+func bigBlobs(t *testing.T, dir string, min int64) int {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -100,7 +100,7 @@ func linkedBlobs(t *testing.T, dir string, min int64) int {
 	n := 0
 	for _, e := range ents {
 		fi, err := e.Info()
-		if err == nil && fi.Size() >= min && fi.Sys().(*syscall.Stat_t).Nlink > 1 {
+		if err == nil && fi.Size() >= min {
 			n++
 		}
 	}
