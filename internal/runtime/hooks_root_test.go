@@ -115,7 +115,9 @@ func TestFailingHookFailsCreate(t *testing.T) {
 				t.Errorf("%s: create said %q, want it to mention %q", c.name, stderr, w)
 			}
 		}
-		if d := time.Since(t0); d > 5*time.Second {
+		// The bound proves the 1 s timeout ended the 30 s hook; it is loose
+		// because the cgroup-v2 VM emulates the CPU and takes ~5 s here.
+		if d := time.Since(t0); d > 15*time.Second {
 			t.Errorf("%s: create took %v", c.name, d)
 		}
 		assertGone(t, r, id)
