@@ -99,9 +99,10 @@ func lazyFixture(t *testing.T) (v1.Image, []v1.Hash, map[v1.Hash][2]string) {
 }
 
 // TestPutImageLazy: a put of lazy layers links their files and stores no
-// blob, and lacks no layer after; save makes each blob from the files,
+// blob, and lacks no layer after; a push sends them gzipped, and the
+// image pulled back has the same id; save makes each blob from the files,
 // hashing to its name and to the layer's diff id, and keeps it through
-// GC; a push sends them too, and the image pulled back has the same id.
+// GC.
 func TestPutImageLazy(t *testing.T) {
 	testutil.RequiresRoot(t)
 	rimg, diffs, files := lazyFixture(t)
@@ -145,6 +146,14 @@ func TestPutImageLazy(t *testing.T) {
 	}
 	if pulled.ID != id {
 		t.Errorf("pulled id %s, want %s", pulled.ID, id)
+	}
+	for i, l := range pulled.Layers {
+		if l.MediaType != string(types.DockerLayer) || l.Digest == l.DiffID {
+			t.Errorf("pushed layer %d: %s %s, want it gzipped", i, l.MediaType, l.Digest)
+		}
+		if s.blobs.has(diffs[i]) {
+			t.Errorf("layer %d: the push stored its uncompressed blob", i)
+		}
 	}
 
 	var buf bytes.Buffer

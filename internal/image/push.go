@@ -99,6 +99,9 @@ func (s *Store) Push(ctx context.Context, ref string, progress ProgressFunc) (v1
 		progress = func(Progress) {}
 	}
 	l, err := s.local(img)
+	if err == nil {
+		l, err = s.pushable(l)
+	}
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("push %s: %w", ref, err)
 	}
@@ -114,7 +117,7 @@ func (s *Store) Push(ctx context.Context, ref string, progress ProgressFunc) (v1
 	if err := remote.Write(r, rimg, s.remoteOptions(ctx)...); err != nil {
 		return v1.Hash{}, fmt.Errorf("push %s: %w", ref, err)
 	}
-	digest := img.Manifest
+	digest := l.img.Manifest // the pushed one (pushable)
 	if err := s.commit(img, familiarRepo(r)+"@"+digest.String()); err != nil {
 		return v1.Hash{}, fmt.Errorf("push %s: %w", ref, err)
 	}
