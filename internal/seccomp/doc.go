@@ -4,11 +4,13 @@
 // (linux.seccomp) into a classic BPF program and installs it with
 // seccomp(2), in pure Go: no libseccomp, no cgo.
 //
-// The program has the shape libseccomp gives it: check seccomp_data.arch
-// against every architecture of the filter (the native one is always
-// there), kill on any other, then per architecture compare the syscall
-// number and, for conditional rules, the 64-bit arguments as two 32-bit
-// words. Semantics chosen where the spec is silent:
+// The program first checks seccomp_data.arch against every architecture of
+// the filter (the native one is always there) and kills on any other, as
+// libseccomp's does; then, per architecture, it finds the syscall number
+// by a binary search over ranges of numbers that share an outcome (see
+// tree.go) and, for conditional rules, compares the 64-bit arguments as
+// two 32-bit words (a run of one-value rules on one argument as a set, see
+// argset.go). Semantics chosen where the spec is silent:
 //
 //   - Rules for one syscall are tried in the order the spec lists them and
 //     the first whose conditions all hold decides; none holding means the
@@ -28,9 +30,16 @@
 //
 // Not done, unlike libseccomp or runc: rewriting i386 socket syscalls into
 // socketcall(2) rules, and runc's ENOSYS (instead of the default action)
-// for syscalls newer than the profile. The syscalls are compared in a
-// linear list; Docker's default profile on x86_64 (with i386 and x32)
-// takes about 1400 of the kernel's 4096 instructions.
+// for syscalls newer than the profile.
+//
+// The search, not a linear list, is there for the kernel's sake: at
+// install it runs the filter for every syscall number of the native and
+// compat architecture to build its cache of always-allowed syscalls, and
+// JIT-compiles it. Docker's default profile on x86_64 (with i386 and x32)
+// is ~360 instructions instead of the ~1400 of the linear list pier
+// compiled before (linear_test.go keeps it to test against), each syscall
+// is decided in at most ~15, and installing it takes ~0.2 ms instead of
+// ~1.8.
 //
 // Syscall tables are generated from golang.org/x/sys by mksysnum.go.
 //

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	mobyseccomp "github.com/moby/profiles/seccomp"
@@ -32,6 +33,9 @@ type childRequest struct {
 	// "getppid", "syscall NR ARG...", or "exec PATH ARG..." (which
 	// replaces the child).
 	Ops []string
+	// Linear loads the linear program pier compiled before the search
+	// tree; Timed prints how long seccomp(2) took, in ns, before the ops.
+	Linear, Timed bool
 }
 
 // childMain is the child's whole life: compile, no_new_privs, load, then
@@ -43,7 +47,11 @@ func childMain() int {
 		return 2
 	}
 	runtime.LockOSThread()
-	f, err := Compile(&req.Seccomp)
+	compile := Compile
+	if req.Linear {
+		compile = func(s *specs.LinuxSeccomp) (*Filter, error) { return linearFilter(s, thisHost()) }
+	}
+	f, err := compile(&req.Seccomp)
 	if err == nil {
 		// No core files from the kill tests; SIGSYS dumps core by default.
 		err = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
@@ -51,12 +59,18 @@ func childMain() int {
 	if err == nil {
 		err = unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 	}
+	var took time.Duration
 	if err == nil {
+		start := time.Now()
 		err = f.Load()
+		took = time.Since(start)
 	}
 	if err != nil {
 		fmt.Println("setup:", err)
 		return 2
+	}
+	if req.Timed {
+		fmt.Println(took.Nanoseconds())
 	}
 	for _, op := range req.Ops {
 		fmt.Println(int(childOp(strings.Fields(op))))
@@ -93,9 +107,14 @@ func childOp(op []string) unix.Errno {
 
 // runChild runs the ops under s in a child and returns what it printed,
 // or the child's error when it did not exit 0.
-func runChild(t *testing.T, s specs.LinuxSeccomp, ops ...string) (string, error) {
+func runChild(t testing.TB, s specs.LinuxSeccomp, ops ...string) (string, error) {
 	t.Helper()
-	req, err := json.Marshal(childRequest{Seccomp: s, Ops: ops})
+	return runChildReq(t, childRequest{Seccomp: s, Ops: ops})
+}
+
+func runChildReq(t testing.TB, r childRequest) (string, error) {
+	t.Helper()
+	req, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
