@@ -7,8 +7,11 @@
 // (CGO_ENABLED=0) so that it can be bind-mounted into any image.
 //
 // Its GOMAXPROCS is set by hand, so the go:debug lines keep Go's runtime
-// from reading the cgroup's CPU limit at start and from holding those
-// cgroup files open for the process's whole life.
+// from holding the cgroup's CPU limit files open for the process's whole
+// life and from re-reading them. (They do not stop the one read at start:
+// since Go 1.25 the runtime reads /proc/self/cgroup, mountinfo and the
+// limit once whatever the setting, to count non-default GODEBUG behaviour,
+// then closes them. It costs a few syscalls; no setting avoids it.)
 package main
 
 import (

@@ -3,7 +3,6 @@ package pid1
 import (
 	"errors"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -42,9 +41,9 @@ func Run(c Config) (int, error) {
 	runtime.LockOSThread()
 	// Catch signals before the child exists so none sent in between is
 	// lost, nor any SIGCHLD: until listen blocks them they come through
-	// os/signal, and reroute passes them on.
-	sigs := make(chan os.Signal, signalBuffer)
-	signal.Notify(sigs, caught()...)
+	// os/signal, and reroute passes them on. (Starting the child first and
+	// catching while it runs is not safe: see catch.)
+	sigs := catch()
 	tune()
 	if len(c.Args) == 0 {
 		return CodeInternal, errors.New("no command given")
