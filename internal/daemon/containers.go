@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -18,6 +19,7 @@ import (
 	"github.com/pier-engine/pier/internal/atomicfile"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/specgen"
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // containerKind is the metadata kind of container records.
@@ -107,6 +109,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		}
 		return container.CreateResponse{}, err
 	}
+	trace.Mark("pierd", "create: image found")
 	imgCfg, err := d.images.Config(img)
 	if err != nil {
 		return container.CreateResponse{}, err
@@ -119,6 +122,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		// dockerd's inspect shows the image's STOPSIGNAL as the container's.
 		cfg.StopSignal = imgCfg.Config.StopSignal
 	}
+	trace.Mark("pierd", "create: image config")
 	if err := d.hostRuntime(host); err != nil {
 		return container.CreateResponse{}, err
 	}
@@ -127,11 +131,17 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		return container.CreateResponse{}, err
 	}
 	defer d.releaseName(name)
+	trace.Mark("pierd", "create: name claimed")
 	id := newContainerID()
 	p := d.paths(id)
+	// The writable layer is made while the rest of the create goes on:
+	// its fsyncs and config.json's overlap rather than queue, and the
+	// record, written last and durably, still comes after both.
+	prepared := d.prepareLayer(id, img.TopChainID())
 	created := false
 	defer func() {
 		if !created {
+			_ = prepared()
 			_ = d.images.Snapshots().Remove(id)
 			_ = os.RemoveAll(p.dir)
 			_ = os.RemoveAll(p.run)
@@ -149,40 +159,29 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err := d.writeContainerFiles(id, cfg, host, p); err != nil {
 		return container.CreateResponse{}, err
 	}
+	trace.Mark("pierd", "create: volumes, files")
 	shmPath, err := d.shmPathFor(id, host)
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
-	if err := d.images.Snapshots().Prepare(id, img.TopChainID()); err != nil {
-		return container.CreateResponse{}, fmt.Errorf("container %s: %w", id, err)
-	}
-	specCfg, err := d.withLinks(name, cfg, host)
-	if err != nil {
-		return container.CreateResponse{}, err
-	}
-	layers, err := d.rootfsLayers(id, img.TopChainID())
-	if err != nil {
-		return container.CreateResponse{}, err
-	}
-	out, err := specgen.Build(specgen.Input{
-		ID: id, Name: name, Image: imgCfg, Config: specCfg, HostConfig: specHost, Rootfs: p.rootfs, Layers: layers,
+	out, err := d.writeSpec(specgen.Input{
+		ID: id, Name: name, Image: imgCfg, HostConfig: specHost, Rootfs: p.rootfs,
 		HostnamePath: p.hostname, HostsPath: p.hosts, ResolvConfPath: p.resolvConf,
 		InitPath:     filepath.Join(filepath.Dir(d.runtime), "pier-init"),
 		ContainerPID: d.containerPID,
 		VolumePath:   d.volumePath,
 		NetnsPath:    d.netnsPath(id, host),
 		ShmPath:      shmPath,
-	})
+	}, cfg, img.TopChainID(), p.config)
+	if perr := prepared(); perr != nil {
+		// The layer came first in the create's order: its error is the
+		// one to report, as when it was made before the spec.
+		return container.CreateResponse{}, perr
+	}
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
-	spec, err := json.Marshal(out.Spec)
-	if err != nil {
-		return container.CreateResponse{}, fmt.Errorf("container %s: spec: %w", id, err)
-	}
-	if err := atomicfile.WriteFile(p.config, spec, 0o600); err != nil {
-		return container.CreateResponse{}, fmt.Errorf("container %s: %w", id, err)
-	}
+	trace.Mark("pierd", "create: config.json written")
 	rec := containerRecord{
 		ID: id, Name: name, Image: img.ID, ImageRef: cfg.Image, Created: time.Now().UTC(),
 		Config: cfg, HostConfig: host, StopSignal: out.StopSignal, StopTimeout: out.StopTimeout,
@@ -197,13 +196,57 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	if err := d.networkCreate(ctx, id, req.NetworkingConfig, host); err != nil {
 		return container.CreateResponse{}, err
 	}
+	trace.Mark("pierd", "create: network")
 	if err := d.md.Create(containerKind, id, &rec); err != nil {
 		d.networkRemove(id)
 		return container.CreateResponse{}, err
 	}
+	trace.Mark("pierd", "create: recorded")
 	created = true
 	d.emitContainer(rec, "create")
 	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
+}
+
+// prepareLayer starts making container id's writable layer on top of
+// chainID and returns the function that waits for it and tells its error
+// (the same each time it is called).
+func (d *Daemon) prepareLayer(id, chainID string) func() error {
+	done := make(chan error, 1)
+	go func() { done <- d.images.Snapshots().Prepare(id, chainID) }()
+	return sync.OnceValue(func() error {
+		if err := <-done; err != nil {
+			return fmt.Errorf("container %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// writeSpec completes in with the container's config (its links
+// resolved) and image layers, builds the OCI spec and writes it to path,
+// durably. The container's own writable layer may still be being made:
+// it is empty, so the user and group lookups in the layers find nothing
+// there either way.
+func (d *Daemon) writeSpec(in specgen.Input, cfg *container.Config, chainID, path string) (*specgen.Output, error) {
+	var err error
+	if in.Config, err = d.withLinks(in.Name, cfg, in.HostConfig); err != nil {
+		return nil, err
+	}
+	if in.Layers, err = d.rootfsLayers(in.ID, chainID); err != nil {
+		return nil, err
+	}
+	out, err := specgen.Build(in)
+	if err != nil {
+		return nil, err
+	}
+	trace.Mark("pierd", "create: spec built")
+	spec, err := json.Marshal(out.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: spec: %w", in.ID, err)
+	}
+	if err := atomicfile.WriteFile(path, spec, 0o600); err != nil {
+		return nil, fmt.Errorf("container %s: %w", in.ID, err)
+	}
+	return out, nil
 }
 
 // userCommand strips pier-init's "INIT --" prefix: Docker shows the user's
