@@ -63,6 +63,10 @@ func trickyProfiles() map[string]*specs.LinuxSeccomp {
 			// All values under one high word but for one: a set in the high word 1.
 			rule("ioctl", allow, op(1, specs.OpGreaterEqual, 1<<32|100)), rule("ioctl", allow, eq(1, 1<<32|50)),
 			rule("ioctl", allow, op(1, specs.OpLessEqual, 1<<32|7)),
+			// Sets under the high words 1 and 0xffffffff (up to the top).
+			rule("mkdirat", allow, eq(2, 1<<32|50)), rule("mkdirat", allow, eq(2, 1<<32|7)), rule("mkdirat", allow, eq(2, 1<<32|8)),
+			rule("fchmod", specs.ActLog, op(1, specs.OpGreaterThan, 1<<64-16)), rule("fchmod", specs.ActLog, eq(1, 0xffffffff00000001)),
+			rule("fchmod", specs.ActLog, op(1, specs.OpGreaterEqual, 0xfffffffffffffff0)),
 			// Sets that are empty or everything.
 			rule("fcntl", allow, op(2, specs.OpLessThan, 0)), rule("fcntl", allow, op(2, specs.OpGreaterThan, 1<<64-1)),
 			rule("fcntl", specs.ActLog, op(2, specs.OpLessEqual, 5)), rule("fcntl", specs.ActLog, op(2, specs.OpGreaterThan, 5)),
