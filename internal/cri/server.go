@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -37,13 +38,17 @@ type Server struct {
 
 	backend Backend
 	stream  streaming.Server
-	grpc    *grpc.Server
 	lis     net.Listener
 	slis    net.Listener
 	cfg     Config
 	// sockInfo identifies the socket file this server made, so Close
 	// removes it only if no other daemon has replaced it since.
 	sockInfo os.FileInfo
+
+	// mu guards grpc, made on the first connection (start), and closed.
+	mu     sync.Mutex
+	grpc   *grpc.Server
+	closed bool
 }
 
 // New makes a Server; Serve starts it.
@@ -54,11 +59,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 	if cfg.StreamAddr == "" {
 		cfg.StreamAddr = "127.0.0.1:0"
 	}
-	s := &Server{backend: b, cfg: cfg}
-	s.grpc = grpc.NewServer()
-	runtimeapi.RegisterRuntimeServiceServer(s.grpc, s)
-	runtimeapi.RegisterImageServiceServer(s.grpc, s)
-	return s, nil
+	return &Server{backend: b, cfg: cfg}, nil
 }
 
 // Listen opens the socket (replacing a stale one) and the streaming port.
@@ -86,45 +87,121 @@ func (s *Server) Listen() error {
 		_ = lis.Close()
 		return fmt.Errorf("cri streaming server: %w", err)
 	}
-	sc := streaming.DefaultConfig
-	sc.Addr = slis.Addr().String()
-	st, err := streaming.NewServer(sc, s.backend)
-	if err != nil {
-		_ = lis.Close()
-		_ = slis.Close()
-		return fmt.Errorf("cri streaming server: %w", err)
-	}
-	s.lis, s.slis, s.stream = lis, slis, st
+	s.lis, s.slis = lis, slis
 	if fi, err := os.Stat(s.cfg.Socket); err == nil {
 		s.sockInfo = fi
 	}
 	return nil
 }
 
-// Serve answers until ctx ends or Close; it calls Listen if needed.
+// start makes the gRPC server and the streaming server. Serve calls it on
+// the first connection, not at pierd's start: a daemon nobody uses as a
+// CRI keeps none of their memory (gRPC's server state, go-restful's
+// routes, their goroutines). It reports false once Close has run.
+func (s *Server) start() (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, nil
+	}
+	sc := streaming.DefaultConfig
+	sc.Addr = s.slis.Addr().String()
+	st, err := streaming.NewServer(sc, s.backend)
+	if err != nil {
+		return false, fmt.Errorf("cri streaming server: %w", err)
+	}
+	s.stream = st
+	s.grpc = grpc.NewServer()
+	runtimeapi.RegisterRuntimeServiceServer(s.grpc, s)
+	runtimeapi.RegisterImageServiceServer(s.grpc, s)
+	return true, nil
+}
+
+// Serve answers until ctx ends or Close; it calls Listen if needed. It
+// waits for the first connection before it makes the servers (start).
 func (s *Server) Serve(ctx context.Context) error {
 	if s.lis == nil {
 		if err := s.Listen(); err != nil {
 			return err
 		}
 	}
-	hs := &http.Server{Handler: s.stream}
-	go func() { _ = hs.Serve(s.slis) }()
 	go func() {
 		<-ctx.Done()
 		s.Close()
 	}()
+	first, err := acceptFirst(s.lis)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	} else if err != nil {
+		_ = s.slis.Close()
+		return fmt.Errorf("cri socket: %w", err)
+	}
+	if ok, err := s.start(); !ok {
+		_ = first.Close()
+		_ = s.slis.Close()
+		return err
+	}
+	hs := &http.Server{Handler: s.stream}
+	go func() { _ = hs.Serve(s.slis) }()
 	defer hs.Close()
-	err := s.grpc.Serve(s.lis)
+	err = s.grpc.Serve(&primed{Listener: s.lis, first: first})
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil
 	}
 	return err
 }
 
+// acceptFirst waits for the first connection, retrying what gRPC's own
+// accept loop would retry (a temporary error such as EMFILE).
+func acceptFirst(lis net.Listener) (net.Conn, error) {
+	for {
+		c, err := lis.Accept()
+		var te interface{ Temporary() bool }
+		if err != nil && errors.As(err, &te) && te.Temporary() {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		return c, err
+	}
+}
+
+// primed is a listener whose first Accept returns a connection already
+// accepted, so the gRPC server serves the client that made it start.
+type primed struct {
+	net.Listener
+	once  sync.Once
+	first net.Conn
+}
+
+func (p *primed) Accept() (net.Conn, error) {
+	var c net.Conn
+	p.once.Do(func() { c = p.first })
+	if c != nil {
+		return c, nil
+	}
+	return p.Listener.Accept()
+}
+
+// Close also closes the first connection if gRPC never took it (Close ran
+// between start and Serve).
+func (p *primed) Close() error {
+	p.once.Do(func() { _ = p.first.Close() })
+	return p.Listener.Close()
+}
+
 // Close stops serving and removes the socket.
 func (s *Server) Close() {
-	s.grpc.Stop()
+	s.mu.Lock()
+	s.closed = true
+	g := s.grpc
+	s.mu.Unlock()
+	if g != nil {
+		g.Stop()
+	} else if s.lis != nil {
+		// not started: nothing but the listeners to close
+		_ = s.lis.Close()
+		_ = s.slis.Close()
+	}
 	if s.sockInfo != nil {
 		if fi, err := os.Stat(s.cfg.Socket); err == nil && os.SameFile(fi, s.sockInfo) {
 			_ = os.Remove(s.cfg.Socket)
