@@ -5,7 +5,6 @@ go 1.26.8
 toolchain go1.26.11
 
 require (
-	github.com/cilium/ebpf v0.22.0
 	github.com/containerd/containerd/v2 v2.4.2
 	github.com/containerd/errdefs v1.0.0
 	github.com/containerd/platforms v1.0.0-rc.5

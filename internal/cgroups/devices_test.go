@@ -1,74 +1,68 @@
 package cgroups
 
 import (
-	"bytes"
-	"encoding/binary"
 	"testing"
+	"unsafe"
 
-	"github.com/cilium/ebpf/asm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // runDeviceProgram interprets the few eBPF instructions deviceProgram
 // emits, so the program's verdicts are checked without root or a kernel.
-func runDeviceProgram(t *testing.T, insns asm.Instructions, typ int, major, minor uint32, access int) bool {
+func runDeviceProgram(t *testing.T, insns []insn, typ int, major, minor uint32, access int) bool {
 	t.Helper()
 	ctx := [3]uint32{uint32(access)<<16 | uint32(typ), major, minor}
-	labels := map[string]int{}
-	for i, ins := range insns {
-		if sym := ins.Symbol(); sym != "" {
-			labels[sym] = i
-		}
-	}
 	var reg [11]uint64
 	for pc, steps := 0, 0; steps < 1000; steps++ {
+		if pc < 0 || pc >= len(insns) {
+			t.Fatalf("pc %d outside the program (%d instructions)", pc, len(insns))
+		}
 		ins := insns[pc]
-		op := ins.OpCode
-		src := uint64(ins.Constant)
-		if op.Source() == asm.RegSource {
-			src = reg[ins.Src]
+		dst, srcReg := ins.regs&0xf, ins.regs>>4
+		src := uint64(uint32(ins.imm))
+		if ins.code&unix.BPF_X != 0 {
+			src = reg[srcReg]
 		}
 		pc++
-		switch op.Class() {
-		case asm.LdXClass:
-			if ins.Src != asm.R1 || op.Size() != asm.Word || ins.Offset%4 != 0 || ins.Offset > 8 {
-				t.Fatalf("unexpected load %v", ins)
+		switch ins.code & 0x07 {
+		case unix.BPF_LDX:
+			if ins.code != unix.BPF_LDX|unix.BPF_MEM|unix.BPF_W || srcReg != r1 || ins.off%4 != 0 || ins.off > 8 {
+				t.Fatalf("unexpected load %+v", ins)
 			}
-			reg[ins.Dst] = uint64(ctx[ins.Offset/4])
-		case asm.ALUClass:
-			switch op.ALUOp() {
-			case asm.Mov:
-				reg[ins.Dst] = uint64(uint32(src))
-			case asm.And:
-				reg[ins.Dst] = uint64(uint32(reg[ins.Dst] & src))
-			case asm.RSh:
-				reg[ins.Dst] = uint64(uint32(reg[ins.Dst]) >> src)
+			reg[dst] = uint64(ctx[ins.off/4])
+		case unix.BPF_ALU:
+			switch ins.code & 0xf0 {
+			case unix.BPF_MOV:
+				reg[dst] = uint64(uint32(src))
+			case unix.BPF_AND:
+				reg[dst] = uint64(uint32(reg[dst] & src))
+			case unix.BPF_RSH:
+				reg[dst] = uint64(uint32(reg[dst]) >> src)
 			default:
-				t.Fatalf("unexpected ALU op %v", ins)
+				t.Fatalf("unexpected ALU op %+v", ins)
 			}
-		case asm.JumpClass, asm.Jump32Class:
-			if op.JumpOp() == asm.Exit {
-				return reg[asm.R0] == 1
+		case unix.BPF_JMP:
+			if ins.code != unix.BPF_JMP|unix.BPF_EXIT {
+				t.Fatalf("unexpected 64-bit jump %+v", ins)
 			}
-			a, b := uint32(reg[ins.Dst]), uint32(src)
+			return reg[r0] == 1
+		case unix.BPF_JMP32:
+			a, b := uint32(reg[dst]), uint32(src)
 			taken := false
-			switch op.JumpOp() {
-			case asm.JEq:
+			switch ins.code & 0xf0 {
+			case unix.BPF_JEQ:
 				taken = a == b
-			case asm.JNE:
+			case unix.BPF_JNE:
 				taken = a != b
 			default:
-				t.Fatalf("unexpected jump %v", ins)
+				t.Fatalf("unexpected jump %+v", ins)
 			}
 			if taken {
-				to, ok := labels[ins.Reference()]
-				if !ok {
-					t.Fatalf("jump to unknown label %q", ins.Reference())
-				}
-				pc = to
+				pc += int(ins.off)
 			}
 		default:
-			t.Fatalf("unexpected instruction %v", ins)
+			t.Fatalf("unexpected instruction %+v", ins)
 		}
 	}
 	t.Fatal("program did not exit")
@@ -107,9 +101,8 @@ func TestDeviceProgram(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		insns := deviceProgram(rules)
-		var buf bytes.Buffer
-		if err := insns.Marshal(&buf, binary.LittleEndian); err != nil {
-			t.Fatalf("%s: marshal: %v", name, err)
+		if unsafe.Sizeof(insns[0]) != 8 {
+			t.Fatalf("an instruction is %d bytes, the kernel reads 8", unsafe.Sizeof(insns[0]))
 		}
 		for _, typ := range []int{devBlock, devChar} {
 			for _, major := range []int64{1, 8, 136} {
