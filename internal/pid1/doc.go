@@ -40,6 +40,13 @@
 // that take the back door coalesce too (the runtime keeps one pending bit
 // per signal, not a queue).
 //
+// Signals are caught before the child is started, not while it starts: a
+// signal the child sends pier-init as it starts would otherwise meet the
+// runtime's default (see catch). Catching is most of pier-init's start-up,
+// because os/signal enables each of the 59 signals with a round trip to its
+// signal-mask thread; catch makes those round trips from an unlocked
+// goroutine, which halves the thread switches.
+//
 // The main goroutine must stay on the main thread (LockOSThread in
 // cmd/pier-init's init): the signal mask and the tgkill target are per
 // thread, and an unlocked goroutine does migrate (a build without the lock
