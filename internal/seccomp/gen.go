@@ -2,7 +2,7 @@ package seccomp
 
 import (
 	"math"
-	"sort"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -107,4 +107,4 @@ func (g *gen) x86Section(as []*arch) {
 	}
 }
 
-func sortU32(s []uint32) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }
+func sortU32(s []uint32) { slices.Sort(s) }

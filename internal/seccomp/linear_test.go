@@ -105,3 +105,18 @@ func (g *gen) linearRules(rs []*rule, wide bool) {
 	}
 	g.ret(g.p.def)
 }
+
+// rulesByNr returns each syscall number of a that a rule names, with its
+// rules in config order.
+func (g *gen) rulesByNr(a *arch) map[uint32][]*rule {
+	perNr := map[uint32][]*rule{}
+	for i := range g.p.rules {
+		r := &g.p.rules[i]
+		for _, name := range r.names {
+			if nr, ok := a.table()[name]; ok {
+				perNr[nr] = append(perNr[nr], r)
+			}
+		}
+	}
+	return perNr
+}

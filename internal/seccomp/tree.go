@@ -1,5 +1,10 @@
 package seccomp
 
+import (
+	"cmp"
+	"slices"
+)
+
 // The syscalls of one architecture are found by a binary search, not a
 // linear list, because the kernel runs the filter far more often than
 // once per syscall the container makes: at install, seccomp_cache_prepare
@@ -30,31 +35,29 @@ type segment struct {
 	rules  []*rule
 }
 
-// rulesByNr returns each syscall number of a that a rule names, with its
-// rules in config order.
-func (g *gen) rulesByNr(a *arch) map[uint32][]*rule {
-	perNr := map[uint32][]*rule{}
+// segments cuts [lo, hi] into the segments of a, in order.
+func (g *gen) segments(a *arch, lo, hi uint32) []segment {
+	// Every (number, rule) the config names, by number then rule order:
+	// a sort, which is cheaper than a map of slices for the few hundred.
+	type use struct {
+		nr   uint32
+		rule int
+	}
+	tab := a.table()
+	uses := make([]use, 0, 512)
 	for i := range g.p.rules {
-		r := &g.p.rules[i]
-		for _, name := range r.names {
-			if nr, ok := a.table()[name]; ok {
-				perNr[nr] = append(perNr[nr], r)
+		for _, name := range g.p.rules[i].names {
+			if nr, ok := tab[name]; ok && nr >= lo && nr <= hi {
+				uses = append(uses, use{nr, i})
 			}
 		}
 	}
-	return perNr
-}
-
-// segments cuts [lo, hi] into the segments of a, in order.
-func (g *gen) segments(a *arch, lo, hi uint32) []segment {
-	perNr := g.rulesByNr(a)
-	nrs := make([]uint32, 0, len(perNr))
-	for nr := range perNr {
-		if nr >= lo && nr <= hi {
-			nrs = append(nrs, nr)
+	slices.SortFunc(uses, func(x, y use) int {
+		if x.nr != y.nr {
+			return cmp.Compare(x.nr, y.nr)
 		}
-	}
-	sortU32(nrs)
+		return cmp.Compare(x.rule, y.rule)
+	})
 	var segs []segment
 	add := func(s segment) {
 		if n := len(segs); n > 0 && s.rules == nil && segs[n-1].rules == nil && segs[n-1].act == s.act {
@@ -64,17 +67,25 @@ func (g *gen) segments(a *arch, lo, hi uint32) []segment {
 		segs = append(segs, s)
 	}
 	next := uint64(lo) // first number no segment covers yet
-	for _, nr := range nrs {
+	for i := 0; i < len(uses); {
+		nr := uses[i].nr
+		j := i + 1
+		for j < len(uses) && uses[j].nr == nr {
+			j++
+		}
 		if uint64(nr) > next {
 			add(segment{lo: uint32(next), hi: nr - 1, act: g.p.def})
 		}
-		rs := perNr[nr]
-		if len(rs[0].args) > 0 {
-			add(segment{lo: nr, hi: nr, rules: rs})
+		if first := &g.p.rules[uses[i].rule]; len(first.args) == 0 {
+			add(segment{lo: nr, hi: nr, act: first.act})
 		} else {
-			add(segment{lo: nr, hi: nr, act: rs[0].act})
+			rs := make([]*rule, 0, j-i)
+			for _, u := range uses[i:j] {
+				rs = append(rs, &g.p.rules[u.rule])
+			}
+			add(segment{lo: nr, hi: nr, rules: rs})
 		}
-		next = uint64(nr) + 1
+		next, i = uint64(nr)+1, j
 	}
 	if next <= uint64(hi) {
 		add(segment{lo: uint32(next), hi: hi, act: g.p.def})
@@ -185,10 +196,15 @@ const maxIslands = 8
 // one by one (a jeq each) takes fewer instructions than the search (a jge
 // between each two segments).
 func islands(segs []segment) (bg uint32, isles []segment) {
+	// Background segments never touch (they would have merged), so at
+	// least every other segment is an island.
+	if len(segs) > 2*maxIslands+1 {
+		return 0, nil
+	}
 	best := -1
-	for _, cand := range segs {
-		if cand.rules != nil {
-			continue
+	for i, cand := range segs {
+		if cand.rules != nil || (i >= 2 && segs[i-2].rules == nil && segs[i-2].act == cand.act) {
+			continue // tried already (or a rule block)
 		}
 		var is []segment
 		nums := 0

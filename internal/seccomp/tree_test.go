@@ -152,12 +152,13 @@ func exhaustiveCalls(p *plan) []call {
 		}
 	}
 	r := rand.New(rand.NewPCG(7, 11))
+	byNr := ruleValues(p)
 	var calls []call
 	for _, audit := range audits {
 		for _, nr := range nrs {
 			c := call{nr: nr, arch: audit}
 			calls = append(calls, c)
-			values := ruleValues(p, audit, nr)
+			values := byNr[[2]uint32{audit, nr}]
 			if len(values) == 0 {
 				continue
 			}
@@ -168,7 +169,7 @@ func exhaustiveCalls(p *plan) []call {
 					calls = append(calls, c)
 				}
 			}
-			for range 32 {
+			for range 16 {
 				for i := range c.args {
 					c.args[i] = values[r.IntN(len(values))]
 				}
@@ -179,26 +180,32 @@ func exhaustiveCalls(p *plan) []call {
 	return calls
 }
 
-// ruleValues returns the values the conditional rules for nr compare
-// with, their neighbours, and the same with other high words.
-func ruleValues(p *plan, audit, nr uint32) []uint64 {
-	var out []uint64
-	seen := map[uint64]bool{}
+// ruleValues returns, by architecture and number, the values the
+// conditional rules for that syscall compare with, their neighbours, and
+// the same with other high words.
+func ruleValues(p *plan) map[[2]uint32][]uint64 {
+	out := map[[2]uint32][]uint64{}
+	seen := map[[2]uint32]map[uint64]bool{}
 	for _, a := range p.arches {
-		if a.audit != audit {
-			continue
-		}
+		tab := a.table()
 		for _, r := range p.rules {
-			if !refNames(a, r.names, nr) {
-				continue
-			}
-			for _, c := range r.args {
-				for _, v := range []uint64{c.Value, c.ValueTwo, c.Value | c.ValueTwo, c.Value &^ c.ValueTwo} {
-					for _, w := range []uint64{v, v - 1, v + 1} {
-						for _, x := range []uint64{w, w ^ 1<<32, w | 0xffffffff00000000, uint64(uint32(w))} {
-							if !seen[x] {
-								seen[x] = true
-								out = append(out, x)
+			for _, name := range r.names {
+				nr, ok := tab[name]
+				if !ok || len(r.args) == 0 {
+					continue
+				}
+				key := [2]uint32{a.audit, nr}
+				if seen[key] == nil {
+					seen[key] = map[uint64]bool{}
+				}
+				for _, c := range r.args {
+					for _, v := range []uint64{c.Value, c.ValueTwo, c.Value | c.ValueTwo, c.Value &^ c.ValueTwo} {
+						for _, w := range []uint64{v, v - 1, v + 1} {
+							for _, x := range []uint64{w, w ^ 1<<32, w | 0xffffffff00000000, uint64(uint32(w))} {
+								if !seen[key][x] {
+									seen[key][x] = true
+									out[key] = append(out[key], x)
+								}
 							}
 						}
 					}
