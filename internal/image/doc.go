@@ -19,5 +19,8 @@
 // Every file appears by rename after it is complete, in this order: blobs,
 // snapshots, record, index. A crash at any point leaves at worst
 // unreferenced blobs and snapshots, which GC removes, and never a visible
-// image with missing parts.
+// image with missing parts. The one blob that may be missing is a lazy
+// layer's (lazy.go): a BuildKit-built layer stored as its files, whose
+// uncompressed tar is made again from them, and checked against its
+// digest, when something reads it.
 package image
