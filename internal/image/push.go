@@ -98,6 +98,10 @@ func (s *Store) Push(ctx context.Context, ref string, progress ProgressFunc) (v1
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	// The gzip blobs pushable writes are named by no record: GC must
+	// wait until the push has read them.
+	s.writers.RLock()
+	defer s.writers.RUnlock()
 	l, err := s.local(img)
 	if err == nil {
 		l, err = s.pushable(l)
