@@ -24,7 +24,12 @@
 #      PIER_OLD_BIN: binaries of an older pier (e.g. built from git into
 #      /tmp): a second pierd runs them, interleaved with the others, as
 #      the columns old+buildx and old+cli20 (A/B in one run);
-#      WORKLOADS (default "a b c"): the workloads to run.
+#      WORKLOADS (default "a b c"): the workloads to run;
+#      MODES (default "cold rebuild"): "rebuild" alone measures only
+#      no-change rebuilds (each engine's cache warmed once);
+#      ENGINES_ONLY: a subset of pier pierv2 old oldv2 buildkit dockerbx buildah
+#      (e.g. "pier old pierv2 oldv2" for a quick A/B of two piers; the
+#      ratios against a peer not run print as nan).
 # After the builds it reports pierd + pier-buildkitd RSS (goal: <= 60 MB
 # after a build).
 # Writes $RESULTS/buildkit.json (medians, ratios), buildkit.samples,
@@ -114,6 +119,8 @@ quiet() { "$@" >/dev/null 2>&1; }
 
 ENGINES=(pier pierv2 buildkit dockerbx buildah)
 [ -n "$OLD" ] && ENGINES=(pier old pierv2 oldv2 buildkit dockerbx buildah)
+[ -n "${ENGINES_ONLY:-}" ] && read -ra ENGINES <<<"$ENGINES_ONLY"
+MODES=${MODES:-cold rebuild}
 # The clients' own start, for the record.
 echo "client start: CLI 28 + buildx $(ms quiet $PIER buildx version) ms, CLI 20.10 $(ms quiet $DOCKER version) ms" >&2
 : >"$W/samples"
@@ -122,9 +129,11 @@ for w in ${WORKLOADS:-a b c}; do
 	echo "bench/buildkit: $w x$N" >&2
 	for _ in $(seq "$N"); do
 		for e in "${ENGINES[@]}"; do
-			echo "$w cold $e $(ms build "$e" "$w" --no-cache)" >>"$W/samples"
-			build "$e" "$w" # the cache of this exact context, for the rebuild
-			echo "$w rebuild $e $(ms build "$e" "$w")" >>"$W/samples"
+			if [[ $MODES == *cold* ]]; then
+				echo "$w cold $e $(ms build "$e" "$w" --no-cache)" >>"$W/samples"
+				build "$e" "$w" # the cache of this exact context, for the rebuild
+			fi
+			[[ $MODES == *rebuild* ]] && echo "$w rebuild $e $(ms build "$e" "$w")" >>"$W/samples"
 		done
 	done
 done
@@ -158,11 +167,11 @@ print(f"{name}: total {end - start:.0f} ms = buildx start {first - start:.0f} + 
       + ", ".join(f"{p} {k}" for p, k in sorted(n.items())))
 PY
 }
-for _ in 1 2 3; do
+[[ " ${ENGINES[*]} " == *" dockerbx "* ]] && for _ in 1 2 3; do
 	phases pierd "$W/pier.sock"
 	phases dockerd "$W/docker.sock"
 done | tee "$W/phases" >&2
-cp "$W/phases" "$RESULTS/buildkit.phases"
+[ -f "$W/phases" ] && cp "$W/phases" "$RESULTS/buildkit.phases"
 
 # rss PID...: the summed VmRSS of PIDs, in MB (KiB/1024), with anon/file.
 rss() {
@@ -181,7 +190,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$W/rss" >&2
 cp "$W/rss" "$RESULTS/buildkit.rss"
 
 python3 - "$W/samples" "$RESULTS/buildkit.json" <<'PY'
-import json, statistics, sys
+import collections, json, math, statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 med = {}
 for w, mode, e, v in rows:
@@ -195,7 +204,7 @@ print(f"{'workload':8} {'mode':8} {'pier+bx':>8} {'pier+cli20':>10} {'dockerd+bx
       f"  {'bx/peer':>7} {'20/peer':>7} {'bx/dbx':>6} {'20/d20':>6}  goal"
       + ("   old+bx old+cli20 oldbx/dbx old20/d20" if old else ""))
 for (w, mode), by in sorted(med.items()):
-    m = {e: statistics.median(v) for e, v in by.items()}
+    m = collections.defaultdict(lambda: math.nan, {e: statistics.median(v) for e, v in by.items()})
     peer = min(m["buildkit"], m["dockerbx"], m["buildah"])
     r = {"pier_over_fastest_peer": m["pier"] / peer, "pier_cli20_over_fastest_peer": m["pierv2"] / peer,
          "pier_over_dockerd_same_client_buildx": m["pier"] / m["dockerbx"],
@@ -208,7 +217,7 @@ for (w, mode), by in sorted(med.items()):
     if old:
         line += f"   {m['old']:6.0f} {m['oldv2']:10.0f} {m['old'] / m['dockerbx']:9.2f} {m['oldv2'] / m['buildkit']:9.2f}"
     print(line)
-    out.append({"workload": w, "mode": mode, "median_ms": m, "runs": len(by["pier"]), "goal": goal,
+    out.append({"workload": w, "mode": mode, "median_ms": dict(m), "runs": len(next(iter(by.values()))), "goal": goal,
                 **{k: round(v, 3) for k, v in r.items()}})
 json.dump(out, open(sys.argv[2], "w"), indent=2)
 PY
