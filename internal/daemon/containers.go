@@ -136,7 +136,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	p := d.paths(id)
 	// The writable layer is made while the rest of the create goes on:
 	// its fsyncs and config.json's overlap rather than queue, and the
-	// record, written last and durably, still comes after both.
+	// record, written last, still comes after both.
 	prepared := d.prepareLayer(id, img.TopChainID())
 	created := false
 	defer func() {
@@ -197,7 +197,12 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 		return container.CreateResponse{}, err
 	}
 	trace.Mark("pierd", "create: network")
-	if err := d.md.Create(containerKind, id, &rec); err != nil {
+	// Ordered, as dockerd writes a container's config: the record's data
+	// is on disk before its rename, the rename is not waited for. kill -9
+	// loses nothing; after a host crash the container is whole or absent,
+	// since the journal commits the rename after the layer's and
+	// config.json's (a leftover directory goes with the sweep).
+	if err := d.md.CreateOrdered(containerKind, id, &rec); err != nil {
 		d.networkRemove(id)
 		return container.CreateResponse{}, err
 	}
@@ -223,7 +228,8 @@ func (d *Daemon) prepareLayer(id, chainID string) func() error {
 
 // writeSpec completes in with the container's config (its links
 // resolved) and image layers, builds the OCI spec and writes it to path,
-// durably. The container's own writable layer may still be being made:
+// its data on disk before the rename (the record, written after, makes
+// the container exist). The container's own writable layer may still be being made:
 // it is empty, so the user and group lookups in the layers find nothing
 // there either way.
 func (d *Daemon) writeSpec(in specgen.Input, cfg *container.Config, chainID, path string) (*specgen.Output, error) {
@@ -243,7 +249,7 @@ func (d *Daemon) writeSpec(in specgen.Input, cfg *container.Config, chainID, pat
 	if err != nil {
 		return nil, fmt.Errorf("container %s: spec: %w", in.ID, err)
 	}
-	if err := atomicfile.WriteFile(path, spec, 0o600); err != nil {
+	if err := atomicfile.WriteOrdered(path, spec, 0o600); err != nil {
 		return nil, fmt.Errorf("container %s: %w", in.ID, err)
 	}
 	return out, nil

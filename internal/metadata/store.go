@@ -169,6 +169,18 @@ func (s *Store) Put(kind, id string, v any) error {
 // Create writes v as the record kind/id unless one exists already, in which
 // case it returns an error wrapping errdefs.ErrAlreadyExists.
 func (s *Store) Create(kind, id string, v any) error {
+	return s.create(kind, id, v, true)
+}
+
+// CreateOrdered is Create whose record's data reaches the disk before its
+// rename, which is not waited for (dockerd's durability for a container's
+// config): a kill -9 loses nothing, and after a host crash the record is
+// whole or absent.
+func (s *Store) CreateOrdered(kind, id string, v any) error {
+	return s.create(kind, id, v, false)
+}
+
+func (s *Store) create(kind, id string, v any, durable bool) error {
 	p, err := s.path(kind, id)
 	if err != nil {
 		return err
@@ -180,6 +192,16 @@ func (s *Store) Create(kind, id string, v any) error {
 		return fmt.Errorf("%s %s: %w", kind, id, errdefs.ErrAlreadyExists)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("stat %s: %w", p, err)
+	}
+	if !durable {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", p, err)
+		}
+		if err := s.ensureKindDir(filepath.Dir(p)); err != nil {
+			return err
+		}
+		return atomicfile.WriteOrdered(p, data, 0o600)
 	}
 	return s.write(p, v)
 }

@@ -108,6 +108,25 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+// CreateOrdered is Create with less waiting: the same record, the same
+// refusal of a second one, in a kind's first directory too.
+func TestCreateOrdered(t *testing.T) {
+	s := open(t)
+	if err := s.CreateOrdered("containers", "c", rec{Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateOrdered("containers", "c", rec{Count: 2}); !errors.Is(err, errdefs.ErrAlreadyExists) {
+		t.Fatalf("second create: %v, want ErrAlreadyExists", err)
+	}
+	var got rec
+	if err := s.Get("containers", "c", &got); err != nil || got.Count != 1 {
+		t.Fatalf("record = %+v, %v, want the first", got, err)
+	}
+	if ids, err := s.List("containers"); err != nil || len(ids) != 1 {
+		t.Fatalf("List = %v, %v, want [c] and no temporary file", ids, err)
+	}
+}
+
 func TestInvalidIDs(t *testing.T) {
 	s := open(t)
 	bad := []string{"", ".", "..", ".hidden", "a/b", "../x", "a\x00b", strings.Repeat("x", MaxIDLen+1)}
