@@ -49,8 +49,9 @@ type waiter struct {
 // thread blocks meanwhile: the runtime's other threads (sysmon, the template
 // thread, idle ones) keep SIGTERM, SIGINT, SIGHUP, SIGCHLD and the rest
 // unblocked, and a signal os/signal does not want yet is dropped there, or
-// for SIGTERM, SIGINT and SIGHUP ends pier-init with status 2. A child that
-// signals pier-init as it starts would lose that signal.
+// for SIGTERM, SIGINT and SIGHUP ends pier-init (killed by it, or as PID 1,
+// which ignores its own default-action signals, with status 2). A child
+// that signals pier-init as it starts would lose that signal.
 func catch() <-chan os.Signal {
 	sigs := make(chan os.Signal, signalBuffer)
 	done := make(chan struct{})
