@@ -105,15 +105,15 @@ func (g *gen) tree(a *arch, lo, hi uint32) {
 		g.leaf(segs[0], a.wide)
 		return
 	}
-	uses := map[uint32]int{}
+	count := map[uint32]int{} // plain segments by action
 	for _, s := range segs {
 		if s.rules == nil {
-			uses[s.act]++
+			count[s.act]++
 		}
 	}
 	t := &search{g: g, wide: a.wide, rets: map[uint32]label{}}
 	for _, s := range segs {
-		if s.rules == nil && uses[s.act] > 1 && t.rets[s.act] == 0 {
+		if s.rules == nil && count[s.act] > 1 && t.rets[s.act] == 0 {
 			t.rets[s.act] = g.newLabel()
 			t.acts = append(t.acts, s.act)
 		}
