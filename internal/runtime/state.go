@@ -85,12 +85,16 @@ func (r *Runtime) load(id string) (*Record, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(r.dir(id), stateFile))
+	path := filepath.Join(r.dir(id), stateFile)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("container %s: %w", id, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	if rec, ok := recall(path, b); ok {
+		return rec, nil
 	}
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {
@@ -108,9 +112,12 @@ func (r *Runtime) save(rec *Record) error {
 	if err != nil {
 		return fmt.Errorf("encode state of %s: %w", rec.ID, err)
 	}
-	if err := atomicfile.WriteVolatile(filepath.Join(r.dir(rec.ID), stateFile), b, 0o600); err != nil {
+	path := filepath.Join(r.dir(rec.ID), stateFile)
+	if err := atomicfile.WriteVolatile(path, b, 0o600); err != nil {
+		forget(path)
 		return fmt.Errorf("write state of %s: %w", rec.ID, err)
 	}
+	remember(path, b, rec)
 	return nil
 }
 
