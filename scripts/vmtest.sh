@@ -54,7 +54,7 @@ for pkg in runtime cgroups e2e; do
 	echo "=== vmtest: \$pkg ==="
 	run=-test.count=1
 	[ \$pkg != e2e ] || run='-test.run=$e2e_run'
-	{ PIER_TEST_ROOT=1 PIER_BIN_DIR="$share/bin" ./\$pkg.test $args "\$run" 2>&1
+	{ PIER_TEST_ROOT=1 PIER_TEST_SLOW=5 PIER_BIN_DIR="$share/bin" ./\$pkg.test $args "\$run" 2>&1
 	  echo \$? >\$pkg.rc; } | tee \$pkg.log
 done
 EOF

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,16 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
+
+// bound scales a test's time bound by PIER_TEST_SLOW (default 1), which
+// scripts/vmtest.sh sets because its VM emulates the CPU: the bounds are
+// there to catch hangs, and stay tight on real hardware.
+func bound(d time.Duration) time.Duration {
+	if f, err := strconv.Atoi(os.Getenv("PIER_TEST_SLOW")); err == nil && f > 1 {
+		return d * time.Duration(f)
+	}
+	return d
+}
 
 // pierd is a running daemon started by a test.
 type pierd struct {
@@ -68,7 +79,7 @@ func startPierd(t *testing.T, dir string, extra ...string) *pierd {
 	t.Cleanup(func() { d.stop(t) })
 	// A bound, not a wait: pierd answers in ~0.1 s here, but the cgroup-v2
 	// VM (make test-vm) emulates without KVM and took more than 5 s.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(bound(30 * time.Second))
 	for {
 		if resp, err := d.get("/_ping"); err == nil {
 			resp.Body.Close()
@@ -80,7 +91,7 @@ func startPierd(t *testing.T, dir string, extra ...string) *pierd {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pierd did not answer on %s within 30s; log:\n%s", d.sock, d.stderr)
+			t.Fatalf("pierd did not answer on %s within %v; log:\n%s", d.sock, bound(30*time.Second), d.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

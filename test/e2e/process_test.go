@@ -100,7 +100,7 @@ func TestContainerIsAProcess(t *testing.T) {
 	// A paused container stops: pierd thaws it after the signal.
 	dk("pause", "tp")
 	start := time.Now()
-	if code, _, errs := dk("stop", "-t", "1", "tp"); code != 0 || time.Since(start) > 5*time.Second ||
+	if code, _, errs := dk("stop", "-t", "1", "tp"); code != 0 || time.Since(start) > bound(5*time.Second) ||
 		!strings.HasPrefix(state("tp"), "exited ") {
 		t.Fatalf("stop of paused = %d %q in %v; state %q", code, errs, time.Since(start), state("tp"))
 	}

@@ -79,7 +79,7 @@ func startTerm(t *testing.T, name string, args ...string) *termProc {
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(bound(10 * time.Second)):
 			t.Errorf("%s %v still runs; output %q", name, args, p.output())
 			p.cmd.Process.Kill()
 			<-p.done
@@ -105,7 +105,7 @@ func (p *termProc) send(s string) {
 // returns the offset after it.
 func (p *termProc) expect(from int, want string) int {
 	p.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(bound(10 * time.Second))
 	for {
 		out := p.output()
 		if i := strings.Index(out[min(from, len(out)):], want); i >= 0 {
@@ -131,7 +131,7 @@ func (p *termProc) wait() int {
 	p.t.Helper()
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(bound(10 * time.Second)):
 		p.t.Fatalf("still running; output %q", p.output())
 	}
 	var ee *exec.ExitError
@@ -172,7 +172,7 @@ func interactiveShell(t *testing.T, p *termProc) {
 	at = p.expect(at, "hi\r\n/dev/pts/0")
 	p.resize(33, 101)
 	// The resize travels CLI → pierd → monitor: ask until it has arrived.
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	for deadline := time.Now().Add(bound(5 * time.Second)); ; {
 		p.send("stty size\r")
 		time.Sleep(100 * time.Millisecond)
 		if strings.Contains(p.output()[at:], "33 101") || time.Now().After(deadline) {
@@ -287,7 +287,7 @@ func rawAttachDetach(t *testing.T, d *pierd, name string) {
 	fmt.Fprint(conn, "echo r''aw\r")
 	var out bytes.Buffer
 	buf := make([]byte, 512)
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(bound(10 * time.Second)))
 	for !strings.Contains(out.String(), "raw") {
 		n, err := br.Read(buf)
 		if err != nil {
