@@ -2,9 +2,9 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -98,12 +98,19 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		d.startFailed(r, err)
 		return err
 	}
-	if m.ready != nil {
+	// The record is written while pier-init starts: start still returns
+	// only once both are done, and the record does not depend on it.
+	ready := make(chan struct{})
+	go func() {
+		defer close(ready)
+		if m.ready == nil {
+			return
+		}
 		if err := m.ready(initReadyTimeout); err != nil {
 			d.log.Warn("container init readiness", "container_id", r.ID, "err", err)
 		}
 		trace.Mark("pierd", "start: init ready")
-	}
+	}()
 	// Ordered, not durable: a host crash ends the run this records anyway.
 	err = d.md.UpdateOrdered(containerKind, r.ID, &r, func() error {
 		r.State, r.Pid, r.MonitorPid, r.Mounted = container.StateRunning, m.containerPid, m.pid, true
@@ -111,6 +118,8 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 		r.StartedAt, r.FinishedAt = time.Now().UTC(), time.Time{}
 		return nil
 	})
+	trace.Mark("pierd", "start: record written")
+	<-ready
 	if err == nil {
 		d.emitContainer(r, "start")
 		d.healthStart(r)
@@ -126,20 +135,56 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 }
 
 // launch connects the container's network and starts its monitor, which
-// creates and starts the container; on failure it disconnects again.
+// creates and starts the container; on failure it disconnects again. The
+// network's namespace is made first (the runtime's create joins it); its
+// interfaces are wired while the monitor starts and creates the
+// container, which waits at a start gate until they are (monitor's
+// gate.go).
 func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (monitorProc, *exitWaiter, error) {
-	if err := d.networkStart(ctx, r); err != nil {
+	// The links' addresses go into the /etc/hosts written here (not in
+	// netView, which the controller calls back under its own lock).
+	v := d.netView(*r)
+	v.HostConfig = d.withLinkHosts(v.HostConfig)
+	wire, err := d.nets.PrepareContainer(ctx, v)
+	if err != nil {
 		return monitorProc{}, nil, err
 	}
-	trace.Mark("pierd", "start: network")
 	cfg, err := d.monitorConfig(*r, p)
+	var gate *monitor.StartGate
+	if err == nil && wire {
+		gate, err = monitor.NewStartGate(filepath.Join(p.run, "start.gate"))
+	}
+	if err != nil {
+		d.networkStop(*r)
+		return monitorProc{}, nil, err
+	}
+	netErr := make(chan error, 1)
+	if gate != nil {
+		cfg.StartGate = gate.Path()
+		go func() {
+			err := d.nets.AttachContainer(v)
+			if err == nil {
+				err = gate.Open()
+			}
+			if err != nil {
+				gate.Close() // the monitor aborts: nothing runs
+			}
+			trace.Mark("pierd", "start: network")
+			netErr <- err
+		}()
+	} else {
+		netErr <- nil
+	}
+	w := d.exitOf(r.ID)
+	m, err := d.seam.launch.startMonitor(p.monitorConfig, cfg)
+	if nerr := <-netErr; nerr != nil {
+		err = nerr // the monitor's is only "start gate closed"
+	}
+	if gate != nil {
+		gate.Close()
+	}
 	if err == nil {
-		w := d.exitOf(r.ID)
-		var m monitorProc
-		m, err = d.seam.launch.startMonitor(p.monitorConfig, cfg)
-		if err == nil {
-			return m, w, nil
-		}
+		return m, w, nil
 	}
 	d.networkStop(*r)
 	return monitorProc{}, nil, err
@@ -188,8 +233,6 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 	if err != nil {
 		st = monitor.Status{ExitCode: 255, FinishedAt: time.Now().UTC(), Error: err.Error()}
 	}
-	var r containerRecord
-	autoRemove := false
 	d.healthStop(id)
 	// The network's teardown (veth, addresses, namespace, endpoint
 	// records) needs only the container's configuration: it runs while
@@ -201,22 +244,37 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 	if err := d.md.Get(containerKind, id, &r0); err == nil {
 		go func() {
 			defer close(netDone)
-			d.networkStop(r0)
+			if r0.HostConfig != nil && r0.HostConfig.AutoRemove {
+				d.nets.StopRemovedContainer(d.netView(r0))
+			} else {
+				d.networkStop(r0)
+			}
 			trace.Mark("pierd", "finish: network stopped")
 		}()
 	} else {
 		close(netDone)
 	}
-	update := d.md.Update
 	if r0.HostConfig != nil && r0.HostConfig.AutoRemove {
-		// The record is deleted next: after a host crash in between, the
-		// record before (running) is adopted and removed all the same.
-		update = d.md.UpdateOrdered
+		d.finishRemove(r0, st, p, netDone)
+	} else {
+		d.finishRecord(id, st, p, netDone)
 	}
-	uerr := update(containerKind, id, &r, func() error {
+	d.exitMu.Lock()
+	if d.exits[id] == w {
+		delete(d.exits, id)
+	}
+	d.exitMu.Unlock()
+	w.code, w.err = st.ExitCode, st.Error
+	close(w.done)
+}
+
+// finishRecord records the end st of container id and unmounts its
+// rootfs; a restart policy then starts it again.
+func (d *Daemon) finishRecord(id string, st monitor.Status, p ctrPaths, netDone <-chan struct{}) {
+	var r containerRecord
+	uerr := d.md.Update(containerKind, id, &r, func() error {
 		r.State, r.Pid, r.MonitorPid = container.StateExited, 0, 0
 		r.ExitCode, r.OOMKilled, r.Error, r.FinishedAt = st.ExitCode, st.OOMKilled, st.Error, st.FinishedAt
-		autoRemove = r.HostConfig.AutoRemove
 		if r.Mounted {
 			if err := d.seam.launch.unmountRootfs(p.rootfs); err != nil {
 				d.log.Warn("unmount rootfs", "container_id", id, "err", err)
@@ -232,20 +290,6 @@ func (d *Daemon) finish(id string, w *exitWaiter) {
 		d.emitDie(r)
 		d.maybeRestart(r)
 	}
-	if uerr == nil && autoRemove {
-		// run --rm also removes the anonymous volumes, as dockerd does.
-		if err := d.ContainerDelete(context.Background(), id, false, true, false); err != nil {
-			d.log.Warn("auto-remove", "container_id", id, "err", err)
-		}
-		trace.Mark("pierd", "finish: removed")
-	}
-	d.exitMu.Lock()
-	if d.exits[id] == w {
-		delete(d.exits, id)
-	}
-	d.exitMu.Unlock()
-	w.code, w.err = st.ExitCode, st.Error
-	close(w.done)
 }
 
 // ContainerWait blocks until the container is in condition ("not-running",
@@ -404,34 +448,7 @@ func (d *Daemon) ContainerRemove(ctx context.Context, ref string, force bool) er
 			return err
 		}
 	}
-	p := d.paths(r.ID)
-	if r.Mounted {
-		if err := d.seam.launch.unmountRootfs(p.rootfs); err != nil {
-			return fmt.Errorf("container %s: %w", r.ID, err)
-		}
-	}
-	d.unmountShm(p)
-	// The writable layer and the container's directories are apart:
-	// removed side by side.
-	snapErr := make(chan error, 1)
-	go func() { snapErr <- d.images.Snapshots().Remove(r.ID) }()
-	dirErr := removeCtrDirs(p)
-	if err := <-snapErr; err != nil {
-		return fmt.Errorf("container %s: %w", r.ID, err)
-	}
-	if dirErr != nil {
-		return fmt.Errorf("container %s: %w", r.ID, dirErr)
-	}
-	trace.Mark("pierd", "remove: snapshot and container dirs removed")
-	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-		return err
-	}
-	trace.Mark("pierd", "remove: record deleted")
-	d.networkRemove(r.ID)
-	d.healthRemove(r.ID)
-	d.restartForget(r.ID)
-	d.emitContainer(r, "destroy")
-	return nil
+	return d.removeStopped(r)
 }
 
 // adoptContainers settles the records of containers that were running

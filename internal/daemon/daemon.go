@@ -72,6 +72,9 @@ type Daemon struct {
 	// exits holds the waiters of containers' next ends, by id.
 	exitMu sync.Mutex
 	exits  map[string]*exitWaiter // Guarded by exitMu.
+	// removals counts the removed containers whose files are still being
+	// deleted in the background (finishRemove).
+	removals sync.WaitGroup
 	// nets owns the networks and the containers' endpoints on them.
 	nets *network.Controller
 }

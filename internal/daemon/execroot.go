@@ -169,6 +169,7 @@ func (d *Daemon) sweepRunDirs(known map[string]bool) {
 // nothing behind. With
 // containers everything stays, for them and for the next pierd.
 func (d *Daemon) ReleaseExecRoot() {
+	d.removals.Wait() // removed containers' files, deleted in the background
 	for _, kind := range []string{containerKind, pod.Kind, pod.ContainerKind} {
 		if ids, err := d.md.List(kind); err != nil || len(ids) > 0 {
 			return

@@ -74,6 +74,9 @@ type Config struct {
 	// SIGTERM and its child has exec'd (Monitor.WaitReady).
 	InitReady bool `json:"initReady,omitempty"`
 	ReadyFD   int  `json:"readyFd,omitempty"`
+	// StartGate is a FIFO the monitor waits at between the container's
+	// create and start, until pierd has set up its network (gate.go).
+	StartGate string `json:"startGate,omitempty"`
 }
 
 // ParseConfig decodes and checks a Config.

@@ -138,6 +138,13 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 		m.abort(0)
 		return 0, startedAt, err
 	}
+	if m.cfg.StartGate != "" {
+		if err := waitGate(m.cfg.StartGate); err != nil {
+			m.abort(pid)
+			return 0, startedAt, err
+		}
+		trace.Mark("monitor", "start gate opened")
+	}
 	if m.hub != nil && m.cfg.AttachWait > 0 {
 		m.hub.waitClients(m.cfg.AttachWait, AttachWaitTimeout)
 	}

@@ -56,22 +56,35 @@ func (s *Store) UpperDir(id string) (string, error) {
 // Remove deletes the writable layer of container id; its rootfs must be
 // unmounted. Removing what does not exist is not an error.
 func (s *Store) Remove(id string) error {
-	k, err := key(id)
+	trash, err := s.Unlink(id)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(s.path("tmp"), "rm-")
-	if err != nil {
-		return fmt.Errorf("remove %s: %w", id, err)
-	}
-	if err := os.Rename(s.path("active", k), filepath.Join(tmp, k)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		os.Remove(tmp)
-		return fmt.Errorf("remove %s: %w", id, err)
-	}
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("remove %s: %w", id, err)
 	}
 	return nil
+}
+
+// Unlink is Remove's first half: it takes container id's writable layer
+// out of the store with one rename (the layer below is no longer in use
+// when it returns) and returns the directory it now sits in, for the
+// caller to delete, at leisure. What a crash leaves there goes with the
+// store's tmp directory at the next Open.
+func (s *Store) Unlink(id string) (trash string, err error) {
+	k, err := key(id)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(s.path("tmp"), "rm-")
+	if err != nil {
+		return "", fmt.Errorf("remove %s: %w", id, err)
+	}
+	if err := os.Rename(s.path("active", k), filepath.Join(tmp, k)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		os.Remove(tmp)
+		return "", fmt.Errorf("remove %s: %w", id, err)
+	}
+	return tmp, nil
 }
 
 // Active lists the containers that have a writable layer.

@@ -146,33 +146,54 @@ func newEndpoint(n netRecord, es *apinet.EndpointSettings, order int) (*endpoint
 // namespace kept by a bind mount, one veth per endpoint, published ports,
 // rate limits, and /etc/hosts and resolv.conf. On failure it undoes it all.
 func (c *Controller) StartContainer(ctx context.Context, r Container) (err error) {
-	path := c.NetnsPath(r.ID, r.HostConfig)
-	if path == "" {
-		return nil
-	}
-	eps := c.endpointsOf(r.ID)
-	if len(eps.Endpoints) == 0 {
-		// Created before pier wired networks: the default bridge.
-		if err := c.AddContainer(ctx, r.ID, nil, r.HostConfig); err != nil {
-			return err
-		}
-		eps = c.endpointsOf(r.ID)
-	}
-	if err := os.MkdirAll(c.netnsDir(), 0o700); err != nil {
-		return fmt.Errorf("container %s: %w", r.ID, err)
-	}
-	if err := kernel.DeleteNetns(path); err != nil {
+	wire, err := c.PrepareContainer(ctx, r)
+	if err != nil || !wire {
 		return err
 	}
+	if err := c.AttachContainer(r); err != nil {
+		c.StopContainer(r)
+		return err
+	}
+	return nil
+}
+
+// PrepareContainer is StartContainer's first half, what the runtime's
+// create needs: container r's namespace, kept by a bind mount. wire says
+// AttachContainer has the rest to do. On failure nothing is left.
+func (c *Controller) PrepareContainer(ctx context.Context, r Container) (wire bool, err error) {
+	path := c.NetnsPath(r.ID, r.HostConfig)
+	if path == "" {
+		return false, nil
+	}
+	if len(c.endpointsOf(r.ID).Endpoints) == 0 {
+		// Created before pier wired networks: the default bridge.
+		if err := c.AddContainer(ctx, r.ID, nil, r.HostConfig); err != nil {
+			return false, err
+		}
+	}
+	if err := os.MkdirAll(c.netnsDir(), 0o700); err != nil {
+		return false, fmt.Errorf("container %s: %w", r.ID, err)
+	}
+	if err := kernel.DeleteNetns(path); err != nil {
+		return false, err
+	}
 	if err := kernel.NewNetns(path); err != nil {
-		return fmt.Errorf("container %s: %w", r.ID, err)
+		return false, fmt.Errorf("container %s: %w", r.ID, err)
 	}
 	trace.Mark("pierd", "network: netns")
-	defer func() {
-		if err != nil {
-			c.StopContainer(r)
-		}
-	}()
+	return true, nil
+}
+
+// AttachContainer is StartContainer's second half, which may run while
+// the container is being created in the namespace PrepareContainer made
+// (not started: its command must find its interfaces up): one veth per
+// endpoint, published ports, rate limits, the endpoints' record, and
+// /etc/hosts and resolv.conf, written in place (the container's binds of
+// them are of these inodes). On failure the caller undoes it all with
+// StopContainer.
+func (c *Controller) AttachContainer(r Container) error {
+	path := c.NetnsPath(r.ID, r.HostConfig)
+	eps := c.endpointsOf(r.ID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, ep := range eps.ordered() {
@@ -208,7 +229,18 @@ func (c *Controller) networkByID(id string) (netRecord, error) {
 // StopContainer undoes StartContainer once the container has ended or failed
 // to start. It works from names and records alone, so after a crash it
 // cleans up whatever part was made, and calling it twice is harmless.
-func (c *Controller) StopContainer(r Container) {
+func (c *Controller) StopContainer(r Container) { c.stop(r, true) }
+
+// StopRemovedContainer is StopContainer for a container removed next (a
+// --rm one at its end): its endpoints' record is deleted, not rewritten
+// first. A crash in between finds the container's record, whose removal
+// then completes, and no endpoints to undo.
+func (c *Controller) StopRemovedContainer(r Container) {
+	c.stop(r, false)
+	c.RemoveContainer(r.ID)
+}
+
+func (c *Controller) stop(r Container, record bool) {
 	path := c.NetnsPath(r.ID, r.HostConfig)
 	if path == "" {
 		return
@@ -232,7 +264,7 @@ func (c *Controller) StopContainer(r Container) {
 		c.log.Warn("network stop", "container_id", r.ID, "err", err)
 	}
 	trace.Mark("pierd", "network stop: netns deleted")
-	if changed {
+	if changed && record {
 		var cur ctrEndpoints
 		err := c.md.UpdateOrdered(endpointKind, r.ID, &cur, func() error { cur = eps; return nil })
 		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
