@@ -88,6 +88,13 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 	if o.sigProxy && !cfg.Tty {
 		defer proxySignals(ctx, c, id)()
 	}
+	// The wait goes out first, on the create's connection, while the
+	// attach dials its own: the two round trips overlap.
+	cond := container.WaitConditionNextExit
+	if o.remove {
+		cond = container.WaitConditionRemoved
+	}
+	wait := c.ContainerWait(context.WithoutCancel(ctx), id, client.ContainerWaitOptions{Condition: cond})
 	att, err := c.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true,
 		Stdin: cfg.AttachStdin, Stdout: cfg.AttachStdout, Stderr: cfg.AttachStderr, DetachKeys: o.detachKeys})
 	if err != nil {
@@ -101,11 +108,6 @@ func (a *app) runAttached(ctx context.Context, c *client.Client, id string, cfg 
 	streamed := make(chan error, 1)
 	go func() { streamed <- s.stream(streamCtx) }()
 
-	cond := container.WaitConditionNextExit
-	if o.remove {
-		cond = container.WaitConditionRemoved
-	}
-	wait := c.ContainerWait(context.WithoutCancel(ctx), id, client.ContainerWaitOptions{Condition: cond})
 	if _, err := c.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		stopStream()
 		<-streamed // the terminal is restored before the error shows
