@@ -18,7 +18,9 @@ const trimAfter = 2 * time.Second
 // (buildx) or its /build request (version 2) open throughout, so a build
 // in progress is never trimmed. Sessions are not counted: BuildKit ends
 // a client's /session only ~10 s after the build began, whether or not
-// it is over.
+// it is over. A session's end trims again once nothing is open: its
+// goroutines and buffers (~2 MB after a few builds) are garbage only
+// then.
 type idleTrim struct {
 	after time.Duration
 	trim  func()
@@ -35,7 +37,8 @@ func newIdleTrim() *idleTrim { return &idleTrim{after: trimAfter, trim: debug.Fr
 func (t *idleTrim) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/session" {
-			h.ServeHTTP(w, r)
+			h.ServeHTTP(w, r) // returns when the session ends
+			t.settle()
 			return
 		}
 		t.begin()
@@ -59,6 +62,20 @@ func (t *idleTrim) end() {
 	if t.open--; t.open > 0 {
 		return
 	}
+	t.arm()
+}
+
+// settle arms the trim if no request is open.
+func (t *idleTrim) settle() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.open == 0 {
+		t.arm()
+	}
+}
+
+// arm (re)starts the timer. Called with mu held.
+func (t *idleTrim) arm() {
 	if t.timer == nil {
 		t.timer = time.AfterFunc(t.after, t.trim)
 		return

@@ -9,7 +9,8 @@ import (
 )
 
 // TestIdleTrim: no trim while a request is open, one trim after the last
-// request ends, even with a session still open.
+// request ends, even with a session still open, and one more when that
+// session ends.
 func TestIdleTrim(t *testing.T) {
 	var trims atomic.Int32
 	tr := &idleTrim{after: 50 * time.Millisecond, trim: func() { trims.Add(1) }}
@@ -24,7 +25,6 @@ func TestIdleTrim(t *testing.T) {
 	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/long", nil))
 	<-started
 	session := make(chan struct{})
-	defer close(session)
 	go tr.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-session })).
 		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/session", nil))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/du", nil))
@@ -40,5 +40,13 @@ func TestIdleTrim(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := trims.Load(); n != 1 {
 		t.Errorf("%d trims after the last request, want 1", n)
+	}
+	close(session)
+	deadline = time.Now().Add(2 * time.Second)
+	for trims.Load() == 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := trims.Load(); n != 2 {
+		t.Errorf("%d trims after the session ended, want 2", n)
 	}
 }
