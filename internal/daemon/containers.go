@@ -138,9 +138,14 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	// its fsyncs and config.json's overlap rather than queue, and the
 	// record, written last, still comes after both.
 	prepared := d.prepareLayer(id, img.TopChainID())
+	// So is the endpoint record of its network (a durable write).
+	networked := background(func() error { return d.networkCreate(ctx, id, req.NetworkingConfig, host) })
 	created := false
 	defer func() {
 		if !created {
+			if networked() == nil {
+				d.networkRemove(id)
+			}
 			_ = prepared()
 			_ = d.images.Snapshots().Remove(id)
 			_ = os.RemoveAll(p.dir)
@@ -193,7 +198,7 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 			rec.Path, rec.Args = userCommand(args)
 		}
 	}
-	if err := d.networkCreate(ctx, id, req.NetworkingConfig, host); err != nil {
+	if err := networked(); err != nil {
 		return container.CreateResponse{}, err
 	}
 	trace.Mark("pierd", "create: network")
@@ -203,7 +208,6 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 	// since the journal commits the rename after the layer's and
 	// config.json's (a leftover directory goes with the sweep).
 	if err := d.md.CreateOrdered(containerKind, id, &rec); err != nil {
-		d.networkRemove(id)
 		return container.CreateResponse{}, err
 	}
 	trace.Mark("pierd", "create: recorded")
@@ -216,14 +220,20 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 // chainID and returns the function that waits for it and tells its error
 // (the same each time it is called).
 func (d *Daemon) prepareLayer(id, chainID string) func() error {
-	done := make(chan error, 1)
-	go func() { done <- d.images.Snapshots().Prepare(id, chainID) }()
-	return sync.OnceValue(func() error {
-		if err := <-done; err != nil {
+	return background(func() error {
+		if err := d.images.Snapshots().Prepare(id, chainID); err != nil {
 			return fmt.Errorf("container %s: %w", id, err)
 		}
 		return nil
 	})
+}
+
+// background starts fn and returns the function that waits for it and
+// returns its error, the same each time it is called.
+func background(fn func() error) func() error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	return sync.OnceValue(func() error { return <-done })
 }
 
 // writeSpec completes in with the container's config (its links

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,12 +100,27 @@ func TestContainerCreateRefuses(t *testing.T) {
 			t.Errorf("create %q %+v = %v, want %v containing %q", tc.name, tc.cfg, err, tc.kind, tc.text)
 		}
 	}
+	// The network is checked alongside the layer and the spec: its error
+	// still comes out, with nothing left.
+	_, err := d.ContainerCreate(ctx, "", container.CreateRequest{Config: &container.Config{Image: "img"},
+		HostConfig: &container.HostConfig{NetworkMode: "nosuchnet"}})
+	if !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(fmtErr(err), "nosuchnet") {
+		t.Errorf("create on a missing network = %v, want not found naming it", err)
+	}
 	list, err := d.ContainerList(ctx, true, nil)
 	if err != nil || len(list) != 1 {
 		t.Errorf("after refused creates: %d containers, %v", len(list), err)
 	}
 	if active, _ := d.images.Snapshots().Active(); len(active) != 1 {
 		t.Errorf("writable layers: %v, want only the one of taken", active)
+	}
+	// A create refused after its endpoint was recorded (the unknown user,
+	// on the default bridge) takes the endpoint back.
+	if eps, err := d.md.List("endpoints"); err != nil || len(eps) != 0 {
+		t.Errorf("endpoint records after refused creates: %v, %v", eps, err)
+	}
+	if dirs, err := os.ReadDir(filepath.Join(d.cfg.Root, "containers")); err != nil || len(dirs) != 1 {
+		t.Errorf("container directories after refused creates: %d, %v, want taken's", len(dirs), err)
 	}
 }
 
