@@ -19,6 +19,8 @@ import (
 	"github.com/moby/buildkit/util/compression"
 	"github.com/moby/buildkit/util/leaseutil"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/pier-engine/pier/internal/trace"
 )
 
 // ImageStore is what the moby exporter needs of pier's image store: it
@@ -121,6 +123,7 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 			return nil, nil, nil, fmt.Errorf("inline cache: %w", err)
 		}
 	}
+	trace.Mark("pier-buildkitd", "export start")
 	commitSrc := src
 	var lr *lazyResult
 	if ref, ok := i.lazyEligible(src, ic); ok {
@@ -136,11 +139,13 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 			lr = nil
 		}
 	}
+	trace.Mark("pier-buildkitd", "export layers described")
 	inline := func(context.Context) (*result.Result[*exptypes.InlineCacheEntry], error) { return ic, nil }
 	desc, _, err := i.e.writer.Commit(ctx, commitSrc, info.SessionID, inline, &i.opts, info.CompatibilityVersion, exporterMoby)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("commit image: %w", err)
 	}
+	trace.Mark("pier-buildkitd", "export image committed")
 	mdesc, err := i.manifest(ctx, *desc)
 	if err != nil {
 		return nil, nil, nil, err
@@ -159,7 +164,9 @@ func (i *mobyInstance) Export(ctx context.Context, src *exporter.Source, info ex
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	trace.Mark("pier-buildkitd", "export layer dirs named")
 	id, err := i.e.images.PutImage(ctx, img, i.names, dirs, lazy)
+	trace.Mark("pier-buildkitd", "export put in pier's store")
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("store image: %w", err)
 	}
