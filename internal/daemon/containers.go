@@ -218,10 +218,11 @@ func (d *Daemon) ContainerCreate(ctx context.Context, name string, req container
 
 // prepareLayer starts making container id's writable layer on top of
 // chainID and returns the function that waits for it and tells its error
-// (the same each time it is called).
+// (the same each time it is called). Ordered, not durable: the record,
+// written after it, is what makes the container exist.
 func (d *Daemon) prepareLayer(id, chainID string) func() error {
 	return background(func() error {
-		if err := d.images.Snapshots().Prepare(id, chainID); err != nil {
+		if err := d.images.Snapshots().PrepareOrdered(id, chainID); err != nil {
 			return fmt.Errorf("container %s: %w", id, err)
 		}
 		return nil

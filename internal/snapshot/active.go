@@ -11,8 +11,18 @@ import (
 )
 
 // Prepare creates the writable layer of container id on top of the layer
-// chainID ("" for an empty image). Mount then makes its rootfs.
-func (s *Store) Prepare(id, chainID string) error {
+// chainID ("" for an empty image), durably. Mount then makes its rootfs.
+func (s *Store) Prepare(id, chainID string) error { return s.prepare(id, chainID, true) }
+
+// PrepareOrdered is Prepare for a caller whose own record, written after
+// it, is what makes the layer count (a container's create): the parent
+// file's data reaches the disk before the layer's rename and nothing else
+// is waited for. After a host crash the layer is whole or absent (left in
+// tmp, which Open empties), and the journal commits it before the
+// caller's record.
+func (s *Store) PrepareOrdered(id, chainID string) error { return s.prepare(id, chainID, false) }
+
+func (s *Store) prepare(id, chainID string, durable bool) error {
 	k, err := key(id)
 	if err != nil {
 		return err
@@ -34,11 +44,18 @@ func (s *Store) Prepare(id, chainID string) error {
 			return fmt.Errorf("prepare %s: %w", id, err)
 		}
 	}
-	if err := atomicfile.WriteFile(filepath.Join(tmp, "parent"), []byte(chainID), 0o600); err != nil {
+	write := atomicfile.WriteFile
+	if !durable {
+		write = atomicfile.WriteOrdered
+	}
+	if err := write(filepath.Join(tmp, "parent"), []byte(chainID), 0o600); err != nil {
 		return fmt.Errorf("prepare %s: %w", id, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("prepare %s: %w", id, err)
+	}
+	if !durable {
+		return nil
 	}
 	return atomicfile.SyncDir(filepath.Dir(dir))
 }
