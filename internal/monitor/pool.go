@@ -10,9 +10,10 @@ import (
 
 // Pool starts monitors for pierd, from a parked one when one is ready
 // (park.go) and fresh otherwise, as when many containers start at once.
-// It keeps at most one parked: the first Start parks one, and each Start
-// that takes it parks the next once its container has started, so that
-// the next start finds it warm and this one is not slowed by its warm-up.
+// It keeps at most one parked, and parks the next one when a Start ends
+// with no other under way: the next start finds it warm, and neither the
+// start that ends nor a burst of concurrent ones (which a single parked
+// monitor would not serve) pays for its warm-up's CPU.
 type Pool struct {
 	bin    string
 	stderr *os.File
@@ -20,6 +21,8 @@ type Pool struct {
 	mu      sync.Mutex
 	parked  *Parked // Guarded by mu.
 	parking bool    // a Park is under way; guarded by mu
+	starts  int     // Starts under way; guarded by mu
+	parks   int     // Parks begun, ever; guarded by mu
 	closed  bool    // Guarded by mu.
 	wg      sync.WaitGroup
 }
@@ -33,6 +36,7 @@ func (p *Pool) Start(configPath string, cfg Config) (*Monitor, error) {
 	p.mu.Lock()
 	pk := p.parked
 	p.parked = nil
+	p.starts++
 	p.mu.Unlock()
 	defer p.refill()
 	if pk != nil {
@@ -45,15 +49,17 @@ func (p *Pool) Start(configPath string, cfg Config) (*Monitor, error) {
 	return Start(p.bin, configPath, cfg, p.stderr)
 }
 
-// refill parks a monitor in the background unless one is parked or being
-// parked.
+// refill ends a Start: it parks a monitor in the background unless
+// another Start is under way or one is parked or being parked.
 func (p *Pool) refill() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.parked != nil || p.parking {
+	p.starts--
+	if p.closed || p.parked != nil || p.parking || p.starts > 0 {
 		return
 	}
 	p.parking = true
+	p.parks++
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -70,7 +76,7 @@ func (p *Pool) refill() {
 	}()
 }
 
-// Parked is the pid of the parked monitor, 0 for none.
+// ParkedPid is the pid of the parked monitor, 0 for none.
 func (p *Pool) ParkedPid() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

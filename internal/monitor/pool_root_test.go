@@ -158,12 +158,13 @@ func TestParkedMonitorEndsWithPierd(t *testing.T) {
 	}
 	var parked int
 	_, err = fmt.Fscan(bufio.NewReader(out), &parked)
+	exe := exeOf(parked)
 	pierd.Process.Kill()
 	pierd.Wait()
 	if err != nil {
 		t.Fatalf("fake pierd gave no pid: %v", err)
 	}
-	if exe := exeOf(parked); exe != "pier-monitor" {
+	if exe != "pier-monitor" {
 		t.Fatalf("parked pid %d runs %q, want pier-monitor", parked, exe)
 	}
 	deadline := time.Now().Add(2 * time.Second)
