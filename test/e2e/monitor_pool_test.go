@@ -17,7 +17,8 @@ import (
 )
 
 // TestParkedMonitor: after a container's start pierd keeps a monitor
-// parked (`pier-monitor --park`, its child, in its own session), and the
+// parked (`pier-monitor --park`, its child, in its own session and in
+// pierd's cgroups), and the
 // next container runs under that very process; pierd's SIGTERM ends and
 // reaps the parked one, and after pierd's SIGKILL it exits by itself.
 // The leak check covers everything else.
@@ -28,6 +29,12 @@ func TestParkedMonitor(t *testing.T) {
 	parked := waitParked(t, d.cmd.Process.Pid, 0)
 	if sid, _ := unix.Getsid(parked); sid != parked {
 		t.Errorf("parked monitor %d is in session %d, want its own", parked, sid)
+	}
+	// In pierd's cgroups, as a monitor spawned at the start would be.
+	pc, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", d.cmd.Process.Pid))
+	mc, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", parked))
+	if len(pc) == 0 || !bytes.Equal(pc, mc) {
+		t.Errorf("parked monitor's cgroups:\n%s\nwant pierd's:\n%s", mc, pc)
 	}
 	mustRun(t, pier, "-H", d.host, "run", "-d", "--network", "none", "--name", "warm", "busybox", "sleep", "1000")
 	pid := strings.TrimSpace(mustRun(t, pier, "-H", d.host, "inspect", "-f", "{{.State.Pid}}", "warm"))
