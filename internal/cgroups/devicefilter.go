@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -16,13 +17,31 @@ import (
 // ~1 MB of code and its package initialisation, pierd and each
 // container's monitor included.
 
-// insn is one eBPF instruction as the kernel reads it (struct bpf_insn;
-// the register nibbles in a little-endian machine's order).
+// insn is one eBPF instruction as the kernel reads it (struct bpf_insn).
 type insn struct {
 	code uint8
-	regs uint8 // dst in the low nibble, src in the high one
+	regs uint8 // the bit fields dst_reg:4, src_reg:4 (regs)
 	off  int16 // a jump's distance, counted from the next instruction
 	imm  int32
+}
+
+// bigEndian: C bit fields fill from the high bits there, so dst_reg is
+// the high nibble; on little-endian machines it is the low one.
+var bigEndian = binary.NativeEndian.Uint16([]byte{0, 1}) == 1
+
+func regs(dst, src uint8) uint8 {
+	if bigEndian {
+		return dst<<4 | src
+	}
+	return dst | src<<4
+}
+
+// dstSrc undoes regs.
+func (i insn) dstSrc() (dst, src uint8) {
+	if bigEndian {
+		return i.regs >> 4, i.regs & 0xf
+	}
+	return i.regs & 0xf, i.regs >> 4
 }
 
 // The registers deviceProgram uses; R1 holds the context on entry, R0
@@ -32,19 +51,19 @@ const (
 )
 
 func loadWord(dst, src uint8, off int16) insn {
-	return insn{code: unix.BPF_LDX | unix.BPF_MEM | unix.BPF_W, regs: dst | src<<4, off: off}
+	return insn{code: unix.BPF_LDX | unix.BPF_MEM | unix.BPF_W, regs: regs(dst, src), off: off}
 }
 func alu32Imm(op, dst uint8, imm int32) insn {
-	return insn{code: unix.BPF_ALU | op | unix.BPF_K, regs: dst, imm: imm}
+	return insn{code: unix.BPF_ALU | op | unix.BPF_K, regs: regs(dst, 0), imm: imm}
 }
 func mov32Reg(dst, src uint8) insn {
-	return insn{code: unix.BPF_ALU | unix.BPF_MOV | unix.BPF_X, regs: dst | src<<4}
+	return insn{code: unix.BPF_ALU | unix.BPF_MOV | unix.BPF_X, regs: regs(dst, src)}
 }
 
 // jump32Imm compares dst's low 32 bits with imm; the distance is set when
 // the block it jumps over is complete.
 func jump32Imm(op, dst uint8, imm int32) insn {
-	return insn{code: unix.BPF_JMP32 | op | unix.BPF_K, regs: dst, imm: imm}
+	return insn{code: unix.BPF_JMP32 | op | unix.BPF_K, regs: regs(dst, 0), imm: imm}
 }
 func exit() insn { return insn{code: unix.BPF_JMP | unix.BPF_EXIT} }
 

@@ -19,7 +19,7 @@ func runDeviceProgram(t *testing.T, insns []insn, typ int, major, minor uint32, 
 			t.Fatalf("pc %d outside the program (%d instructions)", pc, len(insns))
 		}
 		ins := insns[pc]
-		dst, srcReg := ins.regs&0xf, ins.regs>>4
+		dst, srcReg := ins.dstSrc()
 		src := uint64(uint32(ins.imm))
 		if ins.code&unix.BPF_X != 0 {
 			src = reg[srcReg]
