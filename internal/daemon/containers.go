@@ -356,13 +356,13 @@ func (d *Daemon) reserveName(name string) (string, error) {
 		}
 		name = strings.TrimPrefix(name, "/")
 	}
-	recs, err := d.containerRecords()
+	ents, err := d.ctrIndex.entries(d.md)
 	if err != nil {
 		return "", err
 	}
 	taken := map[string]string{}
-	for _, r := range recs {
-		taken[r.Name] = r.ID
+	for _, e := range ents {
+		taken[e.name] = e.id
 	}
 	for n := range d.pendingNames {
 		taken[n] = "(being created)"
@@ -436,30 +436,41 @@ func (d *Daemon) lookup(ref string) (containerRecord, error) {
 			return r, err
 		}
 	}
-	recs, err := d.containerRecords()
+	ents, err := d.ctrIndex.entries(d.md)
 	if err != nil {
 		return containerRecord{}, err
 	}
 	name := strings.TrimPrefix(ref, "/")
-	var prefixed []containerRecord
-	for _, r := range recs {
-		if isCRI(r) {
+	var prefixed []string
+	for _, e := range ents {
+		if e.cri {
 			continue // found by full id only, by the CRI
 		}
-		if r.ID == ref || r.Name == name {
-			return r, nil
+		if e.id == ref || e.name == name {
+			return d.lookupID(ref, e.id)
 		}
-		if ref != "" && strings.HasPrefix(r.ID, ref) {
-			prefixed = append(prefixed, r)
+		if ref != "" && strings.HasPrefix(e.id, ref) {
+			prefixed = append(prefixed, e.id)
 		}
 	}
 	switch len(prefixed) {
 	case 1:
-		return prefixed[0], nil
+		return d.lookupID(ref, prefixed[0])
 	case 0:
 		return containerRecord{}, errdefs.Newf(errdefs.ErrNotFound, "No such container: %s", ref)
 	}
 	return containerRecord{}, fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalidArgument)
+}
+
+// lookupID reads the record of container id, which the index found for
+// ref; removed since, it is not found by ref.
+func (d *Daemon) lookupID(ref, id string) (containerRecord, error) {
+	var r containerRecord
+	err := d.md.Get(containerKind, id, &r)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return r, errdefs.Newf(errdefs.ErrNotFound, "No such container: %s", ref)
+	}
+	return r, err
 }
 
 // containerPID is specgen's container:<name|id> resolver.

@@ -72,6 +72,8 @@ type Daemon struct {
 	// exits holds the waiters of containers' next ends, by id.
 	exitMu sync.Mutex
 	exits  map[string]*exitWaiter // Guarded by exitMu.
+	// ctrIndex knows each container's name without decoding its record.
+	ctrIndex ctrIndex
 	// removals counts the removed containers whose files are still being
 	// deleted in the background (finishRemove).
 	removals sync.WaitGroup

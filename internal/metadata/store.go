@@ -124,6 +124,25 @@ func (s *Store) lock(kind, id string) *sync.Mutex {
 	return &s.locks[h.Sum32()%uint32(len(s.locks))]
 }
 
+// Stat describes the file of record kind/id, whose every write is a new
+// file (a rename): a caller that keeps what it decoded from a record can
+// tell from it, without reading the record, whether it changed. A
+// missing record is ErrNotFound.
+func (s *Store) Stat(kind, id string) (os.FileInfo, error) {
+	p, err := s.path(kind, id)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s %s: %w", kind, id, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", p, err)
+	}
+	return fi, nil
+}
+
 // Get reads the record kind/id into v. It returns an error wrapping
 // errdefs.ErrNotFound when there is no such record.
 func (s *Store) Get(kind, id string, v any) error {
