@@ -17,7 +17,11 @@ import (
 // version 1.51 is too new" with its own version in the API-Version
 // header) costs more: the client then negotiates as before, with a ping,
 // and the refused request goes again at the version agreed on. Every later
-// request uses that version, since negotiating sets the client's.
+// request uses that version, since negotiating sets the client's. The
+// version only moves down: a daemon that does not say its own leaves the
+// CLI at pierd's. (Negotiating writes the client's version unguarded:
+// it happens on the invocation's first request, which no verb makes
+// alongside another.)
 //
 // A request whose body cannot be sent twice (a build context, an image
 // archive on stdin) is preceded by the ping while no answer has confirmed
@@ -49,7 +53,7 @@ func (t *versionFallback) RoundTrip(req *http.Request) (*http.Response, error) {
 		// This body goes once: settle the version first. A failed ping
 		// leaves the version as it is; the request's own answer says
 		// more, as with the client's negotiation.
-		_ = t.negotiate(req.Context())
+		_ = t.negotiate(req.Context(), "")
 		return t.base.RoundTrip(t.at(req, asked, loc))
 	}
 	resp, err := t.base.RoundTrip(req)
@@ -62,12 +66,13 @@ func (t *versionFallback) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// A 400 is a refused version only if the daemon's own is older than
 	// the one asked for; without the header (a daemon that does not set
-	// it on errors), negotiating tells.
-	if v := resp.Header.Get("Api-Version"); v != "" && !versions.LessThan(v, asked) {
+	// it on errors), a ping tells.
+	v := resp.Header.Get("Api-Version")
+	if v != "" && !versions.LessThan(v, asked) {
 		t.confirmed.Store(true)
 		return resp, nil
 	}
-	if err := t.negotiate(req.Context()); err != nil || !versions.LessThan(t.api.ClientVersion(), asked) {
+	if err := t.negotiate(req.Context(), v); err != nil || !versions.LessThan(t.api.ClientVersion(), asked) {
 		return resp, nil // not a version the client can move down to: the daemon's answer stands
 	}
 	retry := t.at(req, asked, loc)
@@ -82,12 +87,25 @@ func (t *versionFallback) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(retry)
 }
 
-// negotiate asks the daemon its version, as the client does by default,
-// and moves the client down to it.
-func (t *versionFallback) negotiate(ctx context.Context) error {
-	_, err := t.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true, ForceNegotiate: true})
-	if err != nil {
-		return err
+// negotiate moves the client down to the daemon's version when it is
+// older: daemon is that version if an answer said it already, else a ping
+// asks. A daemon that does not say its version leaves the client where
+// it is (the client's own negotiation would move it up to the newest
+// version it knows).
+func (t *versionFallback) negotiate(ctx context.Context, daemon string) error {
+	if daemon == "" {
+		ping, err := t.api.Ping(ctx, client.PingOptions{})
+		if err != nil {
+			return err
+		}
+		daemon = ping.APIVersion
+	}
+	if daemon != "" && versions.LessThan(daemon, t.api.ClientVersion()) {
+		// The client's version moves only through its own negotiation,
+		// which pings (again): paid by old daemons alone.
+		if _, err := t.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true, ForceNegotiate: true}); err != nil {
+			return err
+		}
 	}
 	t.confirmed.Store(true)
 	return nil

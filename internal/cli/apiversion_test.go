@@ -153,7 +153,9 @@ func TestVersionNegotiatedBeforeStreamedBody(t *testing.T) {
 	if code, out, errs := run(t, "-H", host, "load", "-i", file); code != 0 {
 		t.Fatalf("load = %d %q %q", code, out, errs)
 	}
-	want := []string{"HEAD /_ping", "POST /v1.41/images/load"}
+	// The first ping finds the daemon older; moving the client down is
+	// the client's own negotiation, a second ping (old daemons only).
+	want := []string{"HEAD /_ping", "HEAD /_ping", "POST /v1.41/images/load"}
 	if got := f.recorded(); !slices.Equal(got, want) {
 		t.Errorf("requests = %q, want %q", got, want)
 	}
@@ -232,5 +234,37 @@ func TestVersionAt(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("versionAt(%q) = %q, want %q", tc.path, got, tc.want)
 		}
+	}
+}
+
+// A daemon that says no version, on a 400 or on the ping, leaves the
+// client at its own: the next request still goes at version.APIVersion
+// (the client's negotiation would have moved it up to its newest).
+func TestVersionUnsaidKeepsOwn(t *testing.T) {
+	var mu sync.Mutex
+	var calls []string
+	host := serveAPI(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/_ping":
+			io.WriteString(w, "OK")
+		case strings.HasSuffix(r.URL.Path, "/containers/a"):
+			apiError(w, http.StatusBadRequest, "cannot remove a")
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	code, out, errs := run(t, "-H", host, "rm", "a", "b")
+	if code == 0 || !strings.Contains(errs, "cannot remove a") || strings.TrimSpace(out) != "b" {
+		t.Errorf("rm a b = %d %q %q, want a refused and b removed", code, out, errs)
+	}
+	v := "/v" + version.APIVersion
+	want := []string{"DELETE " + v + "/containers/a", "HEAD /_ping", "DELETE " + v + "/containers/b"}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(calls, want) {
+		t.Errorf("requests = %q, want %q", calls, want)
 	}
 }
