@@ -94,7 +94,10 @@ func (d *Daemon) finishRemove(r containerRecord, st monitor.Status, p ctrPaths, 
 		d.recordEnd(r)
 		return
 	}
-	if err := d.md.Delete(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	// Not durable: after a host crash the record may be back, with its
+	// files gone (the image store's tmp is emptied at Open), which the
+	// sweep completes, or with them, which adoption removes again.
+	if err := d.md.DeleteLazy(containerKind, r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		d.log.Warn("auto-remove", "container_id", r.ID, "err", err)
 		d.recordEnd(r)
 		return

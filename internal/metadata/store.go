@@ -272,7 +272,15 @@ func (s *Store) update(kind, id string, v any, fn func() error, durable bool) er
 }
 
 // Delete removes the record kind/id; a missing record is ErrNotFound.
-func (s *Store) Delete(kind, id string) error {
+func (s *Store) Delete(kind, id string) error { return s.delete(kind, id, true) }
+
+// DeleteLazy is Delete for a record whose return after a host crash is
+// harmless (its owner's removal is completed, or nothing reads it): the
+// directory is not synced, the unlink reaches the disk with the file
+// system's next commit.
+func (s *Store) DeleteLazy(kind, id string) error { return s.delete(kind, id, false) }
+
+func (s *Store) delete(kind, id string, durable bool) error {
 	p, err := s.path(kind, id)
 	if err != nil {
 		return err
@@ -284,6 +292,9 @@ func (s *Store) Delete(kind, id string) error {
 		return fmt.Errorf("%s %s: %w", kind, id, errdefs.ErrNotFound)
 	} else if err != nil {
 		return fmt.Errorf("delete %s: %w", p, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(filepath.Dir(p))
 }

@@ -232,13 +232,9 @@ func (c *Controller) networkByID(id string) (netRecord, error) {
 func (c *Controller) StopContainer(r Container) { c.stop(r, true) }
 
 // StopRemovedContainer is StopContainer for a container removed next (a
-// --rm one at its end): its endpoints' record is deleted, not rewritten
-// first. A crash in between finds the container's record, whose removal
-// then completes, and no endpoints to undo.
-func (c *Controller) StopRemovedContainer(r Container) {
-	c.stop(r, false)
-	c.RemoveContainer(r.ID)
-}
+// --rm one at its end): its endpoints' record is not rewritten, the
+// removal deletes it (RemoveContainer).
+func (c *Controller) StopRemovedContainer(r Container) { c.stop(r, false) }
 
 func (c *Controller) stop(r Container, record bool) {
 	path := c.NetnsPath(r.ID, r.HostConfig)
@@ -288,8 +284,11 @@ func (c *Controller) recordRun(id string, eps ctrEndpoints) error {
 }
 
 // RemoveContainer forgets container id's endpoints, once it is removed.
+// Nothing lists endpoint records, each is read by its container's id
+// only: one back after a host crash, its container gone, is never read,
+// so the deletion need not be durable.
 func (c *Controller) RemoveContainer(id string) {
-	if err := c.md.Delete(endpointKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	if err := c.md.DeleteLazy(endpointKind, id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		c.log.Warn("network remove", "container_id", id, "err", err)
 	}
 }
