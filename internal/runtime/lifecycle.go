@@ -262,7 +262,12 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	if err := cg.Set(res); err != nil {
 		return err
 	}
-	rec.Spec.Linux.Resources = mergeResources(rec.Spec.Linux.Resources, res)
+	// A new spec, not an edit of the loaded one: a record recalled from
+	// this process's last save (reccache.go) shares its spec.
+	spec, linux := *rec.Spec, *rec.Spec.Linux
+	linux.Resources = mergeResources(linux.Resources, res)
+	spec.Linux = &linux
+	rec.Spec = &spec
 	return r.save(rec)
 }
 

@@ -29,7 +29,8 @@ func remember(path string, b []byte, rec *Record) {
 }
 
 // recall is the record remembered for path if b, the file's content, is
-// what was written; the copy shares the spec, which no verb changes.
+// what was written. The copy shares the spec: no verb edits a loaded
+// spec in place (Update makes a new one).
 func recall(path string, b []byte) (*Record, bool) {
 	lastSaved.mu.Lock()
 	defer lastSaved.mu.Unlock()
