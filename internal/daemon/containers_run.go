@@ -10,6 +10,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/pier-engine/pier/internal/daemon/network"
 	"github.com/pier-engine/pier/internal/errdefs"
 	"github.com/pier-engine/pier/internal/monitor"
 	"github.com/pier-engine/pier/internal/sys"
@@ -69,29 +70,21 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	if err := d.joinNamespacesNow(r, p); err != nil {
 		return err
 	}
-	if err := d.seam.launch.mountRootfs(r.ID, p.rootfs, r.HostConfig.AutoRemove); err != nil {
-		return fmt.Errorf("container %s: %w", r.ID, err)
-	}
-	if err := d.mountShm(r, p); err != nil {
-		_ = d.seam.launch.unmountRootfs(p.rootfs)
-		return err
-	}
-	if err := makeWorkdir(p); err != nil {
-		d.unmountShm(p)
-		_ = d.seam.launch.unmountRootfs(p.rootfs)
-		return err
-	}
-	trace.Mark("pierd", "start: rootfs, shm, workdir")
-	if r.StartedAt.IsZero() {
-		// dockerd fills empty volumes from the image when it creates the
-		// container; pier's rootfs is first mounted here.
-		if err := d.populateVolumes(ctx, r, p.rootfs); err != nil {
-			d.unmountShm(p)
-			_ = d.seam.launch.unmountRootfs(p.rootfs)
-			return err
+	// The network's namespace is made while the rootfs is mounted.
+	netc := d.prepareNetwork(ctx, r)
+	if err := d.mountRun(ctx, r, p); err != nil {
+		if np := <-netc; np.err == nil {
+			d.networkStop(r)
 		}
+		return err
 	}
-	m, w, err := d.launch(ctx, &r, p)
+	np := <-netc
+	var m monitorProc
+	var w *exitWaiter
+	err = np.err
+	if err == nil {
+		m, w, err = d.launch(ctx, &r, p, np)
+	}
 	if err != nil {
 		d.unmountShm(p)
 		_ = d.seam.launch.unmountRootfs(p.rootfs)
@@ -134,24 +127,69 @@ func (d *Daemon) ContainerStart(ctx context.Context, ref string) error {
 	return err
 }
 
-// launch connects the container's network and starts its monitor, which
-// creates and starts the container; on failure it disconnects again. The
-// network's namespace is made first (the runtime's create joins it); its
-// interfaces are wired while the monitor starts and creates the
-// container, which waits at a start gate until they are (monitor's
-// gate.go).
-func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (monitorProc, *exitWaiter, error) {
-	// The links' addresses go into the /etc/hosts written here (not in
-	// netView, which the controller calls back under its own lock).
-	v := d.netView(*r)
-	v.HostConfig = d.withLinkHosts(v.HostConfig)
-	wire, err := d.nets.PrepareContainer(ctx, v)
-	if err != nil {
-		return monitorProc{}, nil, err
+// mountRun mounts container r's rootfs and /dev/shm and makes its
+// working directory; on failure it unmounts again.
+func (d *Daemon) mountRun(ctx context.Context, r containerRecord, p ctrPaths) error {
+	if err := d.seam.launch.mountRootfs(r.ID, p.rootfs, r.HostConfig.AutoRemove); err != nil {
+		return fmt.Errorf("container %s: %w", r.ID, err)
 	}
+	err := d.mountShm(r, p)
+	if err == nil {
+		err = makeWorkdir(p)
+		if err != nil {
+			d.unmountShm(p)
+		}
+	}
+	if err != nil {
+		_ = d.seam.launch.unmountRootfs(p.rootfs)
+		return err
+	}
+	trace.Mark("pierd", "start: rootfs, shm, workdir")
+	if r.StartedAt.IsZero() {
+		// dockerd fills empty volumes from the image when it creates the
+		// container; pier's rootfs is first mounted here.
+		if err := d.populateVolumes(ctx, r, p.rootfs); err != nil {
+			d.unmountShm(p)
+			_ = d.seam.launch.unmountRootfs(p.rootfs)
+			return err
+		}
+	}
+	return nil
+}
+
+// netPrep is a container's network as the start found it: its view for
+// the network controller, and whether its interfaces are still to be
+// wired (network.Controller.PrepareContainer), or why it failed (nothing
+// is then left of it).
+type netPrep struct {
+	view network.Container
+	wire bool
+	err  error
+}
+
+// prepareNetwork makes container r's network namespace in the
+// background; the channel gives the outcome.
+func (d *Daemon) prepareNetwork(ctx context.Context, r containerRecord) <-chan netPrep {
+	// The links' addresses go into the /etc/hosts written at the attach
+	// (not in netView, which the controller calls back under its own lock).
+	v := d.netView(r)
+	v.HostConfig = d.withLinkHosts(v.HostConfig)
+	c := make(chan netPrep, 1)
+	go func() {
+		wire, err := d.nets.PrepareContainer(ctx, v)
+		c <- netPrep{view: v, wire: wire, err: err}
+	}()
+	return c
+}
+
+// launch starts the container's monitor, which creates and starts the
+// container, and wires its network (np, whose namespace is made) while
+// the monitor creates it: the container waits at a start gate until its
+// interfaces are up (monitor's gate.go). On failure it disconnects again.
+func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths, np netPrep) (monitorProc, *exitWaiter, error) {
 	cfg, err := d.monitorConfig(*r, p)
 	var gate *monitor.StartGate
-	if err == nil && wire {
+	if err == nil && np.wire {
 		gate, err = monitor.NewStartGate(filepath.Join(p.run, "start.gate"))
 	}
 	if err != nil {
@@ -162,7 +200,7 @@ func (d *Daemon) launch(ctx context.Context, r *containerRecord, p ctrPaths) (mo
 	if gate != nil {
 		cfg.StartGate = gate.Path()
 		go func() {
-			err := d.nets.AttachContainer(v)
+			err := d.nets.AttachContainer(np.view)
 			if err == nil {
 				err = gate.Open()
 			}

@@ -77,14 +77,6 @@ func (d *Daemon) networkCreate(ctx context.Context, id string, nc *apinet.Networ
 	return d.nets.AddContainer(ctx, id, nc, host)
 }
 
-func (d *Daemon) networkStart(ctx context.Context, r *containerRecord) error {
-	// The links' addresses go into the /etc/hosts written here (not in
-	// netView, which the controller calls back under its own lock).
-	v := d.netView(*r)
-	v.HostConfig = d.withLinkHosts(v.HostConfig)
-	return d.nets.StartContainer(ctx, v)
-}
-
 func (d *Daemon) networkStop(r containerRecord) { d.nets.StopContainer(d.netView(r)) }
 
 func (d *Daemon) networkRemove(id string) { d.nets.RemoveContainer(id) }
