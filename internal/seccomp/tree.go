@@ -11,9 +11,9 @@ import (
 // emulates it for every syscall number of the native and the compat
 // architecture, to learn which ones it may allow without running it, and
 // the program is JIT-compiled, at a cost that grows with its length. With
-// Docker's default profile the linear list made install ~1.8 ms of every
+// Docker's default profile the linear list made install 1–1.8 ms of every
 // container start and exec, ~200k emulated instructions; the search walks
-// ~12 per number, and is a quarter of the length.
+// ~12 per number, is a quarter of the length, and installs in ~0.15 ms.
 //
 // The numbers 0..2^32-1 are cut into segments, each a run of numbers with
 // one plain action or a single syscall with conditional rules; neighbours
