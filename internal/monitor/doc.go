@@ -157,9 +157,10 @@
 // each, one interleaved run at load 22): 1896 kB without the handover,
 // 908 kB re-executing the full binary, 708 kB in pier-monitor-watch. Of
 // the full binary's 908 kB, ~0.2 MB is its packages' initialisation
-// (cilium/ebpf, encoding/xml, debug/dwarf, regexp tables, through
-// pier-runtime's library), which a process pays whatever it runs: hence
-// the second binary. The watch image never collects (a first collection
+// (then cilium/ebpf, encoding/xml, debug/dwarf, regexp tables, through
+// pier-runtime's library; cilium/ebpf and what it brought are gone since
+// the device filter calls bpf(2) itself), which a process pays whatever
+// it runs: hence the second binary. The watch image never collects (a first collection
 // costs ~0.2-0.4 MB of the collector's own buffers, and the runtime's
 // two-minute forced collection starts only after a first one): its copy
 // path allocates nothing, so its heap does not grow (708 kB after 150 s).
