@@ -102,12 +102,26 @@ func (m *manager) sortedKeys() []string {
 }
 
 // mkdirAll makes dir and its missing parents below hier, remembering which
-// it made.
+// it made. Another cgroup's Destroy removes the empty parents it shares
+// with dir (removeParents): a parent this walk found existing may be gone
+// by its next mkdir, which then fails with ENOENT (a RUN step's cgroup
+// failed so while the step beside it ended). The walk then starts over;
+// once dir exists its parents are not empty, and stay.
 func (m *manager) mkdirAll(hier, dir string) error {
 	rel, err := filepath.Rel(hier, dir)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("cgroup %s is outside %s", dir, hier)
 	}
+	for try := 1; ; try++ {
+		err := m.mkdirWalk(hier, rel)
+		if err == nil || !errors.Is(err, os.ErrNotExist) || try == 10 {
+			return err
+		}
+	}
+}
+
+// mkdirWalk makes each directory of rel below hier that is missing.
+func (m *manager) mkdirWalk(hier, rel string) error {
 	cur := hier
 	for _, part := range strings.Split(rel, "/") {
 		cur = filepath.Join(cur, part)
