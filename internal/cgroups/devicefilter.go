@@ -177,6 +177,18 @@ func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
 	return int(fd), nil
 }
 
+// progLoad is BPF_PROG_LOAD, tried again on EAGAIN: the kernel returns it
+// when a signal interrupts the verifier, and Go's preemption signal
+// (SIGURG) does that under load (seen in the cgroup-v2 VM).
+func progLoad(attr *progLoadAttr) (int, error) {
+	for i := 0; ; i++ {
+		fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
+		if !errors.Is(err, unix.EAGAIN) || i == 9 {
+			return fd, err
+		}
+	}
+}
+
 // loadProgram loads insns as a cgroup device program. A refused program
 // is loaded again with the verifier's log, which the error quotes.
 func loadProgram(insns []insn) (int, error) {
@@ -187,7 +199,7 @@ func loadProgram(insns []insn) (int, error) {
 		insns:    bpfPtr{p: unsafe.Pointer(&insns[0])},
 		license:  bpfPtr{p: unsafe.Pointer(&license[0])},
 	}
-	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := progLoad(&attr)
 	if err == nil || errors.Is(err, unix.EPERM) {
 		runtime.KeepAlive(insns)
 		runtime.KeepAlive(license)
@@ -195,7 +207,7 @@ func loadProgram(insns []insn) (int, error) {
 	}
 	log := make([]byte, 64<<10)
 	attr.logLevel, attr.logSize, attr.logBuf = 1, uint32(len(log)), bpfPtr{p: unsafe.Pointer(&log[0])}
-	if _, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err2 != nil {
+	if _, err2 := progLoad(&attr); err2 != nil {
 		if n := bytes.IndexByte(log, 0); n > 0 {
 			err = fmt.Errorf("%w: verifier: %s", err, bytes.TrimSpace(log[:n]))
 		}
