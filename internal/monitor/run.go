@@ -91,7 +91,6 @@ func Run(cfg Config, self []string) error {
 		freeLaunchHeap()
 	}
 	m.startedAt = startedAt
-	m.oomBase, _ = oomKills(cfg.Cgroups)
 	return m.watch(pid, self)
 }
 
@@ -148,6 +147,9 @@ func (m *monitor) launch() (pid int, startedAt time.Time, err error) {
 	if m.hub != nil && m.cfg.AttachWait > 0 {
 		m.hub.waitClients(m.cfg.AttachWait, AttachWaitTimeout)
 	}
+	// Read here, not after the start: a container killed for memory at
+	// once must not count in its own base.
+	m.oomBase, _ = oomKills(m.cfg.Cgroups)
 	if err := m.runtimeErr(m.rt.Start(context.Background(), m.cfg.ID)); err != nil {
 		m.abort(pid)
 		return 0, startedAt, err
