@@ -1,9 +1,7 @@
 package e2e_test
 
 import (
-	"archive/tar"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -60,26 +58,9 @@ func savedConfig(t *testing.T, r *buildRig, ref string) goldenImage {
 	t.Helper()
 	tarPath := filepath.Join(t.TempDir(), "image.tar")
 	r.mustDocker(nil, "save", "-o", tarPath, ref)
-	f, err := os.Open(tarPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	files := map[string][]byte{}
-	tr := tar.NewReader(f)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(hdr.Name, ".json") || strings.HasPrefix(hdr.Name, "blobs/") {
-			b, _ := io.ReadAll(tr)
-			files[hdr.Name] = b
-		}
-	}
+	files := readTarFiles(t, tarPath, func(name string) bool {
+		return strings.HasSuffix(name, ".json") || strings.HasPrefix(name, "blobs/")
+	})
 	var manifest []struct{ Config string }
 	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
 		t.Fatalf("docker save manifest.json: %v %s", err, files["manifest.json"])
