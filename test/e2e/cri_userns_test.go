@@ -107,7 +107,9 @@ func TestCRIPodUserNamespace(t *testing.T) {
 	side := e.write(t, "uns-side.json", `{"metadata":{"name":"side"},"image":{"image":"busybox:latest"},"command":["sleep","1000"],"linux":{}}`)
 	sideID := e.cri(t, "create", podID, side, pod)
 	e.cri(t, "start", sideID)
-	nsOf := func(id string) string { return e.cri(t, "exec", id, "sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/pid") }
+	nsOf := func(id string) string {
+		return e.cri(t, "exec", id, "sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/pid")
+	}
 	if a, b := nsOf(id), nsOf(sideID); a != b {
 		t.Errorf("user and pid namespaces: main %q, side %q; want the pod's", a, b)
 	}
