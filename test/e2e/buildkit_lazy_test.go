@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"crypto/md5"
@@ -94,7 +93,7 @@ func TestBuildKitLazyLayers(t *testing.T) {
 // name, and layer i, decompressed if gzipped, hashes to diffs[i].
 func checkSavedLayers(t *testing.T, archive string, diffs []string) {
 	t.Helper()
-	files := readTarFiles(t, archive, func(string) bool { return true })
+	files := readTar(t, archive)
 	var dms []struct{ Layers []string }
 	if err := json.Unmarshal(files["manifest.json"], &dms); err != nil || len(dms) != 1 {
 		t.Fatalf("manifest.json: %v (%d entries)", err, len(dms))
@@ -121,35 +120,5 @@ func checkSavedLayers(t *testing.T, archive string, diffs []string) {
 		if got := "sha256:" + hex.EncodeToString(s[:]); got != diffs[i] {
 			t.Errorf("layer %d (%s): uncompressed digest %s, diff id %s", i, name, got, diffs[i])
 		}
-	}
-}
-
-// readTarFiles reads the regular files of the tar at path whose names keep
-// accepts, by name.
-func readTarFiles(t *testing.T, path string, keep func(name string) bool) map[string][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	files := map[string][]byte{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if !keep(h.Name) {
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatalf("%s: %s: %v", path, h.Name, err)
-		}
-		files[h.Name] = b
 	}
 }
