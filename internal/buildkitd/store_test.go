@@ -145,26 +145,11 @@ func writeContentStore(t *testing.T, dir string, img v1.Image) {
 // BuildKit's root goes into the store whole; a content store elsewhere,
 // or a digest whose file does not match, is refused.
 func TestStorePut(t *testing.T) {
-	root := t.TempDir()
-	content := filepath.Join(root, "runc-overlayfs", "content")
-	img, err := random.Image(128, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeContentStore(t, content, img)
-	imgs := &fakeImages{}
-	srv := httptest.NewServer(newStoreHandler(imgs, root))
-	defer srv.Close()
+	root, content, img, imgs, post := newStoreFixture(t, 128, 3)
 	put := func(req PutRequest) (int, string) {
 		t.Helper()
-		b, _ := json.Marshal(req)
-		resp, err := http.Post(srv.URL+"/images", "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(out)
+		code, out := post(req)
+		return code, string(out)
 	}
 	d, _ := img.Digest()
 	mt, _ := img.MediaType()
@@ -272,27 +257,7 @@ func TestStorePutLayers(t *testing.T) {
 // TestStorePutLazy: a lazy layer is offered as files without a blob and
 // read as the tar of its directory; one with no directory is refused.
 func TestStorePutLazy(t *testing.T) {
-	root := t.TempDir()
-	content := filepath.Join(root, "runc-overlayfs", "content")
-	img, err := random.Image(64, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeContentStore(t, content, img)
-	imgs := &fakeImages{}
-	srv := httptest.NewServer(newStoreHandler(imgs, root))
-	defer srv.Close()
-	post := func(req PutRequest) (int, []byte) {
-		t.Helper()
-		b, _ := json.Marshal(req)
-		resp, err := http.Post(srv.URL+"/images", "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, out
-	}
+	root, content, img, imgs, post := newStoreFixture(t, 64, 2)
 	d, _ := img.Digest()
 	mt, _ := img.MediaType()
 	m, _ := img.Manifest()
@@ -337,4 +302,33 @@ func TestStorePutLazy(t *testing.T) {
 	if code, body := post(req); code != 400 {
 		t.Errorf("lazy layer without a directory: %d %s, want 400", code, body)
 	}
+}
+
+// newStoreFixture is a store handler over a BuildKit root whose content
+// store holds a random image of n layers of size bytes, and post, which
+// sends a PutRequest to it and returns the status and body.
+func newStoreFixture(t *testing.T, size, n int64) (root, content string, img v1.Image, imgs *fakeImages, post func(PutRequest) (int, []byte)) {
+	t.Helper()
+	root = t.TempDir()
+	content = filepath.Join(root, "runc-overlayfs", "content")
+	img, err := random.Image(size, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeContentStore(t, content, img)
+	imgs = &fakeImages{}
+	srv := httptest.NewServer(newStoreHandler(imgs, root))
+	t.Cleanup(srv.Close)
+	post = func(req PutRequest) (int, []byte) {
+		t.Helper()
+		b, _ := json.Marshal(req)
+		resp, err := http.Post(srv.URL+"/images", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, out
+	}
+	return root, content, img, imgs, post
 }
