@@ -16,9 +16,14 @@ var viaCLI bool
 
 // TestCLIPath runs the suite again with the runtime's command line.
 func TestCLIPath(t *testing.T) {
-	viaCLI = true
-	defer func() { viaCLI = false }()
-	for name, f := range map[string]func(*testing.T){
+	rerunMainCases(t, &viaCLI, nil)
+}
+
+// rerunMainCases runs the suite's main cases, and extra, with *flag set.
+func rerunMainCases(t *testing.T, flag *bool, extra map[string]func(*testing.T)) {
+	*flag = true
+	defer func() { *flag = false }()
+	cases := map[string]func(*testing.T){
 		"LogsBothStreamsAndExitCode": TestLogsBothStreamsAndExitCode,
 		"MissingCommandExits127":     TestMissingCommandExits127,
 		"CreateFailureIsReported":    TestCreateFailureIsReported,
@@ -26,7 +31,11 @@ func TestCLIPath(t *testing.T) {
 		"TtyAttachResizeAndExit":     TestTtyAttachResizeAndExit,
 		"StdinOnceClosesAtEOF":       TestStdinOnceClosesAtEOF,
 		"FailedCreateLeavesNothing":  TestFailedCreateLeavesNothing,
-	} {
+	}
+	for name, f := range extra {
+		cases[name] = f
+	}
+	for name, f := range cases {
 		t.Run(name, f)
 	}
 }

@@ -34,21 +34,10 @@ func (h *harness) startMonitor(cfg Config) (*Monitor, error) {
 // monitors: the parked image must behave as a fresh one in every way
 // (stdio, exit codes, errors, OOM, terminal, stdin, rollback, handover).
 func TestParkedPath(t *testing.T) {
-	viaPark = true
-	defer func() { viaPark = false }()
-	for name, f := range map[string]func(*testing.T){
-		"LogsBothStreamsAndExitCode": TestLogsBothStreamsAndExitCode,
-		"MissingCommandExits127":     TestMissingCommandExits127,
-		"CreateFailureIsReported":    TestCreateFailureIsReported,
-		"OOMKilled":                  TestOOMKilled,
-		"TtyAttachResizeAndExit":     TestTtyAttachResizeAndExit,
-		"StdinOnceClosesAtEOF":       TestStdinOnceClosesAtEOF,
-		"FailedCreateLeavesNothing":  TestFailedCreateLeavesNothing,
-		"HandoverKeepsLogAndStdin":   TestHandoverKeepsLogAndStdin,
-		"SurvivesKilledParent":       TestSurvivesKilledParent,
-	} {
-		t.Run(name, f)
-	}
+	rerunMainCases(t, &viaPark, map[string]func(*testing.T){
+		"HandoverKeepsLogAndStdin": TestHandoverKeepsLogAndStdin,
+		"SurvivesKilledParent":     TestSurvivesKilledParent,
+	})
 }
 
 // TestPoolUsesParkedMonitor starts containers through a Pool: the first
